@@ -1,0 +1,47 @@
+# chama: the two commands a newcomer needs are `make demo` and `make test`.
+GO      ?= go
+BIN     := bin/chama
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+
+.PHONY: all build demo test vet fmt-check bench-pack bench-push bench-day bench-pull bench-transform clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/chama
+
+# Runs the main job end to end on generated data: gen -> pack -> push to an
+# in-process SFTP server on loopback -> verify.
+demo: build
+	./$(BIN) demo --dir ./demo
+
+# The whole suite, race detector on. Tests that need OpenSSH's sshd skip
+# with a message when it is absent; .ci/run installs it.
+test: vet fmt-check
+	$(GO) test -race -count=1 -timeout 40m ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+bench-pack: build
+	./scripts/bench/pack.sh
+
+bench-push: build
+	./scripts/bench/push.sh
+
+bench-day: build
+	./scripts/bench/day.sh
+
+bench-pull: build
+	./scripts/bench/pull.sh
+
+bench-transform: build
+	./scripts/bench/transform.sh
+
+clean:
+	rm -rf bin demo

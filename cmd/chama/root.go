@@ -1,0 +1,189 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/internal/exit"
+	"github.com/chama-data/chama/naming"
+)
+
+// version is set by the Makefile through -ldflags.
+var version = "dev"
+
+// globals are the flags every command shares.
+type globals struct {
+	ConfigPath string
+	LogFormat  string
+	Verbose    int
+	Log        *slog.Logger
+	Stdout     io.Writer
+	Stderr     io.Writer
+}
+
+// commands are added by each command file's init, so that command files
+// never touch each other.
+var commands []func(*globals) *cobra.Command
+
+func register(f func(*globals) *cobra.Command) { commands = append(commands, f) }
+
+func newRoot() *cobra.Command {
+	g := &globals{Stdout: os.Stdout, Stderr: os.Stderr}
+	root := &cobra.Command{
+		Use:   "chama",
+		Short: "Produce and deliver offline interface files",
+		Long: `chama turns the hourly Hive partitions of an interface into exactly
+split, correctly named, gzipped interface files with a .verf check file,
+and delivers them over SFTP to the file-exchange platform.
+
+One subcommand per stage and period, so Airflow or cron can call them:
+  chama pack   --date 20241212 --iface 51007   cut and gzip the files
+  chama push   --date 20241212                 deliver them over SFTP
+  chama verify --date 20241212                 check what was delivered
+  chama run    --date 20241212                 every stage in order
+
+Periods: --date 20241212 (a day), 2024121207 (an hour), 20231220..20231228
+(a range), or a comma list of these.
+
+Exit codes: 0 success, 1 failure, 2 usage or config error,
+3 partly done and safe to retry, 4 nothing to do yet (input not ready).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       version,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return g.setup()
+		},
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return exit.With(exit.Usage, fmt.Errorf("%w (see '%s --help')", err, c.CommandPath()))
+	})
+	def := os.Getenv("CHAMA_CONFIG")
+	if def == "" {
+		def = "chama.yaml"
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.ConfigPath, "config", def, "config file (default $CHAMA_CONFIG, else ./chama.yaml)")
+	pf.StringVar(&g.LogFormat, "log-format", "text", "log format: text or json (one object per line)")
+	pf.CountVarP(&g.Verbose, "verbose", "v", "more logging (-v debug)")
+	for _, f := range commands {
+		root.AddCommand(f(g))
+	}
+	return root
+}
+
+func (g *globals) setup() error {
+	level := slog.LevelInfo
+	if g.Verbose > 0 {
+		level = slog.LevelDebug
+	}
+	o := &slog.HandlerOptions{Level: level}
+	switch g.LogFormat {
+	case "text":
+		g.Log = slog.New(slog.NewTextHandler(g.Stderr, o))
+	case "json":
+		g.Log = slog.New(slog.NewJSONHandler(g.Stderr, o))
+	default:
+		return exit.Usagef("--log-format %q: want text or json", g.LogFormat)
+	}
+	slog.SetDefault(g.Log)
+	return nil
+}
+
+// config loads the config; any problem is a usage error (exit 2).
+func (g *globals) config() (*config.Config, error) {
+	c, err := config.Load(g.ConfigPath)
+	if err != nil {
+		return nil, exit.With(exit.Usage, err)
+	}
+	return c, nil
+}
+
+// periods parses --date and narrows days by --hours (giving hours).
+func periods(date, hours string) ([]naming.Period, error) {
+	ps, err := naming.ParsePeriods(date)
+	if err != nil {
+		return nil, exit.With(exit.Usage, fmt.Errorf("--date: %w", err))
+	}
+	if hours == "" {
+		return ps, nil
+	}
+	hs, err := naming.ParseHours(hours)
+	if err != nil {
+		return nil, exit.With(exit.Usage, fmt.Errorf("--hours: %w", err))
+	}
+	var out []naming.Period
+	for _, p := range ps {
+		if p.Hourly {
+			return nil, exit.Usagef("--hours narrows days; %s is already an hour", p)
+		}
+		all := p.Hours()
+		for _, h := range hs {
+			out = append(out, all[h])
+		}
+	}
+	return out, nil
+}
+
+// ifaces resolves --iface against the config.
+func ifaces(c *config.Config, list string) ([]*config.Interface, error) {
+	is, err := c.Select(list)
+	if err != nil {
+		return nil, exit.With(exit.Usage, fmt.Errorf("--iface: %w", err))
+	}
+	return is, nil
+}
+
+// periodFlags adds --date, --hours and --iface to a command.
+type periodFlags struct{ Date, Hours, Iface string }
+
+func (p *periodFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&p.Date, "date", "", "period: YYYYMMDD, YYYYMMDDHH, A..B or a comma list (required)")
+	cmd.Flags().StringVar(&p.Hours, "hours", "", "narrow days to hours, e.g. 00-05,07")
+	cmd.Flags().StringVar(&p.Iface, "iface", "", "interfaces, comma separated (default: all configured)")
+}
+
+// resolve returns the config, periods and interfaces the flags name.
+func (p *periodFlags) resolve(g *globals) (*config.Config, []naming.Period, []*config.Interface, error) {
+	if p.Date == "" {
+		return nil, nil, nil, exit.Usagef("--date is required (e.g. --date 20241212)")
+	}
+	ps, err := periods(p.Date, p.Hours)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	c, err := g.config()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	is, err := ifaces(c, p.Iface)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return c, ps, is, nil
+}
+
+func init() {
+	register(func(g *globals) *cobra.Command {
+		cfg := &cobra.Command{Use: "config", Short: "Inspect the configuration"}
+		cfg.AddCommand(&cobra.Command{
+			Use:   "validate",
+			Short: "Load the config and report every problem with its key path",
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, args []string) error {
+				c, err := g.config()
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(g.Stdout, "config %s is valid: %d interfaces (%s)\n", c.Path(), len(c.Interfaces), strings.Join(c.InterfaceNames(), ", "))
+				return nil
+			},
+		})
+		return cfg
+	})
+}

@@ -1,0 +1,646 @@
+// Package config loads chama.yaml: where data comes from, how each
+// interface is cut and named, and where its files are delivered.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/chama-data/chama/naming"
+)
+
+// Config is the whole file.
+type Config struct {
+	Workdir    string                `yaml:"workdir"`
+	Sources    map[string]*Source    `yaml:"sources"`
+	Targets    map[string]*Target    `yaml:"targets"`
+	Interfaces map[string]*Interface `yaml:"interfaces"`
+	// Ledger points the run ledger somewhere other than <workdir>/ledger.db.
+	Ledger Ledger `yaml:"ledger"`
+	// Retention for `chama clean`.
+	RetentionDays int `yaml:"retention_days"`
+
+	path string // the file it was read from
+}
+
+// Ledger selects the run-ledger database.
+type Ledger struct {
+	Driver string `yaml:"driver"` // sqlite (default) or postgres
+	DSNEnv string `yaml:"dsn_env"`
+}
+
+// Source is where partitions are read from.
+type Source struct {
+	Type string `yaml:"type"` // file (hdfs comes later)
+	Root string `yaml:"root"` // file: the folder the path templates are relative to
+
+	// hdfs
+	Namenodes []string `yaml:"namenodes"`
+	User      string   `yaml:"user"`
+	Fallback  string   `yaml:"fallback"` // name of another source
+	// Readiness: "marker" (default: a _SUCCESS file), "quiet" or "none".
+	Ready       string   `yaml:"ready"`
+	Marker      string   `yaml:"marker"`
+	QuietPeriod Duration `yaml:"quiet_period"`
+	Concurrency int      `yaml:"concurrency"`
+}
+
+// Target is a named group of SFTP endpoints.
+type Target struct {
+	Primary []Endpoint `yaml:"primary"`
+	Standby []Endpoint `yaml:"standby"`
+	User    string     `yaml:"user"`
+	Auth    Auth       `yaml:"auth"`
+	// KnownHosts is an OpenSSH known_hosts file; host keys are always
+	// verified against it unless InsecureIgnoreHostKey is set.
+	KnownHosts             string   `yaml:"known_hosts"`
+	InsecureIgnoreHostKey  bool     `yaml:"insecure_ignore_host_key"`
+	Dir                    string   `yaml:"dir"` // default remote folder
+	ConnectionsPerHost     int      `yaml:"connections_per_host"`
+	TransfersPerConnection int      `yaml:"transfers_per_connection"`
+	Timeout                Duration `yaml:"timeout"`
+	Retries                int      `yaml:"retries"`
+	// DownAfter consecutive transport failures mark a host down for CoolOff.
+	DownAfter int      `yaml:"down_after"`
+	CoolOff   Duration `yaml:"cool_off"`
+	// RemoteChecksum runs `md5sum` over an SSH exec after each upload.
+	RemoteChecksum bool `yaml:"remote_checksum"`
+	PartSuffix     string `yaml:"part_suffix"`
+}
+
+// Endpoint is one SFTP server.
+type Endpoint struct {
+	Host string `yaml:"host"`
+	Port int    `yaml:"port"`
+}
+
+// Addr is host:port.
+func (e Endpoint) Addr() string {
+	if strings.Contains(e.Host, ":") && !strings.HasPrefix(e.Host, "[") {
+		return fmt.Sprintf("[%s]:%d", e.Host, e.Port)
+	}
+	return fmt.Sprintf("%s:%d", e.Host, e.Port)
+}
+
+// Auth says where credentials come from. Secrets are never in the config
+// itself: only the name of an env var or the path of a file.
+type Auth struct {
+	KeyFile        string `yaml:"key_file"`
+	PassphraseEnv  string `yaml:"passphrase_env"`
+	PassphraseFile string `yaml:"passphrase_file"`
+	Agent          bool   `yaml:"agent"`
+	PasswordEnv    string `yaml:"password_env"`
+	PasswordFile   string `yaml:"password_file"`
+}
+
+// Route sends an interface's files to a target, into a folder.
+type Route struct {
+	Target string `yaml:"target"`
+	Dir    string `yaml:"dir"`
+}
+
+// Interface is one delivered interface.
+type Interface struct {
+	Source string `yaml:"source"`
+	// Path is relative to the source root, with {date} and {hour}, e.g.
+	// ods/events/dt={date}/hour={hour}. For a day it is expanded per hour
+	// when it has {hour}.
+	Path   string `yaml:"path"`
+	Format string `yaml:"format"` // text (plain or gzip, told by magic bytes)
+	// Delimiter of the input, default "\x01".
+	Delimiter string `yaml:"delimiter"`
+	Fields    int    `yaml:"fields"` // expected field count, 0: any
+	// OutDelimiter of the files, default "|".
+	OutDelimiter string `yaml:"out_delimiter"`
+	// EmbeddedDelimiter: fail | strip | replace:<s> (default fail).
+	EmbeddedDelimiter string `yaml:"embedded_delimiter"`
+	Charset           string `yaml:"charset"` // utf-8 (default), gbk, gb18030
+	LinesPerFile      int    `yaml:"lines_per_file"`
+	// PartitionField is the 1-based input field whose value splits the
+	// files (e.g. the province for CM files); 0: not partitioned.
+	PartitionField int `yaml:"partition_field"`
+	GzipLevel      int `yaml:"gzip_level"`
+	// FileName and VerfName are naming templates.
+	FileName    string   `yaml:"file_name"`
+	VerfName    string   `yaml:"verf_name"`
+	VerfColumns []string `yaml:"verf_columns"`
+	Granularity string   `yaml:"granularity"` // day (default) or hour
+	// HourlyPack packs a day hour by hour and assembles the day.
+	HourlyPack bool                `yaml:"hourly_pack"`
+	SeqWidth   []naming.WidthRule `yaml:"seq_width"`
+	// MaxRejects is how many bad lines a period may have before it fails.
+	MaxRejects int  `yaml:"max_rejects"`
+	AllowEmpty bool `yaml:"allow_empty"`
+	// Routes are where push delivers; several routes deliver the full set
+	// to each independently.
+	Routes []Route `yaml:"routes"`
+
+	Name string `yaml:"-"`
+}
+
+// Defaults for interfaces.
+const (
+	DefaultLinesPerFile = 800000
+	DefaultGzipLevel    = 6
+	DefaultFileName     = "a_10000_{date}_{iface}_{part}_{resend:02}_{seq}.dat.gz"
+	DefaultVerfName     = "a_10000_{date}_{iface}_{part}_{resend:02}.verf"
+)
+
+// DefaultVerfColumns is the .verf line layout.
+var DefaultVerfColumns = []string{"name", "bytes", "lines", "period", "ctime", "md5"}
+
+// VerfColumnNames are the columns a .verf may carry.
+var VerfColumnNames = map[string]bool{"name": true, "bytes": true, "lines": true, "period": true, "ctime": true, "md5": true, "sha256": true, "seq": true}
+
+// Path returns the file the config came from.
+func (c *Config) Path() string { return c.path }
+
+// Load reads and validates a config file. Every problem is reported, each
+// with its key path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("config %s not found: pass --config FILE or set CHAMA_CONFIG", path)
+		}
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	c.path = path
+	// Relative paths in the config are relative to the config file.
+	base := filepath.Dir(path)
+	c.Workdir = resolve(base, c.Workdir)
+	for _, s := range c.Sources {
+		if s.Root != "" {
+			s.Root = resolve(base, s.Root)
+		}
+	}
+	for _, t := range c.Targets {
+		t.KnownHosts = resolveOpt(base, t.KnownHosts)
+		t.Auth.KeyFile = resolveOpt(base, t.Auth.KeyFile)
+		t.Auth.PassphraseFile = resolveOpt(base, t.Auth.PassphraseFile)
+		t.Auth.PasswordFile = resolveOpt(base, t.Auth.PasswordFile)
+	}
+	return c, nil
+}
+
+func resolve(base, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(base, p)
+}
+
+func resolveOpt(base, p string) string {
+	if p == "" {
+		return ""
+	}
+	return resolve(base, p)
+}
+
+// Parse decodes YAML, applies defaults and validates.
+func Parse(data []byte) (*Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			return nil, &Problems{List: te.Errors}
+		}
+		return nil, err
+	}
+	c.applyDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (c *Config) applyDefaults() {
+	if c.Workdir == "" {
+		c.Workdir = "."
+	}
+	if c.RetentionDays == 0 {
+		c.RetentionDays = 15
+	}
+	if c.Ledger.Driver == "" {
+		c.Ledger.Driver = "sqlite"
+	}
+	for _, s := range c.Sources {
+		if s == nil {
+			continue
+		}
+		if s.Ready == "" {
+			s.Ready = "none"
+			if s.Type == "hdfs" {
+				s.Ready = "marker"
+			}
+		}
+		if s.Marker == "" {
+			s.Marker = "_SUCCESS"
+		}
+		if s.Concurrency == 0 {
+			s.Concurrency = 8
+		}
+	}
+	for _, t := range c.Targets {
+		if t == nil {
+			continue
+		}
+		for i := range t.Primary {
+			if t.Primary[i].Port == 0 {
+				t.Primary[i].Port = 22
+			}
+		}
+		for i := range t.Standby {
+			if t.Standby[i].Port == 0 {
+				t.Standby[i].Port = 22
+			}
+		}
+		if t.ConnectionsPerHost == 0 {
+			t.ConnectionsPerHost = 4
+		}
+		if t.TransfersPerConnection == 0 {
+			t.TransfersPerConnection = 2
+		}
+		if t.Timeout == 0 {
+			t.Timeout = Duration(60e9)
+		}
+		if t.Retries == 0 {
+			t.Retries = 5
+		}
+		if t.DownAfter == 0 {
+			t.DownAfter = 3
+		}
+		if t.CoolOff == 0 {
+			t.CoolOff = Duration(300e9)
+		}
+		if t.PartSuffix == "" {
+			t.PartSuffix = ".part"
+		}
+	}
+	for name, i := range c.Interfaces {
+		if i == nil {
+			continue
+		}
+		i.Name = name
+		if i.Format == "" {
+			i.Format = "text"
+		}
+		if i.Delimiter == "" {
+			i.Delimiter = "\x01"
+		}
+		if i.OutDelimiter == "" {
+			i.OutDelimiter = "|"
+		}
+		if i.EmbeddedDelimiter == "" {
+			i.EmbeddedDelimiter = "fail"
+		}
+		if i.Charset == "" {
+			i.Charset = "utf-8"
+		}
+		if i.LinesPerFile == 0 {
+			i.LinesPerFile = DefaultLinesPerFile
+		}
+		if i.GzipLevel == 0 {
+			i.GzipLevel = DefaultGzipLevel
+		}
+		if i.FileName == "" {
+			i.FileName = DefaultFileName
+		}
+		if i.VerfName == "" {
+			i.VerfName = DefaultVerfName
+		}
+		if len(i.VerfColumns) == 0 {
+			i.VerfColumns = DefaultVerfColumns
+		}
+		if i.Granularity == "" {
+			i.Granularity = "day"
+		}
+	}
+}
+
+// Problems is every validation error of a config, each prefixed by its key path.
+type Problems struct{ List []string }
+
+func (p *Problems) Error() string {
+	if len(p.List) == 1 {
+		return p.List[0]
+	}
+	return fmt.Sprintf("%d problems:\n  %s", len(p.List), strings.Join(p.List, "\n  "))
+}
+
+// Validate checks the whole config and reports every problem found.
+func (c *Config) Validate() error {
+	var ps []string
+	bad := func(key, format string, a ...any) {
+		ps = append(ps, key+": "+fmt.Sprintf(format, a...))
+	}
+	if len(c.Interfaces) == 0 {
+		bad("interfaces", "no interface configured")
+	}
+	if c.RetentionDays < 1 {
+		bad("retention_days", "must be at least 1")
+	}
+	switch c.Ledger.Driver {
+	case "sqlite":
+	case "postgres":
+		if c.Ledger.DSNEnv == "" {
+			bad("ledger.dsn_env", "postgres needs the name of an env var holding the connection string")
+		}
+	default:
+		bad("ledger.driver", "%q is not sqlite or postgres", c.Ledger.Driver)
+	}
+	for _, name := range sortedKeys(c.Sources) {
+		s, key := c.Sources[name], "sources."+name
+		if s == nil {
+			bad(key, "empty source")
+			continue
+		}
+		switch s.Type {
+		case "file":
+			if s.Root == "" {
+				bad(key+".root", "a file source needs a root folder")
+			}
+		case "hdfs":
+			if len(s.Namenodes) == 0 {
+				bad(key+".namenodes", "an hdfs source needs at least one namenode address")
+			}
+		case "":
+			bad(key+".type", "missing (file or hdfs)")
+		default:
+			bad(key+".type", "%q is not file or hdfs", s.Type)
+		}
+		if s.Fallback != "" {
+			if s.Fallback == name {
+				bad(key+".fallback", "a source cannot fall back to itself")
+			} else if _, ok := c.Sources[s.Fallback]; !ok {
+				bad(key+".fallback", "unknown source %q", s.Fallback)
+			}
+		}
+		switch s.Ready {
+		case "marker", "quiet", "none":
+		default:
+			bad(key+".ready", "%q is not marker, quiet or none", s.Ready)
+		}
+		if s.Ready == "quiet" && s.QuietPeriod <= 0 {
+			bad(key+".quiet_period", "ready: quiet needs a quiet_period such as 2m")
+		}
+	}
+	for _, name := range sortedKeys(c.Targets) {
+		t, key := c.Targets[name], "targets."+name
+		if t == nil {
+			bad(key, "empty target")
+			continue
+		}
+		if len(t.Primary) == 0 {
+			bad(key+".primary", "at least one primary host is needed")
+		}
+		for i, e := range append(append([]Endpoint{}, t.Primary...), t.Standby...) {
+			k := fmt.Sprintf("%s.primary[%d]", key, i)
+			if i >= len(t.Primary) {
+				k = fmt.Sprintf("%s.standby[%d]", key, i-len(t.Primary))
+			}
+			if e.Host == "" {
+				bad(k+".host", "missing")
+			}
+			if e.Port < 1 || e.Port > 65535 {
+				bad(k+".port", "%d is not a TCP port", e.Port)
+			}
+		}
+		if t.User == "" {
+			bad(key+".user", "missing")
+		}
+		a := t.Auth
+		if a.KeyFile == "" && !a.Agent && a.PasswordEnv == "" && a.PasswordFile == "" {
+			bad(key+".auth", "no credentials: set key_file, agent, password_env or password_file")
+		}
+		if a.PasswordEnv != "" && a.PasswordFile != "" {
+			bad(key+".auth", "set password_env or password_file, not both")
+		}
+		if a.PassphraseEnv != "" && a.PassphraseFile != "" {
+			bad(key+".auth", "set passphrase_env or passphrase_file, not both")
+		}
+		if t.KnownHosts == "" && !t.InsecureIgnoreHostKey {
+			bad(key+".known_hosts", "host keys are verified: give a known_hosts file (insecure_ignore_host_key: true is for labs only)")
+		}
+		if t.ConnectionsPerHost < 1 || t.ConnectionsPerHost > 64 {
+			bad(key+".connections_per_host", "must be 1-64")
+		}
+		if t.TransfersPerConnection < 1 || t.TransfersPerConnection > 64 {
+			bad(key+".transfers_per_connection", "must be 1-64")
+		}
+		if t.Retries < 0 {
+			bad(key+".retries", "must not be negative")
+		}
+		if strings.ContainsAny(t.PartSuffix, "/") {
+			bad(key+".part_suffix", "must not contain '/'")
+		}
+	}
+	for _, name := range sortedKeys(c.Interfaces) {
+		i, key := c.Interfaces[name], "interfaces."+name
+		if i == nil {
+			bad(key, "empty interface")
+			continue
+		}
+		if !validIface(name) {
+			bad(key, "interface names are letters and digits only (e.g. 51007, CM001)")
+		}
+		if i.Source == "" {
+			bad(key+".source", "missing")
+		} else if _, ok := c.Sources[i.Source]; !ok {
+			bad(key+".source", "unknown source %q", i.Source)
+		}
+		if i.Path == "" {
+			bad(key+".path", "missing (e.g. ods/events/dt={date}/hour={hour})")
+		} else if !strings.Contains(i.Path, "{date}") {
+			bad(key+".path", "%q has no {date}", i.Path)
+		}
+		if i.Granularity == "hour" && i.Path != "" && !strings.Contains(i.Path, "{hour}") {
+			bad(key+".path", "an hourly interface's path needs {hour}")
+		}
+		if i.Format != "text" {
+			bad(key+".format", "%q is not supported (text: plain or gzip)", i.Format)
+		}
+		if len(i.Delimiter) != 1 {
+			bad(key+".delimiter", "must be a single byte, got %q", i.Delimiter)
+		}
+		if len(i.OutDelimiter) != 1 {
+			bad(key+".out_delimiter", "must be a single byte, got %q", i.OutDelimiter)
+		}
+		if _, err := ParsePolicy(i.EmbeddedDelimiter); err != nil {
+			bad(key+".embedded_delimiter", "%v", err)
+		} else if p, _ := ParsePolicy(i.EmbeddedDelimiter); p.Mode == "replace" && strings.Contains(p.With, i.OutDelimiter) {
+			bad(key+".embedded_delimiter", "the replacement %q contains the output delimiter", p.With)
+		}
+		switch strings.ToLower(i.Charset) {
+		case "utf-8", "utf8", "gbk", "gb18030":
+		default:
+			bad(key+".charset", "%q is not utf-8, gbk or gb18030", i.Charset)
+		}
+		if i.Fields < 0 {
+			bad(key+".fields", "must not be negative")
+		}
+		if i.LinesPerFile < 1 {
+			bad(key+".lines_per_file", "must be at least 1")
+		}
+		if i.PartitionField < 0 || (i.Fields > 0 && i.PartitionField > i.Fields) {
+			bad(key+".partition_field", "must be a field number between 1 and fields (%d)", i.Fields)
+		}
+		if i.GzipLevel < 1 || i.GzipLevel > 9 {
+			bad(key+".gzip_level", "must be 1-9")
+		}
+		for _, tk := range []struct{ k, v string }{{"file_name", i.FileName}, {"verf_name", i.VerfName}} {
+			t, err := naming.ParseTemplate(tk.v)
+			if err != nil {
+				bad(key+"."+tk.k, "%v", err)
+				continue
+			}
+			if t.Uses("part") != (i.PartitionField > 0) {
+				if i.PartitionField > 0 {
+					bad(key+"."+tk.k, "the interface is partitioned (partition_field) but the template has no {part}")
+				} else {
+					bad(key+"."+tk.k, "the template uses {part} but the interface has no partition_field")
+				}
+			}
+			if tk.k == "file_name" && !t.Uses("seq") {
+				bad(key+".file_name", "the template needs {seq}")
+			}
+			if tk.k == "verf_name" && t.Uses("seq") {
+				bad(key+".verf_name", "a .verf covers a whole set: no {seq}")
+			}
+			if i.Granularity == "hour" && !t.Uses("hour") && !t.Uses("period") {
+				bad(key+"."+tk.k, "an hourly interface's names need {hour} or {period}, or hours would overwrite each other")
+			}
+		}
+		for k, col := range i.VerfColumns {
+			if !VerfColumnNames[col] {
+				bad(fmt.Sprintf("%s.verf_columns[%d]", key, k), "unknown column %q (known: name, bytes, lines, period, ctime, md5, sha256, seq)", col)
+			}
+		}
+		switch i.Granularity {
+		case "day", "hour":
+		default:
+			bad(key+".granularity", "%q is not day or hour", i.Granularity)
+		}
+		if i.HourlyPack && i.Granularity != "day" {
+			bad(key+".hourly_pack", "only a day interface can be packed hour by hour")
+		}
+		for k, r := range i.SeqWidth {
+			if _, err := naming.ParsePeriod(r.From); err != nil || len(r.From) != 8 {
+				bad(fmt.Sprintf("%s.seq_width[%d].from", key, k), "%q is not YYYYMMDD", r.From)
+			}
+			if r.Width < 1 || r.Width > 9 {
+				bad(fmt.Sprintf("%s.seq_width[%d].width", key, k), "must be 1-9")
+			}
+		}
+		if i.MaxRejects < 0 {
+			bad(key+".max_rejects", "must not be negative")
+		}
+		for k, r := range i.Routes {
+			rk := fmt.Sprintf("%s.routes[%d]", key, k)
+			t, ok := c.Targets[r.Target]
+			if !ok {
+				bad(rk+".target", "unknown target %q", r.Target)
+				continue
+			}
+			if r.Dir == "" && t != nil && t.Dir == "" {
+				bad(rk+".dir", "no remote folder: set it here or as the target's dir")
+			}
+		}
+	}
+	if len(ps) > 0 {
+		return &Problems{List: ps}
+	}
+	return nil
+}
+
+func validIface(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z') {
+			return false
+		}
+	}
+	return true
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// InterfaceNames lists the configured interfaces, sorted.
+func (c *Config) InterfaceNames() []string { return sortedKeys(c.Interfaces) }
+
+// Select resolves an --iface list ("51007,CM001"; empty: all). An unknown
+// name is an error that names it.
+func (c *Config) Select(list string) ([]*Interface, error) {
+	if strings.TrimSpace(list) == "" {
+		var out []*Interface
+		for _, n := range c.InterfaceNames() {
+			out = append(out, c.Interfaces[n])
+		}
+		return out, nil
+	}
+	var out []*Interface
+	seen := map[string]bool{}
+	for _, n := range strings.Split(list, ",") {
+		n = strings.TrimSpace(n)
+		i, ok := c.Interfaces[n]
+		if !ok {
+			return nil, fmt.Errorf("unknown interface %q (configured: %s)", n, strings.Join(c.InterfaceNames(), ", "))
+		}
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, i)
+		}
+	}
+	return out, nil
+}
+
+// OutDir is where the files of an interface and period are published:
+// <workdir>/out/<iface>/<period>.
+func (c *Config) OutDir(iface, period string) string {
+	return filepath.Join(c.Workdir, "out", iface, period)
+}
+
+// Template returns the parsed data-file name template (validated at load).
+func (i *Interface) Template() *naming.Template { return naming.MustTemplate(i.FileName) }
+
+// VerfTemplate returns the parsed .verf name template.
+func (i *Interface) VerfTemplate() *naming.Template { return naming.MustTemplate(i.VerfName) }
+
+// Policy is a parsed embedded-delimiter policy.
+type Policy struct {
+	Mode string // fail, strip or replace
+	With string // for replace
+}
+
+// ParsePolicy reads fail | strip | replace:<s>.
+func ParsePolicy(s string) (Policy, error) {
+	switch {
+	case s == "fail", s == "strip":
+		return Policy{Mode: s}, nil
+	case strings.HasPrefix(s, "replace:"):
+		return Policy{Mode: "replace", With: strings.TrimPrefix(s, "replace:")}, nil
+	}
+	return Policy{}, fmt.Errorf("%q is not fail, strip or replace:<text>", s)
+}

@@ -1,0 +1,125 @@
+// Package manifest is the machine-readable record of one packed period:
+// what was read, what was written, and how the rows add up. Pack writes
+// it; push, verify and status read it.
+package manifest
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// FileName is the manifest's name inside an output folder.
+const FileName = "manifest.json"
+
+// Version of the layout; readers accept older versions.
+const Version = 1
+
+// Manifest describes <workdir>/out/<iface>/<period>/.
+type Manifest struct {
+	Version int       `json:"version"`
+	Iface   string    `json:"iface"`
+	Period  string    `json:"period"`
+	Resend  int       `json:"resend"`
+	Created time.Time `json:"created"`
+	Chama   string    `json:"chama"` // build that wrote it
+	Inputs  []Input   `json:"inputs"`
+	Rows    Rows      `json:"rows"`
+	Sets    []Set     `json:"sets"`
+}
+
+// Input is one file read.
+type Input struct {
+	Path  string `json:"path"`
+	Bytes int64  `json:"bytes"`
+	Lines int64  `json:"lines"`
+}
+
+// Rows reconcile: Read = Written + Filtered + Rejected.
+type Rows struct {
+	Read     int64 `json:"read"`
+	Written  int64 `json:"written"`
+	Filtered int64 `json:"filtered"`
+	Rejected int64 `json:"rejected"`
+	// Delimiters counts values whose embedded output delimiter was
+	// stripped or replaced, so the policy's effect is visible.
+	Delimiters int64 `json:"embedded_delimiters"`
+}
+
+// Check reports a broken accounting identity.
+func (r Rows) Check() error {
+	if r.Read != r.Written+r.Filtered+r.Rejected {
+		return fmt.Errorf("rows do not reconcile: read %d != written %d + filtered %d + rejected %d", r.Read, r.Written, r.Filtered, r.Rejected)
+	}
+	return nil
+}
+
+// Set is the files of one partition value with their .verf. Dir is
+// relative to the period folder ("" when the interface is not partitioned).
+type Set struct {
+	Part  string `json:"part,omitempty"`
+	Dir   string `json:"dir"`
+	Verf  string `json:"verf"`
+	Files []File `json:"files"`
+}
+
+// File is one data file.
+type File struct {
+	Name   string `json:"name"`
+	Seq    int    `json:"seq"`
+	Bytes  int64  `json:"bytes"`
+	Lines  int64  `json:"lines"`
+	MD5    string `json:"md5"`
+	Hour   string `json:"hour,omitempty"` // the hour chunk it came from, in hourly mode
+	Source string `json:"source,omitempty"`
+}
+
+// Read loads dir/manifest.json.
+func Read(dir string) (*Manifest, error) {
+	data, err := os.ReadFile(filepath.Join(dir, FileName))
+	if err != nil {
+		return nil, err
+	}
+	var m Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, FileName), err)
+	}
+	return &m, nil
+}
+
+// Write stores m as dir/manifest.json atomically (temp file, fsync, rename).
+func Write(dir string, m *Manifest) error {
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(filepath.Join(dir, FileName), append(data, '\n'), 0o644)
+}
+
+// WriteFileAtomic writes data to path so that readers see the old
+// content or the new, never a part.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".chama-tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
