@@ -71,7 +71,7 @@ type Target struct {
 	DownAfter int      `yaml:"down_after"`
 	CoolOff   Duration `yaml:"cool_off"`
 	// RemoteChecksum runs `md5sum` over an SSH exec after each upload.
-	RemoteChecksum bool `yaml:"remote_checksum"`
+	RemoteChecksum bool   `yaml:"remote_checksum"`
 	PartSuffix     string `yaml:"part_suffix"`
 }
 
@@ -133,7 +133,7 @@ type Interface struct {
 	VerfColumns []string `yaml:"verf_columns"`
 	Granularity string   `yaml:"granularity"` // day (default) or hour
 	// HourlyPack packs a day hour by hour and assembles the day.
-	HourlyPack bool                `yaml:"hourly_pack"`
+	HourlyPack bool               `yaml:"hourly_pack"`
 	SeqWidth   []naming.WidthRule `yaml:"seq_width"`
 	// MaxRejects is how many bad lines a period may have before it fails.
 	MaxRejects int  `yaml:"max_rejects"`
@@ -149,8 +149,12 @@ type Interface struct {
 const (
 	DefaultLinesPerFile = 800000
 	DefaultGzipLevel    = 6
+	// Default names of a partitioned (provincial) interface; an interface
+	// without partition_field drops the {part} slot.
 	DefaultFileName     = "a_10000_{date}_{iface}_{part}_{resend:02}_{seq}.dat.gz"
 	DefaultVerfName     = "a_10000_{date}_{iface}_{part}_{resend:02}.verf"
+	DefaultFileNameFlat = "a_10000_{date}_{iface}_{resend:02}_{seq}.dat.gz"
+	DefaultVerfNameFlat = "a_10000_{date}_{iface}_{resend:02}.verf"
 )
 
 // DefaultVerfColumns is the .verf line layout.
@@ -178,7 +182,10 @@ func Load(path string) (*Config, error) {
 	}
 	c.path = path
 	// Relative paths in the config are relative to the config file.
-	base := filepath.Dir(path)
+	base, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
 	c.Workdir = resolve(base, c.Workdir)
 	for _, s := range c.Sources {
 		if s.Root != "" {
@@ -318,9 +325,15 @@ func (c *Config) applyDefaults() {
 		}
 		if i.FileName == "" {
 			i.FileName = DefaultFileName
+			if i.PartitionField == 0 {
+				i.FileName = DefaultFileNameFlat
+			}
 		}
 		if i.VerfName == "" {
 			i.VerfName = DefaultVerfName
+			if i.PartitionField == 0 {
+				i.VerfName = DefaultVerfNameFlat
+			}
 		}
 		if len(i.VerfColumns) == 0 {
 			i.VerfColumns = DefaultVerfColumns

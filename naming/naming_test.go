@@ -1,0 +1,166 @@
+package naming
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParsePeriods(t *testing.T) {
+	cases := []struct {
+		spec string
+		want string // periods joined by space
+	}{
+		{"20241212", "20241212"},
+		{"2024121207", "2024121207"},
+		{"20241230..20250102", "20241230 20241231 20250101 20250102"},
+		{"2024121222..2024121301", "2024121222 2024121223 2024121300 2024121301"},
+		{"20241213,20241212,20241212", "20241212 20241213"},
+		{"20240228..20240301", "20240228 20240229 20240301"},
+	}
+	for _, c := range cases {
+		ps, err := ParsePeriods(c.spec)
+		if err != nil {
+			t.Fatalf("%s: %v", c.spec, err)
+		}
+		var got []string
+		for _, p := range ps {
+			got = append(got, p.String())
+		}
+		if strings.Join(got, " ") != c.want {
+			t.Errorf("%s: got %v, want %s", c.spec, got, c.want)
+		}
+	}
+}
+
+func TestParsePeriodsErrorsNameTheValue(t *testing.T) {
+	for _, spec := range []string{"2024121", "20241332", "2024121224", "20241212..2024121301", "20241213..20241212", "x", "20241212,bad"} {
+		_, err := ParsePeriods(spec)
+		if err == nil {
+			t.Errorf("%q: no error", spec)
+			continue
+		}
+		bad := spec
+		if i := strings.LastIndex(spec, ","); i >= 0 {
+			bad = spec[i+1:]
+		}
+		if !strings.Contains(err.Error(), bad) && !strings.Contains(err.Error(), "20241212") {
+			t.Errorf("%q: error %q does not name the value", spec, err)
+		}
+	}
+}
+
+func TestParseHours(t *testing.T) {
+	hs, err := ParseHours("00-02,07,22-23,01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(hs); got != 6 || hs[0] != 0 || hs[3] != 7 || hs[5] != 23 {
+		t.Errorf("got %v", hs)
+	}
+	for _, bad := range []string{"24", "05-03", "a", "", "1-"} {
+		if _, err := ParseHours(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestPeriodHours(t *testing.T) {
+	d := MustPeriod("20241212")
+	hs := d.Hours()
+	if len(hs) != 24 || hs[0].String() != "2024121200" || hs[23].String() != "2024121223" {
+		t.Fatalf("hours of a day: %v..%v", hs[0], hs[23])
+	}
+	if hs[7].Hour() != "07" || hs[7].Date() != "20241212" || hs[7].Day() != d {
+		t.Errorf("hour fields: %q %q %v", hs[7].Hour(), hs[7].Date(), hs[7].Day())
+	}
+	if d.AddDays(-28).String() != "20241114" {
+		t.Errorf("AddDays: %v", d.AddDays(-28))
+	}
+}
+
+func TestTemplateRoundTrip(t *testing.T) {
+	tpl := MustTemplate("a_10000_{date}_{iface}_{part}_{resend:02}_{seq}.dat.gz")
+	f := Fields{Date: "20241212", Iface: "CM001", Part: "250", Resend: 0, Seq: 1}
+	name, err := tpl.Format(f, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name != "a_10000_20241212_CM001_250_00_0001.dat.gz" {
+		t.Fatalf("got %s", name)
+	}
+	back, ok := tpl.Parse(name)
+	if !ok || back != f {
+		t.Fatalf("parse back: %+v %v", back, ok)
+	}
+	if _, ok := tpl.Parse("a_10000_20241212_CM001_250_00_0001.dat"); ok {
+		t.Error("parsed a name without the suffix")
+	}
+	if _, ok := tpl.Parse(".a_10000_20241212_CM001_250_00_0001.dat.gz.part"); ok {
+		t.Error("parsed a .part name")
+	}
+	verf := MustTemplate("a_10000_{date}_{iface}_{part}_{resend:02}.verf")
+	v, _ := verf.Format(Fields{Date: "20241212", Iface: "CM001", Part: "250", Resend: 3}, 0)
+	if v != "a_10000_20241212_CM001_250_03.verf" {
+		t.Errorf("verf name %s", v)
+	}
+	hourly := MustTemplate("b_{period}_{iface}_{seq:03}.txt.gz")
+	n, _ := hourly.Format(Fields{Date: "20241212", Hour: "07", Iface: "51007", Seq: 12}, 9)
+	if n != "b_2024121207_51007_012.txt.gz" {
+		t.Errorf("hourly name %s", n)
+	}
+	if f, ok := hourly.Parse(n); !ok || f.Hour != "07" || f.Seq != 12 {
+		t.Errorf("hourly parse %+v", f)
+	}
+}
+
+func TestTemplateErrors(t *testing.T) {
+	for _, s := range []string{"", "a_{nope}.gz", "a_{seq", "a}_{seq}", "dir/{seq}", "a_{date}{seq}", "a_{date:3}_{seq}"} {
+		if _, err := ParseTemplate(s); err == nil {
+			t.Errorf("%q accepted", s)
+		}
+	}
+	tpl := MustTemplate("x_{resend:02}_{seq}.gz")
+	if _, err := tpl.Format(Fields{Resend: 100, Seq: 1}, 3); err == nil {
+		t.Error("resend 100 fit in 2 digits")
+	}
+	if _, err := tpl.Format(Fields{Seq: 1000}, 3); err == nil || !strings.Contains(err.Error(), "does not fit in 3 digits") {
+		t.Errorf("seq 1000 in 3 digits: %v", err)
+	}
+	if _, err := tpl.Format(Fields{Seq: 0}, 3); err == nil {
+		t.Error("seq 0 accepted")
+	}
+}
+
+// The CM series switched from 3 to 4 digits on 20241219; re-running an
+// old period must reproduce its old names.
+func TestSeqWidthSwitch(t *testing.T) {
+	rules := []WidthRule{{From: "20241219", Width: 4}, {From: "20000101", Width: 3}}
+	for period, want := range map[string]int{
+		"20241218": 3, "2024121823": 3, "20241219": 4, "2024121900": 4, "20250101": 4, "19991231": DefaultWidth,
+	} {
+		if got := SeqWidth(rules, period); got != want {
+			t.Errorf("%s: width %d, want %d", period, got, want)
+		}
+	}
+	tpl := MustTemplate("a_10000_{date}_{iface}_{part}_{resend:02}_{seq}.dat.gz")
+	old, _ := tpl.Format(Fields{Date: "20241218", Iface: "CM001", Part: "250", Seq: 7}, SeqWidth(rules, "20241218"))
+	nu, _ := tpl.Format(Fields{Date: "20241219", Iface: "CM001", Part: "250", Seq: 7}, SeqWidth(rules, "20241219"))
+	if old != "a_10000_20241218_CM001_250_00_007.dat.gz" || nu != "a_10000_20241219_CM001_250_00_0007.dat.gz" {
+		t.Errorf("names %s %s", old, nu)
+	}
+}
+
+func TestCheckCapacity(t *testing.T) {
+	if err := CheckCapacity("CM001", "20241218", 999, 3); err != nil {
+		t.Errorf("999 files in 3 digits: %v", err)
+	}
+	err := CheckCapacity("CM001", "20241218", 1000, 3)
+	if err == nil {
+		t.Fatal("1000 files fit in 3 digits")
+	}
+	for _, want := range []string{"CM001", "20241218", "1000", "999"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+}
