@@ -73,6 +73,12 @@ type Target struct {
 	// RemoteChecksum runs `md5sum` over an SSH exec after each upload.
 	RemoteChecksum bool   `yaml:"remote_checksum"`
 	PartSuffix     string `yaml:"part_suffix"`
+	// Keepalive is how often an SSH connection is probed (push applies
+	// the 15s default); a probe unanswered within Timeout closes it.
+	Keepalive Duration `yaml:"keepalive"`
+	// MaxPacket is the SFTP write size in bytes (push applies the default
+	// of 255 KiB, which OpenSSH accepts; use 32768 for strict servers).
+	MaxPacket int `yaml:"max_packet"`
 }
 
 // Endpoint is one SFTP server.
