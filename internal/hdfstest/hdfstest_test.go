@@ -1,0 +1,147 @@
+package hdfstest
+
+import (
+	"bytes"
+	"crypto/md5"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/colinmarc/hdfs/v2"
+)
+
+func startCluster(t *testing.T, o Options) (*Cluster, string) {
+	t.Helper()
+	if o.Root == "" {
+		o.Root = t.TempDir()
+	}
+	c, err := Start(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, o.Root
+}
+
+func client(t *testing.T, addrs []string) *hdfs.Client {
+	t.Helper()
+	cl, err := hdfs.NewClient(hdfs.ClientOptions{Addresses: addrs, User: "chama"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	return cl
+}
+
+func writeRandom(t *testing.T, path string, n int, seed uint64) []byte {
+	t.Helper()
+	data := make([]byte, n)
+	r := rand.New(rand.NewPCG(seed, seed))
+	for i := range data {
+		data[i] = byte(r.Uint32())
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// fileChecksum is the client's FileReader.Checksum computed from bytes:
+// MD5 over the per-block MD5s of the CRC32C of each chunk, zero padded
+// to a power of two of at least 32 bytes.
+func fileChecksum(data []byte, block, bpc int) []byte {
+	outer := md5.New()
+	total, padded := 0, 32
+	for s := 0; s < len(data); s += block {
+		b := data[s:min(s+block, len(data))]
+		inner := md5.New()
+		for c := 0; c < len(b); c += bpc {
+			inner.Write(binary.BigEndian.AppendUint32(nil, crc32.Checksum(b[c:min(c+bpc, len(b))], castagnoli)))
+		}
+		outer.Write(inner.Sum(nil))
+		total += 16
+		if padded < total {
+			padded *= 2
+		}
+	}
+	outer.Write(make([]byte, padded-total))
+	return outer.Sum(nil)
+}
+
+func TestClientListsStatsReadsAndChecksums(t *testing.T) {
+	c, root := startCluster(t, Options{BlockSize: 64 << 10, Datanodes: 2, ListLimit: 2})
+	a := writeRandom(t, filepath.Join(root, "p", "dt=20241212", "hour=07", "000000_0"), 200_001, 1)
+	writeRandom(t, filepath.Join(root, "p", "dt=20241212", "hour=07", "000001_0"), 10, 2)
+	writeRandom(t, filepath.Join(root, "p", "dt=20241212", "hour=07", "000002_0"), 0, 3)
+	writeRandom(t, filepath.Join(root, "p", "dt=20241212", "hour=07", "_SUCCESS"), 0, 4)
+	cl := client(t, c.Addrs())
+
+	fis, err := cl.ReadDir("/p/dt=20241212/hour=07")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, fi := range fis {
+		names = append(names, fi.Name())
+	}
+	sort.Strings(names)
+	want := []string{"000000_0", "000001_0", "000002_0", "_SUCCESS"}
+	if len(names) != len(want) {
+		t.Fatalf("listing %v, want %v (pages of 2)", names, want)
+	}
+	for i := range want {
+		if names[i] != want[i] {
+			t.Fatalf("listing %v, want %v", names, want)
+		}
+	}
+	st, err := cl.Stat("/p/dt=20241212/hour=07/000000_0")
+	if err != nil || st.Size() != int64(len(a)) || st.IsDir() {
+		t.Fatalf("stat: %v %v", st, err)
+	}
+	if _, err := cl.Stat("/p/missing"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("stat of a missing file: %v, want not exist", err)
+	}
+	f, err := cl.Open("/p/dt=20241212/hour=07/000000_0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, a) {
+		t.Fatalf("read %d bytes, differing from the %d written", len(got), len(a))
+	}
+	// A read in the middle of a block, across a block boundary.
+	part := make([]byte, 5000)
+	if _, err := f.ReadAt(part, 65536-1234); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(part, a[65536-1234:65536-1234+5000]) {
+		t.Fatal("ReadAt across a block boundary returned other bytes")
+	}
+	sum, err := f.Checksum()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fileChecksum(a, 64<<10, 512); !bytes.Equal(sum, want) {
+		t.Fatalf("checksum %x, want %x", sum, want)
+	}
+	f.Close()
+	empty, err := cl.ReadFile("/p/dt=20241212/hour=07/000002_0")
+	if err != nil || len(empty) != 0 {
+		t.Fatalf("empty file: %d bytes, %v", len(empty), err)
+	}
+	if c.Datanodes[0].Reads() == 0 || c.Datanodes[1].Reads() == 0 {
+		t.Errorf("reads not spread over datanodes: %d, %d", c.Datanodes[0].Reads(), c.Datanodes[1].Reads())
+	}
+}
