@@ -50,6 +50,8 @@ type Source struct {
 	Marker      string   `yaml:"marker"`
 	QuietPeriod Duration `yaml:"quiet_period"`
 	Concurrency int      `yaml:"concurrency"`
+	// HDFS holds the hdfs-only settings (config/hdfs.go).
+	HDFS SourceHDFS `yaml:",inline"`
 }
 
 // Target is a named group of SFTP endpoints.
@@ -194,9 +196,10 @@ func Load(path string) (*Config, error) {
 	}
 	c.Workdir = resolve(base, c.Workdir)
 	for _, s := range c.Sources {
-		if s.Root != "" {
+		if s.Root != "" && s.Type != "hdfs" {
 			s.Root = resolve(base, s.Root)
 		}
+		s.resolveHDFS(base)
 	}
 	for _, t := range c.Targets {
 		t.KnownHosts = resolveOpt(base, t.KnownHosts)
@@ -266,6 +269,7 @@ func (c *Config) applyDefaults() {
 		if s.Concurrency == 0 {
 			s.Concurrency = 8
 		}
+		s.applyHDFSDefaults()
 	}
 	for _, t := range c.Targets {
 		if t == nil {
@@ -413,6 +417,7 @@ func (c *Config) Validate() error {
 		default:
 			bad(key+".ready", "%q is not marker, quiet or none", s.Ready)
 		}
+		s.validateHDFS(key, bad)
 		if s.Ready == "quiet" && s.QuietPeriod <= 0 {
 			bad(key+".quiet_period", "ready: quiet needs a quiet_period such as 2m")
 		}
