@@ -1,0 +1,272 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/pkg/sftp"
+
+	"github.com/chama-data/chama/config"
+)
+
+// RemoteFS is the little of an SFTP session that remote checks need, so
+// they can run against a local folder in tests and against pkg/sftp for
+// real (see SFTP). Paths are slash-separated.
+type RemoteFS interface {
+	ReadDir(dir string) ([]fs.FileInfo, error)
+	Stat(p string) (fs.FileInfo, error)
+	Open(p string) (io.ReadCloser, error)
+}
+
+// Dialer opens a session on one endpoint of target name. host names the
+// endpoint in findings; closeFn ends the session.
+type Dialer func(ctx context.Context, name string, t *config.Target) (fsys RemoteFS, host string, closeFn func() error, err error)
+
+// SFTP adapts a *sftp.Client to RemoteFS.
+func SFTP(c *sftp.Client) RemoteFS { return sftpFS{c} }
+
+type sftpFS struct{ c *sftp.Client }
+
+func (s sftpFS) ReadDir(d string) ([]fs.FileInfo, error) { return s.c.ReadDir(d) }
+func (s sftpFS) Stat(p string) (fs.FileInfo, error)      { return s.c.Stat(p) }
+func (s sftpFS) Open(p string) (io.ReadCloser, error)    { return s.c.Open(p) }
+
+// RemoteDir is the folder a route delivers a set into: the route's dir,
+// else the target's. Sets of a partitioned interface share it; their
+// names already differ by partition value.
+func RemoteDir(rt config.Route, t *config.Target, setDir string) string {
+	d := rt.Dir
+	if d == "" {
+		d = t.Dir
+	}
+	return d
+}
+
+// remoteSession is one open target, shared by all periods of a run.
+type remoteSession struct {
+	fs      RemoteFS
+	host    string
+	close   func() error
+	err     error
+	mu      sync.Mutex
+	listing map[string]map[string]fs.FileInfo
+	listErr map[string]error
+}
+
+func (s *remoteSession) list(dir string) (map[string]fs.FileInfo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l, ok := s.listing[dir]; ok {
+		return l, s.listErr[dir]
+	}
+	fis, err := s.fs.ReadDir(dir)
+	m := map[string]fs.FileInfo{}
+	for _, fi := range fis {
+		m[fi.Name()] = fi
+	}
+	s.listing[dir], s.listErr[dir] = m, err
+	return m, err
+}
+
+type sessions struct {
+	dial Dialer
+	cfg  *config.Config
+	mu   sync.Mutex
+	open map[string]*remoteSession
+}
+
+func (ss *sessions) get(ctx context.Context, name string) *remoteSession {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if s, ok := ss.open[name]; ok {
+		return s
+	}
+	s := &remoteSession{listing: map[string]map[string]fs.FileInfo{}, listErr: map[string]error{}}
+	t := ss.cfg.Targets[name]
+	switch {
+	case t == nil:
+		s.err = fmt.Errorf("unknown target %q", name)
+	case ss.dial == nil:
+		s.err = fmt.Errorf("no way to reach target %q in this build", name)
+	default:
+		s.fs, s.host, s.close, s.err = ss.dial(ctx, name, t)
+	}
+	ss.open[name] = s
+	return s
+}
+
+func (ss *sessions) closeAll() {
+	for _, s := range ss.open {
+		if s.close != nil {
+			s.close()
+		}
+	}
+}
+
+// checkRemote compares each route's remote folder with the local sets.
+func checkRemote(ctx context.Context, ss *sessions, ifc *config.Interface, period string, sets []*fileSet, deep bool, jobs int, r *Result) {
+	tpl, vt := ifc.Template(), ifc.VerfTemplate()
+	for _, rt := range ifc.Routes {
+		where := "target:" + rt.Target
+		r.Remote = append(r.Remote, rt.Target)
+		s := ss.get(ctx, rt.Target)
+		if s.err != nil {
+			r.add(Finding{Reason: ReasonRemoteError, Where: where, Detail: s.err.Error()})
+			continue
+		}
+		t := ss.cfg.Targets[rt.Target]
+		suffix := t.PartSuffix
+		if suffix == "" {
+			suffix = ".part"
+		}
+		// Group the sets by remote folder: a listing serves every set in it.
+		byDir := map[string][]*fileSet{}
+		var dirs []string
+		for _, st := range sets {
+			d := RemoteDir(rt, t, st.Dir)
+			if byDir[d] == nil {
+				dirs = append(dirs, d)
+			}
+			byDir[d] = append(byDir[d], st)
+		}
+		sort.Strings(dirs)
+		for _, d := range dirs {
+			listing, err := s.list(d)
+			if err != nil {
+				r.add(Finding{Reason: ReasonRemoteError, Where: where, Host: s.host, Detail: fmt.Sprintf("list %s: %v", d, err)})
+				continue
+			}
+			known := map[string]bool{}
+			type deepTask struct {
+				e    Entry
+				cols map[string]bool
+			}
+			var deepTasks []deepTask
+			for _, st := range byDir[d] {
+				known[st.Verf] = true
+				if fi, ok := listing[st.Verf]; !ok {
+					r.add(Finding{Reason: ReasonMissingVerf, File: st.Verf, Where: where, Host: s.host, Detail: "not in " + d})
+				} else if st.VerfSize >= 0 && fi.Size() != st.VerfSize {
+					r.add(Finding{Reason: ReasonSizeMismatch, File: st.Verf, Where: where, Host: s.host, Want: strconv.FormatInt(st.VerfSize, 10), Got: strconv.FormatInt(fi.Size(), 10)})
+				}
+				for _, e := range st.Entries {
+					known[e.Name] = true
+					fi, ok := listing[e.Name]
+					switch {
+					case !ok:
+						r.add(Finding{Reason: ReasonMissingFile, File: e.Name, Where: where, Host: s.host, Detail: "not in " + d})
+					case !fi.Mode().IsRegular():
+						r.add(Finding{Reason: ReasonNotRegular, File: e.Name, Where: where, Host: s.host})
+					case st.Cols["bytes"] && fi.Size() != e.Bytes:
+						r.add(Finding{Reason: ReasonSizeMismatch, File: e.Name, Where: where, Host: s.host, Want: strconv.FormatInt(e.Bytes, 10), Got: strconv.FormatInt(fi.Size(), 10)})
+					case deep:
+						deepTasks = append(deepTasks, deepTask{e, st.Cols})
+					}
+				}
+			}
+			// Leftovers and strays, in name order so output is stable.
+			names := make([]string, 0, len(listing))
+			for n := range listing {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			ours := func(n string) bool {
+				if known[n] {
+					return true
+				}
+				if f, ok := tpl.Parse(n); ok {
+					return namePeriod(f) == period && (f.Iface == "" || f.Iface == ifc.Name)
+				}
+				if f, ok := vt.Parse(n); ok {
+					return namePeriod(f) == period && (f.Iface == "" || f.Iface == ifc.Name)
+				}
+				return false
+			}
+			for _, n := range names {
+				if known[n] {
+					continue
+				}
+				if strings.HasSuffix(n, suffix) {
+					inner := strings.TrimPrefix(strings.TrimSuffix(n, suffix), ".")
+					if ours(inner) {
+						r.add(Finding{Reason: ReasonPartLeftover, File: n, Where: where, Host: s.host, Detail: "unfinished upload of " + inner + " in " + d})
+					}
+					continue
+				}
+				if ours(n) {
+					r.add(Finding{Reason: ReasonStrayFile, File: n, Where: where, Host: s.host, Detail: "in " + d + " but listed in no .verf of the period"})
+				}
+			}
+			// Deep: stream every present file back.
+			out := make([]*Finding, len(deepTasks))
+			sem := make(chan struct{}, max(jobs, 1))
+			var wg sync.WaitGroup
+			for i, dt := range deepTasks {
+				wg.Add(1)
+				sem <- struct{}{}
+				go func() {
+					defer func() { <-sem; wg.Done() }()
+					out[i] = deepCheck(s, path.Join(d, dt.e.Name), dt.e, dt.cols)
+				}()
+			}
+			wg.Wait()
+			for _, f := range out {
+				if f != nil {
+					f.Where, f.Host = where, s.host
+					r.add(*f)
+				}
+			}
+		}
+	}
+}
+
+func deepCheck(s *remoteSession, p string, e Entry, cols map[string]bool) *Finding {
+	rc, err := s.fs.Open(p)
+	if err != nil {
+		return &Finding{Reason: ReasonRemoteError, File: e.Name, Detail: "open: " + err.Error()}
+	}
+	defer rc.Close()
+	sc, err := scanFile(rc, cols["sha256"])
+	if err != nil {
+		return &Finding{Reason: ReasonRemoteError, File: e.Name, Detail: "read: " + err.Error()}
+	}
+	return compareScan(e, cols, sc)
+}
+
+// DirFS is a RemoteFS on a local folder, for tests and for targets
+// mounted locally. Paths are taken relative to Root.
+type DirFS struct{ Root string }
+
+func (d DirFS) abs(p string) string { return filepath.Join(d.Root, filepath.FromSlash(p)) }
+
+// ReadDir implements RemoteFS.
+func (d DirFS) ReadDir(dir string) ([]fs.FileInfo, error) {
+	ents, err := os.ReadDir(d.abs(dir))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]fs.FileInfo, 0, len(ents))
+	for _, e := range ents {
+		fi, err := e.Info()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, fi)
+	}
+	return out, nil
+}
+
+// Stat implements RemoteFS.
+func (d DirFS) Stat(p string) (fs.FileInfo, error) { return os.Stat(d.abs(p)) }
+
+// Open implements RemoteFS.
+func (d DirFS) Open(p string) (io.ReadCloser, error) { return os.Open(d.abs(p)) }

@@ -1,0 +1,97 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime"
+
+	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/naming"
+)
+
+// Options for Run; the CLI fills them from flags.
+type Options struct {
+	Config  *config.Config
+	Periods []naming.Period
+	Ifaces  []*config.Interface
+	// Remote lists each route's target folder; Deep also streams every
+	// remote file back (md5 and gzip integrity).
+	Remote bool
+	Deep   bool
+	// Jobs is how many files are checked at once (default: CPUs).
+	Jobs int
+	// Dial opens targets for Remote; nil makes every target a remote_error.
+	Dial Dialer
+	// Record, when set, is called once per interface and period with the
+	// result (the CLI records it in the run ledger).
+	Record func(ctx context.Context, r *Result)
+	Log    *slog.Logger
+}
+
+// Expand gives the periods an interface is verified for: an hourly
+// interface asked for a day is checked hour by hour; a day interface
+// cannot be checked for a single hour.
+func Expand(ifc *config.Interface, p naming.Period) ([]string, error) {
+	switch {
+	case ifc.Granularity == "hour" && !p.Hourly:
+		var out []string
+		for _, h := range p.Hours() {
+			out = append(out, h.String())
+		}
+		return out, nil
+	case ifc.Granularity != "hour" && p.Hourly:
+		return nil, fmt.Errorf("interface %s is delivered per day: verify it with --date %s, not the hour %s", ifc.Name, p.Date(), p)
+	}
+	return []string{p.String()}, nil
+}
+
+// Run checks every interface and period. The error is for problems that
+// stop the run (bad arguments); findings are in the report.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	if o.Jobs < 1 {
+		o.Jobs = runtime.NumCPU()
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	type job struct {
+		ifc    *config.Interface
+		period string
+	}
+	var jobs []job
+	for _, p := range o.Periods {
+		for _, ifc := range o.Ifaces {
+			ps, err := Expand(ifc, p)
+			if err != nil {
+				return nil, err
+			}
+			for _, x := range ps {
+				jobs = append(jobs, job{ifc, x})
+			}
+		}
+	}
+	ss := &sessions{dial: o.Dial, cfg: o.Config, open: map[string]*remoteSession{}}
+	defer ss.closeAll()
+	rep := &Report{OK: true, Results: []*Result{}}
+	for _, j := range jobs {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		r := &Result{Iface: j.ifc.Name, Period: j.period}
+		sets := checkLocal(ctx, o.Config, j.ifc, j.period, o.Jobs, r)
+		if o.Remote && len(sets) > 0 {
+			checkRemote(ctx, ss, j.ifc, j.period, sets, o.Deep, o.Jobs, r)
+		}
+		r.finish()
+		if !r.OK {
+			rep.OK = false
+		}
+		o.Log.Info("verified", "stage", "verify", "iface", r.Iface, "period", r.Period, "ok", r.OK, "files", r.Files, "rows", r.Lines, "bytes", r.Bytes, "findings", len(r.Findings))
+		if o.Record != nil {
+			o.Record(ctx, r)
+		}
+		rep.Results = append(rep.Results, r)
+	}
+	return rep, nil
+}
