@@ -1,0 +1,635 @@
+// Package etl turns the Hive partitions of an interface into its delivered
+// files: it reads a period's inputs in order, converts every line, cuts
+// exactly lines_per_file lines per file, gzips them on all cores, writes
+// the .verf and manifest.json, and publishes the set atomically.
+package etl
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/internal/exit"
+	"github.com/chama-data/chama/internal/manifest"
+	"github.com/chama-data/chama/naming"
+	"github.com/chama-data/chama/transfer"
+	"github.com/chama-data/chama/verify"
+)
+
+// PackOptions says what to pack.
+type PackOptions struct {
+	Config *config.Config
+	Iface  *config.Interface
+	Period naming.Period
+	// Resend is the re-send number that goes into {resend}.
+	Resend int
+	// Source overrides the interface's configured source (tests, pull).
+	Source transfer.Source
+	Log    *slog.Logger
+	// Workers compress in parallel; 0 means one per CPU.
+	Workers int
+	// Now stamps the .verf ctime and the manifest; nil means time.Now.
+	Now func() time.Time
+	// Version is recorded in the manifest as the build that wrote it.
+	Version string
+}
+
+// RejectsFile is the name of the reject list inside a period folder.
+const RejectsFile = "rejects.txt"
+
+// Pack packs one interface for one period and publishes the result in
+// <workdir>/out/<iface>/<period>. On any error nothing is published and
+// the previous output, if any, is left as it was.
+func Pack(ctx context.Context, o PackOptions) (*manifest.Manifest, error) {
+	if o.Config == nil || o.Iface == nil {
+		return nil, errors.New("pack: no config or interface")
+	}
+	iface, period := o.Iface, o.Period
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	log = log.With("iface", iface.Name, "period", period.String())
+	now := time.Now
+	if o.Now != nil {
+		now = o.Now
+	}
+	workers := o.Workers
+	if workers < 1 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	where := fmt.Sprintf("interface %s period %s", iface.Name, period)
+	conv, err := newConverter(iface)
+	if err != nil {
+		return nil, err
+	}
+	tpl, vtpl := iface.Template(), iface.VerfTemplate()
+	width := tpl.SeqWidth()
+	if width == 0 {
+		width = naming.SeqWidth(iface.SeqWidth, period.String())
+	}
+	src := o.Source
+	if src == nil {
+		if src, err = SourceFor(o.Config, iface.Source); err != nil {
+			return nil, err
+		}
+	}
+	inputs, err := listInputs(ctx, o.Config, iface, period, src)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+
+	parent := filepath.Join(o.Config.Workdir, "out", iface.Name)
+	final := filepath.Join(parent, period.String())
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, err
+	}
+	unlock, err := lockPeriod(parent, period.String())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	defer unlock()
+	cleanStale(parent, period.String(), iface, log)
+	tmp, err := os.MkdirTemp(parent, "."+period.String()+".tmp-")
+	if err != nil {
+		return nil, err
+	}
+	published := false
+	defer func() {
+		if !published {
+			if err := removeOutput(tmp, iface); err != nil {
+				log.Warn("temporary output not fully removed", "dir", tmp, "err", err)
+			}
+		}
+	}()
+	log.Info("pack started", "inputs", len(inputs), "workers", workers)
+
+	p := &packer{
+		iface: iface, period: period, where: where, conv: conv, tmp: tmp,
+		lpf: int64(iface.LinesPerFile), maxSeq: naming.MaxSeq(width),
+		parts: map[string]*partOut{},
+	}
+	rows, ins, err := p.run(ctx, src, inputs, workers)
+	if p.rejects != nil {
+		if cerr := p.closeRejects(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		p.keepRejects(final + "." + RejectsFile)
+		return nil, err
+	}
+	if p.countOnly {
+		worst := p.partList[0]
+		for _, po := range p.partList {
+			if po.rows > worst.rows {
+				worst = po
+			}
+		}
+		n := int((worst.rows + p.lpf - 1) / p.lpf)
+		err := naming.CheckCapacity(iface.Name, period.String(), n, width)
+		if worst.name != "" {
+			err = fmt.Errorf("partition %s: %w", worst.name, err)
+		}
+		return nil, err
+	}
+	if rows.Read == 0 && !iface.AllowEmpty {
+		return nil, fmt.Errorf("%s: the period is empty: %d input files hold no rows (set allow_empty: true if that is normal)", where, len(inputs))
+	}
+	if rows.Written == 0 && !iface.AllowEmpty {
+		return nil, fmt.Errorf("%s: every one of the %d rows was rejected; nothing to deliver", where, rows.Read)
+	}
+	if err := rows.Check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+
+	m := &manifest.Manifest{
+		Version: manifest.Version, Iface: iface.Name, Period: period.String(),
+		Resend: o.Resend, Created: now().UTC().Truncate(time.Second), Chama: o.Version,
+		Inputs: ins, Rows: rows,
+	}
+	ctime := now().Format("20060102150405")
+	if len(p.partList) == 0 && iface.PartitionField == 0 {
+		// allow_empty: an empty set still gets its .verf, so downstream
+		// learns the period is complete and empty.
+		p.partList = append(p.partList, &partOut{dir: tmp})
+	}
+	slices.SortFunc(p.partList, func(a, b *partOut) int { return strings.Compare(a.name, b.name) })
+	for _, po := range p.partList {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		set, err := p.finishSet(po, tpl, vtpl, width, o.Resend, ctime)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		m.Sets = append(m.Sets, set)
+	}
+	if err := manifest.Write(tmp, m); err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	if err := syncDirs(tmp); err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	old, err := publish(tmp, final)
+	if err != nil {
+		return nil, fmt.Errorf("%s: publish: %w", where, err)
+	}
+	published = true
+	os.Remove(final + "." + RejectsFile) // a failed run's list is stale now
+	if old != "" {
+		if err := removeOutput(old, iface); err != nil {
+			log.Warn("previous output not fully removed", "dir", old, "err", err)
+		}
+	}
+	log.Info("pack done", "files", FileCount(m), "rows", rows.Written, "rejected", rows.Rejected)
+	return m, nil
+}
+
+// packer is the state of one Pack call.
+type packer struct {
+	iface    *config.Interface
+	period   naming.Period
+	where    string
+	conv     *converter
+	tmp      string
+	lpf      int64
+	maxSeq   int
+	parts    map[string]*partOut
+	partList []*partOut
+	flat     *partOut
+	bw       *blockWriter
+	// countOnly is set once a partition needs more files than its width
+	// allows: from then on rows are only counted, so the error can give
+	// the exact number of files needed without writing them.
+	countOnly bool
+
+	rejects     *os.File
+	rejectsW    *bufio.Writer
+	rejected    int64
+	firstReject string
+}
+
+// run reads every input through the converter into the block writer.
+func (p *packer) run(ctx context.Context, src transfer.Source, inputs []transfer.FileInfo, workers int) (manifest.Rows, []manifest.Input, error) {
+	var rows manifest.Rows
+	ins := make([]manifest.Input, 0, len(inputs))
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	p.bw = newBlockWriter(ctx, cancel, p.iface.GzipLevel, workers)
+	err := p.convertAll(ctx, src, inputs, workers, &rows, &ins)
+	if err != nil {
+		cancel(err)
+	}
+	if err == nil {
+		p.flushAll()
+	}
+	werr := p.bw.finish()
+	// Files left open by an abandoned run.
+	for _, po := range p.partList {
+		for _, f := range po.files {
+			if f.f != nil {
+				f.f.Close()
+				f.f = nil
+			}
+		}
+	}
+	if err == nil {
+		err = werr
+	}
+	if err == nil {
+		if cerr := context.Cause(ctx); cerr != nil {
+			err = cerr
+		}
+	}
+	return rows, ins, err
+}
+
+func (p *packer) convertAll(ctx context.Context, src transfer.Source, inputs []transfer.FileInfo, workers int, rows *manifest.Rows, ins *[]manifest.Input) error {
+	streams := readAll(ctx, src, inputs, max(2, workers))
+	defer func() {
+		// Drain what the readers still hold so their buffers go back.
+		for s := range streams {
+			for c := range s.ch {
+				if c.buf != nil {
+					putChunk(c.buf)
+				}
+			}
+		}
+	}()
+	for s := range streams {
+		in := manifest.Input{Path: s.file.Path, Bytes: s.file.Size}
+		var lineNo int64
+		for c := range s.ch {
+			if c.err != nil {
+				for c := range s.ch {
+					if c.buf != nil {
+						putChunk(c.buf)
+					}
+				}
+				return c.err
+			}
+			if err := ctx.Err(); err != nil {
+				putChunk(c.buf)
+				return context.Cause(ctx)
+			}
+			data := c.data
+			for len(data) > 0 {
+				var line []byte
+				if i := bytes.IndexByte(data, '\n'); i >= 0 {
+					line, data = data[:i], data[i+1:]
+				} else {
+					line, data = data, nil
+				}
+				lineNo++
+				if err := p.line(line, s.file.Path, lineNo, rows); err != nil {
+					putChunk(c.buf)
+					return err
+				}
+			}
+			putChunk(c.buf)
+		}
+		if err := ctx.Err(); err != nil {
+			return context.Cause(ctx)
+		}
+		in.Lines = lineNo
+		*ins = append(*ins, in)
+	}
+	return context.Cause(ctx)
+}
+
+// line handles one input line.
+func (p *packer) line(line []byte, path string, lineNo int64, rows *manifest.Rows) error {
+	rows.Read++
+	line, v := p.conv.check(line)
+	if v.reject != "" {
+		return p.reject(path, lineNo, v.reject, line, rows)
+	}
+	po := p.flat
+	if p.conv.partField > 0 {
+		po = p.parts[string(v.part)]
+		if po == nil {
+			po = p.newPart(string(v.part))
+		}
+	} else if po == nil {
+		po = p.newPart("")
+		p.flat = po
+	}
+	if p.countOnly {
+		po.rows++
+		rows.Written++
+		return nil
+	}
+	if po.cur == nil {
+		if len(po.files) >= p.maxSeq {
+			p.countOnly = true
+			po.rows++
+			rows.Written++
+			return nil
+		}
+		f := &outFile{part: po, seq: len(po.files) + 1}
+		f.tmp = filepath.Join(po.dir, ".chunk-"+strconv.Itoa(f.seq))
+		po.files = append(po.files, f)
+		po.cur = f
+	}
+	if po.block == nil {
+		po.block = blockPool.Get().(*[]byte)
+	}
+	*po.block = p.conv.emit(*po.block, line, &v)
+	if v.fatal != "" {
+		return fmt.Errorf("%s: %s line %d: %s", p.where, path, lineNo, v.fatal)
+	}
+	if v.reject != "" {
+		return p.reject(path, lineNo, v.reject, line, rows)
+	}
+	rows.Delimiters += int64(v.affected)
+	rows.Written++
+	po.rows++
+	po.linesInFile++
+	po.blockLines++
+	if po.linesInFile == p.lpf {
+		return p.flush(po, true)
+	}
+	if len(*po.block) >= blockSize {
+		return p.flush(po, false)
+	}
+	return nil
+}
+
+func (p *packer) newPart(name string) *partOut {
+	po := &partOut{name: name, dir: p.tmp}
+	if name != "" {
+		po.dir = filepath.Join(p.tmp, name)
+	}
+	p.parts[name] = po
+	p.partList = append(p.partList, po)
+	return po
+}
+
+// flush sends the partition's current block to be compressed.
+func (p *packer) flush(po *partOut, last bool) error {
+	if po.block == nil {
+		po.block = blockPool.Get().(*[]byte)
+	}
+	j := &job{file: po.cur, data: po.block, lines: po.blockLines, dict: po.dict, first: po.blockIdx == 0, last: last}
+	po.dict = nil
+	if !last {
+		d := dictPool.Get().(*[]byte)
+		b := *po.block
+		*d = append((*d)[:0], b[max(0, len(b)-dictSize):]...)
+		po.dict = d
+	}
+	po.block, po.blockLines = nil, 0
+	po.blockIdx++
+	if last {
+		po.cur, po.blockIdx, po.linesInFile = nil, 0, 0
+	}
+	if !p.bw.submit(j) {
+		*j.data = (*j.data)[:0]
+		blockPool.Put(j.data)
+		return context.Cause(p.bw.ctx)
+	}
+	return nil
+}
+
+// flushAll ends every partition's open file.
+func (p *packer) flushAll() {
+	if p.countOnly {
+		return
+	}
+	for _, po := range p.partList {
+		if po.cur != nil {
+			if p.flush(po, true) != nil {
+				return
+			}
+		}
+	}
+}
+
+// reject records a bad line and fails once there are more than max_rejects.
+func (p *packer) reject(path string, lineNo int64, reason string, line []byte, rows *manifest.Rows) error {
+	rows.Rejected++
+	p.rejected++
+	if p.firstReject == "" {
+		p.firstReject = fmt.Sprintf("%s line %d: %s", path, lineNo, reason)
+	}
+	if p.rejects == nil {
+		f, err := os.OpenFile(filepath.Join(p.tmp, RejectsFile), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if err != nil {
+			return err
+		}
+		p.rejects, p.rejectsW = f, bufio.NewWriterSize(f, 64<<10)
+	}
+	w := p.rejectsW
+	w.WriteString(path)
+	w.WriteByte('\t')
+	w.WriteString(strconv.FormatInt(lineNo, 10))
+	w.WriteByte('\t')
+	w.WriteString(reason)
+	w.WriteByte('\t')
+	w.Write(line)
+	w.WriteByte('\n')
+	if p.rejected > int64(p.iface.MaxRejects) {
+		return fmt.Errorf("%s: more than %d rejected lines (max_rejects %d); first: %s", p.where, p.iface.MaxRejects, p.iface.MaxRejects, p.firstReject)
+	}
+	return nil
+}
+
+func (p *packer) closeRejects() error {
+	err := p.rejectsW.Flush()
+	if serr := p.rejects.Sync(); err == nil {
+		err = serr
+	}
+	if cerr := p.rejects.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		err = fmt.Errorf("%s: write %s: %w", p.where, RejectsFile, err)
+	}
+	return err
+}
+
+// keepRejects saves the reject list of a failed run beside the period
+// folder, where an operator can read it.
+func (p *packer) keepRejects(dst string) {
+	if p.rejects == nil {
+		return
+	}
+	os.Rename(filepath.Join(p.tmp, RejectsFile), dst)
+}
+
+// finishSet names the files of one partition, writes its .verf and
+// returns its manifest entry.
+func (p *packer) finishSet(po *partOut, tpl, vtpl *naming.Template, width, resend int, ctime string) (manifest.Set, error) {
+	fields := naming.Fields{Date: p.period.Date(), Hour: p.period.Hour(), Iface: p.iface.Name, Part: po.name, Resend: resend}
+	if err := naming.CheckCapacity(p.iface.Name, p.period.String(), len(po.files), width); err != nil {
+		return manifest.Set{}, err
+	}
+	set := manifest.Set{Part: po.name, Dir: po.name}
+	entries := make([]verify.Entry, 0, len(po.files))
+	if err := os.MkdirAll(po.dir, 0o755); err != nil {
+		return set, err
+	}
+	for _, f := range po.files {
+		fields.Seq = f.seq
+		name, err := tpl.Format(fields, width)
+		if err != nil {
+			return set, err
+		}
+		if err := os.Rename(f.tmp, filepath.Join(po.dir, name)); err != nil {
+			return set, err
+		}
+		set.Files = append(set.Files, manifest.File{Name: name, Seq: f.seq, Bytes: f.bytes, Lines: f.lines, MD5: f.md5})
+		entries = append(entries, verify.Entry{Name: name, Bytes: f.bytes, Lines: f.lines, Period: p.period.String(), Ctime: ctime, MD5: f.md5, Seq: f.seq})
+	}
+	fields.Seq = 0
+	vname, err := vtpl.Format(fields, width)
+	if err != nil {
+		return set, err
+	}
+	set.Verf = vname
+	data, err := verify.FormatVerf(p.iface.VerfColumns, entries)
+	if err != nil {
+		return set, err
+	}
+	if err := writeSynced(filepath.Join(po.dir, vname), data); err != nil {
+		return set, err
+	}
+	return set, nil
+}
+
+func writeSynced(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if serr := f.Sync(); err == nil {
+		err = serr
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// listInputs finds the period's input files in order: the partition
+// folders (24 hour folders for a day whose path has {hour}) in time
+// order, the files of each sorted by path.
+func listInputs(ctx context.Context, c *config.Config, iface *config.Interface, period naming.Period, src transfer.Source) ([]transfer.FileInfo, error) {
+	var s *config.Source
+	if c.Sources != nil {
+		s = c.Sources[iface.Source]
+	}
+	var out []transfer.FileInfo
+	for _, dir := range InputDirs(iface.Path, period) {
+		files, err := src.List(ctx, dir)
+		if err != nil {
+			if errors.Is(err, transfer.ErrNotFound) && !strings.Contains(err.Error(), "partition not found") {
+				err = fmt.Errorf("partition not found: %s: %w", dir, err)
+			}
+			return nil, err
+		}
+		if s != nil {
+			if err := ready(ctx, s, src, dir, files); err != nil {
+				return nil, err
+			}
+		}
+		if len(files) == 0 && !iface.AllowEmpty {
+			return nil, fmt.Errorf("partition empty: %s in %s has no data files (set allow_empty: true if that is normal)", dir, src)
+		}
+		out = append(out, files...)
+	}
+	return out, nil
+}
+
+// InputDirs expands an interface path template for a period: one folder,
+// or one per hour when a day is read from an hourly layout.
+func InputDirs(path string, period naming.Period) []string {
+	expand := func(p naming.Period) string {
+		s := strings.ReplaceAll(path, "{date}", p.Date())
+		return strings.ReplaceAll(s, "{hour}", p.Hour())
+	}
+	if !strings.Contains(path, "{hour}") {
+		return []string{strings.ReplaceAll(path, "{date}", period.Date())}
+	}
+	var dirs []string
+	for _, h := range period.Hours() {
+		dirs = append(dirs, expand(h))
+	}
+	return dirs
+}
+
+// ready refuses a partition that may still be written: without its marker
+// file, or (ready: quiet) with a file changed within the quiet period.
+func ready(ctx context.Context, s *config.Source, src transfer.Source, dir string, files []transfer.FileInfo) error {
+	switch s.Ready {
+	case "marker":
+		marker := strings.TrimSuffix(dir, "/") + "/" + s.Marker
+		ok, err := src.Exists(ctx, marker)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return exit.With(exit.NotReady, fmt.Errorf("partition not ready: %s has no %s marker in %s", dir, s.Marker, src))
+		}
+	case "quiet":
+		for _, f := range files {
+			if age := time.Since(f.ModTime); age < s.QuietPeriod.D() {
+				return exit.With(exit.NotReady, fmt.Errorf("partition not ready: %s changed %s ago (quiet_period %s)", f.Path, age.Round(time.Second), s.QuietPeriod.D()))
+			}
+		}
+	}
+	return nil
+}
+
+// SourceFor builds the configured source of that name.
+func SourceFor(c *config.Config, name string) (transfer.Source, error) {
+	s, ok := c.Sources[name]
+	if !ok || s == nil {
+		return nil, fmt.Errorf("unknown source %q", name)
+	}
+	switch s.Type {
+	case "file":
+		return &transfer.Local{Root: s.Root}, nil
+	}
+	return nil, fmt.Errorf("source %s: type %q cannot be read by pack yet (pull it to a file source first)", name, s.Type)
+}
+
+// FileCount is the number of data files in a manifest.
+func FileCount(m *manifest.Manifest) int {
+	n := 0
+	for _, s := range m.Sets {
+		n += len(s.Files)
+	}
+	return n
+}
+
+// ByteCount is the total size of the data files in a manifest.
+func ByteCount(m *manifest.Manifest) int64 {
+	var n int64
+	for _, s := range m.Sets {
+		for _, f := range s.Files {
+			n += f.Bytes
+		}
+	}
+	return n
+}

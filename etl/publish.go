@@ -1,0 +1,145 @@
+package etl
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/internal/manifest"
+)
+
+// publish puts the finished temp folder in place of final. When final
+// exists the two are swapped in one atomic step where the OS can
+// (renameat2 RENAME_EXCHANGE), else the old one is first moved aside; the
+// returned folder holds the old output for the caller to remove. At no
+// point does final hold a partial set.
+func publish(tmp, final string) (old string, err error) {
+	if _, err := os.Lstat(final); errors.Is(err, fs.ErrNotExist) {
+		if err := os.Rename(tmp, final); err != nil {
+			return "", err
+		}
+		return "", syncDir(filepath.Dir(final))
+	}
+	if err := exchange(tmp, final); err == nil {
+		return tmp, syncDir(filepath.Dir(final))
+	} else if !errors.Is(err, errNoExchange) {
+		return "", err
+	}
+	aside, err := os.MkdirTemp(filepath.Dir(final), "."+filepath.Base(final)+".old-")
+	if err != nil {
+		return "", err
+	}
+	os.Remove(aside) // only the unique name is wanted
+	if err := os.Rename(final, aside); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		if rerr := os.Rename(aside, final); rerr != nil {
+			return "", fmt.Errorf("%w (and restoring the previous output from %s failed: %v)", err, aside, rerr)
+		}
+		return "", err
+	}
+	return aside, syncDir(filepath.Dir(final))
+}
+
+var errNoExchange = errors.New("atomic exchange not supported")
+
+// ownFile reports whether a file in an output folder is one pack writes:
+// cleanup deletes only those (never a folder wholesale), so anything an
+// operator put there survives and is reported.
+func ownFile(name string, iface *config.Interface) bool {
+	switch {
+	case name == manifest.FileName, name == RejectsFile,
+		strings.HasPrefix(name, ".chunk-"), strings.HasPrefix(name, ".chama-tmp-"):
+		return true
+	}
+	return iface.Template().Match(name) || iface.VerfTemplate().Match(name)
+}
+
+// removeOutput deletes pack's files under dir, then the folders left
+// empty. Anything else stays, and is named in the error.
+func removeOutput(dir string, iface *config.Interface) error {
+	var dirs []string
+	var left []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			dirs = append(dirs, p)
+			return nil
+		}
+		if ownFile(d.Name(), iface) {
+			if err := os.Remove(p); err != nil {
+				left = append(left, p)
+			}
+			return nil
+		}
+		left = append(left, p)
+		return nil
+	})
+	for i := len(dirs) - 1; i >= 0; i-- {
+		os.Remove(dirs[i]) // fails, as it should, when not empty
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if len(left) > 0 {
+		if len(left) > 3 {
+			left = append(left[:3], fmt.Sprintf("and %d more", len(left)-3))
+		}
+		return fmt.Errorf("left in place (not written by pack): %s", strings.Join(left, ", "))
+	}
+	return nil
+}
+
+// cleanStale removes what a killed run of the same period left behind.
+// The caller holds the period lock, so no live run owns these folders.
+func cleanStale(parent, period string, iface *config.Interface, log *slog.Logger) {
+	ents, err := os.ReadDir(parent)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		n := e.Name()
+		if e.IsDir() && (strings.HasPrefix(n, "."+period+".tmp-") || strings.HasPrefix(n, "."+period+".old-")) {
+			p := filepath.Join(parent, n)
+			log.Info("removing the leftovers of an interrupted run", "dir", p)
+			if err := removeOutput(p, iface); err != nil {
+				log.Warn("leftovers not fully removed", "dir", p, "err", err)
+			}
+		}
+	}
+}
+
+// syncDirs fsyncs dir and the folders in it, so the renames inside are
+// durable before the publish rename.
+func syncDirs(dir string) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return syncDir(p)
+		}
+		return nil
+	})
+}
+
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	f.Close()
+	if err != nil && !errors.Is(err, fs.ErrInvalid) {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}

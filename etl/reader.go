@@ -1,0 +1,198 @@
+package etl
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/chama-data/chama/transfer"
+)
+
+// chunkSize is how much decompressed text a reader hands over at a time.
+// Chunks end on a line boundary, so the converter never sees half a line.
+const chunkSize = 1 << 20
+
+// maxLine bounds one input line; a longer one is an error, not unbounded
+// memory.
+const maxLine = 64 << 20
+
+// chunkAhead is how many chunks each reader may decode ahead of the
+// converter: the memory bound of reading is workers*chunkAhead*chunkSize.
+const chunkAhead = 4
+
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
+
+func getChunk() *[]byte { return chunkPool.Get().(*[]byte) }
+
+func putChunk(b *[]byte) {
+	if cap(*b) == chunkSize {
+		*b = (*b)[:chunkSize]
+		chunkPool.Put(b)
+	}
+}
+
+// chunk is whole lines of one input, or the error that ended it.
+type chunk struct {
+	data []byte
+	buf  *[]byte
+	err  error
+}
+
+// stream is one input file being decoded.
+type stream struct {
+	file transfer.FileInfo
+	ch   chan chunk
+}
+
+// readAll decodes the inputs in order, up to `ahead` files at a time, and
+// delivers their streams in input order on the returned channel, so the
+// output order never depends on which file decompresses faster.
+func readAll(ctx context.Context, src transfer.Source, files []transfer.FileInfo, ahead int) <-chan *stream {
+	out := make(chan *stream, ahead)
+	sem := make(chan struct{}, ahead)
+	go func() {
+		defer close(out)
+		for _, f := range files {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			s := &stream{file: f, ch: make(chan chunk, chunkAhead)}
+			go func() {
+				defer func() { <-sem }()
+				readInput(ctx, src, s)
+			}()
+			select {
+			case out <- s:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// countingReader counts the bytes read from the source, so an error can
+// name the offset in the compressed file.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func readInput(ctx context.Context, src transfer.Source, s *stream) {
+	defer close(s.ch)
+	send := func(c chunk) bool {
+		select {
+		case s.ch <- c:
+			return true
+		case <-ctx.Done():
+			if c.buf != nil {
+				putChunk(c.buf)
+			}
+			return false
+		}
+	}
+	path := s.file.Path
+	rc, err := src.Open(ctx, path)
+	if err != nil {
+		send(chunk{err: fmt.Errorf("open input %s: %w", path, err)})
+		return
+	}
+	defer rc.Close()
+	cr := &countingReader{r: rc}
+	br := bufio.NewReaderSize(cr, 256<<10)
+	offset := func() int64 { return cr.n - int64(br.Buffered()) }
+	var r io.Reader = br
+	gz := false
+	if head, _ := br.Peek(2); len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
+		gz = true
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			send(chunk{err: inputError(path, gz, err, offset(), s.file.Size)})
+			return
+		}
+		defer zr.Close()
+		r = zr
+	}
+	buf := getChunk()
+	fill := 0
+	var handed int64 // decompressed bytes handed over so far
+	for {
+		if err := ctx.Err(); err != nil {
+			putChunk(buf)
+			return
+		}
+		b := *buf
+		var rerr error
+		for fill < len(b) && rerr == nil {
+			var n int
+			n, rerr = r.Read(b[fill:])
+			fill += n
+		}
+		if rerr != nil && rerr != io.EOF {
+			putChunk(buf)
+			send(chunk{err: inputError(path, gz, rerr, offset(), s.file.Size)})
+			return
+		}
+		if rerr == io.EOF {
+			if fill > 0 {
+				if !send(chunk{data: b[:fill], buf: buf}) {
+					return
+				}
+			} else {
+				putChunk(buf)
+			}
+			return
+		}
+		// The buffer is full: hand over whole lines, keep the tail.
+		k := bytes.LastIndexByte(b[:fill], '\n')
+		if k < 0 {
+			if len(b) >= maxLine {
+				putChunk(buf)
+				send(chunk{err: fmt.Errorf("input %s: a line longer than %d bytes after decompressed byte offset %d", path, maxLine, handed)})
+				return
+			}
+			nb := make([]byte, 2*len(b))
+			copy(nb, b[:fill])
+			putChunk(buf)
+			buf = &nb
+			continue
+		}
+		next := getChunk()
+		if len(b)-(k+1) > len(*next) {
+			nb := make([]byte, len(b))
+			next = &nb
+		}
+		fill = copy(*next, b[k+1:fill])
+		handed += int64(k + 1)
+		if !send(chunk{data: b[:k+1], buf: buf}) {
+			putChunk(next)
+			return
+		}
+		buf = next
+	}
+}
+
+// inputError names the file and, for gzip, the compressed byte offset.
+func inputError(path string, gz bool, err error, off, size int64) error {
+	if !gz {
+		return fmt.Errorf("read input %s at byte %d: %w", path, off, err)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("truncated gzip input %s: the compressed stream ends at byte %d (file size %d) before the end of the data: %w", path, off, size, err)
+	}
+	return fmt.Errorf("corrupt gzip input %s at compressed byte offset %d (file size %d): %w", path, off, size, err)
+}

@@ -1,0 +1,10 @@
+//go:build !linux
+
+package etl
+
+// exchange is only atomic on Linux; elsewhere publish moves the old
+// output aside first.
+func exchange(a, b string) error { return errNoExchange }
+
+// lockPeriod is a no-op off Linux.
+func lockPeriod(parent, period string) (func(), error) { return func() {}, nil }
