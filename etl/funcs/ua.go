@@ -1,0 +1,224 @@
+package funcs
+
+import (
+	"container/list"
+	"strings"
+)
+
+// UA is what chama reads from a user-agent string. Empty fields are
+// unknown (the ua_* functions give null for them).
+type UA struct {
+	OS, OSVersion            string
+	Browser, BrowserVersion  string
+	DeviceBrand, DeviceModel string
+}
+
+// uaCache is a bounded LRU of parsed user agents, fronted by the last one
+// seen: the six ua_* calls of a row hit the front entry, and the few
+// thousand distinct agents of an hour hit the LRU.
+type uaCache struct {
+	max     int
+	ll      *list.List
+	m       map[string]*list.Element
+	lastKey string
+	last    *UA
+	// Parses counts real parses (tests check the cache works).
+	Parses int
+}
+
+type uaEntry struct {
+	key string
+	ua  *UA
+}
+
+func newUACache(n int) *uaCache {
+	return &uaCache{max: n, ll: list.New(), m: make(map[string]*list.Element, n)}
+}
+
+func (c *uaCache) get(s string) *UA {
+	if c.last != nil && c.lastKey == s {
+		return c.last
+	}
+	if e, ok := c.m[s]; ok {
+		c.ll.MoveToFront(e)
+		u := e.Value.(*uaEntry).ua
+		c.lastKey, c.last = s, u
+		return u
+	}
+	u := ParseUA(s)
+	c.Parses++
+	if c.ll.Len() >= c.max {
+		old := c.ll.Back()
+		c.ll.Remove(old)
+		delete(c.m, old.Value.(*uaEntry).key)
+	}
+	c.m[s] = c.ll.PushFront(&uaEntry{s, u})
+	c.lastKey, c.last = s, u
+	return u
+}
+
+func (s *Set) uaField(get func(*UA) string) func(args ...any) (any, error) {
+	return func(args ...any) (any, error) {
+		if err := arity("ua_*", args, 1, 1); err != nil {
+			return nil, err
+		}
+		v, ok := str(args[0])
+		if !ok || v == "" {
+			return nil, nil
+		}
+		if r := get(s.ua.get(v)); r != "" {
+			return r, nil
+		}
+		return nil, nil
+	}
+}
+
+// ParseUA reads the OS, browser and device from a user agent. It knows the
+// main app's `leadeon/x.y.z` marker, the WeChat, Alipay, QQ and UC in-app
+// browsers and the common desktop browsers.
+func ParseUA(s string) *UA {
+	u := &UA{}
+	// OS.
+	switch {
+	case containsFold(s, "HarmonyOS") || strings.Contains(s, "OpenHarmony"):
+		u.OS = "HarmonyOS"
+		u.OSVersion = versionAfter(s, "HarmonyOS ", " ;)")
+		if u.OSVersion == "" {
+			u.OSVersion = versionAfter(s, "OpenHarmony ", " ;)")
+		}
+	case strings.Contains(s, "Android"):
+		u.OS = "Android"
+		u.OSVersion = versionAfter(s, "Android ", " ;)")
+	case strings.Contains(s, "iPhone") || strings.Contains(s, "iPad") || strings.Contains(s, "iPod"):
+		u.OS = "iOS"
+		v := versionAfter(s, "iPhone OS ", " ;)")
+		if v == "" {
+			v = versionAfter(s, "CPU OS ", " ;)")
+		}
+		u.OSVersion = strings.ReplaceAll(v, "_", ".")
+	case strings.Contains(s, "Windows NT"):
+		u.OS = "Windows"
+		u.OSVersion = versionAfter(s, "Windows NT ", " ;)")
+	case strings.Contains(s, "Mac OS X"):
+		u.OS = "Mac OS X"
+		u.OSVersion = strings.ReplaceAll(versionAfter(s, "Mac OS X ", " ;)"), "_", ".")
+	case strings.Contains(s, "Linux"):
+		u.OS = "Linux"
+	}
+	// Browser or app: the most specific marker first.
+	for _, b := range browsers {
+		if i := strings.Index(s, b.marker); i >= 0 {
+			u.Browser = b.name
+			u.BrowserVersion = versionToken(s[i+len(b.marker):])
+			break
+		}
+	}
+	// Device.
+	switch {
+	case strings.Contains(s, "iPhone"):
+		u.DeviceBrand, u.DeviceModel = "Apple", "iPhone"
+	case strings.Contains(s, "iPad"):
+		u.DeviceBrand, u.DeviceModel = "Apple", "iPad"
+	case strings.Contains(s, "Macintosh"):
+		u.DeviceBrand, u.DeviceModel = "Apple", "Mac"
+	case u.OS == "Android" || u.OS == "HarmonyOS":
+		u.DeviceModel = androidModel(s)
+		u.DeviceBrand = brandOf(u.DeviceModel, s)
+	}
+	return u
+}
+
+var browsers = []struct{ marker, name string }{
+	{"leadeon/", "leadeon"},
+	{"MicroMessenger/", "WeChat"},
+	{"AlipayClient/", "Alipay"},
+	{"MQQBrowser/", "QQBrowser"},
+	{"UCBrowser/", "UCBrowser"},
+	{"HuaweiBrowser/", "HuaweiBrowser"},
+	{"MiuiBrowser/", "MiuiBrowser"},
+	{"Edg/", "Edge"},
+	{"OPR/", "Opera"},
+	{"Firefox/", "Firefox"},
+	{"CriOS/", "Chrome"},
+	{"Chrome/", "Chrome"},
+	{"Version/", "Safari"},
+}
+
+func containsFold(s, sub string) bool {
+	return strings.Contains(s, sub) || strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+}
+
+// versionAfter returns the text after marker up to one of the stop bytes.
+func versionAfter(s, marker, stops string) string {
+	i := strings.Index(s, marker)
+	if i < 0 {
+		return ""
+	}
+	rest := s[i+len(marker):]
+	if j := strings.IndexAny(rest, stops); j >= 0 {
+		rest = rest[:j]
+	}
+	return rest
+}
+
+// versionToken reads digits, dots and underscores (a version such as 9.5.0).
+func versionToken(s string) string {
+	j := 0
+	for j < len(s) && (s[j] >= '0' && s[j] <= '9' || s[j] == '.' || s[j] == '_') {
+		j++
+	}
+	return strings.TrimRight(s[:j], "._")
+}
+
+// androidModel is the token after "Android x;" and before "Build/" or ")".
+func androidModel(s string) string {
+	i := strings.Index(s, "Android")
+	if i < 0 {
+		i = strings.Index(s, "HarmonyOS")
+	}
+	if i < 0 {
+		return ""
+	}
+	rest := s[i:]
+	end := strings.IndexByte(rest, ')')
+	if end >= 0 {
+		rest = rest[:end]
+	}
+	parts := strings.Split(rest, ";")
+	for k := len(parts) - 1; k >= 1; k-- {
+		p := strings.TrimSpace(parts[k])
+		if b := strings.Index(p, " Build/"); b >= 0 {
+			p = strings.TrimSpace(p[:b])
+		} else if strings.HasPrefix(p, "Build/") {
+			continue
+		}
+		if p == "" || p == "wv" || p == "U" || strings.HasPrefix(p, "zh-") || strings.HasPrefix(p, "en-") || len(p) == 2 {
+			continue
+		}
+		return p
+	}
+	return ""
+}
+
+var brandPrefixes = []struct{ prefix, brand string }{
+	{"SM-", "Samsung"}, {"SAMSUNG", "Samsung"}, {"GT-", "Samsung"},
+	{"HUAWEI", "Huawei"}, {"HONOR", "Honor"}, {"Honor", "Honor"},
+	{"ELE-", "Huawei"}, {"VOG-", "Huawei"}, {"LIO-", "Huawei"}, {"NOH-", "Huawei"}, {"ANA-", "Huawei"}, {"TAS-", "Huawei"}, {"MAR-", "Huawei"}, {"JAD-", "Huawei"},
+	{"Redmi", "Xiaomi"}, {"MI ", "Xiaomi"}, {"Mi ", "Xiaomi"}, {"MIX", "Xiaomi"}, {"M2", "Xiaomi"}, {"22", "Xiaomi"}, {"23", "Xiaomi"},
+	{"OPPO", "OPPO"}, {"PC", "OPPO"}, {"PD", "OPPO"}, {"PE", "OPPO"}, {"PF", "OPPO"}, {"PG", "OPPO"}, {"PH", "OPPO"},
+	{"vivo", "vivo"}, {"V1", "vivo"}, {"V2", "vivo"},
+	{"RMX", "realme"}, {"OnePlus", "OnePlus"}, {"ONEPLUS", "OnePlus"}, {"Meizu", "Meizu"}, {"MEIZU", "Meizu"},
+	{"Pixel", "Google"}, {"Nokia", "Nokia"}, {"ZTE", "ZTE"}, {"Lenovo", "Lenovo"},
+}
+
+func brandOf(model, ua string) string {
+	for _, b := range brandPrefixes {
+		if strings.HasPrefix(model, b.prefix) {
+			return b.brand
+		}
+	}
+	if strings.Contains(ua, "HarmonyOS") || strings.Contains(ua, "HuaweiBrowser") {
+		return "Huawei"
+	}
+	return ""
+}
