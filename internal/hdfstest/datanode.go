@@ -52,6 +52,7 @@ type Datanode struct {
 	ln      net.Listener
 	t       tracker
 	stopped atomic.Bool
+	done    chan struct{}
 
 	mu    sync.Mutex
 	fault Fault
@@ -66,7 +67,7 @@ func startDatanode(c *Cluster, i int) (*Datanode, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Datanode{c: c, index: i, ln: ln}
+	d := &Datanode{c: c, index: i, ln: ln, done: make(chan struct{})}
 	d.t.wg.Add(1)
 	go d.accept()
 	return d, nil
@@ -93,6 +94,7 @@ func (d *Datanode) Stop() {
 	if d.stopped.Swap(true) {
 		return
 	}
+	close(d.done)
 	d.ln.Close()
 	d.t.closeAll()
 	d.t.wg.Wait()
@@ -312,8 +314,14 @@ func (d *Datanode) readBlock(w *bufio.Writer, req []byte) {
 			sums = binary.BigEndian.AppendUint32(sums, crc32.Checksum(buf[c:min(c+bpc, size)], castagnoli))
 		}
 		if fault.PacketDelay > 0 {
-			w.Flush()
-			time.Sleep(fault.PacketDelay)
+			if w.Flush() != nil {
+				return
+			}
+			select {
+			case <-time.After(fault.PacketDelay):
+			case <-d.done:
+				return
+			}
 		}
 		if limit > 0 && sent+size > limit {
 			// Cut mid-packet: send the packet up to the limit and hang up.

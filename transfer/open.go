@@ -1,0 +1,66 @@
+package transfer
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/chama-data/chama/config"
+)
+
+// OpenSource builds the source called name in cfg: a Local for
+// type: file, an HDFS for type: hdfs. It does not connect; the first call
+// does. Close it with CloseSource when done.
+func OpenSource(cfg *config.Config, name string) (Source, error) {
+	s, ok := cfg.Sources[name]
+	if !ok || s == nil {
+		return nil, fmt.Errorf("unknown source %q", name)
+	}
+	switch s.Type {
+	case "file":
+		return &Local{Root: s.Root}, nil
+	case "hdfs":
+		h := s.HDFS
+		return NewHDFS(HDFSOptions{
+			Name:                   name,
+			Namenodes:              s.Namenodes,
+			User:                   s.User,
+			Root:                   s.Root,
+			UseDatanodeHostname:    h.UseDatanodeHostname,
+			Kerberos:               h.Kerberos,
+			DataTransferProtection: h.DataTransferProtection,
+			Timeout:                h.Timeout.D(),
+			ConnectTimeout:         h.ConnectTimeout.D(),
+			Clients:                h.Clients,
+		})
+	}
+	return nil, fmt.Errorf("source %s: type %q is not file or hdfs", name, s.Type)
+}
+
+// CloseSource releases a source's connections, if it holds any.
+func CloseSource(s Source) error {
+	if c, ok := s.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+// OpenRange implements RangeOpener for a local folder.
+func (l *Local) OpenRange(_ context.Context, p string, off, n int64) (io.ReadCloser, error) {
+	f, err := os.Open(l.abs(p))
+	if err != nil {
+		return nil, err
+	}
+	if n < 0 {
+		if _, err := f.Seek(off, io.SeekStart); err != nil {
+			f.Close()
+			return nil, err
+		}
+		return f, nil
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.NewSectionReader(f, off, n), f}, nil
+}
