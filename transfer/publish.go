@@ -1,0 +1,266 @@
+package transfer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+
+	"github.com/pkg/sftp"
+)
+
+// upload is one file to publish to one remote folder.
+type upload struct {
+	Local  string // local path
+	Name   string // final name
+	Dir    string // remote folder
+	Size   int64
+	MD5    string // from the manifest ("" if unknown)
+	Verf   bool   // a .verf: compared by content, not size
+	Suffix string // temporary-name suffix (".part")
+
+	// KnownMD5 is the md5 a previous run recorded for the remote final
+	// file ("" if none); Overwrite allows replacing a differing final file.
+	KnownMD5  string
+	Overwrite bool
+	Checksum  bool // confirm with a remote md5sum exec
+	// NoPosixRename forces the remove-then-rename path (tests).
+	NoPosixRename bool
+}
+
+func (u *upload) final() string { return path.Join(u.Dir, u.Name) }
+func (u *upload) part() string  { return path.Join(u.Dir, "."+u.Name+u.Suffix) }
+
+// outcome is what publishing did.
+type outcome struct {
+	Skipped     bool  // the final file was already there and matched
+	Sent        int64 // bytes sent in this attempt
+	ResumedFrom int64 // offset the upload started at (0: from scratch)
+	Replaced    bool  // a differing final file was overwritten
+}
+
+// resumeMargin is how far before a .part's end a resume starts. With
+// concurrent writes the server may have stored later packets of the
+// window in flight but not earlier ones; the file's size then covers a
+// hole. Holes can only lie within the last window of in-flight writes,
+// so re-sending that window makes the resumed file whole.
+func (c *conn) resumeMargin(maxPacket int) int64 {
+	return int64(c.requests) * int64(maxPacket)
+}
+
+// publish delivers one file with the publish protocol:
+//
+//  1. skip it if the final file is already there and matches;
+//  2. upload to .<name>.part (resuming a shorter .part);
+//  3. fsync@openssh.com when offered, Close with its error checked;
+//  4. confirm: remote size equals local size, and optionally a remote
+//     md5sum;
+//  5. rename to the final name: posix-rename@openssh.com when offered,
+//     otherwise plain rename, removing a replaced final file first.
+func (c *conn) publish(ctx context.Context, u *upload, maxPacket int, prog func(int64)) (outcome, error) {
+	var out outcome
+	if err := c.checkDir(ctx, u.Dir); err != nil {
+		return out, err
+	}
+	final, part := u.final(), u.part()
+
+	var st os.FileInfo
+	err := c.op(ctx, "stat "+final, func() (err error) { st, err = c.sftp.Stat(final); return })
+	finalExists := err == nil
+	switch {
+	case err == nil:
+		same, why, err := c.sameFile(ctx, u, st)
+		if err != nil {
+			return out, err
+		}
+		if same {
+			out.Skipped = true
+			return out, nil
+		}
+		if !u.Overwrite {
+			return out, &ExistsError{Host: c.host, Path: final, Remote: st.Size(), Local: u.Size, Why: why}
+		}
+		out.Replaced = true
+	case errors.Is(err, os.ErrNotExist):
+	default:
+		return out, err
+	}
+
+	// Resume or restart the .part.
+	var offset int64
+	var pst os.FileInfo
+	err = c.op(ctx, "stat "+part, func() (err error) { pst, err = c.sftp.Stat(part); return })
+	switch {
+	case err == nil:
+		if pst.Size() <= u.Size {
+			offset = max(0, pst.Size()-c.resumeMargin(maxPacket))
+		}
+	case errors.Is(err, os.ErrNotExist):
+	default:
+		return out, err
+	}
+	out.ResumedFrom = offset
+
+	lf, err := os.Open(u.Local)
+	if err != nil {
+		return out, &LocalError{Err: err}
+	}
+	defer lf.Close()
+	if lst, err := lf.Stat(); err != nil || lst.Size() != u.Size {
+		return out, &LocalError{Err: fmt.Errorf("local file %s changed since pack: the manifest says %d bytes", u.Local, u.Size)}
+	}
+	if _, err := lf.Seek(offset, io.SeekStart); err != nil {
+		return out, err
+	}
+
+	flags := os.O_WRONLY | os.O_CREATE
+	if offset == 0 {
+		flags |= os.O_TRUNC
+	}
+	var f *sftp.File
+	err = c.op(ctx, "open "+part, func() (err error) { f, err = c.sftp.OpenFile(part, flags); return })
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return out, &MissingDirError{Host: c.host, Dir: u.Dir}
+		}
+		return out, err
+	}
+	w := c.watch(ctx, "write "+part)
+	if offset > 0 {
+		if _, err := f.Seek(offset, io.SeekStart); err != nil {
+			w.end(nil)
+			f.Close()
+			return out, err
+		}
+	}
+	pr := &progressReader{r: lf, w: w, prog: func(n int64) {
+		out.Sent += n
+		if prog != nil {
+			prog(n)
+		}
+	}}
+	_, err = f.ReadFromWithConcurrency(pr, c.requests)
+	if err == nil && c.fsync {
+		err = f.Sync()
+	}
+	if err != nil {
+		err = w.end(err)
+		f.Close()
+		return out, err
+	}
+	err = w.end(f.Close())
+	if err != nil {
+		return out, fmt.Errorf("close %s: %w", part, err)
+	}
+
+	// Confirm.
+	err = c.op(ctx, "stat "+part, func() (err error) { pst, err = c.sftp.Stat(part); return })
+	if err != nil {
+		return out, err
+	}
+	if pst.Size() != u.Size {
+		return out, &SizeError{Host: c.host, Path: part, Remote: pst.Size(), Local: u.Size}
+	}
+	if u.Checksum && u.MD5 != "" {
+		sum, err := c.remoteMD5(ctx, part)
+		if err != nil {
+			return out, err
+		}
+		if sum != u.MD5 {
+			// Corrupt: start over next time rather than resume it.
+			c.op(ctx, "remove "+part, func() error { return c.sftp.Remove(part) })
+			return out, &ChecksumError{Host: c.host, Path: part, Err: fmt.Errorf("remote md5 %s, want %s", sum, u.MD5)}
+		}
+	}
+
+	// Publish.
+	return out, c.op(ctx, "rename "+part, func() error {
+		if c.posixRename && !u.NoPosixRename {
+			return c.sftp.PosixRename(part, final)
+		}
+		if finalExists {
+			// Without posix-rename a plain rename cannot replace a file:
+			// remove, then rename. Downstream may see no file for this
+			// short window, never a partial one.
+			if err := c.sftp.Remove(final); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+		return c.sftp.Rename(part, final)
+	})
+}
+
+// checkDir confirms the remote folder exists (once per connection).
+func (c *conn) checkDir(ctx context.Context, dir string) error {
+	c.mu.Lock()
+	ok := c.dirOK[dir]
+	c.mu.Unlock()
+	if ok {
+		return nil
+	}
+	var st os.FileInfo
+	err := c.op(ctx, "stat "+dir, func() (err error) { st, err = c.sftp.Stat(dir); return })
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return &MissingDirError{Host: c.host, Dir: dir}
+	case err != nil:
+		return err
+	case !st.IsDir():
+		return &HostError{Host: c.host, Err: fmt.Errorf("remote %s is not a folder", dir)}
+	}
+	c.mu.Lock()
+	c.dirOK[dir] = true
+	c.mu.Unlock()
+	return nil
+}
+
+// sameFile decides whether an existing final file is the one we would
+// send: a .verf by content; a data file by size, then by md5 where
+// known (recorded by an earlier run, or a remote md5sum when enabled).
+func (c *conn) sameFile(ctx context.Context, u *upload, st os.FileInfo) (bool, string, error) {
+	if st.Size() != u.Size {
+		return false, "size differs", nil
+	}
+	if u.Verf {
+		want, err := os.ReadFile(u.Local)
+		if err != nil {
+			return false, "", &LocalError{Err: err}
+		}
+		var got []byte
+		err = c.op(ctx, "read "+u.final(), func() error {
+			f, err := c.sftp.Open(u.final())
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			got, err = io.ReadAll(io.LimitReader(f, u.Size+1))
+			return err
+		})
+		if err != nil {
+			return false, "", err
+		}
+		if !bytes.Equal(got, want) {
+			return false, "content differs", nil
+		}
+		return true, "", nil
+	}
+	if u.MD5 != "" && u.KnownMD5 != "" {
+		if u.KnownMD5 != u.MD5 {
+			return false, "md5 recorded at delivery differs", nil
+		}
+		return true, "", nil
+	}
+	if u.Checksum && u.MD5 != "" {
+		sum, err := c.remoteMD5(ctx, u.final())
+		if err != nil {
+			return false, "", err
+		}
+		if sum != u.MD5 {
+			return false, "remote md5 differs", nil
+		}
+	}
+	return true, "", nil
+}

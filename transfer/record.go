@@ -1,0 +1,112 @@
+package transfer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/chama-data/chama/internal/manifest"
+)
+
+// DeliveryFileName is the delivery record of one target inside a period
+// folder, beside manifest.json. It is separate from the manifest so that
+// pack owns manifest.json and each target's push writes only its own
+// record (two targets push in parallel without sharing a file).
+func DeliveryFileName(target string) string { return "delivery-" + target + ".json" }
+
+// Delivery says which files of a period reached one target, where and how.
+type Delivery struct {
+	Version int       `json:"version"`
+	Iface   string    `json:"iface"`
+	Period  string    `json:"period"`
+	Target  string    `json:"target"`
+	Resend  int       `json:"resend"` // the manifest's re-send number when delivered
+	Updated time.Time `json:"updated"`
+	// Complete is true once every set's .verf was published.
+	Complete bool        `json:"complete"`
+	Files    []Delivered `json:"files"`
+}
+
+// Delivered is one file confirmed on the target.
+type Delivered struct {
+	Set      string    `json:"set,omitempty"` // the set's part ("" when not partitioned)
+	Name     string    `json:"name"`
+	Verf     bool      `json:"verf,omitempty"`
+	Host     string    `json:"host"` // host:port that confirmed it
+	Path     string    `json:"path"` // final remote path
+	Bytes    int64     `json:"bytes"`
+	MD5      string    `json:"md5,omitempty"`
+	Time     time.Time `json:"time"`
+	Attempts int       `json:"attempts"`          // tries this run took (0: skipped)
+	Skipped  bool      `json:"skipped,omitempty"` // already on the target, not sent again
+	Resumed  int64     `json:"resumed_from,omitempty"`
+}
+
+// ReadDelivery loads the record of target in a period folder; a missing
+// record is (nil, nil).
+func ReadDelivery(dir, target string) (*Delivery, error) {
+	p := filepath.Join(dir, DeliveryFileName(target))
+	b, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var d Delivery
+	if err := json.Unmarshal(b, &d); err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	return &d, nil
+}
+
+// Lookup finds a file's entry.
+func (d *Delivery) Lookup(name string) (Delivered, bool) {
+	if d == nil {
+		return Delivered{}, false
+	}
+	for _, f := range d.Files {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return Delivered{}, false
+}
+
+// put adds or replaces a file's entry.
+func (d *Delivery) put(e Delivered) {
+	for i := range d.Files {
+		if d.Files[i].Name == e.Name {
+			// A skipped file keeps the record of the run that sent it.
+			if e.Skipped && !d.Files[i].Skipped && d.Files[i].Bytes == e.Bytes {
+				return
+			}
+			d.Files[i] = e
+			return
+		}
+	}
+	d.Files = append(d.Files, e)
+}
+
+func (d *Delivery) write(dir string) error {
+	sort.SliceStable(d.Files, func(i, j int) bool {
+		a, b := d.Files[i], d.Files[j]
+		if a.Set != b.Set {
+			return a.Set < b.Set
+		}
+		if a.Verf != b.Verf {
+			return !a.Verf
+		}
+		return a.Name < b.Name
+	})
+	d.Updated = time.Now().UTC()
+	b, err := json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		return err
+	}
+	return manifest.WriteFileAtomic(filepath.Join(dir, DeliveryFileName(d.Target)), append(b, '\n'), 0o644)
+}

@@ -1,0 +1,194 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/pkg/sftp"
+)
+
+// class is what an error means for the delivery.
+type class int
+
+const (
+	// classTransport: the connection failed (reset, EOF, timeout, lost).
+	// Reconnect after a backoff and try again; counts toward marking the
+	// host down.
+	classTransport class = iota
+	// classHost: this host cannot take files (auth, host key, permission,
+	// missing folder). Fail the host at once; its files go elsewhere.
+	classHost
+	// classFile: this file failed on a healthy connection (server error
+	// status, size or checksum mismatch). Retry the file.
+	classFile
+	// classConflict: the file must not be retried (a different final
+	// file is already there).
+	classConflict
+	// classCancel: the run was cancelled.
+	classCancel
+)
+
+func (c class) String() string {
+	return [...]string{"transport", "host", "file", "conflict", "cancel"}[c]
+}
+
+// HostError is a failure that rules a host (or a whole target) out.
+type HostError struct {
+	Target string
+	Host   string
+	Err    error
+}
+
+func (e *HostError) Error() string {
+	switch {
+	case e.Host != "":
+		return fmt.Sprintf("%s: %v", e.Host, e.Err)
+	case e.Target != "":
+		return fmt.Sprintf("target %s: %v", e.Target, e.Err)
+	}
+	return e.Err.Error()
+}
+func (e *HostError) Unwrap() error { return e.Err }
+
+// LocalError is a problem with the local file (missing, changed since
+// pack): no host can fix it.
+type LocalError struct{ Err error }
+
+func (e *LocalError) Error() string { return "local file: " + e.Err.Error() }
+func (e *LocalError) Unwrap() error { return e.Err }
+
+// MissingDirError is a remote folder that does not exist. Push never
+// creates the delivery folder: a missing one is a config or platform
+// problem that an operator must look at.
+type MissingDirError struct{ Host, Dir string }
+
+func (e *MissingDirError) Error() string {
+	return fmt.Sprintf("%s: remote folder %s does not exist (push does not create it; check the route's dir)", e.Host, e.Dir)
+}
+
+// ExistsError is a final remote file that differs from the local one.
+type ExistsError struct {
+	Host, Path string
+	Remote     int64
+	Local      int64
+	Why        string
+}
+
+func (e *ExistsError) Error() string {
+	return fmt.Sprintf("%s: %s already exists and differs from the local file (%s; remote %d bytes, local %d); not overwriting: use --force, or re-pack with a new --resend",
+		e.Host, e.Path, e.Why, e.Remote, e.Local)
+}
+
+// SizeError is an uploaded file whose remote size is not the local size.
+type SizeError struct {
+	Host, Path    string
+	Remote, Local int64
+}
+
+func (e *SizeError) Error() string {
+	return fmt.Sprintf("%s: %s is %d bytes after upload, want %d", e.Host, e.Path, e.Remote, e.Local)
+}
+
+// ChecksumError is a remote md5 that could not be read or does not match.
+type ChecksumError struct {
+	Host, Path string
+	Err        error
+}
+
+func (e *ChecksumError) Error() string { return fmt.Sprintf("%s: %s: %v", e.Host, e.Path, e.Err) }
+
+func isPermission(err error) bool {
+	if errors.Is(err, os.ErrPermission) {
+		return true
+	}
+	var se *sftp.StatusError
+	return errors.As(err, &se) && se.FxCode() == sftp.ErrSSHFxPermissionDenied
+}
+
+// classify decides what an error means.
+func classify(err error) class {
+	var (
+		he  *HostError
+		ae  *AuthError
+		hk  *HostKeyError
+		md  *MissingDirError
+		ex  *ExistsError
+		le  *LocalError
+		sz  *SizeError
+		ck  *ChecksumError
+		se  *sftp.StatusError
+		ne  net.Error
+		te  *TimeoutError
+		ser syscall.Errno
+	)
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return classCancel
+	case errors.As(err, &he), errors.As(err, &ae), errors.As(err, &hk), errors.As(err, &md):
+		return classHost
+	case errors.As(err, &ex), errors.As(err, &le):
+		return classConflict
+	case errors.As(err, &te):
+		return classTransport
+	case isPermission(err):
+		return classHost
+	case errors.As(err, &sz), errors.As(err, &ck):
+		return classFile
+	case errors.Is(err, sftp.ErrSSHFxConnectionLost), errors.Is(err, sftp.ErrSSHFxNoConnection),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
+		return classTransport
+	case errors.As(err, &se):
+		switch se.FxCode() {
+		case sftp.ErrSSHFxConnectionLost, sftp.ErrSSHFxNoConnection:
+			return classTransport
+		}
+		return classFile
+	case errors.As(err, &ne), errors.As(err, &ser):
+		return classTransport
+	case errors.Is(err, os.ErrNotExist):
+		// A file that vanished between steps (someone else's cleanup).
+		return classFile
+	}
+	// Unknown errors from the SSH layer are connection trouble.
+	return classTransport
+}
+
+// backoff is the pause before attempt n (1-based): exponential from
+// base, capped at max, with jitter in [d/2, d] so that many workers do
+// not reconnect in lockstep.
+func backoff(n int, base, max time.Duration) time.Duration {
+	if n < 1 {
+		n = 1
+	}
+	d := base
+	for i := 1; i < n && d < max; i++ {
+		d *= 2
+	}
+	if d > max {
+		d = max
+	}
+	half := d / 2
+	if half <= 0 {
+		return d
+	}
+	return half + rand.N(half+1)
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
