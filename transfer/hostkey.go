@@ -119,8 +119,8 @@ func algosFor(keyType string) []string {
 
 type fakeKey struct{}
 
-func (fakeKey) Type() string                         { return "chama-probe" }
-func (fakeKey) Marshal() []byte                      { return []byte("chama-probe") }
+func (fakeKey) Type() string                        { return "chama-probe" }
+func (fakeKey) Marshal() []byte                     { return []byte("chama-probe") }
 func (fakeKey) Verify([]byte, *ssh.Signature) error { return errors.New("probe") }
 
 func probeKey() ssh.PublicKey { return fakeKey{} }
