@@ -26,6 +26,8 @@ type Config struct {
 	Ledger Ledger `yaml:"ledger"`
 	// Retention for `chama clean`.
 	RetentionDays int `yaml:"retention_days"`
+	// Transform is the ODS -> DWD -> ADS layer spec (config/transform.go).
+	Transform *Transform `yaml:"transform"`
 
 	path string // the file it was read from
 }
@@ -201,6 +203,9 @@ func Load(path string) (*Config, error) {
 		}
 		s.resolveHDFS(base)
 	}
+	if c.Transform != nil {
+		c.Transform.resolve(base)
+	}
 	for _, t := range c.Targets {
 		t.KnownHosts = resolveOpt(base, t.KnownHosts)
 		t.Auth.KeyFile = resolveOpt(base, t.Auth.KeyFile)
@@ -252,6 +257,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Ledger.Driver == "" {
 		c.Ledger.Driver = "sqlite"
+	}
+	if c.Transform != nil {
+		c.Transform.applyDefaults()
 	}
 	for _, s := range c.Sources {
 		if s == nil {
@@ -583,6 +591,9 @@ func (c *Config) Validate() error {
 				bad(rk+".dir", "no remote folder: set it here or as the target's dir")
 			}
 		}
+	}
+	if c.Transform != nil {
+		c.Transform.validate(c, bad)
 	}
 	if len(ps) > 0 {
 		return &Problems{List: ps}

@@ -1,0 +1,375 @@
+package config
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/chama-data/chama/etl/funcs"
+)
+
+// Transform is the layer spec of `chama transform`: ODS input tables, DWD
+// derived columns, and one ADS entry per interface. Expressions are
+// github.com/expr-lang/expr with the functions of package etl/funcs.
+type Transform struct {
+	// BatchRows is the Arrow record batch size (default 8192).
+	BatchRows int `yaml:"batch_rows"`
+	// Workers evaluate batches in parallel (default: the number of CPUs).
+	Workers int `yaml:"workers"`
+	// Readers read input files in parallel (default: min(4, workers)).
+	Readers int `yaml:"readers"`
+	// IPDB is an ip2region .xdb file for ip_prov / ip_city.
+	IPDB string `yaml:"ip_db"`
+	// The hex AES key for decrypt_mobile comes from an env var or a file
+	// of mode 0600, never from this config.
+	MobileKeyEnv  string `yaml:"mobile_key_env"`
+	MobileKeyFile string `yaml:"mobile_key_file"`
+	// UACache bounds each worker's user-agent cache (default 8192).
+	UACache int `yaml:"ua_cache"`
+	// StageRowsPerFile caps a staged Parquet file (default 1,000,000 rows).
+	StageRowsPerFile int `yaml:"stage_rows_per_file"`
+
+	ODS map[string]*ODSTable `yaml:"ods"`
+	DWD map[string]*DWDTable `yaml:"dwd"`
+	// ADS is keyed by interface name (51007, CM001, ...).
+	ADS map[string]*ADSSpec `yaml:"ads"`
+}
+
+// ODSTable is an input table: where its hourly partitions are and their schema.
+type ODSTable struct {
+	Source string `yaml:"source"`
+	// Path is relative to the source root, with {date} and {hour}.
+	Path   string `yaml:"path"`
+	Format string `yaml:"format"` // text (default; plain or gzip) or parquet
+	// Delimiter of text input (default "\x01"); Null is the text that
+	// means null (default Hive's \N).
+	Delimiter string `yaml:"delimiter"`
+	Null      string `yaml:"null"`
+	// Columns in file order: name: type (string, bigint, double).
+	Columns Exprs `yaml:"columns"`
+}
+
+// DWDTable derives cleaned columns from an ODS table.
+type DWDTable struct {
+	From string `yaml:"from"`
+	// Derive adds columns in order, each `name: expression`; an expression
+	// may use the ODS columns and the columns derived before it. A derived
+	// column may replace an ODS column of the same name.
+	Derive Exprs `yaml:"derive"`
+	// Keep lists the ODS columns carried over (default all); Drop removes
+	// some. Derived columns are always kept.
+	Keep []string `yaml:"keep"`
+	Drop []string `yaml:"drop"`
+}
+
+// ADSSpec routes DWD rows to one interface and shapes its output.
+type ADSSpec struct {
+	From string `yaml:"from"` // a DWD table
+	// Filter selects the interface's rows (empty: every row). A row may
+	// match several interfaces; a row matching none is counted filtered.
+	Filter string `yaml:"filter"`
+	// Columns are the output columns in output order, `name: expression`.
+	Columns Exprs `yaml:"columns"`
+	// Partition names the output column that splits the files (e.g. the
+	// province for CM interfaces); empty: not partitioned.
+	Partition string `yaml:"partition"`
+}
+
+// NamedExpr is one `name: value` entry of an ordered mapping.
+type NamedExpr struct {
+	Name string
+	Expr string
+	Line int // in the config file, for messages
+}
+
+// Exprs is an ordered YAML mapping (`name: expression` lines keep their
+// order, which is the output order).
+type Exprs []NamedExpr
+
+// UnmarshalYAML keeps the mapping's order.
+func (e *Exprs) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: want a mapping of name: expression", n.Line)
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if v.Kind != yaml.ScalarNode {
+			return fmt.Errorf("line %d: %s: want a single expression", v.Line, k.Value)
+		}
+		if seen[k.Value] {
+			return fmt.Errorf("line %d: %s appears twice", k.Line, k.Value)
+		}
+		seen[k.Value] = true
+		*e = append(*e, NamedExpr{Name: k.Value, Expr: v.Value, Line: k.Line})
+	}
+	return nil
+}
+
+// Names lists the entry names in order.
+func (e Exprs) Names() []string {
+	out := make([]string, len(e))
+	for i, x := range e {
+		out[i] = x.Name
+	}
+	return out
+}
+
+// ODS column types.
+var ODSTypes = map[string]bool{"string": true, "bigint": true, "double": true}
+
+func (t *Transform) applyDefaults() {
+	if t.BatchRows == 0 {
+		t.BatchRows = 8192
+	}
+	if t.Workers == 0 {
+		t.Workers = runtime.NumCPU()
+	}
+	if t.Readers == 0 {
+		t.Readers = min(4, t.Workers)
+	}
+	if t.UACache == 0 {
+		t.UACache = 8192
+	}
+	if t.StageRowsPerFile == 0 {
+		t.StageRowsPerFile = 1000000
+	}
+	for _, o := range t.ODS {
+		if o == nil {
+			continue
+		}
+		if o.Format == "" {
+			o.Format = "text"
+		}
+		if o.Delimiter == "" {
+			o.Delimiter = "\x01"
+		}
+		if o.Null == "" {
+			o.Null = `\N`
+		}
+	}
+}
+
+// DWDColumns is the column list of a DWD table: the kept ODS columns in
+// file order, then the derived ones (a derived column that shares an ODS
+// name takes its place).
+func (t *Transform) DWDColumns(name string) []string {
+	d := t.DWD[name]
+	o := t.ODS[d.From]
+	keep := map[string]bool{}
+	for _, k := range d.Keep {
+		keep[k] = true
+	}
+	drop := map[string]bool{}
+	for _, k := range d.Drop {
+		drop[k] = true
+	}
+	derived := map[string]bool{}
+	for _, x := range d.Derive {
+		derived[x.Name] = true
+	}
+	var out []string
+	for _, c := range o.Columns {
+		if (len(keep) > 0 && !keep[c.Name]) || drop[c.Name] {
+			continue
+		}
+		out = append(out, c.Name)
+	}
+	have := map[string]bool{}
+	for _, c := range out {
+		have[c] = true
+	}
+	for _, x := range d.Derive {
+		if !have[x.Name] {
+			out = append(out, x.Name)
+			have[x.Name] = true
+		}
+	}
+	return out
+}
+
+// FuncShared builds the function resources the spec names (IP database,
+// mobile key). Validation calls it too, so a missing file or key is a
+// config error.
+func (t *Transform) FuncShared() (*funcs.Shared, error) {
+	sh := &funcs.Shared{UACache: t.UACache}
+	if t.IPDB != "" {
+		db, err := funcs.OpenXDB(t.IPDB)
+		if err != nil {
+			return nil, err
+		}
+		sh.IP = db
+	}
+	c, err := funcs.LoadMobileKey(t.MobileKeyEnv, t.MobileKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	sh.Mobile = c
+	return sh, nil
+}
+
+// validate reports every problem of the transform section, each with its
+// key path; expression errors carry the expression and its line:column.
+func (t *Transform) validate(c *Config, bad func(key, format string, a ...any)) {
+	const key = "transform"
+	if t.BatchRows < 1 || t.BatchRows > 1<<20 {
+		bad(key+".batch_rows", "must be 1-1048576")
+	}
+	if t.Workers < 1 || t.Workers > 256 {
+		bad(key+".workers", "must be 1-256")
+	}
+	if t.Readers < 1 || t.Readers > 256 {
+		bad(key+".readers", "must be 1-256")
+	}
+	if t.StageRowsPerFile < 1 {
+		bad(key+".stage_rows_per_file", "must be at least 1")
+	}
+	if t.MobileKeyEnv != "" && t.MobileKeyFile != "" {
+		bad(key+".mobile_key_env", "set mobile_key_env or mobile_key_file, not both")
+	}
+	// Files and keys are opened at run time (FuncShared); here only their
+	// presence decides whether ip_* and decrypt_mobile may be used.
+	sh := &funcs.Shared{}
+	if t.IPDB != "" {
+		sh.IP = &funcs.XDB{}
+	}
+	if t.MobileKeyEnv != "" || t.MobileKeyFile != "" {
+		sh.Mobile = &funcs.MobileCipher{}
+	}
+	set := sh.NewSet()
+	for _, name := range sortedKeys(t.ODS) {
+		o, k := t.ODS[name], key+".ods."+name
+		if o == nil {
+			bad(k, "empty table")
+			continue
+		}
+		if o.Source == "" {
+			bad(k+".source", "missing")
+		} else if _, ok := c.Sources[o.Source]; !ok {
+			bad(k+".source", "unknown source %q", o.Source)
+		}
+		if o.Path == "" || !strings.Contains(o.Path, "{date}") {
+			bad(k+".path", "%q needs {date} (e.g. ods/events/dt={date}/hour={hour})", o.Path)
+		}
+		switch o.Format {
+		case "text", "parquet":
+		default:
+			bad(k+".format", "%q is not text or parquet", o.Format)
+		}
+		if len(o.Delimiter) != 1 {
+			bad(k+".delimiter", "must be a single byte, got %q", o.Delimiter)
+		}
+		if len(o.Columns) == 0 {
+			bad(k+".columns", "no columns: list them in file order as name: type")
+		}
+		for _, col := range o.Columns {
+			if !ODSTypes[col.Expr] {
+				bad(k+".columns."+col.Name, "type %q is not string, bigint or double", col.Expr)
+			}
+			if !validColumn(col.Name) {
+				bad(k+".columns."+col.Name, "a column name is letters, digits and _ and starts with a letter or _")
+			}
+		}
+	}
+	for _, name := range sortedKeys(t.DWD) {
+		d, k := t.DWD[name], key+".dwd."+name
+		if d == nil {
+			bad(k, "empty table")
+			continue
+		}
+		o, ok := t.ODS[d.From]
+		if !ok || o == nil {
+			bad(k+".from", "unknown ods table %q", d.From)
+			continue
+		}
+		cols := map[string]bool{}
+		for _, c := range o.Columns {
+			cols[c.Name] = true
+		}
+		for i, kc := range d.Keep {
+			if !cols[kc] {
+				bad(fmt.Sprintf("%s.keep[%d]", k, i), "%q is not a column of ods table %s", kc, d.From)
+			}
+		}
+		for i, dc := range d.Drop {
+			if !cols[dc] {
+				bad(fmt.Sprintf("%s.drop[%d]", k, i), "%q is not a column of ods table %s", dc, d.From)
+			}
+		}
+		visible := o.Columns.Names()
+		for _, x := range d.Derive {
+			if !validColumn(x.Name) {
+				bad(k+".derive."+x.Name, "a column name is letters, digits and _ and starts with a letter or _")
+			}
+			if _, err := set.Compile(x.Expr, visible); err != nil {
+				bad(k+".derive."+x.Name, "%s\n    in: %s\n    %v", exprAt(x), x.Expr, err)
+			}
+			visible = append(visible, x.Name)
+		}
+	}
+	for _, name := range sortedKeys(t.ADS) {
+		a, k := t.ADS[name], key+".ads."+name
+		if a == nil {
+			bad(k, "empty interface")
+			continue
+		}
+		if !validIface(name) {
+			bad(k, "interface names are letters and digits only (e.g. 51007, CM001)")
+		}
+		d, ok := t.DWD[a.From]
+		if !ok || d == nil {
+			bad(k+".from", "unknown dwd table %q", a.From)
+			continue
+		}
+		if o, ok := t.ODS[d.From]; !ok || o == nil {
+			continue // reported above
+		}
+		cols := t.DWDColumns(a.From)
+		if a.Filter != "" {
+			if _, err := set.Compile(a.Filter, cols); err != nil {
+				bad(k+".filter", "in: %s\n    %v", a.Filter, err)
+			}
+		}
+		if len(a.Columns) == 0 {
+			bad(k+".columns", "no output columns")
+		}
+		for _, x := range a.Columns {
+			if _, err := set.Compile(x.Expr, cols); err != nil {
+				bad(k+".columns."+x.Name, "%s\n    in: %s\n    %v", exprAt(x), x.Expr, err)
+			}
+		}
+		if a.Partition != "" {
+			found := false
+			for _, x := range a.Columns {
+				found = found || x.Name == a.Partition
+			}
+			if !found {
+				bad(k+".partition", "%q is not one of the output columns", a.Partition)
+			}
+		}
+	}
+}
+
+// resolve makes file paths relative to the config file's folder.
+func (t *Transform) resolve(base string) {
+	t.IPDB = resolveOpt(base, t.IPDB)
+	t.MobileKeyFile = resolveOpt(base, t.MobileKeyFile)
+}
+
+func exprAt(x NamedExpr) string {
+	return fmt.Sprintf("expression at config line %d", x.Line)
+}
+
+func validColumn(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
