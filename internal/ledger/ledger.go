@@ -1,0 +1,329 @@
+// Package ledger is chama's run ledger: one row per stage run (pull,
+// transform, pack, push, verify) of an interface and period, with its
+// counts, target host, times, status and error. Status, the volume and
+// deadline reports and the next run read it.
+//
+// It lives in an embedded SQLite database at <workdir>/ledger.db
+// (modernc.org/sqlite, pure Go, so the binary stays static), or in
+// PostgreSQL when several interface machines share one ledger
+// (ledger.driver: postgres, with the connection string in the env var
+// that ledger.dsn_env names). Both have the same table.
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx"
+	_ "modernc.org/sqlite"             // driver "sqlite"
+
+	"github.com/chama-data/chama/config"
+)
+
+// Stages that record runs.
+const (
+	StagePull      = "pull"
+	StageTransform = "transform"
+	StagePack      = "pack"
+	StagePush      = "push"
+	StageVerify    = "verify"
+)
+
+// Stages in pipeline order.
+var Stages = []string{StagePull, StageTransform, StagePack, StagePush, StageVerify}
+
+// Statuses of a run.
+const (
+	Running  = "running"   // started, not finished (or the process died)
+	OK       = "ok"        // done
+	Failed   = "failed"    // failed
+	Partial  = "partial"   // partly done, safe to retry (exit 3)
+	NotReady = "not_ready" // input not ready (exit 4)
+)
+
+// FileName is the SQLite ledger's name inside the workdir.
+const FileName = "ledger.db"
+
+// Run names one stage run. Period is the period as processed
+// ("20241212" or "2024121207"); Hour is "HH" when the run covers one hour
+// (an hour chunk of a day, or an hourly period) and "" for a whole day.
+// Target is the route's target for push and remote verify.
+type Run struct {
+	RunID  string
+	Stage  string
+	Iface  string
+	Period string
+	Hour   string
+	Target string
+}
+
+// Result is how a run ended.
+type Result struct {
+	RowsIn   int64
+	RowsOut  int64
+	Rejected int64
+	Filtered int64
+	Files    int64
+	Bytes    int64
+	Host     string // target host (push) or source host (pull)
+	Status   string // OK, Failed, Partial, NotReady
+	Err      string
+}
+
+// Row is one ledger row as read back.
+type Row struct {
+	ID int64
+	Run
+	Result
+	Day      string // YYYYMMDD of the period
+	Machine  string // the interface machine that ran it
+	Started  time.Time
+	Finished time.Time // zero while running
+}
+
+// Duration is how long a finished run took (0 while running).
+func (r Row) Duration() time.Duration {
+	if r.Finished.IsZero() {
+		return 0
+	}
+	return r.Finished.Sub(r.Started)
+}
+
+// Ledger is an open ledger database.
+type Ledger struct {
+	db      *sql.DB
+	driver  string
+	machine string
+	// Now is the clock; tests set it.
+	Now func() time.Time
+}
+
+// Open opens the ledger the config names, creating its table if needed.
+func Open(cfg *config.Config) (*Ledger, error) {
+	switch cfg.Ledger.Driver {
+	case "", "sqlite":
+		if err := os.MkdirAll(cfg.Workdir, 0o755); err != nil {
+			return nil, fmt.Errorf("ledger: %w", err)
+		}
+		return OpenSQLite(filepath.Join(cfg.Workdir, FileName))
+	case "postgres":
+		dsn := os.Getenv(cfg.Ledger.DSNEnv)
+		if dsn == "" {
+			return nil, fmt.Errorf("ledger: driver postgres but the env var %s (ledger.dsn_env) is empty", cfg.Ledger.DSNEnv)
+		}
+		return OpenPostgres(dsn)
+	}
+	return nil, fmt.Errorf("ledger: unknown driver %q", cfg.Ledger.Driver)
+}
+
+// OpenSQLite opens (or creates) a SQLite ledger file. Several chama
+// processes may write it at once: WAL mode and a busy timeout let them
+// take turns.
+func OpenSQLite(path string) (*Ledger, error) {
+	dsn := "file:" + path + "?_pragma=busy_timeout(15000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("ledger %s: %w", path, err)
+	}
+	return open(db, "sqlite", path)
+}
+
+// OpenPostgres opens a PostgreSQL ledger. The DSN is never logged or put
+// in errors.
+func OpenPostgres(dsn string) (*Ledger, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, errors.New("ledger: postgres: cannot parse the connection string")
+	}
+	return open(db, "postgres", "postgres")
+}
+
+func open(db *sql.DB, driver, what string) (*Ledger, error) {
+	l := &Ledger{db: db, driver: driver, Now: time.Now}
+	l.machine, _ = os.Hostname()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := l.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("ledger %s: %w", what, err)
+	}
+	return l, nil
+}
+
+// Close closes the database.
+func (l *Ledger) Close() error { return l.db.Close() }
+
+// schema is the same table for both drivers; only the id column's
+// auto-increment is spelled differently.
+const schema = `CREATE TABLE IF NOT EXISTS chama_runs (
+	id %s,
+	run_id TEXT NOT NULL,
+	stage TEXT NOT NULL,
+	iface TEXT NOT NULL,
+	period TEXT NOT NULL,
+	day TEXT NOT NULL,
+	hour TEXT NOT NULL DEFAULT '',
+	target TEXT NOT NULL DEFAULT '',
+	host TEXT NOT NULL DEFAULT '',
+	machine TEXT NOT NULL DEFAULT '',
+	rows_in BIGINT NOT NULL DEFAULT 0,
+	rows_out BIGINT NOT NULL DEFAULT 0,
+	rejected BIGINT NOT NULL DEFAULT 0,
+	filtered BIGINT NOT NULL DEFAULT 0,
+	files BIGINT NOT NULL DEFAULT 0,
+	bytes BIGINT NOT NULL DEFAULT 0,
+	status TEXT NOT NULL,
+	err TEXT NOT NULL DEFAULT '',
+	started_at TEXT NOT NULL,
+	finished_at TEXT NOT NULL DEFAULT ''
+)`
+
+func (l *Ledger) migrate(ctx context.Context) error {
+	id := "INTEGER PRIMARY KEY AUTOINCREMENT"
+	if l.driver == "postgres" {
+		id = "BIGSERIAL PRIMARY KEY"
+	}
+	for _, q := range []string{
+		fmt.Sprintf(schema, id),
+		`CREATE INDEX IF NOT EXISTS chama_runs_day ON chama_runs (day, iface, stage)`,
+	} {
+		if _, err := l.db.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rebind turns ? placeholders into $n for PostgreSQL.
+func (l *Ledger) rebind(q string) string {
+	if l.driver != "postgres" {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, c := range q {
+		if c == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// timeFormat is fixed-width UTC, so text order is time order in both
+// databases.
+const timeFormat = "2006-01-02T15:04:05.000Z"
+
+func ts(t time.Time) string { return t.UTC().Format(timeFormat) }
+
+func parseTS(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	t, _ := time.Parse(timeFormat, s)
+	return t
+}
+
+func (r Run) check() error {
+	if r.Stage == "" || r.Iface == "" || len(r.Period) < 8 {
+		return fmt.Errorf("ledger: a run needs stage, iface and period (got %q %q %q)", r.Stage, r.Iface, r.Period)
+	}
+	return nil
+}
+
+// Start records that a run began; Finish completes the same row.
+func (l *Ledger) Start(ctx context.Context, r Run) (int64, error) {
+	if err := r.check(); err != nil {
+		return 0, err
+	}
+	var id int64
+	err := l.db.QueryRowContext(ctx, l.rebind(`INSERT INTO chama_runs
+		(run_id, stage, iface, period, day, hour, target, machine, status, started_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		r.RunID, r.Stage, r.Iface, r.Period, r.Period[:8], r.Hour, r.Target, l.machine, Running, ts(l.Now())).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("ledger: start %s %s %s: %w", r.Stage, r.Iface, r.Period, err)
+	}
+	return id, nil
+}
+
+// Finish records how run id ended. An empty status is OK when Err is
+// empty and Failed otherwise.
+func (l *Ledger) Finish(ctx context.Context, id int64, res Result) error {
+	if res.Status == "" {
+		res.Status = OK
+		if res.Err != "" {
+			res.Status = Failed
+		}
+	}
+	out, err := l.db.ExecContext(ctx, l.rebind(`UPDATE chama_runs SET
+		rows_in = ?, rows_out = ?, rejected = ?, filtered = ?, files = ?, bytes = ?,
+		host = ?, status = ?, err = ?, finished_at = ? WHERE id = ?`),
+		res.RowsIn, res.RowsOut, res.Rejected, res.Filtered, res.Files, res.Bytes,
+		res.Host, res.Status, res.Err, ts(l.Now()), id)
+	if err != nil {
+		return fmt.Errorf("ledger: finish run %d: %w", id, err)
+	}
+	if n, _ := out.RowsAffected(); n != 1 {
+		return fmt.Errorf("ledger: finish run %d: no such run", id)
+	}
+	return nil
+}
+
+// Query selects rows; empty fields match everything.
+type Query struct {
+	Days   []string // YYYYMMDD
+	Ifaces []string
+	Stages []string
+}
+
+// Rows returns the matching rows, oldest first.
+func (l *Ledger) Rows(ctx context.Context, q Query) ([]Row, error) {
+	var where []string
+	var args []any
+	in := func(col string, vals []string) {
+		if len(vals) == 0 {
+			return
+		}
+		where = append(where, col+" IN ("+strings.TrimSuffix(strings.Repeat("?,", len(vals)), ",")+")")
+		for _, v := range vals {
+			args = append(args, v)
+		}
+	}
+	in("day", q.Days)
+	in("iface", q.Ifaces)
+	in("stage", q.Stages)
+	sqlq := `SELECT id, run_id, stage, iface, period, day, hour, target, host, machine,
+		rows_in, rows_out, rejected, filtered, files, bytes, status, err, started_at, finished_at
+		FROM chama_runs`
+	if len(where) > 0 {
+		sqlq += " WHERE " + strings.Join(where, " AND ")
+	}
+	sqlq += " ORDER BY id"
+	rs, err := l.db.QueryContext(ctx, l.rebind(sqlq), args...)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: query: %w", err)
+	}
+	defer rs.Close()
+	var out []Row
+	for rs.Next() {
+		var r Row
+		var st, fin string
+		if err := rs.Scan(&r.ID, &r.RunID, &r.Stage, &r.Iface, &r.Period, &r.Day, &r.Hour, &r.Target, &r.Host, &r.Machine,
+			&r.RowsIn, &r.RowsOut, &r.Rejected, &r.Filtered, &r.Files, &r.Bytes, &r.Status, &r.Err, &st, &fin); err != nil {
+			return nil, fmt.Errorf("ledger: read: %w", err)
+		}
+		r.Started, r.Finished = parseTS(st), parseTS(fin)
+		out = append(out, r)
+	}
+	return out, rs.Err()
+}
