@@ -23,6 +23,7 @@ type env struct {
 	root string // source root
 	work string // workdir
 	cfg  *config.Config
+	yaml string // the config text, for a subprocess
 }
 
 // newEnv builds a config whose interface X reads root/ods/dt={date} (or
@@ -45,7 +46,7 @@ interfaces:
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, y)
 	}
-	e.cfg = c
+	e.cfg, e.yaml = c, y
 	return e
 }
 
@@ -161,3 +162,5 @@ func (e *env) noTemporaries() {
 		}
 	}
 }
+
+func readManifest(dir string) (*manifest.Manifest, error) { return manifest.Read(dir) }

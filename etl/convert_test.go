@@ -1,0 +1,134 @@
+package etl
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/text/encoding/simplifiedchinese"
+)
+
+func TestSwapByteMatchesNaive(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for n := range 200 {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = []byte{1, '|', 'a', 0x81, 0, 0xff}[r.IntN(6)]
+		}
+		want := bytes.ReplaceAll(b, []byte{1}, []byte{'|'})
+		got := append([]byte(nil), b...)
+		swapByte(got, 1, '|')
+		if !bytes.Equal(got, want) {
+			t.Fatalf("len %d: swapByte(%q) = %q, want %q", n, b, got, want)
+		}
+		if isASCII(b) != (bytes.IndexFunc(b, func(r rune) bool { return r >= 0x80 || r == 0xfffd }) < 0) {
+			t.Fatalf("isASCII(%q) wrong", b)
+		}
+	}
+}
+
+// Each embedded-delimiter policy, visible in the manifest's count.
+func TestPackEmbeddedDelimiterPolicies(t *testing.T) {
+	lines := []string{row("a|b", "c"), row("d", "e"), row("f|g|h", "i|j")}
+	for _, tc := range []struct {
+		policy  string
+		want    []string
+		count   int64
+		failErr string
+	}{
+		{policy: "strip", want: []string{"ab|c", "d|e", "fgh|ij"}, count: 3},
+		{policy: "replace:_", want: []string{"a_b|c", "d|e", "f_g_h|i_j"}, count: 3},
+		{policy: "replace:", want: []string{"ab|c", "d|e", "fgh|ij"}, count: 3},
+		{policy: "replace:<PIPE>", want: []string{"a<PIPE>b|c", "d|e", "f<PIPE>g<PIPE>h|i<PIPE>j"}, count: 3},
+		{policy: "fail", failErr: "part-0.gz line 1: field 1 contains the output delimiter '|'"},
+	} {
+		t.Run(tc.policy, func(t *testing.T) {
+			e := newEnv(t, `embedded_delimiter: "`+tc.policy+`"`)
+			e.writeInput("ods/dt=20241212/part-0.gz", lines...)
+			m, err := e.pack("20241212")
+			if tc.failErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.failErr) {
+					t.Fatalf("err = %v, want %q", err, tc.failErr)
+				}
+				if _, serr := os.Stat(e.outDir("20241212")); !os.IsNotExist(serr) {
+					t.Error("output published after a fail policy error")
+				}
+				e.noTemporaries()
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := readGz(t, filepath.Join(e.outDir("20241212"), "a_10000_20241212_X_00_0001.dat.gz"))
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+			if m.Rows.Delimiters != tc.count {
+				t.Errorf("embedded_delimiters = %d, want %d", m.Rows.Delimiters, tc.count)
+			}
+		})
+	}
+}
+
+// UTF-8 input is written as GBK (decoding gives the original text back);
+// a character GBK cannot hold is a counted reject with its reason.
+func TestPackCharsetGBKRoundTrip(t *testing.T) {
+	e := newEnv(t, "charset: gbk\nmax_rejects: 1")
+	in := []string{row("江苏", "南京市", "ascii"), row("北京", "€5"), row("emoji", "😀")}
+	e.writeInput("ods/dt=20241212/a.gz", in...)
+	m := e.mustPack("20241212")
+	raw := readGz(t, filepath.Join(e.outDir("20241212"), "a_10000_20241212_X_00_0001.dat.gz"))
+	if len(raw) != 2 {
+		t.Fatalf("%d lines, want 2", len(raw))
+	}
+	if bytes.Equal([]byte(raw[0]), []byte("江苏|南京市|ascii")) {
+		t.Fatal("output is still UTF-8")
+	}
+	dec := simplifiedchinese.GBK.NewDecoder()
+	for k, want := range []string{"江苏|南京市|ascii", "北京|€5"} {
+		got, err := dec.String(raw[k])
+		if err != nil || got != want {
+			t.Errorf("line %d decodes to %q (%v), want %q", k+1, got, err, want)
+		}
+	}
+	if m.Rows.Rejected != 1 || m.Rows.Written != 2 || m.Rows.Read != 3 {
+		t.Errorf("rows %+v", m.Rows)
+	}
+	rej, _ := os.ReadFile(filepath.Join(e.outDir("20241212"), RejectsFile))
+	if !strings.HasPrefix(string(rej), "ods/dt=20241212/a.gz\t3\t") || !strings.Contains(string(rej), "U+1F600") {
+		t.Errorf("rejects.txt = %q", rej)
+	}
+}
+
+// GB18030 holds every character; invalid UTF-8 input is a reject, not a
+// silent replacement character.
+func TestPackCharsetGB18030(t *testing.T) {
+	e := newEnv(t, "charset: gb18030\nmax_rejects: 1")
+	e.writeInput("ods/dt=20241212/a.gz", row("emoji", "😀"), "bad\xff\xfeutf8")
+	m := e.mustPack("20241212")
+	raw := readGz(t, filepath.Join(e.outDir("20241212"), "a_10000_20241212_X_00_0001.dat.gz"))
+	got, err := simplifiedchinese.GB18030.NewDecoder().String(raw[0])
+	if err != nil || got != "emoji|😀" {
+		t.Errorf("decoded %q, %v", got, err)
+	}
+	rej, _ := os.ReadFile(filepath.Join(e.outDir("20241212"), RejectsFile))
+	if m.Rows.Rejected != 1 || !strings.Contains(string(rej), "\t2\tinvalid UTF-8 at output byte 3") {
+		t.Errorf("rows %+v rejects %q", m.Rows, rej)
+	}
+}
+
+// CR/LF input becomes LF output; a last line without '\n' still counts.
+func TestPackNormalisesCRLF(t *testing.T) {
+	e := newEnv(t, "fields: 2")
+	p := filepath.Join(e.root, "ods/dt=20241212/a")
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	os.WriteFile(p, []byte("a\x01b\r\nc\x01d\r\ne\x01f"), 0o644)
+	m := e.mustPack("20241212")
+	got := readGz(t, filepath.Join(e.outDir("20241212"), "a_10000_20241212_X_00_0001.dat.gz"))
+	if strings.Join(got, ",") != "a|b,c|d,e|f" || m.Rows.Written != 3 {
+		t.Errorf("got %q rows %+v", got, m.Rows)
+	}
+}

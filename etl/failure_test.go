@@ -1,0 +1,282 @@
+package etl
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/chama-data/chama/verify"
+)
+
+// Lines with the wrong field count go to rejects.txt with file and line,
+// are counted, and fail the period once they pass max_rejects.
+func TestPackRejectThreshold(t *testing.T) {
+	e := newEnv(t, "fields: 3\nmax_rejects: 2")
+	e.writeInput("ods/dt=20241212/a.gz", row("1", "2", "3"), row("short", "x"), row("4", "5", "6"))
+	e.writeInput("ods/dt=20241212/b.gz", row("7", "8", "9", "extra"), row("10", "11", "12"))
+	m := e.mustPack("20241212")
+	if m.Rows.Read != 5 || m.Rows.Written != 3 || m.Rows.Rejected != 2 {
+		t.Errorf("rows %+v", m.Rows)
+	}
+	rej, err := os.ReadFile(filepath.Join(e.outDir("20241212"), RejectsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "ods/dt=20241212/a.gz\t2\t2 fields, want 3\tshort\x01x\n" +
+		"ods/dt=20241212/b.gz\t1\t4 fields, want 3\t7\x018\x019\x01extra\n"
+	if string(rej) != want {
+		t.Errorf("rejects.txt = %q, want %q", rej, want)
+	}
+
+	// One more bad line passes the threshold: the period fails, the
+	// published output stays the previous one, the list is kept beside it.
+	e.writeInput("ods/dt=20241212/c.gz", row("bad"))
+	_, err = e.pack("20241212")
+	if err == nil || !strings.Contains(err.Error(), "more than 2 rejected lines") || !strings.Contains(err.Error(), "first: ods/dt=20241212/a.gz line 2: 2 fields, want 3") {
+		t.Fatalf("err = %v", err)
+	}
+	m2, rerr := readManifest(e.outDir("20241212"))
+	if rerr != nil || m2.Rows.Rejected != 2 {
+		t.Errorf("previous output changed: %v %+v", rerr, m2)
+	}
+	kept, _ := os.ReadFile(e.outDir("20241212") + "." + RejectsFile)
+	if !strings.Contains(string(kept), "ods/dt=20241212/c.gz\t1\t1 fields, want 3") {
+		t.Errorf("kept rejects = %q", kept)
+	}
+	e.noTemporaries()
+}
+
+// A corrupt gzip input names the file and the compressed offset, and
+// nothing is published; so does a truncated one.
+func TestPackCorruptAndTruncatedGzip(t *testing.T) {
+	var ls []string
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range 5000 {
+		ls = append(ls, row(fmt.Sprint(i), fmt.Sprint(r.Uint64()), fmt.Sprint(r.Uint64())))
+	}
+	for _, tc := range []struct {
+		name string
+		mod  func([]byte) []byte
+		want []string
+	}{
+		{"corrupt", func(b []byte) []byte {
+			for i := 4000; i < 4100; i++ {
+				b[i] ^= 0x5a
+			}
+			return b
+		}, []string{"corrupt gzip input ods/dt=20241212/b.gz at compressed byte offset "}},
+		{"truncated", func(b []byte) []byte { return b[:len(b)/2] }, []string{"truncated gzip input ods/dt=20241212/b.gz", "ends at byte"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, "lines_per_file: 1000")
+			e.writeInput("ods/dt=20241212/a.gz", ls...)
+			p := e.writeInput("ods/dt=20241212/b.gz", ls...)
+			data, _ := os.ReadFile(p)
+			os.WriteFile(p, tc.mod(data), 0o644)
+			_, err := e.pack("20241212")
+			if err == nil {
+				t.Fatal("pack succeeded")
+			}
+			t.Log(err)
+			if tc.name == "corrupt" {
+				// The damage starts at byte 4000: the offset must point there.
+				var off int
+				msg := err.Error()
+				fmt.Sscanf(msg[strings.Index(msg, "offset ")+7:], "%d", &off)
+				if off < 4000 || off > 4200 {
+					t.Errorf("offset %d does not point at the damage (4000-4100)", off)
+				}
+			}
+			for _, s := range tc.want {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("err %q does not contain %q", err, s)
+				}
+			}
+			if _, err := os.Stat(e.outDir("20241212")); !os.IsNotExist(err) {
+				t.Error("output published")
+			}
+			e.noTemporaries()
+		})
+	}
+}
+
+func readManifestFiles(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	for _, f := range listTree(t, dir) {
+		if strings.HasSuffix(f, ".dat.gz") {
+			b, err := os.ReadFile(filepath.Join(dir, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[f] = b
+		}
+	}
+	return out
+}
+
+// Re-running a period over the same inputs gives byte-identical files,
+// whatever the number of workers, and the files hold no name or time.
+func TestPackRerunIsByteIdentical(t *testing.T) {
+	old := blockSize
+	blockSize = 4 << 10 // many blocks per file
+	defer func() { blockSize = old }()
+	e := newEnv(t, "lines_per_file: 700\npartition_field: 1")
+	r := rand.New(rand.NewPCG(5, 6))
+	for f := range 3 {
+		var ls []string
+		for i := range 1500 {
+			ls = append(ls, row([]string{"250", "100"}[r.IntN(2)], fmt.Sprint(f, i), fmt.Sprintf("%x", r.Uint64())))
+		}
+		e.writeInput(fmt.Sprintf("ods/dt=20241212/p%d.gz", f), ls...)
+	}
+	e.mustPack("20241212", func(o *PackOptions) { o.Workers = 1 })
+	first := readManifestFiles(t, e.outDir("20241212"))
+	e.mustPack("20241212", func(o *PackOptions) { o.Workers = 5 })
+	second := readManifestFiles(t, e.outDir("20241212"))
+	if len(first) < 6 || len(first) != len(second) {
+		t.Fatalf("%d then %d files", len(first), len(second))
+	}
+	for name, b := range first {
+		if !bytes.Equal(b, second[name]) {
+			t.Errorf("%s differs between runs", name)
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if zr.Name != "" || !zr.ModTime.IsZero() || b[4]|b[5]|b[6]|b[7] != 0 {
+			t.Errorf("%s: gzip header carries name %q time %v", name, zr.Name, zr.ModTime)
+		}
+	}
+}
+
+// Every .verf line matches its file: size, lines, md5 and period.
+func TestPackVerfMatchesFiles(t *testing.T) {
+	e := newEnv(t, "lines_per_file: 40\npartition_field: 1")
+	var ls []string
+	for i := range 300 {
+		ls = append(ls, row([]string{"250", "571"}[i%2], fmt.Sprint(i)))
+	}
+	e.writeInput("ods/dt=20241212/a.gz", ls...)
+	m := e.mustPack("20241212", func(o *PackOptions) { o.Resend = 3 })
+	out := e.outDir("20241212")
+	n := 0
+	for _, set := range m.Sets {
+		data, err := os.ReadFile(filepath.Join(out, set.Dir, set.Verf))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasSuffix(set.Verf, "_03.verf") {
+			t.Errorf("verf %s does not carry resend 03", set.Verf)
+		}
+		es, err := verify.ParseVerf(e.cfg.Interfaces["X"].VerfColumns, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(es) != len(set.Files) || len(es) != 4 {
+			t.Fatalf("%s: %d entries, %d files", set.Verf, len(es), len(set.Files))
+		}
+		for k, en := range es {
+			b, err := os.ReadFile(filepath.Join(out, set.Dir, en.Name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := md5.Sum(b)
+			lines := int64(len(readGz(t, filepath.Join(out, set.Dir, en.Name))))
+			if en.Bytes != int64(len(b)) || en.Lines != lines || en.MD5 != hex.EncodeToString(sum[:]) || en.Period != "20241212" || len(en.Ctime) != 14 {
+				t.Errorf("%s: verf %+v, file bytes %d lines %d md5 %x", en.Name, en, len(b), lines, sum)
+			}
+			if f := set.Files[k]; f.Name != en.Name || f.MD5 != en.MD5 || f.Lines != en.Lines || f.Bytes != en.Bytes {
+				t.Errorf("manifest %+v != verf %+v", f, en)
+			}
+			n++
+		}
+	}
+	if n != 8 {
+		t.Errorf("%d files checked, want 8", n)
+	}
+}
+
+// Re-running a period replaces its output completely: files of the old
+// run that the new one does not make are gone.
+func TestPackRerunReplacesOutput(t *testing.T) {
+	e := newEnv(t, "lines_per_file: 2")
+	e.writeInput("ods/dt=20241212/a.gz", row("1"), row("2"), row("3"), row("4"), row("5"))
+	e.mustPack("20241212")
+	if n := len(listTree(t, e.outDir("20241212"))); n != 5 {
+		t.Fatalf("%d files after the first run, want 3 data + verf + manifest", n)
+	}
+	e.cfg.Interfaces["X"].LinesPerFile = 10
+	e.mustPack("20241212")
+	got := listTree(t, e.outDir("20241212"))
+	want := []string{"a_10000_20241212_X_00.verf", "a_10000_20241212_X_00_0001.dat.gz", "manifest.json"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("after the re-run: %v, want %v", got, want)
+	}
+	e.noTemporaries()
+}
+
+// failingFile fails like a full disk once it has taken `room` bytes.
+type failingFile struct {
+	*os.File
+	room int
+}
+
+func (f *failingFile) Write(b []byte) (int, error) {
+	if len(b) > f.room {
+		n, _ := f.File.Write(b[:f.room])
+		f.room = 0
+		return n, &os.PathError{Op: "write", Path: f.Name(), Err: syscall.ENOSPC}
+	}
+	f.room -= len(b)
+	return f.File.Write(b)
+}
+
+// A full disk stops the pack cleanly: the error says so, temporaries are
+// removed and the previous output stays.
+func TestPackDiskFullRemovesTemporaries(t *testing.T) {
+	e := newEnv(t, "lines_per_file: 3000")
+	r := rand.New(rand.NewPCG(7, 8))
+	var ls []string
+	for i := range 10000 {
+		ls = append(ls, row(fmt.Sprint(i), fmt.Sprintf("%x%x", r.Uint64(), r.Uint64())))
+	}
+	e.writeInput("ods/dt=20241212/a.gz", ls[:10]...)
+	e.mustPack("20241212")
+	e.writeInput("ods/dt=20241212/a.gz", ls...)
+
+	orig := createFile
+	defer func() { createFile = orig }()
+	made := 0
+	createFile = func(path string) (outWriter, error) {
+		f, err := orig(path)
+		if err != nil {
+			return nil, err
+		}
+		made++
+		room := 1 << 30
+		if made == 3 {
+			room = 5000
+		}
+		return &failingFile{File: f.(*os.File), room: room}, nil
+	}
+	_, err := e.pack("20241212")
+	if err == nil || !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "no space left on device") {
+		t.Fatalf("err = %v, want ENOSPC", err)
+	}
+	m, rerr := readManifest(e.outDir("20241212"))
+	if rerr != nil || m.Rows.Read != 10 {
+		t.Errorf("previous output not intact: %v", rerr)
+	}
+	e.noTemporaries()
+}
