@@ -237,13 +237,24 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	return res, err
 }
 
+// ErrBadOptions is matched (errors.Is) by every options error, so the CLI
+// can report them as usage errors.
+var ErrBadOptions = errors.New("gen: bad options")
+
+type optionError string
+
+func (e optionError) Error() string        { return "gen: " + string(e) }
+func (e optionError) Is(target error) bool { return target == ErrBadOptions }
+
+func badOption(format string, a ...any) error { return optionError(fmt.Sprintf(format, a...)) }
+
 func (o *Options) normalise() error {
 	if o.Dir == "" {
-		return errors.New("gen: no output folder given")
+		return badOption("no output folder given")
 	}
 	p, err := naming.ParsePeriod(o.Date)
 	if err != nil || p.Hourly {
-		return fmt.Errorf("gen: bad date %q: want YYYYMMDD", o.Date)
+		return badOption("bad date %q: want YYYYMMDD", o.Date)
 	}
 	if len(o.Hours) == 0 {
 		o.Hours = allHours()
@@ -251,27 +262,27 @@ func (o *Options) normalise() error {
 	var seen [24]bool
 	for _, h := range o.Hours {
 		if h < 0 || h > 23 {
-			return fmt.Errorf("gen: bad hour %d: want 0-23", h)
+			return badOption("bad hour %d: want 0-23", h)
 		}
 		if seen[h] {
-			return fmt.Errorf("gen: hour %02d given twice", h)
+			return badOption("hour %02d given twice", h)
 		}
 		seen[h] = true
 	}
 	if o.Rows < 0 {
-		return fmt.Errorf("gen: rows %d: want 0 or more", o.Rows)
+		return badOption("rows %d: want 0 or more", o.Rows)
 	}
 	if o.FilesPerHour == 0 {
 		o.FilesPerHour = 1
 	}
 	if o.FilesPerHour < 0 || o.FilesPerHour > maxPart {
-		return fmt.Errorf("gen: files per hour %d: want 1-%d", o.FilesPerHour, maxPart)
+		return badOption("files per hour %d: want 1-%d", o.FilesPerHour, maxPart)
 	}
 	if o.Level == 0 {
 		o.Level = 1
 	}
 	if o.Level < gzip.HuffmanOnly || o.Level > gzip.BestCompression {
-		return fmt.Errorf("gen: gzip level %d: want 1-9 (or -1 default, -2 huffman only)", o.Level)
+		return badOption("gzip level %d: want 1-9 (or -1 default, -2 huffman only)", o.Level)
 	}
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)

@@ -464,8 +464,8 @@ func TestBadOptionsAreRejected(t *testing.T) {
 		o := opts(t, 10)
 		tc.edit(&o)
 		_, err := Run(context.Background(), o)
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("got %v, want an error containing %q", err, tc.want)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, ErrBadOptions) {
+			t.Errorf("got %v, want an ErrBadOptions containing %q", err, tc.want)
 		}
 	}
 }
