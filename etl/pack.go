@@ -82,9 +82,10 @@ func Pack(ctx context.Context, o PackOptions) (*manifest.Manifest, error) {
 	}
 	src := o.Source
 	if src == nil {
-		if src, err = SourceFor(o.Config, iface.Source); err != nil {
+		if src, err = transfer.OpenSource(o.Config, iface.Source); err != nil {
 			return nil, err
 		}
+		defer transfer.CloseSource(src)
 	}
 	inputs, err := listInputs(ctx, o.Config, iface, period, src)
 	if err != nil {
@@ -599,19 +600,6 @@ func ready(ctx context.Context, s *config.Source, src transfer.Source, dir strin
 		}
 	}
 	return nil
-}
-
-// SourceFor builds the configured source of that name.
-func SourceFor(c *config.Config, name string) (transfer.Source, error) {
-	s, ok := c.Sources[name]
-	if !ok || s == nil {
-		return nil, fmt.Errorf("unknown source %q", name)
-	}
-	switch s.Type {
-	case "file":
-		return &transfer.Local{Root: s.Root}, nil
-	}
-	return nil, fmt.Errorf("source %s: type %q cannot be read by pack yet (pull it to a file source first)", name, s.Type)
 }
 
 // FileCount is the number of data files in a manifest.

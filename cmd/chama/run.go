@@ -1,0 +1,51 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/chama-data/chama/internal/exit"
+	"github.com/chama-data/chama/internal/pipeline"
+)
+
+// stages are what `chama run` does for each period, in order. Later
+// stages (push, verify) are appended here by their owners; each is a
+// thin call into the package that does the work.
+var stages = []pipeline.Stage{
+	{Name: "pack", Run: packStage},
+}
+
+func init() {
+	register(func(g *globals) *cobra.Command {
+		var pf periodFlags
+		var resend int
+		cmd := &cobra.Command{
+			Use:   "run --date PERIOD [--hours HH-HH] [--iface LIST] [--resend NN]",
+			Short: "Run every stage (pack, then the later stages) for the periods",
+			Long: `run runs chama's stages for each period in order, so one cron or Airflow
+task can produce a period end to end. A stage that fails stops the later
+stages of that period (nothing is delivered from a failed pack); the other
+periods still run. Each stage prints its own status lines.
+
+Exit codes: 0 all done; 1 a stage failed; 2 usage or config error; 3 partly
+done (safe to run again); 4 input not ready yet.`,
+			Example: `  chama run --date 20241212
+  chama run --date 20241212 --iface 51007,CM001`,
+			Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, args []string) error {
+				if resend < 0 || resend > 99 {
+					return exit.Usagef("--resend %d: want 0-99", resend)
+				}
+				c, periods, ifs, err := pf.resolve(g)
+				if err != nil {
+					return err
+				}
+				return pipeline.Run(cmd.Context(), stages, pipeline.Params{
+					Config: c, Ifaces: ifs, Resend: resend, Stdout: g.Stdout, Log: g.Log, Version: version,
+				}, periods)
+			},
+		}
+		pf.add(cmd)
+		cmd.Flags().IntVar(&resend, "resend", 0, "re-send number for {resend} in file names (0-99)")
+		return cmd
+	})
+}

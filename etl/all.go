@@ -1,0 +1,100 @@
+package etl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/internal/exit"
+	"github.com/chama-data/chama/internal/manifest"
+	"github.com/chama-data/chama/naming"
+)
+
+// PackAllOptions is what `chama pack` asks for: periods x interfaces.
+type PackAllOptions struct {
+	Config  *config.Config
+	Periods []naming.Period
+	Ifaces  []*config.Interface
+	Resend  int
+	// Out receives one status line per interface and period.
+	Out     io.Writer
+	Log     *slog.Logger
+	Workers int
+	Version string
+}
+
+// StatusPrefix starts every status line, so jobs can be scraped for it.
+const StatusPrefix = "CHAMA_PACK"
+
+// PackAll packs every period for every interface, in that order, printing
+// one stable, greppable status line per pair:
+//
+//	CHAMA_PACK OK iface=51007 period=20241212 sets=1 files=12 rows=9600000 rejected=0 bytes=1500000000 secs=41.2
+//	CHAMA_PACK FAIL iface=51007 period=20241213 err="partition not found: ..."
+//
+// A failure does not stop the others. The error carries the exit code:
+// 4 when every failure is an input that is not ready yet, 3 when some
+// pairs succeeded (safe to run again), else 1.
+func PackAll(ctx context.Context, o PackAllOptions) error {
+	var failed, notReady, ok int
+	var first error
+	for _, p := range o.Periods {
+		for _, i := range o.Ifaces {
+			if ctx.Err() != nil {
+				break
+			}
+			start := time.Now()
+			m, err := Pack(ctx, PackOptions{Config: o.Config, Iface: i, Period: p, Resend: o.Resend, Log: o.Log, Workers: o.Workers, Version: o.Version})
+			if o.Out != nil {
+				fmt.Fprintln(o.Out, StatusLine(i.Name, p.String(), m, err, time.Since(start)))
+			}
+			if err != nil {
+				failed++
+				if exit.Code(err) == exit.NotReady {
+					notReady++
+				}
+				if first == nil {
+					first = err
+				}
+				continue
+			}
+			ok++
+		}
+	}
+	if err := ctx.Err(); err != nil && failed == 0 {
+		return err
+	}
+	if failed == 0 {
+		return nil
+	}
+	err := first
+	if failed > 1 {
+		err = fmt.Errorf("%d of %d packs failed; first: %w", failed, failed+ok, first)
+	}
+	switch {
+	case notReady == failed:
+		return exit.With(exit.NotReady, err)
+	case ok > 0:
+		return exit.With(exit.Partial, err)
+	}
+	return exit.With(exit.Failure, err)
+}
+
+// StatusLine is the one-line result of packing one interface and period.
+func StatusLine(iface, period string, m *manifest.Manifest, err error, took time.Duration) string {
+	if err != nil {
+		msg := err.Error()
+		var ee *exit.Error
+		if errors.As(err, &ee) && ee.Code == exit.NotReady {
+			return fmt.Sprintf("%s NOTREADY iface=%s period=%s err=%s", StatusPrefix, iface, period, strconv.Quote(msg))
+		}
+		return fmt.Sprintf("%s FAIL iface=%s period=%s err=%s", StatusPrefix, iface, period, strconv.Quote(msg))
+	}
+	return fmt.Sprintf("%s OK iface=%s period=%s sets=%d files=%d rows=%d rejected=%d embedded_delimiters=%d bytes=%d secs=%.1f",
+		StatusPrefix, iface, period, len(m.Sets), FileCount(m), m.Rows.Written, m.Rows.Rejected, m.Rows.Delimiters, ByteCount(m), took.Seconds())
+}

@@ -1,0 +1,79 @@
+// Package pipeline runs chama's stages (pack today; push and verify are
+// appended by their owners) for each period, in order. It holds no stage
+// logic: each stage is a function of the package that owns the work.
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/internal/exit"
+	"github.com/chama-data/chama/naming"
+)
+
+// Params are what every stage gets.
+type Params struct {
+	Config *config.Config
+	Ifaces []*config.Interface
+	Resend int
+	// Stdout receives the stages' status lines.
+	Stdout  io.Writer
+	Log     *slog.Logger
+	Version string
+}
+
+// Stage is one step of `chama run`. Run handles one period for all of
+// Params.Ifaces and returns an error carrying its exit code.
+type Stage struct {
+	Name string
+	Run  func(ctx context.Context, p Params, period naming.Period) error
+}
+
+// Run runs the stages for each period in order. A failing stage stops the
+// later stages of that period (nothing is pushed from a failed pack), and
+// the run carries on with the next period. The error has the highest exit
+// code met, so "not ready" (4) is not hidden behind a failure (1) only
+// when it is the sole problem.
+func Run(ctx context.Context, stages []Stage, p Params, periods []naming.Period) error {
+	var first error
+	code, failed := 0, 0
+	for _, period := range periods {
+		for _, s := range stages {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if p.Log != nil {
+				p.Log.Info("stage", "stage", s.Name, "period", period.String())
+			}
+			err := s.Run(ctx, p, period)
+			if err == nil {
+				continue
+			}
+			failed++
+			if first == nil {
+				first = fmt.Errorf("%s %s: %w", s.Name, period, err)
+			}
+			code = worse(code, exit.Code(err))
+			break
+		}
+	}
+	if first == nil {
+		return nil
+	}
+	if failed > 1 {
+		first = fmt.Errorf("%d periods failed; first: %w", failed, first)
+	}
+	return exit.With(code, first)
+}
+
+// worse orders exit codes by severity: failure > partial > not ready.
+func worse(a, b int) int {
+	rank := map[int]int{0: 0, exit.NotReady: 1, exit.Partial: 2, exit.Failure: 3, exit.Usage: 4}
+	if rank[b] > rank[a] {
+		return b
+	}
+	return a
+}
