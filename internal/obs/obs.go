@@ -1,0 +1,153 @@
+// Package obs is what every stage uses to be observable the same way: a
+// run id, a logger carrying the fixed log keys, and a Recorder that
+// writes the run ledger row, the Prometheus textfile series and the
+// closing log line of a stage run in one call.
+package obs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/chama-data/chama/internal/ledger"
+	"github.com/chama-data/chama/internal/metrics"
+)
+
+// The fixed log keys. With --log-format json every line carries all of
+// them (null when a line has no value for one), so log pipelines can
+// rely on one schema.
+const (
+	KeyRunID   = "run_id"
+	KeyStage   = "stage"
+	KeyIface   = "iface"
+	KeyPeriod  = "period"
+	KeyFile    = "file"
+	KeyRows    = "rows"
+	KeyBytes   = "bytes"
+	KeyHost    = "host"
+	KeyAttempt = "attempt"
+	KeyErr     = "err"
+)
+
+// FixedKeys in the order they are written.
+var FixedKeys = []string{KeyRunID, KeyStage, KeyIface, KeyPeriod, KeyFile, KeyRows, KeyBytes, KeyHost, KeyAttempt, KeyErr}
+
+// RunIDEnv lets a scheduler pass its own run id (Airflow: {{ run_id }}),
+// so chama's ledger rows and logs join the scheduler's.
+const RunIDEnv = "CHAMA_RUN_ID"
+
+// NewRunID returns $CHAMA_RUN_ID, else a new id: UTC time and 8 random
+// hex digits, e.g. 20241213T011500Z-1a2b3c4d.
+func NewRunID() string {
+	if id := os.Getenv(RunIDEnv); id != "" {
+		return id
+	}
+	var b [4]byte
+	rand.Read(b[:])
+	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+// Logger returns base with the keys that name a stage run.
+func Logger(base *slog.Logger, runID, stage, iface, period string) *slog.Logger {
+	if base == nil {
+		base = slog.Default()
+	}
+	return base.With(KeyRunID, runID, KeyStage, stage, KeyIface, iface, KeyPeriod, period)
+}
+
+// Attribute helpers, so every stage spells the keys the same way.
+func File(name string) slog.Attr { return slog.String(KeyFile, name) }
+func Rows(n int64) slog.Attr     { return slog.Int64(KeyRows, n) }
+func Bytes(n int64) slog.Attr    { return slog.Int64(KeyBytes, n) }
+func Host(h string) slog.Attr    { return slog.String(KeyHost, h) }
+func Attempt(n int) slog.Attr    { return slog.Int(KeyAttempt, n) }
+
+// Err is the error key; a nil error gives an empty attribute.
+func Err(err error) slog.Attr {
+	if err == nil {
+		return slog.Attr{}
+	}
+	return slog.String(KeyErr, err.Error())
+}
+
+// Recorder records stage runs. Any field may be zero: no ledger, no
+// metrics file, the default logger.
+type Recorder struct {
+	Ledger      *ledger.Ledger
+	MetricsFile string
+	Log         *slog.Logger
+	RunID       string
+	Now         func() time.Time
+}
+
+// Span is one stage run in progress.
+type Span struct {
+	rc    *Recorder
+	run   ledger.Run
+	id    int64
+	start time.Time
+	// Log carries run_id, stage, iface and period.
+	Log *slog.Logger
+}
+
+func (rc *Recorder) now() time.Time {
+	if rc.Now != nil {
+		return rc.Now()
+	}
+	return time.Now()
+}
+
+// Begin starts a stage run: a "running" ledger row and a logger. A
+// ledger that cannot be written is logged, never fatal to the stage.
+func (rc *Recorder) Begin(ctx context.Context, run ledger.Run) *Span {
+	if run.RunID == "" {
+		run.RunID = rc.RunID
+	}
+	s := &Span{rc: rc, run: run, start: rc.now(), Log: Logger(rc.Log, run.RunID, run.Stage, run.Iface, run.Period)}
+	if rc.Ledger != nil {
+		id, err := rc.Ledger.Start(ctx, run)
+		if err != nil {
+			s.Log.Warn("run ledger not written", Err(err))
+		}
+		s.id = id
+	}
+	return s
+}
+
+// End finishes the run: ledger row, metrics series, one log line. The
+// status defaults to ok, or failed when res.Err is set.
+func (s *Span) End(ctx context.Context, res ledger.Result) {
+	if res.Status == "" {
+		res.Status = ledger.OK
+		if res.Err != "" {
+			res.Status = ledger.Failed
+		}
+	}
+	end := s.rc.now()
+	if s.rc.Ledger != nil && s.id != 0 {
+		if err := s.rc.Ledger.Finish(ctx, s.id, res); err != nil {
+			s.Log.Warn("run ledger not written", Err(err))
+		}
+	}
+	rows := res.RowsOut
+	if rows == 0 {
+		rows = res.RowsIn
+	}
+	if err := metrics.Record(s.rc.MetricsFile, metrics.Sample{Stage: s.run.Stage, Iface: s.run.Iface, Rows: rows, Bytes: res.Bytes, Files: res.Files,
+		Duration: end.Sub(s.start), Success: res.Status == ledger.OK, End: end}); err != nil {
+		s.Log.Warn("metrics file not written", Err(err))
+	}
+	attrs := []any{Rows(rows), Bytes(res.Bytes), slog.Int64("files", res.Files), slog.String("status", res.Status), slog.Duration("took", end.Sub(s.start))}
+	if res.Host != "" {
+		attrs = append(attrs, Host(res.Host))
+	}
+	if res.Err != "" {
+		attrs = append(attrs, slog.String(KeyErr, res.Err))
+		s.Log.Error("stage run ended", attrs...)
+		return
+	}
+	s.Log.Info("stage run ended", attrs...)
+}
