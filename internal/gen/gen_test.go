@@ -12,9 +12,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+	"unicode/utf8"
 
 	"github.com/klauspost/compress/gzip"
 )
@@ -257,6 +260,15 @@ func TestEveryLineIsWellFormed(t *testing.T) {
 			}
 			if !strings.HasPrefix(get(FieldAttributes), "{") {
 				t.Fatalf("%s: attributes %q is not a JSON map", where, get(FieldAttributes))
+			}
+			start := time.Date(2024, 12, 12, f.Hour, 0, 0, 0, cst).UnixMilli()
+			st, err1 := strconv.ParseInt(get(FieldServerTime), 10, 64)
+			ct, err2 := strconv.ParseInt(get(FieldClientTime), 10, 64)
+			if err1 != nil || err2 != nil || st < start || st >= start+3_600_000 || ct < start || ct > st {
+				t.Fatalf("%s: server/client time %s/%s not inside hour %02d (from %d)", where, get(FieldServerTime), get(FieldClientTime), f.Hour, start)
+			}
+			if !utf8.Valid(line) {
+				t.Fatalf("%s: not valid UTF-8: %q", where, line)
 			}
 			if len(get(FieldEventID)) != 36 || len(get(FieldSessionID)) != 32 {
 				t.Fatalf("%s: ids %q %q", where, get(FieldEventID), get(FieldSessionID))

@@ -74,10 +74,18 @@ var (
 // 210315_QYCS and is not ^210315_QYCS_\d+$" goes to 51006, the numbered
 // form to 51010.
 var (
-	commonEvents = []string{
-		"$AppViewScreen", "$AppClick", "$AppStart", "$AppEnd", "$pageview",
-		"$WebClick", "$WebStay", "$MPViewScreen", "$MPClick", "page_exposure",
-		"btn_click", "banner_exposure", "search_click", "pay_result", "login_success",
+	// Preset events by platform; custom events are shared.
+	appEvents = []string{
+		"$AppViewScreen", "$AppClick", "$AppStart", "$AppEnd", "$AppViewScreen", "$AppClick",
+		"page_exposure", "btn_click", "banner_exposure", "search_click", "pay_result", "login_success",
+	}
+	webEvents = []string{
+		"$pageview", "$WebClick", "$WebStay", "$pageview", "$WebClick",
+		"page_exposure", "btn_click", "banner_exposure", "search_click", "pay_result", "login_success",
+	}
+	mpEvents = []string{
+		"$MPViewScreen", "$MPClick", "$MPLaunch", "$MPShow", "$MPViewScreen",
+		"page_exposure", "btn_click", "banner_exposure", "search_click", "pay_result", "login_success",
 	}
 	qycsEvents = []string{
 		"210315_QYCS", "210315_QYCS_1", "210315_QYCS_2", "210315_QYCS_12",
@@ -282,6 +290,17 @@ func (g *rowGen) appendChrome(b []byte) []byte {
 	return strconv.AppendInt(b, int64(g.r.n(250)), 10)
 }
 
+// appendToken32 writes 32 random bytes in base64 (44 chars).
+func (g *rowGen) appendToken32(b []byte) []byte {
+	var raw [32]byte
+	for i := 0; i < 32; i += 8 {
+		binary.LittleEndian.PutUint64(raw[i:], g.r.u64())
+	}
+	var enc [44]byte
+	base64.StdEncoding.Encode(enc[:], raw[:])
+	return append(b, enc[:]...)
+}
+
 func (g *rowGen) appendUA(b []byte, p Platform, appVer string) []byte {
 	r := &g.r
 	switch p {
@@ -421,13 +440,13 @@ func (g *rowGen) appendPageURL(b []byte, host string) []byte {
 func (g *rowGen) appendAttributes(b []byte, p Platform, host, appVer string) []byte {
 	r := &g.r
 	kind := r.n(1000)
-	if kind < 500 {
+	if kind < 550 {
 		return append(b, "{}"...)
 	}
 	start := len(b)
 	b = append(b, `{"WT_vtid":"`...)
 	b = g.appendToken(b)
-	if kind < 700 {
+	if kind < 750 {
 		b = append(b, `","WT_et":"`...)
 		b = append(b, r.pick(eventTypes)...)
 		b = append(b, `","WT_es":"`...)
@@ -485,14 +504,21 @@ func (g *rowGen) appendRow(b []byte) []byte {
 	// 1 event_id
 	b = appendUUID(b, r, hexDigits)
 	b = append(b, sep)
-	// 2 device_id
-	b = appendHex(b, r.u64(), 16, hexDigits)
+	// 2 device_id: the SDK sends the device id (OAID/IDFV) encrypted
+	b = g.appendToken32(b)
 	b = append(b, sep)
 	// 3 mc_ev
 	if r.per(60) {
 		b = append(b, r.pick(qycsEvents)...)
 	} else {
-		b = append(b, r.pick(commonEvents)...)
+		switch p {
+		case Android, IOS, Harmony:
+			b = append(b, r.pick(appEvents)...)
+		case MiniProgram:
+			b = append(b, r.pick(mpEvents)...)
+		default:
+			b = append(b, r.pick(webEvents)...)
+		}
 	}
 	b = append(b, sep)
 	// 4, 5 server_time, client_time
@@ -522,8 +548,8 @@ func (g *rowGen) appendRow(b []byte) []byte {
 		default:
 			b = g.appendMobile(b, false)
 		}
-	case u < 850: // an encrypted device id: ends in == but is not a mobile
-		b = append(b, "$device_id"...)
+	case u < 850: // an encrypted anonymous id: ends in == but is not a mobile
+		b = append(b, "$anonymous_id"...)
 		b = append(b, sep)
 		b = g.appendToken(b)
 	default:
@@ -576,7 +602,7 @@ func (g *rowGen) appendRow(b []byte) []byte {
 	b = strconv.AppendInt(b, int64(1+x>>24%254), 10)
 	b = append(b, sep)
 	// 14 user_agent
-	if !r.per(40) { // server-side events carry no UA
+	if !r.per(150) { // server-side and some SDK events carry no UA
 		b = g.appendUA(b, p, appVer)
 	}
 	b = append(b, sep)

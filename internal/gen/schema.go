@@ -9,13 +9,13 @@ package gen
 // as Hive and `cut -f` count) are the Field* constants.
 var Columns = []string{
 	"event_id",       // 1  uuid-like, random
-	"device_id",      // 2  16 hex
+	"device_id",      // 2  encrypted OAID/IDFV: base64 of 32 bytes
 	"mc_ev",          // 3  event key, incl. 210315_QYCS routing values
 	"server_time",    // 4  epoch milliseconds, inside the hour (UTC+8)
 	"client_time",    // 5  epoch milliseconds, a little before server_time
-	"user_key",       // 6  $basic_userId, $device_id or empty
-	"user_value",     // 7  AES-128-ECB base64 mobile when user_key is $basic_userId
-	"session_id",     // 8  16 hex
+	"user_key",       // 6  $basic_userId, $anonymous_id or empty
+	"user_value",     // 7  AES-128-ECB base64 mobile for $basic_userId; base64 token else
+	"session_id",     // 8  32 hex
 	"package",        // 9  app package / mini-program id, empty for H5
 	"channel",        // 10 distribution channel
 	"data_source_id", // 11 one of DataSources
@@ -109,15 +109,15 @@ type DataSource struct {
 
 // DataSources are the data_source_id values rows are drawn from.
 var DataSources = []DataSource{
-	{"2000001", "app", Android, 430},
-	{"2000002", "app", IOS, 230},
+	{"2000001", "app", Android, 480},
+	{"2000002", "app", IOS, 245},
 	{"2000003", "app", Harmony, 50},
-	{"2000010", "app", H5, 60},
-	{"2000020", "app", MiniProgram, 35},
-	{"3000101", "partner", H5, 45},
-	{"3000102", "partner", H5, 25},
-	{"3000150", "partner", MiniProgram, 20},
-	{"4000201", "prov_h5", H5, 45},
-	{"4000202", "prov_h5", PC, 25},
-	{"9000001", "other", H5, 35},
+	{"2000010", "app", H5, 45},
+	{"2000020", "app", MiniProgram, 25},
+	{"3000101", "partner", H5, 35},
+	{"3000102", "partner", H5, 20},
+	{"3000150", "partner", MiniProgram, 15},
+	{"4000201", "prov_h5", H5, 35},
+	{"4000202", "prov_h5", PC, 20},
+	{"9000001", "other", H5, 30},
 }
