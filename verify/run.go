@@ -23,9 +23,10 @@ type Options struct {
 	Jobs int
 	// Dial opens targets for Remote; nil makes every target a remote_error.
 	Dial Dialer
-	// Record, when set, is called once per interface and period with the
-	// result (the CLI records it in the run ledger).
-	Record func(ctx context.Context, r *Result)
+	// Track, when set, is called as each interface and period starts;
+	// the function it returns gets the result (the CLI records both in
+	// the run ledger).
+	Track func(ctx context.Context, iface, period string) func(*Result)
 	Log    *slog.Logger
 }
 
@@ -78,6 +79,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
+		var done func(*Result)
+		if o.Track != nil {
+			done = o.Track(ctx, j.ifc.Name, j.period)
+		}
 		r := &Result{Iface: j.ifc.Name, Period: j.period}
 		sets := checkLocal(ctx, o.Config, j.ifc, j.period, o.Jobs, r)
 		if o.Remote && len(sets) > 0 {
@@ -87,9 +92,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		if !r.OK {
 			rep.OK = false
 		}
-		o.Log.Info("verified", "stage", "verify", "iface", r.Iface, "period", r.Period, "ok", r.OK, "files", r.Files, "rows", r.Lines, "bytes", r.Bytes, "findings", len(r.Findings))
-		if o.Record != nil {
-			o.Record(ctx, r)
+		o.Log.Debug("verified", "stage", "verify", "iface", r.Iface, "period", r.Period, "ok", r.OK, "files", r.Files, "rows", r.Lines, "bytes", r.Bytes, "findings", len(r.Findings))
+		if done != nil {
+			done(r)
 		}
 		rep.Results = append(rep.Results, r)
 	}

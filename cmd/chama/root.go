@@ -11,6 +11,7 @@ import (
 
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/exit"
+	"github.com/chama-data/chama/internal/obs"
 	"github.com/chama-data/chama/naming"
 )
 
@@ -25,6 +26,11 @@ type globals struct {
 	Log        *slog.Logger
 	Stdout     io.Writer
 	Stderr     io.Writer
+
+	// MetricsFile is --metrics-file: a Prometheus textfile every stage
+	// run updates (see internal/metrics); RunID names this process's runs.
+	MetricsFile string
+	RunID       string
 }
 
 // commands are added by each command file's init, so that command files
@@ -71,6 +77,7 @@ Exit codes: 0 success, 1 failure, 2 usage or config error,
 	pf.StringVar(&g.ConfigPath, "config", def, "config file (default $CHAMA_CONFIG, else ./chama.yaml)")
 	pf.StringVar(&g.LogFormat, "log-format", "text", "log format: text or json (one object per line)")
 	pf.CountVarP(&g.Verbose, "verbose", "v", "more logging (-v debug)")
+	pf.StringVar(&g.MetricsFile, "metrics-file", "", "write Prometheus text-format metrics to this file (node_exporter textfile collector)")
 	for _, f := range commands {
 		root.AddCommand(f(g))
 	}
@@ -87,11 +94,12 @@ func (g *globals) setup() error {
 	case "text":
 		g.Log = slog.New(slog.NewTextHandler(g.Stderr, o))
 	case "json":
-		g.Log = slog.New(slog.NewJSONHandler(g.Stderr, o))
+		g.Log = slog.New(obs.NewJSONHandler(g.Stderr, o))
 	default:
 		return exit.Usagef("--log-format %q: want text or json", g.LogFormat)
 	}
 	slog.SetDefault(g.Log)
+	g.RunID = obs.NewRunID()
 	return nil
 }
 
