@@ -27,7 +27,7 @@ type Options struct {
 	// the function it returns gets the result (the CLI records both in
 	// the run ledger).
 	Track func(ctx context.Context, iface, period string) func(*Result)
-	Log    *slog.Logger
+	Log   *slog.Logger
 }
 
 // Expand gives the periods an interface is verified for: an hourly

@@ -152,4 +152,3 @@ func dialTarget(c *config.Config, g *globals) verify.Dialer {
 		return nil, "", nil, fmt.Errorf("target %s: no endpoint reachable: %s", name, strings.Join(errs, "; "))
 	}
 }
-
