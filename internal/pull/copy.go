@@ -1,0 +1,282 @@
+package pull
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/transfer"
+)
+
+// sidecar is the record kept beside each staged file (as .<name>.chama):
+// what it was copied from, so a re-run can skip it.
+type sidecar struct {
+	Source   string    `json:"source"`
+	Path     string    `json:"path"`
+	Bytes    int64     `json:"bytes"`
+	ModTime  time.Time `json:"mtime"`
+	Checksum string    `json:"checksum,omitempty"`
+	Verified time.Time `json:"verified"`
+}
+
+func sidecarPath(dst string) string {
+	return filepath.Join(filepath.Dir(dst), "."+filepath.Base(dst)+".chama")
+}
+
+func partPath(dst string) string {
+	return filepath.Join(filepath.Dir(dst), "."+filepath.Base(dst)+".chama-part")
+}
+
+// MismatchError is a copy that does not match the source's own size or
+// checksum.
+type MismatchError struct {
+	Path, Source string
+	What         string // what differs: checksum
+	Want, Got    string // the source's value, the copy's
+}
+
+func (e *MismatchError) Error() string {
+	return fmt.Sprintf("%s: %s mismatch after copying from %s: source has %s, the staged copy %s", e.Path, e.What, e.Source, e.Want, e.Got)
+}
+
+// isMismatch: a copy came out different from the source. Not a reason to
+// switch sources: someone must look.
+func isMismatch(err error) bool {
+	var me *MismatchError
+	return errors.As(err, &me)
+}
+
+var bufs = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+
+// copyAll stages files (skipping those already staged and verified),
+// at most the source's concurrency at a time.
+func (r *runner) copyAll(ctx context.Context, st *sourceState, cs *config.Source, name string, files []transfer.FileInfo, stage string) ([]File, error) {
+	out := make([]File, len(files))
+	errs := make([]error, len(files))
+	var wg sync.WaitGroup
+	for i, f := range files {
+		dst := filepath.Join(stage, filepath.FromSlash(f.Path))
+		if sc, ok := staged(dst, f); ok {
+			out[i] = File{Path: f.Path, Bytes: f.Size, Checksum: sc.Checksum, Skipped: true}
+			continue
+		}
+		select {
+		case st.sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return nil, ctx.Err()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-st.sem }()
+			errs[i] = retry(ctx, r.o.Log, cs.HDFS.Retries, cs.HDFS.RetryBackoff.D(), "copy "+f.Path, func() error {
+				var err error
+				out[i], err = r.copyFile(ctx, st, cs, name, f, dst)
+				return err
+			})
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// staged reports whether dst is already a verified copy of f.
+func staged(dst string, f transfer.FileInfo) (sidecar, bool) {
+	data, err := os.ReadFile(sidecarPath(dst))
+	if err != nil {
+		return sidecar{}, false
+	}
+	var sc sidecar
+	if json.Unmarshal(data, &sc) != nil {
+		return sidecar{}, false
+	}
+	st, err := os.Stat(dst)
+	if err != nil {
+		return sidecar{}, false
+	}
+	return sc, st.Size() == f.Size && sc.Bytes == f.Size && sc.ModTime.Equal(f.ModTime)
+}
+
+// copyFile copies one file to a hidden temp name, verifies it against the
+// source, and renames it into place, then writes its sidecar.
+func (r *runner) copyFile(ctx context.Context, st *sourceState, cs *config.Source, name string, f transfer.FileInfo, dst string) (File, error) {
+	src := st.src
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return File{}, err
+	}
+	os.Remove(sidecarPath(dst)) // the old copy is no longer vouched for
+	tmp := partPath(dst)
+	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return File{}, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			out.Close()
+			os.Remove(tmp)
+		}
+	}()
+	v, verifies := src.(transfer.Verifier)
+	var h hash.Hash
+	if verifies {
+		if h, err = v.NewHash(ctx, f.Path); err != nil {
+			return File{}, err
+		}
+	}
+	var n int64
+	ranges := splitRanges(f.Size, cs.HDFS.SplitAbove)
+	ro, canRange := src.(transfer.RangeOpener)
+	if len(ranges) > 1 && canRange {
+		if err := r.copyRanges(ctx, st, ro, f, out, ranges); err != nil {
+			return File{}, err
+		}
+		n = f.Size
+		if h != nil {
+			// The hash runs over the copy, in order, once it is complete.
+			in, err := os.Open(tmp)
+			if err != nil {
+				return File{}, err
+			}
+			_, err = copyBuf(h, in)
+			in.Close()
+			if err != nil {
+				return File{}, err
+			}
+		}
+	} else {
+		rc, err := src.Open(ctx, f.Path)
+		if err != nil {
+			return File{}, err
+		}
+		var w io.Writer = out
+		if h != nil {
+			w = io.MultiWriter(out, h)
+		}
+		n, err = copyBuf(w, rc)
+		rc.Close()
+		if err != nil {
+			return File{}, fmt.Errorf("copying %s from %s: %w", f.Path, src, err)
+		}
+	}
+	if err := out.Sync(); err != nil {
+		return File{}, err
+	}
+	if err := out.Close(); err != nil {
+		return File{}, err
+	}
+	sum := ""
+	if verifies {
+		size, want, err := v.Sum(ctx, f.Path)
+		if err != nil {
+			return File{}, err
+		}
+		if size != n {
+			// The file changed size between the read and now: a retry
+			// copies it again.
+			return File{}, fmt.Errorf("%s changed during the pull: %s has %d bytes now, %d were copied", f.Path, src, size, n)
+		}
+		got := h.Sum(nil)
+		if !bytes.Equal(want, got) {
+			return File{}, &MismatchError{Path: f.Path, Source: src.String(), What: "checksum", Want: hex.EncodeToString(want), Got: hex.EncodeToString(got)}
+		}
+		sum = hex.EncodeToString(got)
+	} else if n != f.Size {
+		return File{}, fmt.Errorf("%s changed during the pull: listed with %d bytes, %d copied", f.Path, f.Size, n)
+	}
+	// Keep the source's mtime, so quiet-period readiness works on the
+	// staged copy too.
+	if !f.ModTime.IsZero() {
+		os.Chtimes(tmp, f.ModTime, f.ModTime)
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		return File{}, err
+	}
+	ok = true
+	sc := sidecar{Source: name, Path: f.Path, Bytes: n, ModTime: f.ModTime, Checksum: sum, Verified: time.Now().UTC()}
+	data, _ := json.Marshal(sc)
+	if err := writeAtomic(sidecarPath(dst), data); err != nil {
+		return File{}, err
+	}
+	r.o.Log.Debug("staged", "path", f.Path, "bytes", n, "source", name)
+	return File{Path: f.Path, Bytes: n, Checksum: sum}, nil
+}
+
+// copyBuf copies with a pooled 1 MiB buffer; the writer's ReadFrom is
+// not used, so reads are large.
+func copyBuf(w io.Writer, r io.Reader) (int64, error) {
+	bp := bufs.Get().(*[]byte)
+	defer bufs.Put(bp)
+	return io.CopyBuffer(struct{ io.Writer }{w}, struct{ io.Reader }{r}, *bp)
+}
+
+// splitRanges cuts a file larger than splitAbove into ranges of about
+// splitAbove/2 (1 MiB aligned); smaller files are one range.
+func splitRanges(size, splitAbove int64) [][2]int64 {
+	if splitAbove <= 0 || size <= splitAbove {
+		return [][2]int64{{0, size}}
+	}
+	step := max((splitAbove/2)&^(1<<20-1), 1<<20)
+	var out [][2]int64
+	for off := int64(0); off < size; off += step {
+		out = append(out, [2]int64{off, min(step, size-off)})
+	}
+	return out
+}
+
+// copyRanges copies ranges of one file in parallel: the caller's slot
+// runs one range, and more run at once while free slots can be taken
+// without waiting (so files never wait on each other's ranges).
+func (r *runner) copyRanges(ctx context.Context, st *sourceState, ro transfer.RangeOpener, f transfer.FileInfo, out *os.File, ranges [][2]int64) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(ranges))
+	one := func(i int) {
+		rg := ranges[i]
+		rc, err := ro.OpenRange(ctx, f.Path, rg[0], rg[1])
+		if err != nil {
+			errs[i] = err
+			return
+		}
+		defer rc.Close()
+		n, err := copyBuf(io.NewOffsetWriter(out, rg[0]), rc)
+		if err == nil && n != rg[1] {
+			err = fmt.Errorf("%s: range at %d: %d bytes read, %d expected", f.Path, rg[0], n, rg[1])
+		}
+		errs[i] = err
+	}
+	for i := range ranges {
+		if ctx.Err() != nil {
+			break
+		}
+		select {
+		case st.sem <- struct{}{}:
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-st.sem }()
+				one(i)
+			}()
+		default:
+			one(i)
+		}
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return errors.Join(errs...)
+}

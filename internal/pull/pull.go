@@ -1,0 +1,530 @@
+// Package pull stages an interface's partitions from its source (HDFS or
+// a local mount) under <workdir>/raw/<iface>/<period>/, many files at a
+// time, only once each partition is complete, and proves every copy
+// whole before it gets its final name.
+//
+// The staged tree mirrors the source: the file <path> of the source is
+// <workdir>/raw/<iface>/<period>/<path>, so Staged (a transfer.Local on
+// that folder) serves the same paths as the source, and pack can read
+// either with the same interface path template.
+package pull
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/internal/exit"
+	"github.com/chama-data/chama/naming"
+	"github.com/chama-data/chama/transfer"
+)
+
+// Options for Run.
+type Options struct {
+	Config  *config.Config
+	Periods []naming.Period
+	Ifaces  []*config.Interface
+	// Wait keeps polling partitions that are not ready for this long
+	// (0: check once).
+	Wait time.Duration
+	// Poll is the pause between readiness checks (default 1m, at most Wait/2).
+	Poll time.Duration
+	// Concurrency overrides the source's concurrency (files in flight).
+	Concurrency int
+	// Log gets progress and retries (default: discard).
+	Log *slog.Logger
+	// Out gets the stable CHAMA_PULL status lines (default: discard).
+	Out io.Writer
+	// OpenSource builds a source by name (default transfer.OpenSource).
+	OpenSource func(cfg *config.Config, name string) (transfer.Source, error)
+	// Now is the clock for quiet periods and waits (default time.Now).
+	Now func() time.Time
+}
+
+// Result is what a pull did, as printed by --json.
+type Result struct {
+	Partitions []*Partition `json:"partitions"`
+	Files      int          `json:"files"`   // staged by this run
+	Skipped    int          `json:"skipped"` // already staged and verified
+	Bytes      int64        `json:"bytes"`   // staged by this run
+}
+
+// Partition is one source folder of one interface and period.
+type Partition struct {
+	Iface  string `json:"iface"`
+	Period string `json:"period"` // the period asked for (a day or an hour)
+	Hour   string `json:"hour,omitempty"`
+	Path   string `json:"path"` // the folder in the source
+	// Status: ok, notready or failed.
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
+	// Source is the source the files came from; Fallback says it is the
+	// primary's fallback, and PrimaryError why the primary was left.
+	Source       string `json:"source"`
+	Fallback     bool   `json:"fallback,omitempty"`
+	PrimaryError string `json:"primary_error,omitempty"`
+	Files        []File `json:"files"`
+	Skipped      int    `json:"skipped"`
+	Bytes        int64  `json:"bytes"`
+	Error        string `json:"error,omitempty"`
+
+	err  error
+	code int
+}
+
+// File is one staged file.
+type File struct {
+	Path     string `json:"path"`
+	Bytes    int64  `json:"bytes"`
+	Checksum string `json:"checksum,omitempty"` // hex; the store's kind
+	Skipped  bool   `json:"skipped,omitempty"`
+}
+
+// Statuses of a partition.
+const (
+	StatusOK       = "ok"
+	StatusNotReady = "notready"
+	StatusFailed   = "failed"
+)
+
+// StageDir is where an interface's period is staged:
+// <workdir>/raw/<iface>/<period>.
+func StageDir(c *config.Config, iface, period string) string {
+	return filepath.Join(c.Workdir, "raw", iface, period)
+}
+
+// Staged is a source on the staged copy of an interface's period: same
+// paths as the interface's source, read from local disk.
+func Staged(c *config.Config, iface, period string) transfer.Source {
+	return &transfer.Local{Root: StageDir(c, iface, period)}
+}
+
+// RecordName is the pull record in a staged period folder: the Result's
+// partitions for that folder (which source each came from).
+const RecordName = ".chama-pull.json"
+
+// ReadRecord loads the pull record of a staged period.
+func ReadRecord(c *config.Config, iface, period string) ([]*Partition, error) {
+	data, err := os.ReadFile(filepath.Join(StageDir(c, iface, period), RecordName))
+	if err != nil {
+		return nil, err
+	}
+	var ps []*Partition
+	return ps, json.Unmarshal(data, &ps)
+}
+
+// Partitions expands an interface's path for a period: one folder, or one
+// per hour when a day is read from an hourly layout.
+func Partitions(iface *config.Interface, period naming.Period) []*Partition {
+	expand := func(p naming.Period) string {
+		s := strings.ReplaceAll(iface.Path, "{date}", p.Date())
+		return strings.ReplaceAll(s, "{hour}", p.Hour())
+	}
+	if !strings.Contains(iface.Path, "{hour}") {
+		return []*Partition{{Iface: iface.Name, Period: period.String(), Path: expand(period)}}
+	}
+	var out []*Partition
+	for _, h := range period.Hours() {
+		out = append(out, &Partition{Iface: iface.Name, Period: period.String(), Hour: h.Hour(), Path: expand(h)})
+	}
+	return out
+}
+
+// Run pulls every partition of the interfaces and periods. The error
+// carries the exit code: 4 when partitions are not ready (after --wait),
+// 3 when some failed in a way a re-run may fix, 1 on a checksum or size
+// mismatch that retries did not clear.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if o.OpenSource == nil {
+		o.OpenSource = transfer.OpenSource
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Poll <= 0 {
+		o.Poll = time.Minute
+	}
+	if o.Wait > 0 && o.Poll > o.Wait/2 {
+		o.Poll = max(o.Wait/2, 10*time.Millisecond)
+	}
+	r := &runner{o: o, sources: map[string]*sourceState{}}
+	defer r.close()
+
+	res := &Result{}
+	var pending []*Partition
+	for _, iface := range o.Ifaces {
+		for _, p := range o.Periods {
+			for _, part := range Partitions(iface, p) {
+				res.Partitions = append(res.Partitions, part)
+				pending = append(pending, part)
+			}
+		}
+	}
+	deadline := o.Now().Add(o.Wait)
+	for {
+		var wg sync.WaitGroup
+		for _, part := range pending {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r.partition(ctx, part)
+			}()
+		}
+		wg.Wait()
+		var still []*Partition
+		for _, part := range pending {
+			if part.Status == StatusNotReady {
+				still = append(still, part)
+			}
+		}
+		pending = still
+		if len(pending) == 0 || ctx.Err() != nil || !o.Now().Before(deadline) {
+			break
+		}
+		o.Log.Info("waiting for partitions", "not_ready", len(pending), "next_check", o.Poll.String(), "deadline", deadline.Format(time.RFC3339))
+		select {
+		case <-ctx.Done():
+		case <-time.After(o.Poll):
+		}
+		for _, part := range pending {
+			part.Status, part.Reason = "", ""
+		}
+	}
+	r.writeRecords(res)
+
+	var notReady, failed, mismatch int
+	for _, part := range res.Partitions {
+		switch part.Status {
+		case StatusOK:
+			for _, f := range part.Files {
+				if f.Skipped {
+					res.Skipped++
+				} else {
+					res.Files++
+					res.Bytes += f.Bytes
+				}
+			}
+		case StatusNotReady:
+			notReady++
+		case StatusFailed:
+			failed++
+			if part.code == exit.Failure {
+				mismatch++
+			}
+		}
+		r.statusLine(part)
+	}
+	switch {
+	case mismatch > 0:
+		return res, exit.With(exit.Failure, fmt.Errorf("pull: %d of %d partitions failed, %d with copies that did not match the source", failed, len(res.Partitions), mismatch))
+	case failed > 0:
+		return res, exit.With(exit.Partial, fmt.Errorf("pull: %d of %d partitions failed; staged files are kept, run again to resume", failed, len(res.Partitions)))
+	case notReady > 0:
+		return res, exit.With(exit.NotReady, fmt.Errorf("pull: %d of %d partitions not ready yet", notReady, len(res.Partitions)))
+	}
+	return res, nil
+}
+
+// statusLine prints the stable, greppable line for a partition.
+func (r *runner) statusLine(p *Partition) {
+	period := p.Period
+	if p.Hour != "" && len(period) == 8 {
+		period += p.Hour
+	}
+	head := fmt.Sprintf("CHAMA_PULL %s iface=%s period=%s path=%s", strings.ToUpper(p.Status), p.Iface, period, p.Path)
+	switch p.Status {
+	case StatusOK:
+		fb := ""
+		if p.Fallback {
+			fb = fmt.Sprintf(" fallback=yes primary_error=%q", p.PrimaryError)
+		}
+		fmt.Fprintf(r.o.Out, "%s source=%s files=%d skipped=%d bytes=%d%s\n", head, p.Source, len(p.Files)-p.Skipped, p.Skipped, p.Bytes, fb)
+	case StatusNotReady:
+		fmt.Fprintf(r.o.Out, "%s source=%s reason=%q\n", head, p.Source, p.Reason)
+	case StatusFailed:
+		fmt.Fprintf(r.o.Out, "%s source=%s error=%q\n", head, p.Source, p.Error)
+	}
+}
+
+// writeRecords stores each staged period's partitions next to its files.
+func (r *runner) writeRecords(res *Result) {
+	by := map[string][]*Partition{}
+	for _, p := range res.Partitions {
+		if p.Status == StatusOK {
+			k := p.Iface + "\x00" + p.Period
+			by[k] = append(by[k], p)
+		}
+	}
+	keys := make([]string, 0, len(by))
+	for k := range by {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		iface, period, _ := strings.Cut(k, "\x00")
+		dir := StageDir(r.o.Config, iface, period)
+		merged := by[k]
+		// Keep the record of partitions of this period pulled by earlier runs.
+		if old, err := ReadRecord(r.o.Config, iface, period); err == nil {
+			seen := map[string]bool{}
+			for _, p := range merged {
+				seen[p.Path] = true
+			}
+			for _, p := range old {
+				if !seen[p.Path] {
+					merged = append(merged, p)
+				}
+			}
+			sort.Slice(merged, func(i, j int) bool { return merged[i].Path < merged[j].Path })
+		}
+		data, err := json.MarshalIndent(merged, "", "  ")
+		if err == nil {
+			err = writeAtomic(filepath.Join(dir, RecordName), append(data, '\n'))
+		}
+		if err != nil {
+			r.o.Log.Warn("pull record not written", "dir", dir, "err", err)
+		}
+	}
+}
+
+// sourceState is an opened source shared by all partitions of a run.
+type sourceState struct {
+	once sync.Once
+	src  transfer.Source
+	err  error
+	sem  chan struct{} // files (and ranges) in flight
+}
+
+type runner struct {
+	o       Options
+	mu      sync.Mutex
+	sources map[string]*sourceState
+}
+
+func (r *runner) source(name string) (*sourceState, error) {
+	r.mu.Lock()
+	st, ok := r.sources[name]
+	if !ok {
+		st = &sourceState{}
+		r.sources[name] = st
+	}
+	r.mu.Unlock()
+	st.once.Do(func() {
+		st.src, st.err = r.o.OpenSource(r.o.Config, name)
+		n := r.o.Concurrency
+		if n <= 0 {
+			n = r.o.Config.Sources[name].Concurrency
+		}
+		st.sem = make(chan struct{}, max(n, 1))
+	})
+	return st, st.err
+}
+
+func (r *runner) close() {
+	for _, st := range r.sources {
+		if st.src != nil {
+			transfer.CloseSource(st.src)
+		}
+	}
+}
+
+// partition checks and pulls one partition, from the interface's source
+// or, when that fails past its retries, from its fallback.
+func (r *runner) partition(ctx context.Context, p *Partition) {
+	iface := r.o.Config.Interfaces[p.Iface]
+	primary := iface.Source
+	err := r.pullFrom(ctx, p, primary)
+	if err == nil || p.Status == StatusNotReady {
+		return
+	}
+	fb := r.o.Config.Sources[primary].Fallback
+	if fb == "" || ctx.Err() != nil || isMismatch(err) {
+		r.fail(p, primary, err)
+		return
+	}
+	r.o.Log.Warn("primary source failed; using the fallback", "iface", p.Iface, "path", p.Path, "primary", primary, "fallback", fb, "err", err)
+	if ferr := r.pullFrom(ctx, p, fb); ferr != nil {
+		if p.Status != StatusNotReady {
+			r.fail(p, fb, fmt.Errorf("%w; fallback %s: %v", err, fb, ferr))
+		}
+		p.Fallback, p.PrimaryError = true, err.Error()
+		return
+	}
+	p.Fallback, p.PrimaryError = true, err.Error()
+}
+
+func (r *runner) fail(p *Partition, src string, err error) {
+	p.Status, p.Source, p.err, p.Error = StatusFailed, src, err, err.Error()
+	p.code = exit.Partial
+	if isMismatch(err) {
+		p.code = exit.Failure
+	}
+}
+
+// pullFrom runs readiness, listing and the file copies of one partition
+// against one source. It returns nil when the partition is staged or not
+// ready (p.Status says which), and an error when the source failed.
+func (r *runner) pullFrom(ctx context.Context, p *Partition, name string) error {
+	cs := r.o.Config.Sources[name]
+	st, err := r.source(name)
+	if err != nil {
+		return err
+	}
+	src := st.src
+	p.Source = name
+	retries, backoff := cs.HDFS.Retries, cs.HDFS.RetryBackoff.D()
+
+	var files []transfer.FileInfo
+	err = retry(ctx, r.o.Log, retries, backoff, "check "+p.Path, func() error {
+		var err error
+		files, err = r.ready(ctx, p, cs, src)
+		return err
+	})
+	if err != nil || p.Status == StatusNotReady {
+		return err
+	}
+
+	stage := StageDir(r.o.Config, p.Iface, p.Period)
+	// A partition is pulled until a listing taken after the copies equals
+	// the one taken before: a partition still being written is caught.
+	for round := 0; ; round++ {
+		staged, err := r.copyAll(ctx, st, cs, name, files, stage)
+		if err != nil {
+			return err
+		}
+		var after []transfer.FileInfo
+		err = retry(ctx, r.o.Log, retries, backoff, "list "+p.Path, func() error {
+			var err error
+			after, err = src.List(ctx, p.Path)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if sameListing(files, after) {
+			p.Files, p.Skipped, p.Bytes = staged, 0, 0
+			for _, f := range staged {
+				if f.Skipped {
+					p.Skipped++
+				} else {
+					p.Bytes += f.Bytes
+				}
+			}
+			break
+		}
+		if round >= 2 {
+			return fmt.Errorf("partition %s in %s kept changing while it was pulled (%d rounds)", p.Path, src, round+1)
+		}
+		r.o.Log.Warn("partition changed while it was pulled; pulling the changes", "path", p.Path, "source", name)
+		files = after
+	}
+	// The marker tells readers of the staged copy that it is complete.
+	marker := filepath.Join(stage, filepath.FromSlash(p.Path), cs.Marker)
+	if err := os.MkdirAll(filepath.Dir(marker), 0o755); err != nil {
+		return err
+	}
+	if err := writeAtomic(marker, nil); err != nil {
+		return err
+	}
+	p.Status = StatusOK
+	return nil
+}
+
+// ready applies the source's readiness rule and returns the listing.
+func (r *runner) ready(ctx context.Context, p *Partition, cs *config.Source, src transfer.Source) ([]transfer.FileInfo, error) {
+	notReady := func(reason string) ([]transfer.FileInfo, error) {
+		p.Status, p.Reason = StatusNotReady, reason
+		return nil, nil
+	}
+	if cs.Ready == "marker" {
+		ok, err := src.Exists(ctx, strings.TrimSuffix(p.Path, "/")+"/"+cs.Marker)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return notReady("no " + cs.Marker + " marker")
+		}
+	}
+	files, err := src.List(ctx, p.Path)
+	if errors.Is(err, transfer.ErrNotFound) {
+		return notReady("partition folder does not exist")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if cs.Ready == "quiet" {
+		now := r.o.Now()
+		for _, f := range files {
+			if age := now.Sub(f.ModTime); age < cs.QuietPeriod.D() {
+				return notReady(fmt.Sprintf("%s changed %s ago, quiet_period is %s", f.Path, age.Round(time.Second), cs.QuietPeriod.D()))
+			}
+		}
+	}
+	return files, nil
+}
+
+func sameListing(a, b []transfer.FileInfo) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Path != b[i].Path || a[i].Size != b[i].Size || !a[i].ModTime.Equal(b[i].ModTime) {
+			return false
+		}
+	}
+	return true
+}
+
+// retry runs f until it succeeds, up to retries more times, pausing
+// backoff, then twice as long each time (at most a minute).
+func retry(ctx context.Context, log *slog.Logger, retries int, backoff time.Duration, what string, f func() error) error {
+	for attempt := 0; ; attempt++ {
+		err := f()
+		if err == nil || ctx.Err() != nil || attempt >= retries {
+			return err
+		}
+		pause := min(backoff<<attempt, time.Minute)
+		log.Warn("retrying", "what", what, "attempt", attempt+1, "of", retries, "in", pause.String(), "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+	}
+}
+
+// writeAtomic writes a small file through a temp name and a rename.
+func writeAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".chama-tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
