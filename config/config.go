@@ -28,6 +28,8 @@ type Config struct {
 	RetentionDays int `yaml:"retention_days"`
 	// Transform is the ODS -> DWD -> ADS layer spec (config/transform.go).
 	Transform *Transform `yaml:"transform"`
+	// Alerts tunes `chama report` (config/alerts.go).
+	Alerts Alerts `yaml:"alerts"`
 
 	path string // the file it was read from
 }
