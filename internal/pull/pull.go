@@ -247,7 +247,8 @@ func (r *runner) statusLine(p *Partition) {
 	if p.Hour != "" && len(period) == 8 {
 		period += p.Hour
 	}
-	head := fmt.Sprintf("CHAMA_PULL %s iface=%s period=%s path=%s", strings.ToUpper(p.Status), p.Iface, period, p.Path)
+	word := map[string]string{StatusOK: "OK", StatusNotReady: "NOTREADY", StatusFailed: "FAIL"}[p.Status]
+	head := fmt.Sprintf("CHAMA_PULL %s iface=%s period=%s path=%s", word, p.Iface, period, p.Path)
 	switch p.Status {
 	case StatusOK:
 		fb := ""
@@ -258,7 +259,7 @@ func (r *runner) statusLine(p *Partition) {
 	case StatusNotReady:
 		fmt.Fprintf(r.o.Out, "%s source=%s reason=%q\n", head, p.Source, p.Reason)
 	case StatusFailed:
-		fmt.Fprintf(r.o.Out, "%s source=%s error=%q\n", head, p.Source, p.Error)
+		fmt.Fprintf(r.o.Out, "%s source=%s err=%q\n", head, p.Source, p.Error)
 	}
 }
 

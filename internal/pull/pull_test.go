@@ -434,7 +434,7 @@ func TestPullChecksumMismatchDetected(t *testing.T) {
 	if !errors.As(res.Partitions[0].err, &me) || me.Path != "ods/events/dt=20241212/hour=07/000000_0" || me.What != "checksum" {
 		t.Fatalf("error %v, want a checksum mismatch naming the file", res.Partitions[0].err)
 	}
-	if !strings.Contains(e.out.String(), "CHAMA_PULL FAILED iface=51007 period=2024121207") || !strings.Contains(e.out.String(), "checksum mismatch") {
+	if !strings.Contains(e.out.String(), "CHAMA_PULL FAIL iface=51007 period=2024121207") || !strings.Contains(e.out.String(), "checksum mismatch") {
 		t.Fatalf("status:\n%s", e.out.String())
 	}
 	if _, err := e.staged("2024121207", "20241212", "07", "000000_0"); !errors.Is(err, os.ErrNotExist) {
@@ -489,7 +489,7 @@ func TestPullPrimaryDownWithoutFallbackIsPartial(t *testing.T) {
 	e.dataset()
 	e.cluster.Close()
 	_, err := e.run(context.Background(), e.hours("20241212", "00"), nil)
-	if exit.Code(err) != exit.Partial || !strings.Contains(e.out.String(), "CHAMA_PULL FAILED iface=51007 period=2024121200") {
+	if exit.Code(err) != exit.Partial || !strings.Contains(e.out.String(), "CHAMA_PULL FAIL iface=51007 period=2024121200") {
 		t.Fatalf("exit %d (%v)\n%s", exit.Code(err), err, e.out.String())
 	}
 }
