@@ -296,6 +296,9 @@ const chunk = 1 << 20
 // writeFile generates t.rows rows into a hidden temp file and renames it
 // into place; on any error the temp file is removed.
 func (o *Options) writeFile(ctx context.Context, g *rowGen, t task) (f File, err error) {
+	if err := ctx.Err(); err != nil {
+		return f, err
+	}
 	final := filepath.Join(t.dir, t.name)
 	tmp := filepath.Join(t.dir, "."+t.name+".tmp")
 	out, err := os.Create(tmp)

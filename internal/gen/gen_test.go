@@ -495,6 +495,33 @@ func TestCancelledRunPublishesNothing(t *testing.T) {
 	}
 }
 
+func TestInterruptedRunLeavesNoTempAndNoMarker(t *testing.T) {
+	o := opts(t, 30_000, 5, 6)
+	o.FilesPerHour, o.Workers = 3, 1
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	o.onEvent = func(kind, path string) { cancel() } // after the first file
+	res, err := Run(ctx, o)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if len(res.Markers) != 0 {
+		t.Errorf("markers %v after an interrupted run", res.Markers)
+	}
+	parts := 0
+	for name := range tree(t, o.Dir) {
+		switch base := filepath.Base(name); {
+		case strings.HasPrefix(base, "part-"):
+			parts++
+		default:
+			t.Errorf("interrupted run left %s", name)
+		}
+	}
+	if parts < 1 || parts >= 6 {
+		t.Errorf("%d parts published, want at least the first and not all", parts)
+	}
+}
+
 func TestEmptyRowsStillWriteValidFiles(t *testing.T) {
 	res := run(t, opts(t, 0, 0))
 	if len(res.Files) != 1 || res.Files[0].Rows != 0 || len(readFile(t, res.Files[0].Path)) != 0 {
