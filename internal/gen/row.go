@@ -136,6 +136,7 @@ type rowGen struct {
 	dt, hour  string
 	hourStart int64 // epoch ms of the hour, UTC+8
 	scratch   []byte
+	pt, ct    [16]byte
 }
 
 func newRowGen(seed1, seed2 uint64, dt string, hour int, hourStart int64) *rowGen {
@@ -197,8 +198,9 @@ func appendMicro(b []byte, v int64) []byte {
 
 // appendEscape percent-encodes s the way URL query values are (space as
 // %20, unreserved characters kept).
-func appendEscape(b []byte, s []byte) []byte {
-	for _, c := range s {
+func appendEscape[S string | []byte](b []byte, s S) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
 			b = append(b, c)
 		} else {
@@ -212,7 +214,7 @@ func appendEscape(b []byte, s []byte) []byte {
 // AES-128-ECB, PKCS#7, base64 (24 chars ending in "=="). bad makes the
 // padding invalid (last byte 0) so the decrypting side must yield null.
 func (g *rowGen) appendMobile(b []byte, bad bool) []byte {
-	var pt, ct [16]byte
+	pt, ct := &g.pt, &g.ct // fields: a local would escape through cipher.Block
 	m := append(pt[:0], g.r.pick(mobilePrefixes)...)
 	m = appendDigits(m, &g.r, 8)
 	for i := len(m); i < 16; i++ {
@@ -462,7 +464,7 @@ func (g *rowGen) appendAttributes(b []byte, p Platform, host, appVer string) []b
 		case r.per(14):
 			b = append(b, "话费|流量"...)
 		case r.per(300):
-			b = appendEscape(b, []byte(t))
+			b = appendEscape(b, t)
 		default:
 			b = append(b, t...)
 		}
