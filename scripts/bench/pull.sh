@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# make bench-pull: pull >= 1 GB from the HDFS test server over loopback with
+# `chama pull`, and copy the same bytes with `cp` from the server's backing
+# folder (the local-disk ceiling). Prints both rates and the ratio; the
+# target is chama >= 50% of cp.
+#
+# Knobs: PULL_MB (default 1280), PULL_FILES (default 10), PULL_CONCURRENCY
+# (default 8), BENCH_DIR (default: a new folder under ${TMPDIR:-/tmp}).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+MB=${PULL_MB:-1280}
+FILES=${PULL_FILES:-10}
+CONC=${PULL_CONCURRENCY:-8}
+CHAMA=${CHAMA:-./bin/chama}
+[ -x "$CHAMA" ] || { echo "build chama first (make build)"; exit 1; }
+
+DIR=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/chama-bench-pull.XXXXXX")}
+mkdir -p "$DIR"
+SERVER_PID=
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+  # Only what this script made: the data, the two copies, the config.
+  rm -rf "$DIR/hdfs" "$DIR/work" "$DIR/cp" "$DIR/chama.yaml" "$DIR/addr" "$DIR/hdfs-test-server"
+  rmdir "$DIR" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+PART=warehouse/ods/events/dt=20241212/hour=07
+mkdir -p "$DIR/hdfs/$PART"
+per=$(( MB / FILES ))
+echo "bench-pull: generating $FILES files x ${per} MiB in $DIR/hdfs"
+for i in $(seq 0 $((FILES - 1))); do
+  head -c $(( per * 1024 * 1024 )) /dev/urandom > "$DIR/hdfs/$PART/$(printf '%06d_0' "$i")"
+done
+touch "$DIR/hdfs/$PART/_SUCCESS"
+sync
+total=$(du -sb "$DIR/hdfs/$PART" | cut -f1)
+
+go build -o "$DIR/hdfs-test-server" ./scripts/bench/hdfs-test-server
+"$DIR/hdfs-test-server" -root "$DIR/hdfs" -datanodes 2 -addr-file "$DIR/addr" &
+SERVER_PID=$!
+for _ in $(seq 100); do [ -s "$DIR/addr" ] && break; sleep 0.1; done
+ADDR=$(cat "$DIR/addr")
+
+cat > "$DIR/chama.yaml" <<YAML
+workdir: $DIR/work
+sources:
+  bench:
+    type: hdfs
+    namenodes: [$ADDR]
+    user: chama
+    root: /warehouse
+    concurrency: $CONC
+interfaces:
+  "51007":
+    source: bench
+    path: ods/events/dt={date}/hour={hour}
+YAML
+
+now() { date +%s.%N; }
+# Warm the page cache for both runs alike.
+cat "$DIR/hdfs/$PART"/* > /dev/null
+
+t0=$(now)
+"$CHAMA" --config "$DIR/chama.yaml" pull --date 2024121207 --iface 51007
+sync
+t1=$(now)
+
+mkdir -p "$DIR/cp"
+t2=$(now)
+cp -r "$DIR/hdfs/$PART" "$DIR/cp/"
+sync
+t3=$(now)
+
+diff -rq -x '.*' "$DIR/hdfs/$PART" "$DIR/work/raw/51007/2024121207/ods/events/dt=20241212/hour=07" \
+  || { echo "bench-pull: the staged copy differs from the source"; exit 1; }
+
+awk -v b="$total" -v c0="$t0" -v c1="$t1" -v p0="$t2" -v p1="$t3" 'BEGIN {
+  mb = b / 1048576; tc = c1 - c0; tp = p1 - p0
+  printf "bench-pull: %.0f MiB in %d files\n", mb, '"$FILES"'
+  printf "  chama pull (hdfs, loopback, verified): %6.2f s  %7.1f MiB/s\n", tc, mb / tc
+  printf "  cp from the backing folder:            %6.2f s  %7.1f MiB/s\n", tp, mb / tp
+  printf "  ratio chama/cp: %.0f%% (target >= 50%%)\n", 100 * tp / tc
+}'
