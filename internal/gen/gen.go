@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -58,7 +59,8 @@ type File struct {
 	Bytes    int64 // bytes on disk
 }
 
-// Result lists what Run wrote, in hour then part order.
+// Result lists what Run wrote, in hour then part order (after a failure,
+// only the files that were completed).
 type Result struct {
 	Files    []File
 	Markers  []string // marker paths written
@@ -82,7 +84,8 @@ var hourWeights = [24]int64{30, 18, 11, 8, 7, 9, 20, 42, 62, 72, 76, 76, 72, 70,
 
 // HourRows splits total rows over hours (each 0-23; empty means all 24)
 // along the daily curve, by largest remainder, so the counts are
-// deterministic and sum exactly to total. out[i] belongs to hours[i].
+// deterministic (also under reordering of hours) and sum exactly to total.
+// out[i] belongs to hours[i].
 func HourRows(total int64, hours []int) []int64 {
 	if len(hours) == 0 {
 		hours = allHours()
@@ -103,8 +106,8 @@ func HourRows(total int64, hours []int) []int64 {
 	}
 	for ; left > 0; left-- {
 		best := 0
-		for i := range rem {
-			if rem[i] > rem[best] {
+		for i := range rem { // ties go to the earlier hour, whatever the order given
+			if rem[i] > rem[best] || rem[i] == rem[best] && hours[i] < hours[best] {
 				best = i
 			}
 		}
@@ -187,8 +190,8 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		}
 		eg.Go(func() error {
 			h := o.Hours[t.hour]
-			start := day.Start.Year()
-			hourStart := time.Date(start, day.Start.Month(), day.Start.Day(), h, 0, 0, 0, cst).UnixMilli()
+			y, m, d := day.Start.Date()
+			hourStart := time.Date(y, m, d, h, 0, 0, 0, cst).UnixMilli()
 			g := newRowGen(uint64(o.Seed), dateNum<<32|uint64(h)<<24|uint64(t.part), o.Date, h, hourStart)
 			f, err := o.writeFile(gctx, g, t)
 			if err != nil {
@@ -208,13 +211,13 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			if err != nil || !o.Marker {
 				return err
 			}
-			m := filepath.Join(t.dir, Marker)
-			if err := os.WriteFile(m, nil, 0o644); err != nil {
+			mk := filepath.Join(t.dir, Marker)
+			if err := os.WriteFile(mk, nil, 0o644); err != nil {
 				return err
 			}
-			markers[t.hour] = m
+			markers[t.hour] = mk
 			if o.onEvent != nil {
-				o.onEvent("marker", m)
+				o.onEvent("marker", mk)
 			}
 			return nil
 		})
@@ -229,11 +232,18 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		}
 		res.Removed = append(res.Removed, removed[i]...)
 	}
+	// After a failure only the files actually written are listed.
+	written := res.Files[:0]
 	for _, f := range res.Files {
+		if f.Path == "" {
+			continue
+		}
+		written = append(written, f)
 		res.Rows += f.Rows
 		res.RawBytes += f.RawBytes
 		res.Bytes += f.Bytes
 	}
+	res.Files = written
 	return res, err
 }
 
@@ -259,6 +269,8 @@ func (o *Options) normalise() error {
 	if len(o.Hours) == 0 {
 		o.Hours = allHours()
 	}
+	o.Hours = slices.Clone(o.Hours) // sorted copy; the caller's slice stays as it was
+	slices.Sort(o.Hours)
 	var seen [24]bool
 	for _, h := range o.Hours {
 		if h < 0 || h > 23 {

@@ -141,6 +141,10 @@ func TestHourRowsSumsExactlyAlongTheDailyCurve(t *testing.T) {
 			}
 		}
 	}
+	shuffled, sorted := HourRows(1001, []int{23, 0, 12, 10, 11}), HourRows(1001, []int{0, 10, 11, 12, 23})
+	if !slices.Equal([]int64{shuffled[1], shuffled[3], shuffled[4], shuffled[2], shuffled[0]}, sorted) {
+		t.Errorf("order of hours changes the split: %v vs %v", shuffled, sorted)
+	}
 	day := HourRows(2_400_000, nil)
 	if !(day[4] < day[10]/5 && day[4] < day[21]/5) {
 		t.Errorf("night hour 04 = %d is not well below 10 = %d and 21 = %d", day[4], day[10], day[21])
@@ -517,8 +521,8 @@ func TestInterruptedRunLeavesNoTempAndNoMarker(t *testing.T) {
 			t.Errorf("interrupted run left %s", name)
 		}
 	}
-	if parts < 1 || parts >= 6 {
-		t.Errorf("%d parts published, want at least the first and not all", parts)
+	if parts < 1 || parts >= 6 || parts != len(res.Files) {
+		t.Errorf("%d parts published, result lists %d; want at least the first and not all", parts, len(res.Files))
 	}
 }
 
