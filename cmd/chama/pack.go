@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"os"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 
@@ -15,6 +17,7 @@ func init() {
 	register(func(g *globals) *cobra.Command {
 		var pf periodFlags
 		var resend, workers int
+		var cpuProfile string
 		cmd := &cobra.Command{
 			Use:   "pack --date PERIOD [--hours HH-HH] [--iface LIST] [--resend NN]",
 			Short: "Cut a period's partitions into gzipped interface files with a .verf",
@@ -53,6 +56,17 @@ some failed (safe to run again); 4 every failure is input not ready yet.`,
 				if err != nil {
 					return err
 				}
+				if cpuProfile != "" {
+					f, err := os.Create(cpuProfile)
+					if err != nil {
+						return err
+					}
+					defer f.Close()
+					if err := pprof.StartCPUProfile(f); err != nil {
+						return err
+					}
+					defer pprof.StopCPUProfile()
+				}
 				return etl.PackAll(cmd.Context(), etl.PackAllOptions{
 					Config: c, Periods: periods, Ifaces: ifs, Resend: resend,
 					Out: g.Stdout, Log: g.Log, Workers: workers, Version: version,
@@ -62,6 +76,8 @@ some failed (safe to run again); 4 every failure is input not ready yet.`,
 		pf.add(cmd)
 		cmd.Flags().IntVar(&resend, "resend", 0, "re-send number for {resend} in file names (0-99)")
 		cmd.Flags().IntVar(&workers, "workers", 0, "compression workers (default: one per CPU)")
+		cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file")
+		cmd.Flags().MarkHidden("cpuprofile")
 		return cmd
 	})
 }
