@@ -3,8 +3,10 @@ package main
 import (
 	"encoding/json"
 	"io"
+	"os"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
 	"github.com/chama-data/chama/internal/exit"
@@ -65,10 +67,14 @@ config error; 3 some partitions failed (staged files are kept: run again);
 				if asJSON {
 					out = g.Stderr
 				}
+				var bar io.Writer
+				if f, ok := g.Stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+					bar = f
+				}
 				res, err := pull.Run(cmd.Context(), pull.Options{
 					Config: c, Periods: periods, Ifaces: ifs,
 					Wait: wait, Poll: poll, Concurrency: concurrency,
-					Log: g.Log, Out: out,
+					Log: g.Log, Out: out, Progress: bar,
 				})
 				if asJSON && res != nil {
 					enc := json.NewEncoder(g.Stdout)

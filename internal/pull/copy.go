@@ -70,6 +70,7 @@ func (r *runner) copyAll(ctx context.Context, st *sourceState, cs *config.Source
 			out[i] = File{Path: f.Path, Bytes: f.Size, Checksum: sc.Checksum, Skipped: true}
 			continue
 		}
+		r.meter.expect(f.Size)
 		select {
 		case st.sem <- struct{}{}:
 		case <-ctx.Done():
@@ -163,9 +164,9 @@ func (r *runner) copyFile(ctx context.Context, st *sourceState, cs *config.Sourc
 		if err != nil {
 			return File{}, err
 		}
-		var w io.Writer = out
+		var w io.Writer = counter{out, r.meter}
 		if h != nil {
-			w = io.MultiWriter(out, h)
+			w = io.MultiWriter(w, h)
 		}
 		n, err = copyBuf(w, rc)
 		rc.Close()
@@ -212,6 +213,7 @@ func (r *runner) copyFile(ctx context.Context, st *sourceState, cs *config.Sourc
 	if err := writeAtomic(sidecarPath(dst), data); err != nil {
 		return File{}, err
 	}
+	r.meter.files.Add(1)
 	r.o.Log.Debug("staged", "path", f.Path, "bytes", n, "source", name)
 	return File{Path: f.Path, Bytes: n, Checksum: sum}, nil
 }
@@ -252,7 +254,7 @@ func (r *runner) copyRanges(ctx context.Context, st *sourceState, ro transfer.Ra
 			return
 		}
 		defer rc.Close()
-		n, err := copyBuf(io.NewOffsetWriter(out, rg[0]), rc)
+		n, err := copyBuf(counter{io.NewOffsetWriter(out, rg[0]), r.meter}, rc)
 		if err == nil && n != rg[1] {
 			err = fmt.Errorf("%s: range at %d: %d bytes read, %d expected", f.Path, rg[0], n, rg[1])
 		}

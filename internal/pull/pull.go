@@ -49,6 +49,10 @@ type Options struct {
 	OpenSource func(cfg *config.Config, name string) (transfer.Source, error)
 	// Now is the clock for quiet periods and waits (default time.Now).
 	Now func() time.Time
+	// Progress, a terminal, gets a progress bar; without it progress is
+	// logged every ProgressEvery (default 30s).
+	Progress      io.Writer
+	ProgressEvery time.Duration
 }
 
 // Result is what a pull did, as printed by --json.
@@ -163,7 +167,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Wait > 0 && o.Poll > o.Wait/2 {
 		o.Poll = max(o.Wait/2, 10*time.Millisecond)
 	}
-	r := &runner{o: o, sources: map[string]*sourceState{}}
+	if o.ProgressEvery <= 0 {
+		o.ProgressEvery = 30 * time.Second
+	}
+	r := &runner{o: o, sources: map[string]*sourceState{}, meter: newMeter(o.Progress, o.Log, o.ProgressEvery)}
 	defer r.close()
 
 	res := &Result{}
@@ -206,6 +213,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			part.Status, part.Reason = "", ""
 		}
 	}
+	r.meter.close()
 	r.writeRecords(res)
 
 	var notReady, failed, mismatch int
@@ -316,6 +324,7 @@ type runner struct {
 	o       Options
 	mu      sync.Mutex
 	sources map[string]*sourceState
+	meter   *meter
 }
 
 func (r *runner) source(name string) (*sourceState, error) {
@@ -338,6 +347,7 @@ func (r *runner) source(name string) (*sourceState, error) {
 }
 
 func (r *runner) close() {
+	r.meter.close()
 	for _, st := range r.sources {
 		if st.src != nil {
 			transfer.CloseSource(st.src)
