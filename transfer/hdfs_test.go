@@ -245,3 +245,21 @@ func TestOpenSourceAndKerberosConfig(t *testing.T) {
 		t.Fatal("unknown source accepted")
 	}
 }
+
+func TestHDFSSpreadsCallsOverClients(t *testing.T) {
+	c, dir := hdfsCluster(t, hdfstest.Options{})
+	randomFile(t, filepath.Join(dir, "p", "f"), 10, 1)
+	h, err := NewHDFS(HDFSOptions{Name: "t", Namenodes: c.Addrs(), User: "chama", Clients: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	for i := 0; i < 6; i++ {
+		if _, err := h.List(context.Background(), "p"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := c.Namenodes[0].Connections(); n != 3 {
+		t.Fatalf("%d namenode connections for 3 clients", n)
+	}
+}

@@ -8,9 +8,12 @@ import (
 	"hash/crc32"
 	"io"
 	"math/rand/v2"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/colinmarc/hdfs/v2"
@@ -143,5 +146,70 @@ func TestClientListsStatsReadsAndChecksums(t *testing.T) {
 	}
 	if c.Datanodes[0].Reads() == 0 || c.Datanodes[1].Reads() == 0 {
 		t.Errorf("reads not spread over datanodes: %d, %d", c.Datanodes[0].Reads(), c.Datanodes[1].Reads())
+	}
+}
+
+func TestFaults(t *testing.T) {
+	c, root := startCluster(t, Options{BlockSize: 64 << 10, Namenodes: 2, Datanodes: 2})
+	a := writeRandom(t, filepath.Join(root, "f"), 100_000, 5)
+
+	// Standby: the client fails over to the second namenode.
+	c.Namenodes[0].SetStandby(true)
+	cl := client(t, c.Addrs())
+	if _, err := cl.Stat("/f"); err != nil {
+		t.Fatal(err)
+	}
+	if c.Namenodes[0].Calls("getFileInfo") != 1 || c.Namenodes[1].Calls("getFileInfo") != 1 {
+		t.Fatalf("getFileInfo calls: nn0 %d nn1 %d", c.Namenodes[0].Calls("getFileInfo"), c.Namenodes[1].Calls("getFileInfo"))
+	}
+
+	// A down datanode and a read hook: the other replica serves, the hook
+	// sees every block read.
+	c.Datanodes[0].SetFault(Fault{Down: true})
+	var mu sync.Mutex
+	seen := map[int]bool{}
+	c.SetReadHook(func(p string, block int) {
+		mu.Lock()
+		seen[block] = p == "/f"
+		mu.Unlock()
+	})
+	got, err := cl.ReadFile("/f")
+	if err != nil || !bytes.Equal(got, a) {
+		t.Fatalf("read past a down datanode: %d bytes, %v", len(got), err)
+	}
+	if len(seen) != 2 || !seen[0] || !seen[1] {
+		t.Fatalf("hook saw blocks %v", seen)
+	}
+	if c.Datanodes[0].BytesSent() != 0 {
+		t.Fatal("a down datanode sent data")
+	}
+
+	// Every replica cut mid-block: the read fails rather than returning
+	// short data.
+	c.SetReadHook(nil)
+	c.Datanodes[0].SetFault(Fault{CloseAfter: 1000})
+	c.Datanodes[1].SetFault(Fault{CloseAfter: 1000})
+	cl2 := client(t, c.Addrs())
+	if _, err := cl2.ReadFile("/f"); err == nil {
+		t.Fatal("a read with every replica cut succeeded")
+	}
+}
+
+func TestUnsupportedCallsAreRefused(t *testing.T) {
+	c, _ := startCluster(t, Options{})
+	cl := client(t, c.Addrs())
+	if err := cl.Mkdir("/x", 0o755); err == nil || !strings.Contains(err.Error(), "RpcNoSuchMethodException") {
+		t.Fatalf("mkdir on a read-only test server: %v", err)
+	}
+	// A client asking for SASL (Kerberos) is refused with a fatal answer.
+	conn, err := net.Dial("tcp", c.Addrs()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.Write([]byte{'h', 'r', 'p', 'c', 9, 0, 0xdf})
+	resp, _ := io.ReadAll(conn)
+	if !bytes.Contains(resp, []byte("SASL authentication is not supported")) {
+		t.Fatalf("SASL preamble answered with %q", resp)
 	}
 }

@@ -47,6 +47,7 @@ type Namenode struct {
 	calls   sync.Map // method -> *atomic.Int64
 	t       tracker
 	stopped atomic.Bool
+	conns   atomic.Int64
 }
 
 func startNamenode(c *Cluster, i int) (*Namenode, error) {
@@ -78,6 +79,9 @@ func (n *Namenode) Stop() {
 	n.t.wg.Wait()
 }
 
+// Connections is how many client connections the namenode accepted.
+func (n *Namenode) Connections() int64 { return n.conns.Load() }
+
 // Calls is how many times method was called on this namenode (including
 // calls refused as standby).
 func (n *Namenode) Calls(method string) int64 {
@@ -100,6 +104,7 @@ func (n *Namenode) accept() {
 		if err != nil {
 			return
 		}
+		n.conns.Add(1)
 		n.t.add(conn)
 		n.t.wg.Add(1)
 		go func() {
