@@ -1,0 +1,59 @@
+package main
+
+import (
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chama-data/chama/internal/clean"
+	"github.com/chama-data/chama/internal/exit"
+)
+
+func init() {
+	register(func(g *globals) *cobra.Command {
+		var days int
+		var dryRun bool
+		cmd := &cobra.Command{
+			Use:   "clean [--days N] [--dry-run]",
+			Short: "Delete chama's local outputs, rejects and staged inputs older than the retention",
+			Long: `clean applies the retention (retention_days, default 15) to the workdir.
+
+It deletes only files chama makes, in the places it makes them:
+  <workdir>/out/<iface>/<period>/...   interface files and .verf (by the
+      interface's templates), manifest.json, rejects.txt,
+      delivery-<target>.json, and temporaries (.chama-tmp-*, .chunk-*,
+      .<name>.part, also in pack's .<period>.tmp-*/.old-* folders)
+  <workdir>/raw/<iface>/<period>/...   staged inputs that carry pull's
+      record (.<name>.chama), those records, .chama-pull.json, temporaries
+<iface> must be configured and <period> a valid period. Anything else (the
+ledger, logs, unknown files, other interfaces) is never touched. Symbolic
+links are never followed or deleted, so nothing outside the workdir goes.
+Folders are removed only when this run emptied them.
+
+Every deletion is logged and printed as a stable line:
+  CHAMA_CLEAN DELETE file=out/51007/20241201/a_10000_20241201_51007_00_0001.dat.gz bytes=N mtime=...
+  CHAMA_CLEAN DELETE dir=out/51007/20241201
+  CHAMA_CLEAN OK files=N bytes=N dirs=N kept=N retention_days=15 dry_run=false
+--dry-run prints WOULD_DELETE lines and deletes nothing.
+
+Exit codes: 0 done; 1 a file could not be read or removed; 2 usage or config error.`,
+			Example: `  chama clean --dry-run
+  chama clean --days 30`,
+			Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, args []string) error {
+				if cmd.Flags().Changed("days") && days < 1 {
+					return exit.Usagef("--days %d: keep at least 1 day", days)
+				}
+				c, err := g.config()
+				if err != nil {
+					return err
+				}
+				_, err = clean.Run(cmd.Context(), clean.Options{Config: c, Days: days, DryRun: dryRun, Now: time.Now(), Out: g.Stdout, Log: g.Log})
+				return err
+			},
+		}
+		cmd.Flags().IntVar(&days, "days", 0, "retention in days (default retention_days from the config, else 15)")
+		cmd.Flags().BoolVar(&dryRun, "dry-run", false, "list what would be deleted; delete nothing")
+		return cmd
+	})
+}
