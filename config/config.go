@@ -423,9 +423,9 @@ func (c *Config) Validate() error {
 			}
 		}
 		switch s.Ready {
-		case "marker", "quiet", "none":
+		case "marker", "quiet", "none", "command":
 		default:
-			bad(key+".ready", "%q is not marker, quiet or none", s.Ready)
+			bad(key+".ready", "%q is not marker, quiet, command or none", s.Ready)
 		}
 		s.validateHDFS(key, bad)
 		if s.Ready == "quiet" && s.QuietPeriod <= 0 {

@@ -29,6 +29,10 @@ type SourceHDFS struct {
 	// Clients is how many namenode connections are opened, so listings
 	// and opens do not queue on one connection (default: min(concurrency, 4)).
 	Clients int `yaml:"clients"`
+	// ReadyCommand is the external readiness check of ready: command: a
+	// program and its arguments, run with CHAMA_IFACE, CHAMA_PERIOD,
+	// CHAMA_PATH and CHAMA_SOURCE set; exit status 0 means ready.
+	ReadyCommand []string `yaml:"ready_command"`
 	// SplitAbove: files larger than this many bytes are pulled as several
 	// block-aligned byte ranges in parallel (default 512 MiB; 0 keeps the default,
 	// -1 never splits).
@@ -91,6 +95,12 @@ func (s *Source) resolveHDFS(base string) {
 // validateHDFS reports the problems of a source's HDFS settings.
 func (s *Source) validateHDFS(key string, bad func(key, format string, a ...any)) {
 	h := s.HDFS
+	if s.Ready == "command" && (len(h.ReadyCommand) == 0 || h.ReadyCommand[0] == "") {
+		bad(key+".ready_command", "ready: command needs a program, e.g. [/opt/etl/bin/check-ready, --strict]")
+	}
+	if s.Ready != "command" && len(h.ReadyCommand) > 0 {
+		bad(key+".ready_command", "is only used with ready: command")
+	}
 	if s.Concurrency < 1 || s.Concurrency > 256 {
 		bad(key+".concurrency", "must be 1-256")
 	}

@@ -17,6 +17,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -463,6 +464,15 @@ func (r *runner) ready(ctx context.Context, p *Partition, cs *config.Source, src
 		p.Status, p.Reason = StatusNotReady, reason
 		return nil, nil
 	}
+	if cs.Ready == "command" {
+		ok, reason, err := readyCommand(ctx, cs, p)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return notReady(reason)
+		}
+	}
 	if cs.Ready == "marker" {
 		ok, err := src.Exists(ctx, strings.TrimSuffix(p.Path, "/")+"/"+cs.Marker)
 		if err != nil {
@@ -488,6 +498,34 @@ func (r *runner) ready(ctx context.Context, p *Partition, cs *config.Source, src
 		}
 	}
 	return files, nil
+}
+
+// readyCommand runs the source's external readiness check. Exit status 0
+// is ready; any other status is not ready, with the first line of its
+// output as the reason; a program that cannot be run is an error.
+func readyCommand(ctx context.Context, cs *config.Source, p *Partition) (bool, string, error) {
+	argv := cs.HDFS.ReadyCommand
+	ctx, cancel := context.WithTimeout(ctx, max(cs.HDFS.Timeout.D(), time.Second))
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	period := p.Period
+	if p.Hour != "" && len(period) == 8 {
+		period += p.Hour
+	}
+	cmd.Env = append(os.Environ(), "CHAMA_IFACE="+p.Iface, "CHAMA_PERIOD="+period, "CHAMA_PATH="+p.Path, "CHAMA_SOURCE="+p.Source)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ctx.Err() == nil {
+		line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+		if line == "" {
+			line = "no output"
+		}
+		return false, fmt.Sprintf("ready_command exited %d: %s", ee.ExitCode(), line), nil
+	}
+	if err != nil {
+		return false, "", fmt.Errorf("ready_command %s: %w", argv[0], err)
+	}
+	return true, "", nil
 }
 
 func sameListing(a, b []transfer.FileInfo) bool {

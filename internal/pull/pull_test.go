@@ -510,3 +510,24 @@ func TestPullLargeFileInRanges(t *testing.T) {
 		t.Fatalf("ranges %v", r)
 	}
 }
+
+func TestPullExternalReadinessCheck(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "check")
+	flag := filepath.Join(t.TempDir(), "ready")
+	// Ready once the flag file exists; the environment names the partition.
+	body := "#!/bin/sh\n[ \"$CHAMA_PERIOD\" = 2024121207 ] && [ \"$CHAMA_PATH\" = ods/events/dt=20241212/hour=07 ] || { echo bad env; exit 2; }\n[ -e " + flag + " ] || { echo writer still running; exit 1; }\n"
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, hdfstest.Options{}, "    ready: command\n    ready_command: ["+script+"]")
+	e.write("20241212", "07", "000000_0", 100, 1) // no marker: not needed with a command
+	_, err := e.run(context.Background(), e.hours("20241212", "07"), nil)
+	if exit.Code(err) != exit.NotReady || !strings.Contains(e.out.String(), `reason="ready_command exited 1: writer still running"`) {
+		t.Fatalf("%v\n%s", err, e.out.String())
+	}
+	os.WriteFile(flag, nil, 0o644)
+	res, err := e.run(context.Background(), e.hours("20241212", "07"), nil)
+	if err != nil || res.Files != 1 {
+		t.Fatalf("%v, %d files\n%s", err, res.Files, e.out.String())
+	}
+}
