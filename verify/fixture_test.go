@@ -21,18 +21,23 @@ import (
 // testConfig is a one-interface config: 51007, 10 lines per file, names
 // without a partition, one route to target t1 folder /incoming.
 func testConfig(t *testing.T, workdir string) *config.Config {
+	return testConfigTarget(t, workdir, `
+    primary: [{host: 127.0.0.1, port: 2222}]
+    user: chama
+    auth: {password_env: CHAMA_TEST_UNUSED}
+    insecure_ignore_host_key: true
+    dir: /incoming`)
+}
+
+// testConfigTarget is testConfig with target t1's body given.
+func testConfigTarget(t *testing.T, workdir, target string) *config.Config {
 	t.Helper()
 	y := fmt.Sprintf(`
 workdir: %q
 sources:
   local: {type: file, root: %q}
 targets:
-  t1:
-    primary: [{host: 127.0.0.1, port: 2222}]
-    user: chama
-    auth: {password_env: CHAMA_TEST_UNUSED}
-    insecure_ignore_host_key: true
-    dir: /incoming
+  t1:%s
 interfaces:
   "51007":
     source: local
@@ -41,7 +46,7 @@ interfaces:
     file_name: a_10000_{date}_{iface}_{resend:02}_{seq}.dat.gz
     verf_name: a_10000_{date}_{iface}_{resend:02}.verf
     routes: [{target: t1}]
-`, workdir, workdir)
+`, workdir, workdir, target)
 	c, err := config.Parse([]byte(y))
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +85,12 @@ type packed struct {
 func pack(t *testing.T, rows int) *packed {
 	t.Helper()
 	work := t.TempDir()
-	cfg := testConfig(t, work)
+	return packWith(t, testConfig(t, work), rows)
+}
+
+// packWith is pack with a config of the caller's.
+func packWith(t *testing.T, cfg *config.Config, rows int) *packed {
+	t.Helper()
 	ifc := cfg.Interfaces["51007"]
 	p := &packed{cfg: cfg, ifc: ifc, period: "20241212", dir: cfg.OutDir("51007", "20241212")}
 	if err := os.MkdirAll(p.dir, 0o755); err != nil {

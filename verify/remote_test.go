@@ -1,0 +1,135 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chama-data/chama/config"
+)
+
+// deliver copies the packed set into <root>/incoming as push would leave
+// it: data files and the .verf under their final names.
+func deliver(t *testing.T, p *packed, root string) string {
+	t.Helper()
+	dir := filepath.Join(root, "incoming")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range append(append([]string{}, p.names...), p.m.Sets[0].Verf) {
+		data, err := os.ReadFile(filepath.Join(p.dir, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, n), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func dirDialer(root string) Dialer {
+	return func(ctx context.Context, name string, t *config.Target) (RemoteFS, string, func() error, error) {
+		return DirFS{Root: root}, "fake:22", func() error { return nil }, nil
+	}
+}
+
+func TestVerifyRemoteDamage(t *testing.T) {
+	const pre = "CHAMA_VERIFY FAIL iface=51007 period=20241212 "
+	cases := []struct {
+		name   string
+		deep   bool
+		damage func(t *testing.T, p *packed, dir string) []string
+	}{
+		{"intact", true, func(t *testing.T, p *packed, dir string) []string {
+			// Files of other periods and interfaces in the shared folder are none of our business.
+			os.WriteFile(filepath.Join(dir, "a_10000_20241211_51007_00_0001.dat.gz"), []byte("x"), 0o644)
+			os.WriteFile(filepath.Join(dir, ".a_10000_20241211_51007_00_0002.dat.gz.part"), []byte("x"), 0o644)
+			os.WriteFile(filepath.Join(dir, "a_10000_20241212_51006_00_0001.dat.gz"), []byte("x"), 0o644)
+			return []string{"CHAMA_VERIFY OK iface=51007 period=20241212 files=3 lines=25"}
+		}},
+		{".part leftover", false, func(t *testing.T, p *packed, dir string) []string {
+			os.WriteFile(filepath.Join(dir, "."+p.names[2]+".part"), []byte("half"), 0o644)
+			return []string{pre + "file=." + p.names[2] + ".part reason=part_leftover where=target:t1 host=fake:22"}
+		}},
+		{"missing .verf", false, func(t *testing.T, p *packed, dir string) []string {
+			os.Remove(filepath.Join(dir, p.m.Sets[0].Verf))
+			return []string{pre + "file=" + p.m.Sets[0].Verf + " reason=missing_verf where=target:t1 host=fake:22"}
+		}},
+		{"missing file", false, func(t *testing.T, p *packed, dir string) []string {
+			os.Remove(filepath.Join(dir, p.names[0]))
+			return []string{pre + "file=" + p.names[0] + " reason=missing_file where=target:t1 host=fake:22"}
+		}},
+		{"short file", false, func(t *testing.T, p *packed, dir string) []string {
+			os.Truncate(filepath.Join(dir, p.names[1]), 10)
+			return []string{fmt.Sprintf(pre+"file=%s reason=size_mismatch where=target:t1 host=fake:22 want=%d got=10", p.names[1], p.entries[1].Bytes)}
+		}},
+		{"stray file of the period", false, func(t *testing.T, p *packed, dir string) []string {
+			stray := strings.Replace(p.names[2], "_0003.", "_0007.", 1)
+			os.WriteFile(filepath.Join(dir, stray), []byte("x"), 0o644)
+			resend := strings.Replace(p.names[0], "_00_0001.", "_01_0001.", 1)
+			os.WriteFile(filepath.Join(dir, resend), []byte("x"), 0o644)
+			return []string{
+				pre + "file=" + stray + " reason=stray_file where=target:t1 host=fake:22",
+				pre + "file=" + resend + " reason=stray_file where=target:t1 host=fake:22",
+			}
+		}},
+		{"flipped byte, shallow check does not see it", false, func(t *testing.T, p *packed, dir string) []string {
+			flip(t, filepath.Join(dir, p.names[0]))
+			return []string{"CHAMA_VERIFY OK iface=51007 period=20241212 files=3 lines=25"}
+		}},
+		{"flipped byte, --deep does", true, func(t *testing.T, p *packed, dir string) []string {
+			data := flip(t, filepath.Join(dir, p.names[0]))
+			return []string{pre + "file=" + p.names[0] + " reason=checksum_mismatch where=target:t1 host=fake:22 want=" + p.entries[0].MD5 + " got=" + md5hex(data)}
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := pack(t, 25)
+			root := t.TempDir()
+			want := c.damage(t, p, deliver(t, p, root))
+			o := p.options()
+			o.Remote, o.Deep, o.Dial = true, c.deep, dirDialer(root)
+			rep, lines := runLines(t, o)
+			var got []string
+			for _, l := range lines {
+				got = append(got, stripDetail(l))
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Fatalf("lines:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+			}
+			if rep.OK != strings.HasPrefix(want[0], "CHAMA_VERIFY OK") {
+				t.Fatalf("ok = %v", rep.OK)
+			}
+		})
+	}
+}
+
+func TestVerifyRemoteUnreachable(t *testing.T) {
+	p := pack(t, 5)
+	o := p.options()
+	o.Remote = true
+	o.Dial = func(ctx context.Context, name string, t *config.Target) (RemoteFS, string, func() error, error) {
+		return nil, "", nil, fmt.Errorf("dial 127.0.0.1:2222: connection refused")
+	}
+	rep, lines := runLines(t, o)
+	if rep.OK || lines[0] != `CHAMA_VERIFY FAIL iface=51007 period=20241212 file=- reason=remote_error where=target:t1 detail="dial 127.0.0.1:2222: connection refused"` {
+		t.Fatalf("got %v", lines)
+	}
+}
+
+func flip(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)/2] ^= 0x01
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
