@@ -18,6 +18,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/expr-lang/expr"
 )
@@ -145,6 +146,9 @@ func (s *Set) table() []fn {
 		{name: "regexp_extract", body: s.regexpExtract, types: []any{sig2, sig3}},
 		{name: "regexp_replace", body: s.regexpReplace, types: []any{sig3}},
 		{name: "isin", body: isin, types: []any{sig1Nb}},
+		{name: "str_contains", body: strPred("str_contains", strings.Contains), types: []any{sig2b}},
+		{name: "starts_with", body: strPred("starts_with", strings.HasPrefix), types: []any{sig2b}},
+		{name: "ends_with", body: strPred("ends_with", strings.HasSuffix), types: []any{sig2b}},
 		{name: "case_map", body: caseMap, types: []any{sig1N}},
 		{name: "case_when", body: caseWhen, types: []any{sigN}},
 		{name: "split", body: s.split, types: []any{sig2}},

@@ -349,6 +349,20 @@ func (s *Set) regexpReplace(args ...any) (any, error) {
 	return re.ReplaceAllString(v, r), nil
 }
 
+// strPred makes a null-safe string predicate (null gives false), for
+// rules such as str_contains(mc_ev, "210315_QYCS"). expr's own contains,
+// matches and startsWith operators do not accept nullable columns.
+func strPred(name string, f func(s, sub string) bool) func(args ...any) (any, error) {
+	return func(args ...any) (any, error) {
+		if err := arity(name, args, 2, 2); err != nil {
+			return nil, err
+		}
+		s, ok1 := str(args[0])
+		sub, ok2 := str(args[1])
+		return ok1 && ok2 && f(s, sub), nil
+	}
+}
+
 // isin(x, a, b, ...) is x IN (a, b, ...); a null x is false (see package doc).
 // expr's own `x in ["a", "b"]` does the same for constant lists.
 func isin(args ...any) (any, error) {

@@ -1,0 +1,340 @@
+package transform
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/chama-data/chama/transfer"
+)
+
+// chunk is one input batch: raw text lines (decoded by a worker, so that
+// splitting and typing run in parallel) or a Parquet record.
+type chunk struct {
+	hour      string
+	source    string
+	firstLine int64  // 1-based line number of the first line (text)
+	raw       []byte // text: lines, each ended by '\n' (the last may not be)
+	lines     int
+	rec       arrow.Record // parquet
+	res       chan *result
+}
+
+// reject is one input line that could not be used.
+type reject struct {
+	source string
+	line   int64
+	reason string
+	raw    []byte
+}
+
+// result is a worker's answer for one chunk.
+type result struct {
+	read     int64
+	rejected []reject
+	out      *batchOut
+	err      error
+}
+
+// openInput opens a file, undoing gzip when it starts with gzip's magic
+// bytes (Hive writes .gz, .deflate-less text or plain files).
+func openInput(ctx context.Context, src transfer.Source, path string) (io.Reader, io.Closer, error) {
+	rc, err := src.Open(ctx, path)
+	if err != nil {
+		return nil, nil, err
+	}
+	br := bufio.NewReaderSize(rc, 1<<20)
+	magic, _ := br.Peek(2)
+	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			rc.Close()
+			return nil, nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return bufio.NewReaderSize(zr, 1<<20), rc, nil
+	}
+	return br, rc, nil
+}
+
+// readText cuts a text file into chunks of up to batch lines and passes
+// each to emit, in order.
+func readText(ctx context.Context, src transfer.Source, path, hour string, batch int, emit func(*chunk) error) error {
+	r, c, err := openInput(ctx, src, path)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	br := r.(*bufio.Reader)
+	line := int64(1)
+	cur := &chunk{hour: hour, source: path, firstLine: line}
+	sizeHint := 1 << 16
+	cur.raw = make([]byte, 0, sizeHint)
+	for {
+		b, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			long := append([]byte(nil), b...)
+			for errors.Is(err, bufio.ErrBufferFull) {
+				b, err = br.ReadSlice('\n')
+				long = append(long, b...)
+			}
+			b = long
+		}
+		if len(b) > 0 {
+			cur.raw = append(cur.raw, b...)
+			if b[len(b)-1] != '\n' {
+				cur.raw = append(cur.raw, '\n')
+			}
+			cur.lines++
+			line++
+			if cur.lines == batch {
+				if n := len(cur.raw); n > sizeHint {
+					sizeHint = n + n/8
+				}
+				if e := emit(cur); e != nil { // cur belongs to the workers now
+					return e
+				}
+				cur = &chunk{hour: hour, source: path, firstLine: line, raw: make([]byte, 0, sizeHint)}
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("%s: line %d: %w", path, line, err)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	if cur.lines > 0 {
+		return emit(cur)
+	}
+	return nil
+}
+
+// decoder turns text chunks into Arrow records of the ODS schema.
+type decoder struct {
+	schema *arrow.Schema
+	delim  byte
+	null   []byte
+	b      *array.RecordBuilder
+	fields [][]byte
+}
+
+func newDecoder(mem memory.Allocator, schema *arrow.Schema, delim byte, null string) *decoder {
+	return &decoder{schema: schema, delim: delim, null: []byte(null), b: array.NewRecordBuilder(mem, schema)}
+}
+
+func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// decode splits and types the chunk's lines. A line with the wrong number
+// of fields, or a bigint/double field that does not parse, is rejected.
+func (d *decoder) decode(ch *chunk) (arrow.Record, []reject) {
+	var rejects []reject
+	ncol := len(d.schema.Fields())
+	d.b.Reserve(ch.lines)
+	raw := ch.raw
+	lineNo := ch.firstLine
+	for len(raw) > 0 {
+		end := bytes.IndexByte(raw, '\n')
+		line := raw[:end]
+		raw = raw[end+1:]
+		no := lineNo
+		lineNo++
+		d.fields = d.fields[:0]
+		rest := line
+		for {
+			i := bytes.IndexByte(rest, d.delim)
+			if i < 0 {
+				d.fields = append(d.fields, rest)
+				break
+			}
+			d.fields = append(d.fields, rest[:i])
+			rest = rest[i+1:]
+		}
+		if len(d.fields) != ncol {
+			rejects = append(rejects, reject{ch.source, no, fmt.Sprintf("%d fields, want %d", len(d.fields), ncol), append([]byte(nil), line...)})
+			continue
+		}
+		bad := ""
+		for i, f := range d.schema.Fields() {
+			if f.Type.ID() == arrow.STRING || bytes.Equal(d.fields[i], d.null) || len(d.fields[i]) == 0 {
+				continue
+			}
+			var err error
+			if f.Type.ID() == arrow.INT64 {
+				_, err = strconv.ParseInt(bstr(d.fields[i]), 10, 64)
+			} else {
+				_, err = strconv.ParseFloat(bstr(d.fields[i]), 64)
+			}
+			if err != nil {
+				bad = fmt.Sprintf("field %d (%s) %q is not a %s", i+1, f.Name, d.fields[i], f.Type)
+				break
+			}
+		}
+		if bad != "" {
+			rejects = append(rejects, reject{ch.source, no, bad, append([]byte(nil), line...)})
+			continue
+		}
+		for i := range d.fields {
+			fv := d.fields[i]
+			isNull := bytes.Equal(fv, d.null)
+			switch bb := d.b.Field(i).(type) {
+			case *array.StringBuilder:
+				if isNull {
+					bb.AppendNull()
+				} else {
+					bb.BinaryBuilder.Append(fv)
+				}
+			case *array.Int64Builder:
+				if isNull || len(fv) == 0 {
+					bb.AppendNull()
+				} else {
+					v, _ := strconv.ParseInt(bstr(fv), 10, 64)
+					bb.Append(v)
+				}
+			case *array.Float64Builder:
+				if isNull || len(fv) == 0 {
+					bb.AppendNull()
+				} else {
+					v, _ := strconv.ParseFloat(bstr(fv), 64)
+					bb.Append(v)
+				}
+			}
+		}
+	}
+	return d.b.NewRecordBatch(), rejects
+}
+
+// readParquet reads the ODS columns of a Parquet file by name, in batches.
+func readParquet(ctx context.Context, src transfer.Source, path, hour string, schema *arrow.Schema, batch int, mem memory.Allocator, emit func(*chunk) error) error {
+	rc, err := src.Open(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	ras, ok := rc.(parquet.ReaderAtSeeker)
+	if !ok {
+		data, err := io.ReadAll(rc)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		ras = bytes.NewReader(data)
+	}
+	pf, err := file.NewParquetReader(ras)
+	if err != nil {
+		return fmt.Errorf("%s: not a readable Parquet file: %w", path, err)
+	}
+	defer pf.Close()
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(batch)}, mem)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	fileSchema, err := fr.Schema()
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	var idx []int
+	for _, f := range schema.Fields() {
+		is := fileSchema.FieldIndices(f.Name)
+		if len(is) == 0 {
+			return fmt.Errorf("%s: no column %q (the ODS schema needs it)", path, f.Name)
+		}
+		idx = append(idx, is[0])
+	}
+	rr, err := fr.GetRecordReader(ctx, idx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	defer rr.Release()
+	for rr.Next() {
+		rec, err := conform(rr.RecordBatch(), schema, mem)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if err := emit(&chunk{hour: hour, source: path, rec: rec}); err != nil {
+			rec.Release()
+			return err
+		}
+	}
+	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// conform returns rec (retained) with the ODS schema's column order, names
+// and types, converting the integer, float and binary variants Hive and
+// Spark write.
+func conform(rec arrow.Record, schema *arrow.Schema, mem memory.Allocator) (arrow.Record, error) {
+	cols := make([]arrow.Array, len(schema.Fields()))
+	defer func() {
+		for _, c := range cols {
+			if c != nil {
+				c.Release()
+			}
+		}
+	}()
+	for i, f := range schema.Fields() {
+		src := rec.Column(i)
+		if arrow.TypeEqual(src.DataType(), f.Type) {
+			src.Retain()
+			cols[i] = src
+			continue
+		}
+		b := array.NewBuilder(mem, f.Type)
+		n := src.Len()
+		for r := 0; r < n; r++ {
+			if src.IsNull(r) {
+				b.AppendNull()
+				continue
+			}
+			switch bb := b.(type) {
+			case *array.StringBuilder:
+				switch a := src.(type) {
+				case *array.LargeString:
+					bb.Append(a.Value(r))
+				case *array.Binary:
+					bb.BinaryBuilder.Append(a.Value(r))
+				default:
+					b.Release()
+					return nil, fmt.Errorf("column %s is %s, want a string", f.Name, src.DataType())
+				}
+			case *array.Int64Builder:
+				switch a := src.(type) {
+				case *array.Int32:
+					bb.Append(int64(a.Value(r)))
+				default:
+					b.Release()
+					return nil, fmt.Errorf("column %s is %s, want bigint", f.Name, src.DataType())
+				}
+			case *array.Float64Builder:
+				switch a := src.(type) {
+				case *array.Float32:
+					bb.Append(float64(a.Value(r)))
+				case *array.Int64:
+					bb.Append(float64(a.Value(r)))
+				default:
+					b.Release()
+					return nil, fmt.Errorf("column %s is %s, want double", f.Name, src.DataType())
+				}
+			}
+		}
+		cols[i] = b.NewArray()
+		b.Release()
+	}
+	return array.NewRecordBatch(schema, cols, rec.NumRows()), nil
+}

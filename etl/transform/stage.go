@@ -1,0 +1,221 @@
+package transform
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/chama-data/chama/internal/manifest"
+)
+
+// StagedFile is one Parquet file written by RunStage.
+type StagedFile struct {
+	Name string `json:"name"` // interface or DWD table
+	Part string `json:"part,omitempty"`
+	Path string `json:"path"` // relative to <workdir>/stage/<layer>
+	Rows int64  `json:"rows"`
+}
+
+// StageDir is <workdir>/stage/<layer>.
+func StageDir(workdir, layer string) string { return filepath.Join(workdir, "stage", layer) }
+
+// stager writes outputs as <stage>/<name>/<period>.partial/[<part>/]part-NNNNN.parquet
+// and moves each <period>.partial into place when the run succeeded.
+type stager struct {
+	root, period string
+	maxRows      int64
+	open         map[string]*stageFile // by name + "\x00" + part
+	files        []StagedFile
+}
+
+type stageFile struct {
+	name, part string
+	seq        int
+	f          *os.File
+	w          *pqarrow.FileWriter
+	rows       int64
+}
+
+var partSafe = regexp.MustCompile(`^[A-Za-z0-9_.\-\p{Han}]+$`)
+
+func (s *stager) dir(name string) string {
+	return filepath.Join(s.root, name, s.period+".partial")
+}
+
+func (s *stager) write(out Output) error {
+	key := out.Name + "\x00" + out.Part
+	sf := s.open[key]
+	if sf != nil && sf.rows >= s.maxRows {
+		if err := s.finish(sf); err != nil {
+			return err
+		}
+		sf = &stageFile{name: out.Name, part: out.Part, seq: sf.seq + 1}
+		s.open[key] = sf
+	}
+	if sf == nil {
+		sf = &stageFile{name: out.Name, part: out.Part, seq: 1}
+		s.open[key] = sf
+	}
+	if sf.w == nil {
+		if out.Part != "" && (!partSafe.MatchString(out.Part) || strings.HasPrefix(out.Part, ".")) {
+			return fmt.Errorf("partition value %q of %s cannot be a folder name", out.Part, out.Name)
+		}
+		dir := filepath.Join(s.dir(out.Name), out.Part)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("part-%05d.parquet", sf.seq)))
+		if err != nil {
+			return err
+		}
+		props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy))
+		w, err := pqarrow.NewFileWriter(out.Rec.Schema(), f, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+		if err != nil {
+			f.Close()
+			return err
+		}
+		sf.f, sf.w = f, w
+	}
+	if err := sf.w.Write(out.Rec); err != nil {
+		return fmt.Errorf("%s: %w", sf.f.Name(), err)
+	}
+	sf.rows += out.Rec.NumRows()
+	return nil
+}
+
+func (s *stager) finish(sf *stageFile) error {
+	if sf.w == nil {
+		return nil
+	}
+	if err := sf.w.Close(); err != nil { // closes the file too
+		return fmt.Errorf("%s: %w", sf.f.Name(), err)
+	}
+	rel, _ := filepath.Rel(s.root, sf.f.Name())
+	rel = strings.Replace(rel, s.period+".partial", s.period, 1)
+	s.files = append(s.files, StagedFile{Name: sf.name, Part: sf.part, Path: filepath.ToSlash(rel), Rows: sf.rows})
+	sf.w = nil
+	return nil
+}
+
+// commit closes every file and moves each <period>.partial to <period>.
+// Files of an earlier run are removed one by one, by their exact
+// part-NNNNN.parquet names (never a folder sweep).
+func (s *stager) commit(names []string) error {
+	keys := sortedKeys(s.open)
+	for _, k := range keys {
+		if err := s.finish(s.open[k]); err != nil {
+			return err
+		}
+	}
+	sort.Slice(s.files, func(i, j int) bool { return s.files[i].Path < s.files[j].Path })
+	for _, name := range names {
+		partial := s.dir(name)
+		final := filepath.Join(s.root, name, s.period)
+		if _, err := os.Stat(partial); os.IsNotExist(err) {
+			if err := os.MkdirAll(partial, 0o755); err != nil { // an empty output is still an output
+				return err
+			}
+		}
+		if err := removeOldStage(final); err != nil {
+			return err
+		}
+		if err := os.Rename(partial, final); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var stageFileName = regexp.MustCompile(`^part-\d{5,}\.parquet$`)
+
+// removeOldStage deletes a previous run's part files and then the folders
+// if they are empty; anything else in them stays, and so does the folder.
+func removeOldStage(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		if e.IsDir() {
+			if err := removeOldStage(p); err != nil {
+				return err
+			}
+			continue
+		}
+		if stageFileName.MatchString(e.Name()) {
+			if err := os.Remove(p); err != nil {
+				return err
+			}
+		}
+	}
+	if err := os.Remove(dir); err != nil {
+		return fmt.Errorf("stage folder %s holds files chama did not write; move them away: %w", dir, err)
+	}
+	return nil
+}
+
+func (s *stager) abort() {
+	for _, sf := range s.open {
+		if sf.w != nil {
+			sf.w.Close()
+			sf.w = nil
+		}
+	}
+}
+
+// RunStage runs the transform on its own: outputs go to Parquet under
+// <workdir>/stage/<layer>/<name>/<period>/[<part>/]part-NNNNN.parquet, and
+// the summary to <workdir>/stage/<layer>/<period>.summary.json.
+func RunStage(ctx context.Context, o Options) (*Summary, error) {
+	if o.Config == nil || o.Config.Transform == nil {
+		return nil, fmt.Errorf("the config has no transform section")
+	}
+	root := StageDir(o.Config.Workdir, o.Layer)
+	st := &stager{root: root, period: o.Period.String(), maxRows: int64(o.Config.Transform.StageRowsPerFile), open: map[string]*stageFile{}}
+	sum, err := Run(ctx, o, func(_ string, out Output) error { return st.write(out) })
+	if err != nil {
+		st.abort()
+		if sum != nil {
+			writeSummary(root, sum)
+		}
+		return sum, err
+	}
+	names := sortedKeys(sum.Rows)
+	if err := st.commit(names); err != nil {
+		return sum, err
+	}
+	sum.Outputs = st.files
+	if err := writeSummary(root, sum); err != nil {
+		return sum, err
+	}
+	return sum, nil
+}
+
+func writeSummary(root string, sum *Summary) error {
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return err
+	}
+	data, err := jsonIndent(sum)
+	if err != nil {
+		return err
+	}
+	return manifest.WriteFileAtomic(filepath.Join(root, sum.Period+".summary.json"), data, 0o644)
+}
+
+func jsonIndent(v any) ([]byte, error) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	return append(b, '\n'), err
+}
