@@ -263,3 +263,23 @@ func TestHDFSSpreadsCallsOverClients(t *testing.T) {
 		t.Fatalf("%d namenode connections for 3 clients", n)
 	}
 }
+
+func TestHDFSUseDatanodeHostname(t *testing.T) {
+	c, dir := hdfsCluster(t, hdfstest.Options{})
+	a := randomFile(t, filepath.Join(dir, "f"), 5000, 1)
+	// The test datanodes call themselves "localhost".
+	h, err := NewHDFS(HDFSOptions{Name: "t", Namenodes: c.Addrs(), User: "chama", UseDatanodeHostname: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	r, err := h.Open(context.Background(), "f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	got, err := io.ReadAll(r)
+	if err != nil || !bytes.Equal(got, a) {
+		t.Fatalf("read by datanode hostname: %d bytes, %v", len(got), err)
+	}
+}

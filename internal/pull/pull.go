@@ -82,6 +82,11 @@ type Partition struct {
 	Skipped      int    `json:"skipped"`
 	Bytes        int64  `json:"bytes"`
 	Error        string `json:"error,omitempty"`
+	// Removed are staged files deleted because the source no longer has
+	// them; Foreign are files found in the staged folder that pull did
+	// not put there (left alone).
+	Removed []string `json:"removed,omitempty"`
+	Foreign []string `json:"foreign,omitempty"`
 
 	err  error
 	code int
@@ -211,7 +216,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		case <-time.After(o.Poll):
 		}
 		for _, part := range pending {
-			part.Status, part.Reason = "", ""
+			*part = Partition{Iface: part.Iface, Period: part.Period, Hour: part.Hour, Path: part.Path}
 		}
 	}
 	r.meter.close()
@@ -446,6 +451,9 @@ func (r *runner) pullFrom(ctx context.Context, p *Partition, name string) error 
 		r.o.Log.Warn("partition changed while it was pulled; pulling the changes", "path", p.Path, "source", name)
 		files = after
 	}
+	if err := r.removeStale(p, stage, files); err != nil {
+		return err
+	}
 	// The marker tells readers of the staged copy that it is complete.
 	marker := filepath.Join(stage, filepath.FromSlash(p.Path), cs.Marker)
 	if err := os.MkdirAll(filepath.Dir(marker), 0o755); err != nil {
@@ -456,6 +464,52 @@ func (r *runner) pullFrom(ctx context.Context, p *Partition, name string) error 
 	}
 	p.Status = StatusOK
 	return nil
+}
+
+// removeStale deletes staged files of the partition that the source no
+// longer has (a partition rewritten upstream), so a pack of the staged copy
+// reads what the source holds. Only files this pull staged (they have a
+// sidecar) are deleted, one by one and logged; anything else found there
+// is reported and left alone.
+func (r *runner) removeStale(p *Partition, stage string, files []transfer.FileInfo) error {
+	keep := map[string]bool{}
+	for _, f := range files {
+		keep[f.Path] = true
+	}
+	dir := filepath.Join(stage, filepath.FromSlash(p.Path))
+	return filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if path != dir && transfer.Hidden(d.Name()) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		rel, err := filepath.Rel(stage, path)
+		if err != nil || keep[filepath.ToSlash(rel)] {
+			return err
+		}
+		if _, err := os.Stat(sidecarPath(path)); err != nil {
+			r.o.Log.Warn("staged folder holds a file the source does not have and pull did not stage; left alone", "file", path)
+			p.Foreign = append(p.Foreign, filepath.ToSlash(rel))
+			return nil
+		}
+		if err := os.Remove(path); err != nil {
+			return err
+		}
+		os.Remove(sidecarPath(path))
+		r.o.Log.Info("removed a staged file the source no longer has", "file", path)
+		p.Removed = append(p.Removed, filepath.ToSlash(rel))
+		return nil
+	})
 }
 
 // ready applies the source's readiness rule and returns the listing.

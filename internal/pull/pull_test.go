@@ -531,3 +531,43 @@ func TestPullExternalReadinessCheck(t *testing.T) {
 		t.Fatalf("%v, %d files\n%s", err, res.Files, e.out.String())
 	}
 }
+
+func TestPullRemovesStagedFilesGoneFromSource(t *testing.T) {
+	e := newEnv(t, hdfstest.Options{}, "")
+	want := e.dataset()
+	ps := e.hours("20241212", "01")
+	if _, err := e.run(context.Background(), ps, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Upstream rewrote the hour without one file; someone also dropped a
+	// file of their own into the staged folder.
+	if err := os.Remove(filepath.Join(e.hdfsDir, "warehouse", "ods", "events", "dt=20241212", "hour=01", "part", "000003_0")); err != nil {
+		t.Fatal(err)
+	}
+	stagedHour := filepath.Join(e.work, "raw", "51007", "2024121201", "ods", "events", "dt=20241212", "hour=01")
+	os.WriteFile(filepath.Join(stagedHour, "notes.txt"), []byte("x"), 0o644)
+	res, err := e.run(context.Background(), ps, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := res.Partitions[0]
+	if len(p.Removed) != 1 || p.Removed[0] != "ods/events/dt=20241212/hour=01/part/000003_0" {
+		t.Fatalf("removed %v", p.Removed)
+	}
+	if len(p.Foreign) != 1 || !strings.HasSuffix(p.Foreign[0], "notes.txt") {
+		t.Fatalf("foreign %v", p.Foreign)
+	}
+	if _, err := os.Stat(filepath.Join(stagedHour, "part", "000003_0")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("the stale staged file is still there")
+	}
+	if _, err := os.Stat(filepath.Join(stagedHour, "notes.txt")); err != nil {
+		t.Fatal("a file pull did not stage was deleted")
+	}
+	delete(want, "01/part/000003_0")
+	for k := range want {
+		if !strings.HasPrefix(k, "01/") {
+			delete(want, k)
+		}
+	}
+	e.checkStaged(want)
+}
