@@ -31,8 +31,8 @@ type Options struct {
 	// Names are the interfaces (ads) or DWD tables (dwd) to produce;
 	// empty: all of the layer.
 	Names []string
-	// Source opens a configured source by name; nil: file sources only
-	// (HDFS sources are supplied by the caller).
+	// Source opens a configured source by name; nil: transfer.OpenSource
+	// (local folder or HDFS), closed at the end of the run.
 	Source func(name string) (transfer.Source, error)
 	// RejectPath is where rejected lines are written ("" : <workdir>/stage/
 	// <layer>/<period>.rejects.txt). The file is only created when a line
@@ -229,14 +229,20 @@ func listInputs(ctx context.Context, o Options, st *stream) (transfer.Source, []
 		hours = o.Period.Hours()
 	}
 	var files []inFile
+	fail := func(err error) (transfer.Source, []inFile, error) {
+		if o.Source == nil {
+			transfer.CloseSource(src)
+		}
+		return nil, nil, err
+	}
 	for _, h := range hours {
 		dir := strings.NewReplacer("{date}", h.Date(), "{hour}", h.Hour()).Replace(st.ods.Path)
 		fs, err := src.List(ctx, dir)
 		if err != nil {
 			if errors.Is(err, transfer.ErrNotFound) {
-				return nil, nil, exit.With(exit.NotReady, fmt.Errorf("ods %s: %s: %w", st.table, src, err))
+				return fail(exit.With(exit.NotReady, fmt.Errorf("ods %s: %s: %w", st.table, src, err)))
 			}
-			return nil, nil, fmt.Errorf("ods %s: %w", st.table, err)
+			return fail(fmt.Errorf("ods %s: %w", st.table, err))
 		}
 		for _, f := range fs {
 			files = append(files, inFile{hour: h.String(), info: f})
@@ -249,14 +255,7 @@ func openSource(o Options, name string) (transfer.Source, error) {
 	if o.Source != nil {
 		return o.Source(name)
 	}
-	s, ok := o.Config.Sources[name]
-	if !ok {
-		return nil, fmt.Errorf("unknown source %q", name)
-	}
-	if s.Type != "file" {
-		return nil, fmt.Errorf("source %s is %s: pass Options.Source to open it", name, s.Type)
-	}
-	return &transfer.Local{Root: s.Root}, nil
+	return transfer.OpenSource(o.Config, name)
 }
 
 // runStream is the pipeline for one ODS table:
@@ -271,6 +270,9 @@ func runStream(ctx context.Context, o Options, t *config.Transform, sh *funcs.Sh
 	src, files, err := listInputs(ctx, o, st)
 	if err != nil {
 		return nil, err
+	}
+	if o.Source == nil {
+		defer transfer.CloseSource(src)
 	}
 	ss := &StreamSummary{Table: st.table, Hours: map[string]Counts{}, Sunk: map[string]int64{}}
 	for _, f := range files {

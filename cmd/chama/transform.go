@@ -1,0 +1,135 @@
+package main
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chama-data/chama/etl/transform"
+	"github.com/chama-data/chama/internal/exit"
+)
+
+func init() {
+	register(func(g *globals) *cobra.Command {
+		var date, hours, iface, tables, layer string
+		cmd := &cobra.Command{
+			Use:   "transform --date P --layer dwd|ads [--iface LIST | --table LIST]",
+			Short: "Run the ODS -> DWD -> ADS layer spec and stage the result as Parquet",
+			Long: `transform reads the ODS partitions of a period (Hive \x01 text, plain or
+gzip, or Parquet), derives the DWD columns and routes the rows to the ADS
+interfaces, as declared in the config's transform section. Run on its own it
+writes Parquet:
+
+  <workdir>/stage/<layer>/<iface or table>/<period>/[<part>/]part-NNNNN.parquet
+  <workdir>/stage/<layer>/<period>.summary.json   rows read/rejected/filtered/written
+  <workdir>/stage/<layer>/<period>.rejects.txt    source:line: reason: "line"
+
+--layer ads (default) produces the interfaces (--iface narrows them);
+--layer dwd produces the DWD tables (--table narrows them).
+Every run checks read = routed + filtered + rejected, per hour and in total.
+
+Status lines (one per period):
+  CHAMA_TRANSFORM OK layer=ads period=20241212 read=N routed=N filtered=N rejected=N written=51006:N,51007:N
+  CHAMA_TRANSFORM NOTREADY layer=ads period=20241212 err="..."
+  CHAMA_TRANSFORM FAIL layer=ads period=20241212 err="..."
+
+Exit codes: 0 done; 1 failure (including broken accounting); 2 usage or
+config error (a bad expression names its key, text and line:column);
+4 an input partition does not exist yet.`,
+			Example: `  chama transform --date 20241212 --layer ads --iface 51007,CM001
+  chama transform --date 2024121207 --layer dwd`,
+			Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, args []string) error {
+				if date == "" {
+					return exit.Usagef("--date is required (e.g. --date 20241212)")
+				}
+				var names []string
+				switch layer {
+				case transform.LayerADS:
+					if tables != "" {
+						return exit.Usagef("--table is for --layer dwd; use --iface with --layer ads")
+					}
+					names = splitList(iface)
+				case transform.LayerDWD:
+					if iface != "" {
+						return exit.Usagef("--iface is for --layer ads; use --table with --layer dwd")
+					}
+					names = splitList(tables)
+				default:
+					return exit.Usagef("--layer %q: want dwd or ads", layer)
+				}
+				ps, err := periods(date, hours)
+				if err != nil {
+					return err
+				}
+				c, err := g.config()
+				if err != nil {
+					return err
+				}
+				if c.Transform == nil {
+					return exit.Usagef("config %s has no transform section", c.Path())
+				}
+				var firstErr error
+				for _, p := range ps {
+					sum, err := transform.RunStage(cmd.Context(), transform.Options{Config: c, Layer: layer, Period: p, Names: names, Log: g.Log})
+					if err != nil {
+						status := "FAIL"
+						if exit.Code(err) == exit.NotReady {
+							status = "NOTREADY"
+						}
+						fmt.Fprintf(g.Stdout, "CHAMA_TRANSFORM %s layer=%s period=%s err=%q\n", status, layer, p, err.Error())
+						if firstErr == nil {
+							firstErr = err
+						}
+						if exit.Code(err) == exit.Usage {
+							return err
+						}
+						continue
+					}
+					fmt.Fprintln(g.Stdout, statusLine(layer, p.String(), sum))
+				}
+				return firstErr
+			},
+		}
+		f := cmd.Flags()
+		f.StringVar(&date, "date", "", "period: YYYYMMDD, YYYYMMDDHH, A..B or a comma list (required)")
+		f.StringVar(&hours, "hours", "", "narrow days to hours, e.g. 00-05,07")
+		f.StringVar(&layer, "layer", transform.LayerADS, "dwd or ads")
+		f.StringVar(&iface, "iface", "", "interfaces (ads), comma separated (default: every transform.ads entry)")
+		f.StringVar(&tables, "table", "", "DWD tables (dwd), comma separated (default: all)")
+		return cmd
+	})
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func statusLine(layer, period string, sum *transform.Summary) string {
+	var t transform.Counts
+	for _, s := range sum.Streams {
+		t.Read += s.Total.Read
+		t.Routed += s.Total.Routed
+		t.Filtered += s.Total.Filtered
+		t.Rejected += s.Total.Rejected
+	}
+	var ws []string
+	names := make([]string, 0, len(sum.Rows))
+	for n := range sum.Rows {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		ws = append(ws, fmt.Sprintf("%s:%d", n, sum.Rows[n].Written))
+	}
+	return fmt.Sprintf("CHAMA_TRANSFORM OK layer=%s period=%s read=%d routed=%d filtered=%d rejected=%d written=%s",
+		layer, period, t.Read, t.Routed, t.Filtered, t.Rejected, strings.Join(ws, ","))
+}
