@@ -1,0 +1,79 @@
+package main
+
+import (
+	"io"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chama-data/chama/internal/airflow"
+	"github.com/chama-data/chama/internal/exit"
+	"github.com/chama-data/chama/internal/manifest"
+)
+
+func init() {
+	register(func(g *globals) *cobra.Command {
+		var o airflow.Options
+		var iface, out string
+		cmd := &cobra.Command{
+			Use:   "airflow-dag [--out FILE] [--binary PATH] [--config-path PATH]",
+			Short: "Render an Airflow DAG (pull, pack, push, verify per interface) from the config",
+			Long: `airflow-dag writes a Python DAG file that runs, per configured interface and
+period, pull (HDFS sources) -> pack -> push (when routed) -> verify (--remote
+when routed), each as a chama subcommand with retries and exponential
+backoff, then report volume. Day interfaces go in a daily DAG (default
+00:30, for the day before), hourly interfaces in <dag-id>_hourly. Each task
+passes Airflow's run id as CHAMA_RUN_ID, so ledger rows and JSON logs carry
+it. Render again whenever the interfaces change.
+
+Exit codes: 0 written; 2 usage or config error.`,
+			Example: `  chama airflow-dag --out /opt/airflow/dags/chama.py \
+      --binary /usr/local/bin/chama --config-path /etc/chama/chama.yaml`,
+			Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, args []string) error {
+				c, err := g.config()
+				if err != nil {
+					return err
+				}
+				if o.Ifaces, err = ifaces(c, iface); err != nil {
+					return err
+				}
+				o.Config = c
+				if o.ConfigPath == "" {
+					if o.ConfigPath, err = filepath.Abs(c.Path()); err != nil {
+						return err
+					}
+				}
+				var w io.Writer = g.Stdout
+				var buf bytesBuffer
+				if out != "" {
+					w = &buf
+				}
+				if err := airflow.Render(w, o); err != nil {
+					return exit.With(exit.Usage, err)
+				}
+				if out != "" {
+					return manifest.WriteFileAtomic(out, buf.b, 0o644)
+				}
+				return nil
+			},
+		}
+		f := cmd.Flags()
+		f.StringVar(&out, "out", "", "write the DAG to this file (default: stdout)")
+		f.StringVar(&iface, "iface", "", "interfaces, comma separated (default: all configured)")
+		f.StringVar(&o.Binary, "binary", "chama", "chama's path on the Airflow workers")
+		f.StringVar(&o.ConfigPath, "config-path", "", "the config's path on the Airflow workers (default: this config, absolute)")
+		f.StringVar(&o.DagID, "dag-id", "chama", "DAG id (hourly interfaces: <dag-id>_hourly)")
+		f.StringVar(&o.Schedule, "schedule", "30 0 * * *", "cron schedule of the daily DAG")
+		f.StringVar(&o.StartDate, "start-date", "2024-12-01", "DAG start date, YYYY-MM-DD")
+		f.IntVar(&o.Retries, "retries", 6, "retries per task")
+		f.IntVar(&o.RetryMinutes, "retry-minutes", 10, "first retry delay in minutes (doubles, up to an hour)")
+		return cmd
+	})
+}
+
+// bytesBuffer collects the rendered DAG before an atomic write.
+type bytesBuffer struct{ b []byte }
+
+func (w *bytesBuffer) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
+
