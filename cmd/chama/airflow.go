@@ -76,4 +76,3 @@ Exit codes: 0 written; 2 usage or config error.`,
 type bytesBuffer struct{ b []byte }
 
 func (w *bytesBuffer) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
-
