@@ -11,6 +11,9 @@
 //   - <workdir>/raw/<iface>/<period>/...: staged inputs that carry pull's
 //     record beside them (.<name>.chama), those records, .<name>.chama-part,
 //     .chama-pull.json and .chama-tmp-*.
+//   - <workdir>/stage/<dwd|ads>/: transform's part-NNNNN.parquet under
+//     <name>/<period>[.partial]/[<part>/], and <period>.summary.json,
+//     <period>.rejects.txt.
 //
 // <iface> must be a configured interface and <period> a valid period.
 // Symbolic links are never followed and never deleted; nothing outside
@@ -27,6 +30,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -90,7 +94,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	cutoff := o.Now.Add(-time.Duration(o.Days) * 24 * time.Hour)
 	res := &Result{}
 	var victims []victim
-	for _, area := range []string{"out", "raw"} {
+	for _, area := range []string{"out", "raw", "stage"} {
 		top := filepath.Join(root, area)
 		st, err := os.Lstat(top)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -167,7 +171,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 	// Folders this run emptied, deepest first; a removed folder may empty
 	// its parent in turn. The area roots and the workdir stay.
-	keep := map[string]bool{root: true, filepath.Join(root, "out"): true, filepath.Join(root, "raw"): true}
+	keep := map[string]bool{root: true, filepath.Join(root, "out"): true, filepath.Join(root, "raw"): true, filepath.Join(root, "stage"): true,
+		filepath.Join(root, "stage", "dwd"): true, filepath.Join(root, "stage", "ads"): true}
 	for len(touched) > 0 {
 		dirs := make([]string, 0, len(touched))
 		for d := range touched {
@@ -223,6 +228,9 @@ func emptyAfter(d string, gone map[string]bool) bool {
 // file chama made and may delete.
 func ours(c *config.Config, root, rel string) bool {
 	parts := strings.Split(rel, "/")
+	if parts[0] == "stage" {
+		return stageFile(parts)
+	}
 	if len(parts) < 4 {
 		return false // area/iface/period/name at least
 	}
@@ -274,4 +282,30 @@ func periodFolder(s string, temps bool) bool {
 		}
 	}
 	return false
+}
+
+var parquetPart = regexp.MustCompile(`^part-[0-9]{5}\.parquet$`)
+
+// stageFile: stage/<layer>/<period>.summary.json|.rejects.txt, and
+// stage/<layer>/<name>/<period>[.partial]/[<part>/]part-NNNNN.parquet.
+func stageFile(parts []string) bool {
+	if len(parts) < 3 || (parts[1] != "dwd" && parts[1] != "ads") {
+		return false
+	}
+	if len(parts) == 3 {
+		for _, suf := range []string{".summary.json", ".rejects.txt"} {
+			if p, ok := strings.CutSuffix(parts[2], suf); ok {
+				_, err := naming.ParsePeriod(p)
+				return err == nil
+			}
+		}
+		return strings.HasPrefix(parts[2], ".chama-tmp-")
+	}
+	if len(parts) < 5 || len(parts) > 6 {
+		return false
+	}
+	if _, err := naming.ParsePeriod(strings.TrimSuffix(parts[3], ".partial")); err != nil {
+		return false
+	}
+	return parquetPart.MatchString(parts[len(parts)-1])
 }

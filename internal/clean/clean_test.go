@@ -105,6 +105,12 @@ func layout(t *testing.T) (work, outside string) {
 	put(t, filepath.Join(raw, ".part-00000.gz.chama"), 30)
 	put(t, filepath.Join(raw, "part-00001.gz"), 30)
 	put(t, filepath.Join(work, "raw", "51007", "20241201", ".chama-pull.json"), 30)
+	// Transform's staged Parquet and summaries; a foreign file there stays.
+	put(t, filepath.Join(work, "stage", "ads", "51007", "20241201", "part-00001.parquet"), 30)
+	put(t, filepath.Join(work, "stage", "ads", "CM001", "20241201.partial", "250", "part-00002.parquet"), 30)
+	put(t, filepath.Join(work, "stage", "ads", "20241201.summary.json"), 30)
+	put(t, filepath.Join(work, "stage", "dwd", "20241201.rejects.txt"), 30)
+	put(t, filepath.Join(work, "stage", "dwd", "events", "20241201", "data.csv"), 30)
 	// Already empty folder: not ours to remove.
 	os.MkdirAll(filepath.Join(work, "out", "51007", "20241101"), 0o755)
 	// Outside the workdir, named exactly like chama's files, reached by
@@ -160,6 +166,12 @@ func TestCleanDeletesOnlyOursOldAndInside(t *testing.T) {
 		"raw/51007/20241201/",
 		"raw/51007/20241201/hour=00/",
 		"raw/51007/20241201/hour=00/part-00001.gz",
+		"stage/",
+		"stage/ads/",
+		"stage/dwd/",
+		"stage/dwd/events/",
+		"stage/dwd/events/20241201/",
+		"stage/dwd/events/20241201/data.csv",
 	}
 	if got := tree(t, work); strings.Join(got, "\n") != strings.Join(wantTree, "\n") {
 		t.Fatalf("workdir after clean:\n%s\nwant:\n%s\nlog:\n%s", strings.Join(got, "\n"), strings.Join(wantTree, "\n"), out.String())
@@ -180,16 +192,25 @@ CHAMA_CLEAN DELETE file=out/CM001/20241201/250/a_10000_20241201_CM001_250_00_000
 CHAMA_CLEAN DELETE file=raw/51007/20241201/.chama-pull.json bytes=1 mtime=2024-12-01T11:59:00Z
 CHAMA_CLEAN DELETE file=raw/51007/20241201/hour=00/.part-00000.gz.chama bytes=1 mtime=2024-12-01T11:59:00Z
 CHAMA_CLEAN DELETE file=raw/51007/20241201/hour=00/part-00000.gz bytes=1 mtime=2024-12-01T11:59:00Z
+CHAMA_CLEAN DELETE file=stage/ads/20241201.summary.json bytes=1 mtime=2024-12-01T11:59:00Z
+CHAMA_CLEAN DELETE file=stage/ads/51007/20241201/part-00001.parquet bytes=1 mtime=2024-12-01T11:59:00Z
+CHAMA_CLEAN DELETE file=stage/ads/CM001/20241201.partial/250/part-00002.parquet bytes=1 mtime=2024-12-01T11:59:00Z
+CHAMA_CLEAN DELETE file=stage/dwd/20241201.rejects.txt bytes=1 mtime=2024-12-01T11:59:00Z
+CHAMA_CLEAN DELETE dir=stage/ads/CM001/20241201.partial/250
 CHAMA_CLEAN DELETE dir=out/CM001/20241201/250
+CHAMA_CLEAN DELETE dir=stage/ads/51007/20241201
 CHAMA_CLEAN DELETE dir=out/51007/.20241202.tmp-123
+CHAMA_CLEAN DELETE dir=stage/ads/CM001/20241201.partial
 CHAMA_CLEAN DELETE dir=out/CM001/20241201
+CHAMA_CLEAN DELETE dir=stage/ads/51007
+CHAMA_CLEAN DELETE dir=stage/ads/CM001
 CHAMA_CLEAN DELETE dir=out/CM001
-CHAMA_CLEAN OK files=13 bytes=13 dirs=4 kept=1 retention_days=15 dry_run=false
+CHAMA_CLEAN OK files=17 bytes=17 dirs=9 kept=1 retention_days=15 dry_run=false
 `
 	if out.String() != wantLines {
 		t.Fatalf("lines:\n%s\nwant:\n%s", out.String(), wantLines)
 	}
-	if res.Files != 13 || res.Dirs != 4 || res.Kept != 1 {
+	if res.Files != 17 || res.Dirs != 9 || res.Kept != 1 {
 		t.Errorf("result %+v", res)
 	}
 }
@@ -209,7 +230,7 @@ func TestCleanDryRunDeletesNothing(t *testing.T) {
 		t.Fatal("dry run changed outside")
 	}
 	// It announces exactly what a real run does.
-	if res.Files != 13 || res.Dirs != 4 || !strings.Contains(out.String(), "CHAMA_CLEAN WOULD_DELETE file=out/51007/20241201/manifest.json ") ||
+	if res.Files != 17 || res.Dirs != 9 || !strings.Contains(out.String(), "CHAMA_CLEAN WOULD_DELETE file=out/51007/20241201/manifest.json ") ||
 		!strings.Contains(out.String(), "CHAMA_CLEAN WOULD_DELETE dir=out/CM001\n") || !strings.HasSuffix(out.String(), "dry_run=true\n") {
 		t.Fatalf("dry run said:\n%s", out.String())
 	}
@@ -224,7 +245,7 @@ func TestCleanWorkdirThroughSymlinkAndRetention(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 25 days keeps the 16- and 20-day-old files.
-	if res.Files != 11 || res.Kept != 3 {
+	if res.Files != 15 || res.Kept != 3 {
 		t.Fatalf("result %+v", res)
 	}
 	if _, err := os.Stat(filepath.Join(work, "out", "CM001", "20241201", "250", "a_10000_20241201_CM001_250_00_0001.dat.gz")); err != nil {
