@@ -211,8 +211,10 @@ func (w *blockWriter) writer() {
 		if j.dict != nil {
 			dictPool.Put(j.dict)
 		}
-		*j.data = (*j.data)[:0]
-		blockPool.Put(j.data)
+		if cap(*j.data) >= blockSize {
+			*j.data = (*j.data)[:0]
+			blockPool.Put(j.data)
+		}
 		<-w.tokens
 	}
 }

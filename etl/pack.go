@@ -325,6 +325,9 @@ func (p *packer) line(line []byte, path string, lineNo int64, rows *manifest.Row
 	if p.conv.partField > 0 {
 		po = p.parts[string(v.part)]
 		if po == nil {
+			if len(p.partList) >= maxParts {
+				return fmt.Errorf("%s: %s line %d: more than %d partition values (field %d); is partition_field the right column?", p.where, path, lineNo, maxParts, p.conv.partField)
+			}
 			po = p.newPart(string(v.part))
 		}
 	} else if po == nil {
@@ -349,7 +352,7 @@ func (p *packer) line(line []byte, path string, lineNo int64, rows *manifest.Row
 		po.cur = f
 	}
 	if po.block == nil {
-		po.block = blockPool.Get().(*[]byte)
+		po.block = p.newBlock(po)
 	}
 	*po.block = p.conv.emit(*po.block, line, &v)
 	if v.fatal != "" {
@@ -372,6 +375,21 @@ func (p *packer) line(line []byte, path string, lineNo int64, rows *manifest.Row
 	return nil
 }
 
+// maxParts bounds the partition values of one period: far more than the
+// provinces of a CM interface, few enough that a partition_field pointing
+// at an id column fails clearly instead of exhausting memory.
+const maxParts = 20000
+
+// newBlock gives a partition a block buffer. A partition's first block
+// starts small, so many small partitions do not each hold a full block.
+func (p *packer) newBlock(po *partOut) *[]byte {
+	if po.rows < 256 && len(p.partList) > 1 {
+		b := make([]byte, 0, 64<<10)
+		return &b
+	}
+	return blockPool.Get().(*[]byte)
+}
+
 func (p *packer) newPart(name string) *partOut {
 	po := &partOut{name: name, dir: p.tmp}
 	if name != "" {
@@ -385,7 +403,7 @@ func (p *packer) newPart(name string) *partOut {
 // flush sends the partition's current block to be compressed.
 func (p *packer) flush(po *partOut, last bool) error {
 	if po.block == nil {
-		po.block = blockPool.Get().(*[]byte)
+		po.block = p.newBlock(po)
 	}
 	j := &job{file: po.cur, data: po.block, lines: po.blockLines, dict: po.dict, first: po.blockIdx == 0, last: last}
 	po.dict = nil

@@ -6,7 +6,7 @@
 # klauspost/compress at that level, times the cores) and chama's fraction
 # of it, and chama's peak RSS.
 #
-# Environment: BENCH_DIR (default /tmp/chama-bench-pack; the generated data
+# Environment: CHAMA (the binary, default bin/chama), BENCH_DIR (default /tmp/chama-bench-pack; the generated data
 # is kept there and reused), ROWS (default 2700000), LEVEL (default 6),
 # LINES (default 800000), FILES_PER_HOUR (default 4), CEILING_MB (raw MiB
 # the ceiling is measured over, default 384).
@@ -16,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
-chama=$root/bin/chama
+chama=${CHAMA:-$root/bin/chama}
 dir=${BENCH_DIR:-/tmp/chama-bench-pack}
 rows=${ROWS:-2700000}
 level=${LEVEL:-6}
