@@ -25,6 +25,8 @@ It deletes only files chama makes, in the places it makes them:
       .<name>.part, also in pack's .<period>.tmp-*/.old-* folders)
   <workdir>/raw/<iface>/<period>/...   staged inputs that carry pull's
       record (.<name>.chama), those records, .chama-pull.json, temporaries
+  <workdir>/stage/<dwd|ads>/...        transform's part-NNNNN.parquet under
+      <name>/<period>[.partial]/, <period>.summary.json, <period>.rejects.txt
 <iface> must be configured and <period> a valid period. Anything else (the
 ledger, logs, unknown files, other interfaces) is never touched. Symbolic
 links are never followed or deleted, so nothing outside the workdir goes.
