@@ -31,7 +31,8 @@ type PackAllOptions struct {
 // StatusPrefix starts every status line, so jobs can be scraped for it.
 const StatusPrefix = "CHAMA_PACK"
 
-// PackAll packs every period for every interface, in that order, printing
+// PackAll packs every period for every interface, in that order (a day of
+// an hourly interface as its 24 hours), printing
 // one stable, greppable status line per pair:
 //
 //	CHAMA_PACK OK iface=51007 period=20241212 sets=1 files=12 rows=9600000 rejected=0 bytes=1500000000 secs=41.2
@@ -43,28 +44,43 @@ const StatusPrefix = "CHAMA_PACK"
 func PackAll(ctx context.Context, o PackAllOptions) error {
 	var failed, notReady, ok int
 	var first error
+	type unit struct {
+		p naming.Period
+		i *config.Interface
+	}
+	var units []unit
 	for _, p := range o.Periods {
 		for _, i := range o.Ifaces {
-			if ctx.Err() != nil {
-				break
-			}
-			start := time.Now()
-			m, err := Pack(ctx, PackOptions{Config: o.Config, Iface: i, Period: p, Resend: o.Resend, Log: o.Log, Workers: o.Workers, Version: o.Version})
-			if o.Out != nil {
-				fmt.Fprintln(o.Out, StatusLine(i.Name, p.String(), m, err, time.Since(start)))
-			}
-			if err != nil {
-				failed++
-				if exit.Code(err) == exit.NotReady {
-					notReady++
-				}
-				if first == nil {
-					first = err
+			if i.Granularity == "hour" && !p.Hourly {
+				// An hourly interface delivers each hour of a day on its own.
+				for _, h := range p.Hours() {
+					units = append(units, unit{h, i})
 				}
 				continue
 			}
-			ok++
+			units = append(units, unit{p, i})
 		}
+	}
+	for _, u := range units {
+		if ctx.Err() != nil {
+			break
+		}
+		start := time.Now()
+		m, err := Pack(ctx, PackOptions{Config: o.Config, Iface: u.i, Period: u.p, Resend: o.Resend, Log: o.Log, Workers: o.Workers, Version: o.Version})
+		if o.Out != nil {
+			fmt.Fprintln(o.Out, StatusLine(u.i.Name, u.p.String(), m, err, time.Since(start)))
+		}
+		if err != nil {
+			failed++
+			if exit.Code(err) == exit.NotReady {
+				notReady++
+			}
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		ok++
 	}
 	if err := ctx.Err(); err != nil && failed == 0 {
 		return err

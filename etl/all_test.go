@@ -2,6 +2,8 @@ package etl
 
 import (
 	"context"
+	"fmt"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -52,5 +54,32 @@ func TestPackAllStatusLinesAndExitCodes(t *testing.T) {
 	out.Reset()
 	if err := PackAll(context.Background(), PackAllOptions{Config: e.cfg, Periods: ps, Ifaces: []*config.Interface{e.cfg.Interfaces["X"]}, Out: &out}); err != nil {
 		t.Errorf("with the marker: %v", err)
+	}
+}
+
+// A day of an hourly interface is packed as its 24 hours, each in its own
+// folder with hour-stamped names.
+func TestPackAllSplitsADayOfAnHourlyInterface(t *testing.T) {
+	e := newEnv(t, `path: ods/dt={date}/hour={hour}
+granularity: hour
+file_name: "a_{period}_{iface}_{seq}.dat.gz"
+verf_name: "a_{period}_{iface}.verf"`)
+	for h := range 24 {
+		e.writeInput(fmt.Sprintf("ods/dt=20241212/hour=%02d/p.gz", h), row(fmt.Sprint(h), "x"))
+	}
+	var out strings.Builder
+	ps, _ := naming.ParsePeriods("20241212")
+	if err := PackAll(context.Background(), PackAllOptions{Config: e.cfg, Periods: ps, Ifaces: []*config.Interface{e.cfg.Interfaces["X"]}, Out: &out}); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out.String(), "CHAMA_PACK OK"); n != 24 {
+		t.Errorf("%d OK lines, want 24:\n%s", n, out.String())
+	}
+	got := readGz(t, filepath.Join(e.outDir("2024121207"), "a_2024121207_X_0001.dat.gz"))
+	if len(got) != 1 || got[0] != "7|x" {
+		t.Errorf("hour 07 holds %q", got)
+	}
+	if _, err := e.pack("20241212"); err == nil || !strings.Contains(err.Error(), "the interface is hourly") {
+		t.Errorf("a day through Pack: %v", err)
 	}
 }

@@ -71,6 +71,9 @@ func Pack(ctx context.Context, o PackOptions) (*manifest.Manifest, error) {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	where := fmt.Sprintf("interface %s period %s", iface.Name, period)
+	if iface.Granularity == "hour" && !period.Hourly {
+		return nil, fmt.Errorf("%s: the interface is hourly: pack its hours (2024121200..2024121223), not a day", where)
+	}
 	conv, err := newConverter(iface)
 	if err != nil {
 		return nil, err
