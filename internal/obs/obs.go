@@ -12,7 +12,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/ledger"
+	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/internal/metrics"
 )
 
@@ -101,8 +103,12 @@ func (rc *Recorder) now() time.Time {
 }
 
 // Begin starts a stage run: a "running" ledger row and a logger. A
-// ledger that cannot be written is logged, never fatal to the stage.
+// ledger that cannot be written is logged, never fatal to the stage. A
+// nil Recorder records nothing, so stages can take one optionally.
 func (rc *Recorder) Begin(ctx context.Context, run ledger.Run) *Span {
+	if rc == nil {
+		rc = &Recorder{Log: slog.New(slog.DiscardHandler)}
+	}
 	if run.RunID == "" {
 		run.RunID = rc.RunID
 	}
@@ -150,4 +156,44 @@ func (s *Span) End(ctx context.Context, res ledger.Result) {
 		return
 	}
 	s.Log.Info("stage run ended", attrs...)
+}
+
+// Status maps a stage's error to a ledger status by its exit code: nil ok,
+// 3 partial, 4 not_ready, anything else failed.
+func Status(err error) string {
+	switch exit.Code(err) {
+	case exit.OK:
+		return ledger.OK
+	case exit.Partial:
+		return ledger.Partial
+	case exit.NotReady:
+		return ledger.NotReady
+	}
+	return ledger.Failed
+}
+
+// Result builds a ledger result from a stage's error (status and message).
+func Result(err error) ledger.Result {
+	r := ledger.Result{Status: Status(err)}
+	if err != nil {
+		r.Err = err.Error()
+	}
+	return r
+}
+
+// FromManifest is a pack run's ledger result: rows from the manifest's
+// accounting, files and bytes of every set, status from err.
+func FromManifest(m *manifest.Manifest, err error) ledger.Result {
+	r := Result(err)
+	if m == nil {
+		return r
+	}
+	r.RowsIn, r.RowsOut, r.Rejected, r.Filtered = m.Rows.Read, m.Rows.Written, m.Rows.Rejected, m.Rows.Filtered
+	for _, s := range m.Sets {
+		for _, f := range s.Files {
+			r.Files++
+			r.Bytes += f.Bytes
+		}
+	}
+	return r
 }

@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/ledger"
+	"github.com/chama-data/chama/internal/manifest"
 )
 
 func noTime(groups []string, a slog.Attr) slog.Attr {
@@ -88,5 +90,27 @@ func TestRecorderWritesLedgerMetricsAndLog(t *testing.T) {
 `
 	if logs.String() != wantLogs {
 		t.Errorf("logs:\n%s\nwant:\n%s", logs.String(), wantLogs)
+	}
+}
+
+func TestNilRecorderAndResults(t *testing.T) {
+	var rc *Recorder
+	sp := rc.Begin(t.Context(), ledger.Run{Stage: "pack", Iface: "51007", Period: "20241212"})
+	sp.End(t.Context(), ledger.Result{}) // records nothing, does not panic
+	m := &manifest.Manifest{Rows: manifest.Rows{Read: 10, Written: 7, Filtered: 2, Rejected: 1},
+		Sets: []manifest.Set{{Files: []manifest.File{{Bytes: 5}, {Bytes: 6}}}, {Files: []manifest.File{{Bytes: 7}}}}}
+	r := FromManifest(m, nil)
+	if r != (ledger.Result{RowsIn: 10, RowsOut: 7, Filtered: 2, Rejected: 1, Files: 3, Bytes: 18, Status: ledger.OK}) {
+		t.Errorf("%+v", r)
+	}
+	for err, want := range map[error]string{
+		nil:                                      ledger.OK,
+		exit.With(exit.Partial, errors.New("x")): ledger.Partial,
+		exit.With(exit.NotReady, errors.New("x")): ledger.NotReady,
+		errors.New("disk full"):                   ledger.Failed,
+	} {
+		if got := Result(err); got.Status != want || (err != nil && got.Err != err.Error()) {
+			t.Errorf("%v: %+v", err, got)
+		}
 	}
 }
