@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
+
+	"github.com/chama-data/chama/config"
 )
 
 func TestSwapByteMatchesNaive(t *testing.T) {
@@ -130,5 +132,52 @@ func TestPackNormalisesCRLF(t *testing.T) {
 	got := readGz(t, filepath.Join(e.outDir("20241212"), "a_10000_20241212_X_00_0001.dat.gz"))
 	if strings.Join(got, ",") != "a|b,c|d,e|f" || m.Rows.Written != 3 {
 		t.Errorf("got %q rows %+v", got, m.Rows)
+	}
+}
+
+// sampleLine is a 51007-like row: 21 fields, ~400 bytes.
+func sampleLine() []byte {
+	f := []string{"0e8ff043-cef0-4cc1-9c00-e656535e73d4", "y3NTtZ7yva8ZaOH8EN/I5ImtRpsLIc/xxndqMss0aRo=", "$AppViewScreen",
+		"1733932946313", "1733932945826", "$basic_userId", "I/TTqroINdvZxg7hIqvqrw==", "5f44d3873ff0fb25889b36724805a16b",
+		"com.chinamobile.leadeon", "yingyongbao", "200000", "", "39.167.86.150", "leadeon/10.9.1 CFNetwork/1494.0.7 Darwin/23.4.0",
+		"3.2.1", "25.198925", "109.254358", `{"WT_et":"clk","WT_event":"home_banner","WT_page":"https://h5.example.cn/p?id=123"}`, "791", "20241212", "00"}
+	return []byte(strings.Join(f, "\x01"))
+}
+
+// The per-line hot path (check + emit into a reused buffer) allocates
+// nothing, for UTF-8 and for GBK output alike.
+func TestConvertDoesNotAllocate(t *testing.T) {
+	for _, cs := range []string{"utf-8", "gbk"} {
+		c, err := newConverter(&config.Interface{Name: "X", Delimiter: "\x01", OutDelimiter: "|", EmbeddedDelimiter: "replace: ", Charset: cs, Fields: 21, PartitionField: 19})
+		if err != nil {
+			t.Fatal(err)
+		}
+		line := append(sampleLine(), "江苏"...)
+		dst := make([]byte, 0, 1<<16)
+		allocs := testing.AllocsPerRun(1000, func() {
+			l, v := c.check(line)
+			dst = c.emit(dst[:0], l, &v)
+			if v.reject != "" || v.fatal != "" {
+				t.Fatal(v)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%s: %.1f allocations per line, want 0", cs, allocs)
+		}
+	}
+}
+
+func BenchmarkConvert(b *testing.B) {
+	c, _ := newConverter(&config.Interface{Name: "X", Delimiter: "\x01", OutDelimiter: "|", EmbeddedDelimiter: "replace: ", Charset: "utf-8", Fields: 21})
+	line := sampleLine()
+	dst := make([]byte, 0, 1<<20)
+	b.SetBytes(int64(len(line)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if len(dst) > 1<<19 {
+			dst = dst[:0]
+		}
+		l, v := c.check(line)
+		dst = c.emit(dst, l, &v)
 	}
 }
