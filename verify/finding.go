@@ -28,6 +28,7 @@ const (
 	ReasonPartLeftover     = "part_leftover"     // remote: an unfinished upload (.<name>.part)
 	ReasonStrayFile        = "stray_file"        // remote: a file of this period not in the .verf
 	ReasonRemoteError      = "remote_error"      // remote: the target could not be listed or read
+	ReasonNoRoute          = "no_route"          // (warning) --remote for an interface without routes
 )
 
 // Severities of a finding.

@@ -133,3 +133,15 @@ func flip(t *testing.T, path string) []byte {
 	}
 	return data
 }
+
+func TestVerifyRemoteWithoutRoutesWarns(t *testing.T) {
+	p := pack(t, 5)
+	p.ifc.Routes = nil
+	o := p.options()
+	o.Remote = true
+	rep, lines := runLines(t, o)
+	want := "CHAMA_VERIFY WARN iface=51007 period=20241212 file=- reason=no_route where=remote\nCHAMA_VERIFY OK iface=51007 period=20241212 files=1 lines=5"
+	if !rep.OK || stripDetail(lines[0])+"\n"+lines[1] != want || len(lines) != 2 {
+		t.Fatalf("lines:\n%s\nwant:\n%s", strings.Join(lines, "\n"), want)
+	}
+}
