@@ -3,17 +3,21 @@ package etl
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
+	"github.com/chama-data/chama/transfer"
 	"github.com/chama-data/chama/verify"
 )
 
@@ -279,4 +283,45 @@ func TestPackDiskFullRemovesTemporaries(t *testing.T) {
 		t.Errorf("previous output not intact: %v", rerr)
 	}
 	e.noTemporaries()
+}
+
+// A line rejected by the charset right after a full file does not open an
+// empty file: every published file has lines.
+func TestPackRejectAfterFullFileMakesNoEmptyFile(t *testing.T) {
+	e := newEnv(t, "charset: gbk\nlines_per_file: 2\nmax_rejects: 5")
+	e.writeInput("ods/dt=20241212/a.gz", row("1"), row("2"), row("😀"))
+	m := e.mustPack("20241212")
+	if FileCount(m) != 1 || m.Sets[0].Files[0].Lines != 2 || m.Rows.Rejected != 1 {
+		t.Errorf("files %+v rows %+v", m.Sets, m.Rows)
+	}
+}
+
+// A failing input stops the readers at once: a pack over many inputs
+// after a corrupt first file fails without reading the rest.
+func TestPackCorruptFirstInputStopsReading(t *testing.T) {
+	e := newEnv(t, "")
+	p := e.writeInput("ods/dt=20241212/a.gz", row("1"), row("2"))
+	os.WriteFile(p, []byte("\x1f\x8b\x08\x00garbage-garbage-garbage"), 0o644)
+	for i := range 50 {
+		e.writeInput(fmt.Sprintf("ods/dt=20241212/b%02d", i), row("x"))
+	}
+	src := &countingSource{Local: transfer.Local{Root: e.root}}
+	_, err := e.pack("20241212", func(o *PackOptions) { o.Source = src })
+	if err == nil || !strings.Contains(err.Error(), "ods/dt=20241212/a.gz") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := src.opened.Load(); n > 10 {
+		t.Errorf("%d inputs opened after the first failed; want the readers stopped", n)
+	}
+	e.noTemporaries()
+}
+
+type countingSource struct {
+	transfer.Local
+	opened atomic.Int64
+}
+
+func (s *countingSource) Open(ctx context.Context, p string) (io.ReadCloser, error) {
+	s.opened.Add(1)
+	return s.Local.Open(ctx, p)
 }

@@ -236,9 +236,19 @@ func (p *packer) run(ctx context.Context, src transfer.Source, inputs []transfer
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	p.bw = newBlockWriter(ctx, cancel, p.iface.GzipLevel, workers)
-	err := p.convertAll(ctx, src, inputs, workers, &rows, &ins)
+	streams := readAll(ctx, src, inputs, max(2, workers))
+	err := p.convertAll(ctx, streams, &rows, &ins)
 	if err != nil {
 		cancel(err)
+	}
+	// Drain what the readers still hold (they stop at once when the pack
+	// is abandoned) so every goroutine ends and its buffers go back.
+	for s := range streams {
+		for c := range s.ch {
+			if c.buf != nil {
+				putChunk(c.buf)
+			}
+		}
 	}
 	if err == nil {
 		p.flushAll()
@@ -264,28 +274,12 @@ func (p *packer) run(ctx context.Context, src transfer.Source, inputs []transfer
 	return rows, ins, err
 }
 
-func (p *packer) convertAll(ctx context.Context, src transfer.Source, inputs []transfer.FileInfo, workers int, rows *manifest.Rows, ins *[]manifest.Input) error {
-	streams := readAll(ctx, src, inputs, max(2, workers))
-	defer func() {
-		// Drain what the readers still hold so their buffers go back.
-		for s := range streams {
-			for c := range s.ch {
-				if c.buf != nil {
-					putChunk(c.buf)
-				}
-			}
-		}
-	}()
+func (p *packer) convertAll(ctx context.Context, streams <-chan *stream, rows *manifest.Rows, ins *[]manifest.Input) error {
 	for s := range streams {
 		in := manifest.Input{Path: s.file.Path, Bytes: s.file.Size}
 		var lineNo int64
 		for c := range s.ch {
 			if c.err != nil {
-				for c := range s.ch {
-					if c.buf != nil {
-						putChunk(c.buf)
-					}
-				}
 				return c.err
 			}
 			if err := ctx.Err(); err != nil {
@@ -342,17 +336,11 @@ func (p *packer) line(line []byte, path string, lineNo int64, rows *manifest.Row
 		rows.Written++
 		return nil
 	}
-	if po.cur == nil {
-		if len(po.files) >= p.maxSeq {
-			p.countOnly = true
-			po.rows++
-			rows.Written++
-			return nil
-		}
-		f := &outFile{part: po, seq: len(po.files) + 1}
-		f.tmp = filepath.Join(po.dir, ".chunk-"+strconv.Itoa(f.seq))
-		po.files = append(po.files, f)
-		po.cur = f
+	if po.cur == nil && len(po.files) >= p.maxSeq {
+		p.countOnly = true
+		po.rows++
+		rows.Written++
+		return nil
 	}
 	if po.block == nil {
 		po.block = p.newBlock(po)
@@ -363,6 +351,13 @@ func (p *packer) line(line []byte, path string, lineNo int64, rows *manifest.Row
 	}
 	if v.reject != "" {
 		return p.reject(path, lineNo, v.reject, line, rows)
+	}
+	if po.cur == nil {
+		// A file starts with its first accepted line, never empty.
+		f := &outFile{part: po, seq: len(po.files) + 1}
+		f.tmp = filepath.Join(po.dir, ".chunk-"+strconv.Itoa(f.seq))
+		po.files = append(po.files, f)
+		po.cur = f
 	}
 	rows.Delimiters += int64(v.affected)
 	rows.Written++
