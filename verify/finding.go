@@ -89,6 +89,7 @@ type Result struct {
 	Lines    int64     `json:"lines"` // lines listed in the .verf files
 	Bytes    int64     `json:"bytes"`
 	Remote   []string  `json:"remote,omitempty"` // targets checked
+	Hosts    []string  `json:"hosts,omitempty"`  // the endpoints they were checked on
 	Findings []Finding `json:"findings"`
 }
 

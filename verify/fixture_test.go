@@ -166,5 +166,3 @@ func stripDetail(l string) string {
 	}
 	return l
 }
-
-func md5hex(b []byte) string { s := md5.Sum(b); return hex.EncodeToString(s[:]) }

@@ -23,6 +23,7 @@ type fileSet struct {
 	AbsDir   string
 	Verf     string
 	VerfSize int64 // -1 when the .verf is missing locally
+	VerfData []byte
 	Cols     map[string]bool
 	Entries  []Entry
 }
@@ -168,7 +169,7 @@ func readSet(s *fileSet, ifc *config.Interface, period string, mf map[string]man
 		s.Cols = colSet([]string{"name", "bytes", "lines", "md5"})
 		return
 	}
-	s.VerfSize = int64(len(data))
+	s.VerfSize, s.VerfData = int64(len(data)), data
 	es, cols, err := parseAnyVerf(ifc.VerfColumns, data)
 	if err != nil {
 		r.add(Finding{Reason: ReasonBadVerf, File: s.Verf, Detail: err.Error()})

@@ -1,13 +1,17 @@
 package verify
 
 import (
+	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -126,6 +130,9 @@ func checkRemote(ctx context.Context, ss *sessions, ifc *config.Interface, perio
 			r.add(Finding{Reason: ReasonRemoteError, Where: where, Detail: s.err.Error()})
 			continue
 		}
+		if !slices.Contains(r.Hosts, s.host) {
+			r.Hosts = append(r.Hosts, s.host)
+		}
 		t := ss.cfg.Targets[rt.Target]
 		suffix := t.PartSuffix
 		if suffix == "" {
@@ -160,6 +167,11 @@ func checkRemote(ctx context.Context, ss *sessions, ifc *config.Interface, perio
 					r.add(Finding{Reason: ReasonMissingVerf, File: st.Verf, Where: where, Host: s.host, Detail: "not in " + d})
 				} else if st.VerfSize >= 0 && fi.Size() != st.VerfSize {
 					r.add(Finding{Reason: ReasonSizeMismatch, File: st.Verf, Where: where, Host: s.host, Want: strconv.FormatInt(st.VerfSize, 10), Got: strconv.FormatInt(fi.Size(), 10)})
+				} else if deep && st.VerfData != nil {
+					if f := sameVerf(s, path.Join(d, st.Verf), st); f != nil {
+						f.Where, f.Host = where, s.host
+						r.add(*f)
+					}
 				}
 				for _, e := range st.Entries {
 					known[e.Name] = true
@@ -232,6 +244,23 @@ func checkRemote(ctx context.Context, ss *sessions, ifc *config.Interface, perio
 	}
 }
 
+// sameVerf reads the remote .verf back and compares it with the local one.
+func sameVerf(s *remoteSession, p string, st *fileSet) *Finding {
+	rc, err := s.fs.Open(p)
+	if err != nil {
+		return &Finding{Reason: ReasonRemoteError, File: st.Verf, Detail: "open: " + err.Error()}
+	}
+	defer rc.Close()
+	got, err := io.ReadAll(io.LimitReader(rc, st.VerfSize+1))
+	if err != nil {
+		return &Finding{Reason: ReasonRemoteError, File: st.Verf, Detail: "read: " + err.Error()}
+	}
+	if !bytes.Equal(got, st.VerfData) {
+		return &Finding{Reason: ReasonChecksumMismatch, File: st.Verf, Want: md5hex(st.VerfData), Got: md5hex(got), Detail: "the remote .verf differs from the local one"}
+	}
+	return nil
+}
+
 func deepCheck(s *remoteSession, p string, e Entry, cols map[string]bool) *Finding {
 	rc, err := s.fs.Open(p)
 	if err != nil {
@@ -282,3 +311,5 @@ func (d DirFS) Stat(p string) (fs.FileInfo, error) { return os.Stat(d.abs(p)) }
 
 // Open implements RemoteFS.
 func (d DirFS) Open(p string) (io.ReadCloser, error) { return os.Open(d.abs(p)) }
+
+func md5hex(b []byte) string { s := md5.Sum(b); return hex.EncodeToString(s[:]) }

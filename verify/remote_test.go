@@ -81,6 +81,11 @@ func TestVerifyRemoteDamage(t *testing.T) {
 			flip(t, filepath.Join(dir, p.names[0]))
 			return []string{"CHAMA_VERIFY OK iface=51007 period=20241212 files=3 lines=25"}
 		}},
+		{".verf rewritten remotely, same size, --deep sees it", true, func(t *testing.T, p *packed, dir string) []string {
+			data := flip(t, filepath.Join(dir, p.m.Sets[0].Verf))
+			local, _ := os.ReadFile(filepath.Join(p.dir, p.m.Sets[0].Verf))
+			return []string{pre + "file=" + p.m.Sets[0].Verf + " reason=checksum_mismatch where=target:t1 host=fake:22 want=" + md5hex(local) + " got=" + md5hex(data)}
+		}},
 		{"flipped byte, --deep does", true, func(t *testing.T, p *packed, dir string) []string {
 			data := flip(t, filepath.Join(dir, p.names[0]))
 			return []string{pre + "file=" + p.names[0] + " reason=checksum_mismatch where=target:t1 host=fake:22 want=" + p.entries[0].MD5 + " got=" + md5hex(data)}

@@ -68,6 +68,9 @@ func TestVerifyRemoteOverSFTP(t *testing.T) {
 	for _, l := range lines {
 		got = append(got, stripDetail(l))
 	}
+	if h := rep.Results[0].Hosts; len(h) != 1 || h[0] != host {
+		t.Errorf("hosts %v, want [%s]", h, host)
+	}
 	if rep.OK || strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("lines:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
 	}

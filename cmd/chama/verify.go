@@ -60,7 +60,15 @@ Exit codes: 0 everything holds; 1 something does not; 2 usage or config error.`,
 					Config: c, Periods: periods, Ifaces: ifs, Remote: remote, Deep: deep, Jobs: jobs,
 					Dial: dialTarget(c, g), Log: g.Log,
 					Track: func(ctx context.Context, iface, period string) func(*verify.Result) {
-						sp := rc.Begin(ctx, ledger.Run{Stage: ledger.StageVerify, Iface: iface, Period: period, Hour: hourOf(period)})
+						run := ledger.Run{Stage: ledger.StageVerify, Iface: iface, Period: period, Hour: hourOf(period)}
+						if remote {
+							var ts []string
+							for _, rt := range c.Interfaces[iface].Routes {
+								ts = append(ts, rt.Target)
+							}
+							run.Target = strings.Join(ts, ",")
+						}
+						sp := rc.Begin(ctx, run)
 						return func(r *verify.Result) { sp.End(ctx, verifyResult(r)) }
 					},
 				})
@@ -107,14 +115,7 @@ func hourOf(period string) string {
 
 // verifyResult is a verify result as a ledger row.
 func verifyResult(r *verify.Result) ledger.Result {
-	res := ledger.Result{RowsIn: r.Lines, RowsOut: r.Lines, Files: int64(r.Files), Bytes: r.Bytes, Status: ledger.OK}
-	var hosts []string
-	for _, f := range r.Findings {
-		if f.Host != "" && !contains(hosts, f.Host) {
-			hosts = append(hosts, f.Host)
-		}
-	}
-	res.Host = strings.Join(hosts, ",")
+	res := ledger.Result{RowsIn: r.Lines, RowsOut: r.Lines, Files: int64(r.Files), Bytes: r.Bytes, Status: ledger.OK, Host: strings.Join(r.Hosts, ",")}
 	if !r.OK {
 		res.Status = ledger.Failed
 		for _, f := range r.Findings {
@@ -125,15 +126,6 @@ func verifyResult(r *verify.Result) ledger.Result {
 		}
 	}
 	return res
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // dialTarget opens a target with push's auth and host-key rules, trying
