@@ -10,6 +10,9 @@ import (
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/ledger"
+	"github.com/chama-data/chama/internal/obs"
+	"github.com/chama-data/chama/internal/pipeline"
+	"github.com/chama-data/chama/naming"
 	"github.com/chama-data/chama/transfer"
 	"github.com/chama-data/chama/verify"
 )
@@ -143,4 +146,55 @@ func dialTarget(c *config.Config, g *globals) verify.Dialer {
 		}
 		return nil, "", nil, fmt.Errorf("target %s: no endpoint reachable: %s", name, strings.Join(errs, "; "))
 	}
+}
+
+// verifyStage is the verify step of `chama run`: the local checks, and the
+// remote ones too once a push stage runs before it. Findings are printed as
+// stable lines; the run is recorded in the ledger.
+func verifyStage(ctx context.Context, p pipeline.Params, period naming.Period) error {
+	remote := pushBeforeVerify
+	var rc *obs.Recorder
+	if l, err := ledger.Open(p.Config); err == nil {
+		defer l.Close()
+		rc = &obs.Recorder{Ledger: l, Log: p.Log, RunID: obs.NewRunID()}
+	} else if p.Log != nil {
+		p.Log.Warn("run ledger unavailable; runs are not recorded", obs.Err(err))
+	}
+	rep, err := verify.Run(ctx, verify.Options{
+		Config: p.Config, Periods: []naming.Period{period}, Ifaces: p.Ifaces, Remote: remote,
+		Dial: dialTarget(p.Config, &globals{Log: p.Log}), Log: p.Log,
+		Track: func(ctx context.Context, iface, period string) func(*verify.Result) {
+			sp := rc.Begin(ctx, ledger.Run{Stage: ledger.StageVerify, Iface: iface, Period: period, Hour: hourOf(period)})
+			return func(r *verify.Result) { sp.End(ctx, verifyResult(r)) }
+		},
+	})
+	if err != nil {
+		return exit.With(exit.Usage, err)
+	}
+	if p.Stdout != nil {
+		verify.WriteLines(p.Stdout, rep)
+	}
+	if !rep.OK {
+		return exit.With(exit.Failure, fmt.Errorf("verify found problems (see the CHAMA_VERIFY lines)"))
+	}
+	return nil
+}
+
+// pushBeforeVerify is set once the stages are known (an init function
+// may not be referred to by the stages it decides about).
+var pushBeforeVerify bool
+
+func init() { pushBeforeVerify = stageBefore("push", "verify") }
+
+// stageBefore reports whether `chama run` has stage a before stage b.
+func stageBefore(a, b string) bool {
+	for _, s := range stages {
+		switch s.Name {
+		case a:
+			return true
+		case b:
+			return false
+		}
+	}
+	return false
 }
