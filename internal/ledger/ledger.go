@@ -84,6 +84,7 @@ type Row struct {
 	Result
 	Day      string // YYYYMMDD of the period
 	Machine  string // the interface machine that ran it
+	PID      int    // its process id there
 	Started  time.Time
 	Finished time.Time // zero while running
 }
@@ -157,6 +158,9 @@ func open(db *sql.DB, driver, what string) (*Ledger, error) {
 	return l, nil
 }
 
+// Machine is the host name this ledger records runs under.
+func (l *Ledger) Machine() string { return l.machine }
+
 // Close closes the database.
 func (l *Ledger) Close() error { return l.db.Close() }
 
@@ -173,6 +177,7 @@ const schema = `CREATE TABLE IF NOT EXISTS chama_runs (
 	target TEXT NOT NULL DEFAULT '',
 	host TEXT NOT NULL DEFAULT '',
 	machine TEXT NOT NULL DEFAULT '',
+	pid BIGINT NOT NULL DEFAULT 0,
 	rows_in BIGINT NOT NULL DEFAULT 0,
 	rows_out BIGINT NOT NULL DEFAULT 0,
 	rejected BIGINT NOT NULL DEFAULT 0,
@@ -247,9 +252,9 @@ func (l *Ledger) Start(ctx context.Context, r Run) (int64, error) {
 	}
 	var id int64
 	err := l.db.QueryRowContext(ctx, l.rebind(`INSERT INTO chama_runs
-		(run_id, stage, iface, period, day, hour, target, machine, status, started_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		r.RunID, r.Stage, r.Iface, r.Period, r.Period[:8], r.Hour, r.Target, l.machine, Running, ts(l.Now())).Scan(&id)
+		(run_id, stage, iface, period, day, hour, target, machine, pid, status, started_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		r.RunID, r.Stage, r.Iface, r.Period, r.Period[:8], r.Hour, r.Target, l.machine, os.Getpid(), Running, ts(l.Now())).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("ledger: start %s %s %s: %w", r.Stage, r.Iface, r.Period, err)
 	}
@@ -302,7 +307,7 @@ func (l *Ledger) Rows(ctx context.Context, q Query) ([]Row, error) {
 	in("day", q.Days)
 	in("iface", q.Ifaces)
 	in("stage", q.Stages)
-	sqlq := `SELECT id, run_id, stage, iface, period, day, hour, target, host, machine,
+	sqlq := `SELECT id, run_id, stage, iface, period, day, hour, target, host, machine, pid,
 		rows_in, rows_out, rejected, filtered, files, bytes, status, err, started_at, finished_at
 		FROM chama_runs`
 	if len(where) > 0 {
@@ -318,7 +323,7 @@ func (l *Ledger) Rows(ctx context.Context, q Query) ([]Row, error) {
 	for rs.Next() {
 		var r Row
 		var st, fin string
-		if err := rs.Scan(&r.ID, &r.RunID, &r.Stage, &r.Iface, &r.Period, &r.Day, &r.Hour, &r.Target, &r.Host, &r.Machine,
+		if err := rs.Scan(&r.ID, &r.RunID, &r.Stage, &r.Iface, &r.Period, &r.Day, &r.Hour, &r.Target, &r.Host, &r.Machine, &r.PID,
 			&r.RowsIn, &r.RowsOut, &r.Rejected, &r.Filtered, &r.Files, &r.Bytes, &r.Status, &r.Err, &st, &fin); err != nil {
 			return nil, fmt.Errorf("ledger: read: %w", err)
 		}

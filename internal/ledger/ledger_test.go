@@ -55,7 +55,7 @@ func exercise(t *testing.T, l *Ledger) {
 	p := rows[0]
 	want := Row{ID: p.ID, Run: Run{RunID: "r1", Stage: "pack", Iface: "51007", Period: "20241212", Hour: "07"},
 		Result: Result{RowsIn: 103, RowsOut: 100, Rejected: 1, Filtered: 2, Files: 3, Bytes: 4096, Status: OK},
-		Day:    "20241212", Machine: l.machine,
+		Day:    "20241212", Machine: l.machine, PID: os.Getpid(),
 		Started: time.Date(2024, 12, 13, 1, 1, 30, 0, time.UTC), Finished: time.Date(2024, 12, 13, 1, 3, 0, 0, time.UTC)}
 	if fmt.Sprintf("%+v", p) != fmt.Sprintf("%+v", want) {
 		t.Errorf("pack row:\n%+v\nwant\n%+v", p, want)

@@ -193,3 +193,18 @@ func TestStatus(t *testing.T) {
 		t.Fatalf("status:\n%s\nwant:\n%s", b.String(), want)
 	}
 }
+
+func TestStatusDiedRun(t *testing.T) {
+	l := openLedger(t)
+	add(t, l, ledger.Run{Stage: "pack", Iface: "51007", Period: "20241212"}, ledger.Result{Status: ledger.Running}, t0, 0)
+	o := StatusOptions{Ledger: l, Periods: []naming.Period{naming.MustPeriod("20241212")}, Ifaces: []*config.Interface{ifc("51007")}}
+	ss, err := Status(t.Context(), o)
+	if err != nil || ss[0].State != StateRunning {
+		t.Fatalf("this process is alive: %+v %v", ss, err)
+	}
+	o.Gone = func(machine string, pid int) bool { return machine == l.Machine() && pid > 0 }
+	ss, _ = Status(t.Context(), o)
+	if ss[0].State != StateDied || !strings.Contains(ss[0].Err, "is gone") {
+		t.Fatalf("%+v", ss[0])
+	}
+}

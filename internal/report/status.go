@@ -7,10 +7,12 @@ package report
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -27,6 +29,7 @@ const (
 	StatePartial = "partial"
 	StateWaiting = "not_ready"
 	StateMissing = "missing"
+	StateDied    = "died" // recorded as running, but its process is gone
 )
 
 // StageStatus is one stage of one interface and period.
@@ -54,6 +57,10 @@ type StatusOptions struct {
 	Ledger  *ledger.Ledger
 	Periods []naming.Period
 	Ifaces  []*config.Interface
+	// Gone tells whether a running row's process no longer exists
+	// (default: on this machine, signal 0 says no such process; a run on
+	// another machine is taken as alive).
+	Gone func(machine string, pid int) bool
 }
 
 // Status reports, per interface and period, every pipeline stage: done,
@@ -77,6 +84,9 @@ func Status(ctx context.Context, o StatusOptions) ([]StageStatus, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.Gone == nil {
+		o.Gone = localGone(o.Ledger.Machine())
+	}
 	var out []StageStatus
 	for _, p := range o.Periods {
 		for _, ifc := range o.Ifaces {
@@ -91,7 +101,7 @@ func Status(ctx context.Context, o StatusOptions) ([]StageStatus, error) {
 				if !show {
 					continue
 				}
-				out = append(out, summarize(ifc.Name, p.String(), stage, mine))
+				out = append(out, summarize(ifc.Name, p.String(), stage, mine, o.Gone))
 			}
 		}
 	}
@@ -125,7 +135,7 @@ func latest(rows []ledger.Row) []ledger.Row {
 	return out
 }
 
-func summarize(iface, period, stage string, rows []ledger.Row) StageStatus {
+func summarize(iface, period, stage string, rows []ledger.Row, gone func(string, int) bool) StageStatus {
 	s := StageStatus{Iface: iface, Period: period, Stage: stage, State: StateMissing, Runs: len(rows)}
 	if len(rows) == 0 {
 		return s
@@ -166,7 +176,7 @@ func summarize(iface, period, stage string, rows []ledger.Row) StageStatus {
 	}
 	s.Hosts = strings.Join(hosts, ",")
 	state := StateDone
-	rank := map[string]int{StateDone: 0, StateWaiting: 1, StateRunning: 2, StatePartial: 3, StateFailed: 4}
+	rank := map[string]int{StateDone: 0, StateWaiting: 1, StateRunning: 2, StatePartial: 3, StateFailed: 4, StateDied: 5}
 	for _, r := range cur {
 		if s.Started.IsZero() || r.Started.Before(s.Started) {
 			s.Started = r.Started
@@ -178,30 +188,35 @@ func summarize(iface, period, stage string, rows []ledger.Row) StageStatus {
 		if st == "" {
 			st = StateFailed
 		}
+		if st == StateRunning && gone(r.Machine, r.PID) {
+			st = StateDied
+			s.Err = fmt.Sprintf("recorded as running, but process %d on %s is gone", r.PID, r.Machine)
+		}
 		if rank[st] > rank[state] {
 			state = st
 		}
-		if r.Err != "" && (s.Err == "" || r.Status != ledger.OK) {
+		if r.Err != "" && st != StateDied && (s.Err == "" || r.Status != ledger.OK) {
 			s.Err = r.Err
 			if r.Target != "" {
 				s.Err = r.Target + ": " + r.Err
 			}
 		}
 	}
-	if state == StateRunning || hasRunning(cur) {
+	if state == StateRunning {
 		s.Finished = time.Time{}
 	}
 	s.State = state
 	return s
 }
 
-func hasRunning(rs []ledger.Row) bool {
-	for _, r := range rs {
-		if r.Status == ledger.Running {
-			return true
+// localGone reports a process of this machine that no longer exists.
+func localGone(self string) func(string, int) bool {
+	return func(machine string, pid int) bool {
+		if machine != self || pid <= 0 {
+			return false
 		}
+		return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
 	}
-	return false
 }
 
 func contains(ss []string, s string) bool {
