@@ -187,3 +187,48 @@ func freePort(t *testing.T) int {
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
 }
+
+// Several chama processes (here: separate handles) write one SQLite
+// ledger at once without "database is locked" failures.
+func TestSQLiteConcurrentWriters(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	var ls []*Ledger
+	for range 4 {
+		l, err := OpenSQLite(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		ls = append(ls, l)
+	}
+	errs := make(chan error, 4)
+	for i, l := range ls {
+		go func() {
+			for k := range 25 {
+				id, err := l.Start(t.Context(), Run{RunID: fmt.Sprint(i), Stage: StagePack, Iface: "51007", Period: "20241212", Hour: fmt.Sprintf("%02d", k%24)})
+				if err == nil {
+					err = l.Finish(t.Context(), id, Result{RowsOut: int64(k)})
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range ls {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := ls[0].Rows(t.Context(), Query{})
+	if err != nil || len(rows) != 100 {
+		t.Fatalf("%d rows, %v", len(rows), err)
+	}
+	for _, r := range rows {
+		if r.Status != OK {
+			t.Fatalf("unfinished row %+v", r)
+		}
+	}
+}
