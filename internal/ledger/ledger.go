@@ -110,9 +110,6 @@ type Ledger struct {
 func Open(cfg *config.Config) (*Ledger, error) {
 	switch cfg.Ledger.Driver {
 	case "", "sqlite":
-		if err := os.MkdirAll(cfg.Workdir, 0o755); err != nil {
-			return nil, fmt.Errorf("ledger: %w", err)
-		}
 		return OpenSQLite(filepath.Join(cfg.Workdir, FileName))
 	case "postgres":
 		dsn := os.Getenv(cfg.Ledger.DSNEnv)
@@ -128,6 +125,9 @@ func Open(cfg *config.Config) (*Ledger, error) {
 // processes may write it at once: WAL mode and a busy timeout let them
 // take turns.
 func OpenSQLite(path string) (*Ledger, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
 	dsn := "file:" + path + "?_pragma=busy_timeout(15000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
