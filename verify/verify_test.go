@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/chama-data/chama/internal/manifest"
+	"github.com/chama-data/chama/naming"
 )
 
 func TestVerifyCleanPeriodIsOK(t *testing.T) {
@@ -227,5 +228,20 @@ func TestVerifyHourOfDayInterfaceIsRefused(t *testing.T) {
 	o.Periods[0].Hourly = true
 	if _, err := Run(t.Context(), o); err == nil || !strings.Contains(err.Error(), "delivered per day") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestVerifyRange(t *testing.T) {
+	p := pack(t, 25)
+	o := p.options()
+	ps, err := naming.ParsePeriods("20241211..20241212")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Periods = ps
+	rep, lines := runLines(t, o)
+	want := "CHAMA_VERIFY FAIL iface=51007 period=20241211 file=- reason=not_packed where=local\nCHAMA_VERIFY OK iface=51007 period=20241212 files=3 lines=25"
+	if rep.OK || len(lines) != 2 || stripDetail(lines[0])+"\n"+lines[1] != want {
+		t.Fatalf("lines:\n%s\nwant:\n%s", strings.Join(lines, "\n"), want)
 	}
 }
