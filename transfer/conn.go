@@ -231,10 +231,12 @@ func (c *conn) kill(reason error) {
 func (c *conn) close() {
 	c.once.Do(func() {
 		close(c.done)
+		// The SSH transport first: the SFTP client's Close waits for its
+		// reader, which only ends once the transport is gone.
+		c.ssh.Close()
 		if c.sftp != nil {
 			c.sftp.Close()
 		}
-		c.ssh.Close()
 	})
 }
 
