@@ -218,6 +218,7 @@ type packer struct {
 	partList []*partOut
 	flat     *partOut
 	bw       *blockWriter
+	pending  int64 // bytes in the open blocks of all partitions
 	// countOnly is set once a partition needs more files than its width
 	// allows: from then on rows are only counted, so the error can give
 	// the exact number of files needed without writing them.
@@ -345,6 +346,7 @@ func (p *packer) line(line []byte, path string, lineNo int64, rows *manifest.Row
 	if po.block == nil {
 		po.block = p.newBlock(po)
 	}
+	before := len(*po.block)
 	*po.block = p.conv.emit(*po.block, line, &v)
 	if v.fatal != "" {
 		return fmt.Errorf("%s: %s line %d: %s", p.where, path, lineNo, v.fatal)
@@ -359,6 +361,9 @@ func (p *packer) line(line []byte, path string, lineNo int64, rows *manifest.Row
 		po.files = append(po.files, f)
 		po.cur = f
 	}
+	if p.conv.partField > 0 {
+		p.pending += int64(len(*po.block) - before)
+	}
 	rows.Delimiters += int64(v.affected)
 	rows.Written++
 	po.rows++
@@ -370,7 +375,29 @@ func (p *packer) line(line []byte, path string, lineNo int64, rows *manifest.Row
 	if len(*po.block) >= blockSize {
 		return p.flush(po, false)
 	}
+	if p.pending > pendingLimit {
+		return p.flushLargest()
+	}
 	return nil
+}
+
+// pendingLimit bounds the bytes waiting in the open blocks of all
+// partitions together; past it the largest block is compressed early
+// (a block may be any size), so memory stays bounded however many
+// partition values a period has.
+var pendingLimit int64 = 128 << 20
+
+func (p *packer) flushLargest() error {
+	var big *partOut
+	for _, po := range p.partList {
+		if po.block != nil && (big == nil || len(*po.block) > len(*big.block)) {
+			big = po
+		}
+	}
+	if big == nil || len(*big.block) == 0 {
+		return nil
+	}
+	return p.flush(big, false)
 }
 
 // maxParts bounds the partition values of one period: far more than the
@@ -402,6 +429,9 @@ func (p *packer) newPart(name string) *partOut {
 func (p *packer) flush(po *partOut, last bool) error {
 	if po.block == nil {
 		po.block = p.newBlock(po)
+	}
+	if p.conv.partField > 0 {
+		p.pending -= int64(len(*po.block))
 	}
 	j := &job{file: po.cur, data: po.block, lines: po.blockLines, dict: po.dict, first: po.blockIdx == 0, last: last}
 	po.dict = nil

@@ -204,3 +204,37 @@ func TestPackEmptyPartition(t *testing.T) {
 		t.Errorf("empty .verf: %q, %v", data, err)
 	}
 }
+
+// With many partitions, the open blocks are compressed early once their
+// sum passes the budget; the files still hold exactly the right lines.
+func TestPackPartitionMemoryBudget(t *testing.T) {
+	old := pendingLimit
+	pendingLimit = 2 << 10
+	defer func() { pendingLimit = old }()
+	e := newEnv(t, "lines_per_file: 300\npartition_field: 1")
+	want := map[string][]string{}
+	var ls []string
+	for i := range 2000 {
+		part := fmt.Sprint(100 + i%7)
+		ls = append(ls, row(part, fmt.Sprintf("value-%06d", i)))
+		want[part] = append(want[part], part+"|"+fmt.Sprintf("value-%06d", i))
+	}
+	e.writeInput("ods/dt=20241212/a.gz", ls...)
+	m := e.mustPack("20241212")
+	for _, set := range m.Sets {
+		var got []string
+		for k, f := range set.Files {
+			lines := readGz(t, filepath.Join(e.outDir("20241212"), set.Dir, f.Name))
+			if k < len(set.Files)-1 && len(lines) != 300 {
+				t.Errorf("%s: %d lines", f.Name, len(lines))
+			}
+			got = append(got, lines...)
+		}
+		if strings.Join(got, "\n") != strings.Join(want[set.Part], "\n") {
+			t.Errorf("partition %s content differs", set.Part)
+		}
+	}
+	if len(m.Sets) != 7 {
+		t.Errorf("%d sets", len(m.Sets))
+	}
+}

@@ -70,7 +70,8 @@ t0=$(now)
 "$tool" rss -- "$chama" --config "$dir/chama.yaml" pack --date "$date" 2>"$dir/chama.err" | tee "$dir/chama.out"
 t1=$(now)
 chama_secs=$(secs "$t0" "$t1")
-rss_kib=$(sed -n 's/^peak_rss_kib=//p' "$dir/chama.err")
+rss_kib=$(sed -n 's/^peak_rss_kib=\([0-9]*\).*/\1/p' "$dir/chama.err")
+chama_cpu=$(sed -n 's/^peak_rss_kib=.* cpu_secs=\([0-9.]*\).*/\1/p' "$dir/chama.err")
 out=$dir/work/out/51007/$date
 
 # 3. The shell pipeline.
@@ -91,10 +92,13 @@ fi
 # 5. The ceiling: one core, decompress + recompress, klauspost, same level.
 ceiling=$("$tool" ceiling -level "$level" -mb "$ceiling_mb" "${inputs[@]}")
 per_core=$(echo "$ceiling" | sed -n 's/.*ceiling_bytes_per_sec_per_core=\([0-9]*\).*/\1/p')
+ceil_raw=$(echo "$ceiling" | sed -n 's/.*ceiling_raw_bytes=\([0-9]*\).*/\1/p')
+ceil_cpu=$(echo "$ceiling" | sed -n 's/.*ceiling_cpu_secs=\([0-9.]*\).*/\1/p')
 
 awk -v rows="$rows" -v raw="$raw_bytes" -v gz="$gz_bytes" -v nin="${#inputs[@]}" \
 	-v cs="$chama_secs" -v ss="$shell_secs" -v pc="$per_core" -v cores="$cores" \
-	-v rss="$rss_kib" -v level="$level" -v counts="$chama_counts" 'BEGIN {
+	-v rss="$rss_kib" -v level="$level" -v counts="$chama_counts" \
+	-v ccpu="$chama_cpu" -v kraw="$ceil_raw" -v kcpu="$ceil_cpu" 'BEGIN {
 	ceil = pc * cores
 	printf "data:     %d rows, %.2f GB raw, %.2f GB gz in %d files; gzip level %d; %d cores\n", rows, raw/1e9, gz/1e9, nin, level, cores
 	printf "lines:    identical per file: %s\n", counts
@@ -103,5 +107,9 @@ awk -v rows="$rows" -v raw="$raw_bytes" -v gz="$gz_bytes" -v nin="${#inputs[@]}"
 	printf "ratio:    chama is %.2fx faster than the shell pipeline (target >= 4x)\n", ss/cs
 	printf "ceiling:  %.0f MB/s per core x %d = %.0f MB/s (%.2f s for this data)\n", pc/1e6, cores, ceil/1e6, raw/ceil
 	printf "fraction: chama reaches %.0f%% of the ceiling (target >= 80%%)\n", 100*(raw/cs)/ceil
+	# The same comparison in CPU time, which a busy machine disturbs less:
+	# CPU-seconds the ceiling needs per byte against what chama used.
+	need = kcpu * raw / kraw
+	printf "cpu:      chama used %.1f CPU-s; one-core decompress+recompress needs %.1f CPU-s for this data (%.0f%% efficiency); %.0f%% of %d cores busy\n", ccpu, need, 100*need/ccpu, 100*ccpu/cs/cores, cores
 	printf "peak RSS: %.0f MiB (target < 512 MiB)\n", rss/1024
 }' | tee "$dir/result.txt"

@@ -93,12 +93,19 @@ func ceiling(args []string) error {
 	if raw == 0 {
 		return errors.New("no data")
 	}
-	fmt.Printf("ceiling_raw_bytes=%d ceiling_secs=%.3f ceiling_bytes_per_sec_per_core=%.0f\n", raw, secs, float64(raw)/secs)
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	fmt.Printf("ceiling_raw_bytes=%d ceiling_secs=%.3f ceiling_cpu_secs=%.3f ceiling_bytes_per_sec_per_core=%.0f\n", raw, secs, cpuSecs(&ru), float64(raw)/secs)
 	return nil
 }
 
-// rss runs a command and prints its peak RSS in KiB to stderr as
-// "peak_rss_kib=N" (the command's own output is left as it is).
+func cpuSecs(ru *syscall.Rusage) float64 {
+	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
+}
+
+// rss runs a command and prints its peak RSS in KiB and the CPU time it
+// used to stderr as "peak_rss_kib=N cpu_secs=S" (the command's own output
+// is left as it is).
 func rss(args []string) error {
 	if len(args) > 0 && args[0] == "--" {
 		args = args[1:]
@@ -111,7 +118,7 @@ func rss(args []string) error {
 	err := cmd.Run()
 	if cmd.ProcessState != nil {
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			fmt.Fprintf(os.Stderr, "peak_rss_kib=%d\n", ru.Maxrss)
+			fmt.Fprintf(os.Stderr, "peak_rss_kib=%d cpu_secs=%.3f\n", ru.Maxrss, cpuSecs(ru))
 		}
 	}
 	return err
