@@ -244,6 +244,63 @@ func checkRemote(ctx context.Context, ss *sessions, ifc *config.Interface, perio
 	}
 }
 
+// remoteSets reads the period's .verf files from the first route whose
+// folder has any, for checking a period whose local output is gone.
+func remoteSets(ctx context.Context, ss *sessions, ifc *config.Interface, period string, r *Result) []*fileSet {
+	vt := ifc.VerfTemplate()
+	for _, rt := range ifc.Routes {
+		s := ss.get(ctx, rt.Target)
+		if s.err != nil {
+			continue // reported by checkRemote
+		}
+		d := RemoteDir(rt, ss.cfg.Targets[rt.Target], "")
+		listing, err := s.list(d)
+		if err != nil {
+			continue
+		}
+		var names []string
+		for n := range listing {
+			if f, ok := vt.Parse(n); ok && namePeriod(f) == period && (f.Iface == "" || f.Iface == ifc.Name) {
+				names = append(names, n)
+			}
+		}
+		if len(names) == 0 {
+			continue
+		}
+		sort.Strings(names)
+		where := "target:" + rt.Target
+		var sets []*fileSet
+		for _, n := range names {
+			data, err := readAll(s.fs, path.Join(d, n))
+			if err != nil {
+				r.add(Finding{Reason: ReasonRemoteError, File: n, Where: where, Host: s.host, Detail: err.Error()})
+				continue
+			}
+			es, cols, err := parseAnyVerf(ifc.VerfColumns, data)
+			if err != nil {
+				r.add(Finding{Reason: ReasonBadVerf, File: n, Where: where, Host: s.host, Detail: err.Error()})
+				continue
+			}
+			sets = append(sets, &fileSet{Verf: n, VerfSize: int64(len(data)), VerfData: data, Cols: colSet(cols), Entries: es})
+		}
+		return sets
+	}
+	return nil
+}
+
+func readAll(fsys RemoteFS, p string) ([]byte, error) {
+	rc, err := fsys.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", p, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	return b, nil
+}
+
 // sameVerf reads the remote .verf back and compares it with the local one.
 func sameVerf(s *remoteSession, p string, st *fileSet) *Finding {
 	rc, err := s.fs.Open(p)

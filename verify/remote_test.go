@@ -150,3 +150,41 @@ func TestVerifyRemoteWithoutRoutesWarns(t *testing.T) {
 		t.Fatalf("lines:\n%s\nwant:\n%s", strings.Join(lines, "\n"), want)
 	}
 }
+
+// With the local output gone (retention), --remote checks the targets
+// against their own .verf.
+func TestVerifyRemoteWithoutLocalOutput(t *testing.T) {
+	p := pack(t, 25)
+	root := t.TempDir()
+	dir := deliver(t, p, root)
+	os.RemoveAll(p.dir)
+	o := p.options()
+	o.Remote, o.Deep, o.Dial = true, true, dirDialer(root)
+	rep, lines := runLines(t, o)
+	want := "CHAMA_VERIFY WARN iface=51007 period=20241212 file=- reason=not_packed where=local\nCHAMA_VERIFY OK iface=51007 period=20241212 files=3 lines=25"
+	if !rep.OK || len(lines) != 2 || stripDetail(lines[0])+"\n"+lines[1] != want {
+		t.Fatalf("lines:\n%s\nwant:\n%s", strings.Join(lines, "\n"), want)
+	}
+	data := flip(t, filepath.Join(dir, p.names[2]))
+	os.Remove(filepath.Join(dir, p.names[1]))
+	rep, lines = runLines(t, o)
+	var got []string
+	for _, l := range lines {
+		got = append(got, stripDetail(l))
+	}
+	wantLines := []string{
+		"CHAMA_VERIFY WARN iface=51007 period=20241212 file=- reason=not_packed where=local",
+		"CHAMA_VERIFY FAIL iface=51007 period=20241212 file=" + p.names[1] + " reason=missing_file where=target:t1 host=fake:22",
+		"CHAMA_VERIFY FAIL iface=51007 period=20241212 file=" + p.names[2] + " reason=checksum_mismatch where=target:t1 host=fake:22 want=" + p.entries[2].MD5 + " got=" + md5hex(data),
+	}
+	if rep.OK || strings.Join(got, "\n") != strings.Join(wantLines, "\n") {
+		t.Fatalf("lines:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(wantLines, "\n"))
+	}
+	// Nothing anywhere: the target has no .verf either.
+	os.RemoveAll(dir)
+	os.MkdirAll(dir, 0o755)
+	rep, lines = runLines(t, o)
+	if rep.OK || stripDetail(lines[1]) != "CHAMA_VERIFY FAIL iface=51007 period=20241212 file=- reason=missing_verf where=remote" {
+		t.Fatalf("%v", lines)
+	}
+}

@@ -85,6 +85,25 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 		r := &Result{Iface: j.ifc.Name, Period: j.period}
 		sets := checkLocal(ctx, o.Config, j.ifc, j.period, o.Jobs, r)
+		if o.Remote && len(sets) == 0 && len(r.Findings) == 1 && r.Findings[0].Reason == ReasonNotPacked {
+			// The local output is gone (retention) or was made elsewhere:
+			// check the targets against their own .verf.
+			r.Findings[0].Severity = Warn
+			r.Findings[0].Detail += ": checking the targets against their own .verf"
+			sets = remoteSets(ctx, ss, j.ifc, j.period, r)
+			if len(sets) == 0 {
+				r.add(Finding{Reason: ReasonMissingVerf, Where: "remote", Detail: "no .verf of the period on any route's target"})
+			}
+			checkSequences(sets, j.ifc, j.period, j.ifc.Template(), nil, r)
+			for _, st := range sets {
+				r.Sets++
+				for _, e := range st.Entries {
+					r.Files++
+					r.Lines += e.Lines
+					r.Bytes += e.Bytes
+				}
+			}
+		}
 		if o.Remote && len(sets) > 0 {
 			checkRemote(ctx, ss, j.ifc, j.period, sets, o.Deep, o.Jobs, r)
 		}
