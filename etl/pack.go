@@ -74,6 +74,9 @@ func Pack(ctx context.Context, o PackOptions) (*manifest.Manifest, error) {
 	if iface.Granularity == "hour" && !period.Hourly {
 		return nil, fmt.Errorf("%s: the interface is hourly: pack its hours (2024121200..2024121223), not a day", where)
 	}
+	if period.Hourly && !strings.Contains(iface.Path, "{hour}") {
+		return nil, fmt.Errorf("%s: path %q has no {hour}, so one hour cannot be read on its own: pack the day", where, iface.Path)
+	}
 	conv, err := newConverter(iface)
 	if err != nil {
 		return nil, err

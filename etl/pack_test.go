@@ -238,3 +238,13 @@ func TestPackPartitionMemoryBudget(t *testing.T) {
 		t.Errorf("%d sets", len(m.Sets))
 	}
 }
+
+// An hour of an interface whose folders are daily cannot be cut out: pack
+// refuses instead of packing the whole day under the hour's name.
+func TestPackHourOfADailyPathIsRefused(t *testing.T) {
+	e := newEnv(t, "")
+	e.writeInput("ods/dt=20241212/a.gz", row("1"))
+	if _, err := e.pack("2024121207"); err == nil || !strings.Contains(err.Error(), "has no {hour}") {
+		t.Errorf("err = %v", err)
+	}
+}
