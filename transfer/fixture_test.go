@@ -114,7 +114,13 @@ func (e *env) server(faults ...sftpd.Fault) *sftpd.Server {
 	e.t.Helper()
 	root := e.t.TempDir()
 	os.MkdirAll(filepath.Join(root, "in"), 0o755)
-	s, err := sftpd.Start(sftpd.Options{Root: root, AuthorizedKeys: []ssh.PublicKey{e.signer.PublicKey()}, Faults: faults})
+	return e.serverAt(root, nil, faults...)
+}
+
+// serverAt serves root (hostKey nil: a new one).
+func (e *env) serverAt(root string, hostKey ssh.Signer, faults ...sftpd.Fault) *sftpd.Server {
+	e.t.Helper()
+	s, err := sftpd.Start(sftpd.Options{Root: root, HostKey: hostKey, AuthorizedKeys: []ssh.PublicKey{e.signer.PublicKey()}, Faults: faults})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -1,0 +1,419 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/chama-data/chama/internal/exit"
+	"github.com/chama-data/chama/internal/manifest"
+	"github.com/chama-data/chama/internal/sftpd"
+	"github.com/chama-data/chama/internal/sshdtest"
+)
+
+// cutProxy forwards TCP to target and cuts the first `cuts` connections
+// once the client has sent cutAfter bytes through them: a network drop
+// in the middle of a file.
+type cutProxy struct {
+	ln       net.Listener
+	target   string
+	cutAfter int64
+	cuts     atomic.Int32
+	cut      atomic.Int32 // connections actually cut
+	wg       sync.WaitGroup
+}
+
+func startCutProxy(t *testing.T, target string, cutAfter int64, cuts int) *cutProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{ln: ln, target: target, cutAfter: cutAfter}
+	p.cuts.Store(int32(cuts))
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.wg.Add(1)
+			go func() {
+				defer p.wg.Done()
+				p.handle(c)
+			}()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); p.wg.Wait() })
+	return p
+}
+
+func (p *cutProxy) Addr() string { return p.ln.Addr().String() }
+
+func (p *cutProxy) handle(c net.Conn) {
+	defer c.Close()
+	u, err := net.Dial("tcp", p.target)
+	if err != nil {
+		return
+	}
+	defer u.Close()
+	doCut := p.cuts.Add(-1) >= 0
+	done := make(chan struct{}, 2)
+	go func() { io.Copy(c, u); done <- struct{}{} }()
+	go func() {
+		if !doCut {
+			io.Copy(u, c)
+		} else {
+			n, _ := io.CopyN(u, c, p.cutAfter)
+			if n == p.cutAfter {
+				p.cut.Add(1)
+			}
+		}
+		done <- struct{}{}
+	}()
+	<-done
+}
+
+// addKnownHost lists the server's key under another address (the proxy).
+func (e *env) addKnownHost(addr string, key ssh.PublicKey) {
+	f, _ := os.OpenFile(e.kh, os.O_APPEND|os.O_WRONLY, 0o644)
+	fmt.Fprintln(f, knownhosts.Line([]string{knownhosts.Normalize(addr)}, key))
+	f.Close()
+}
+
+func TestPushSurvivesConnectionCutMidFile(t *testing.T) {
+	e := newEnv(t)
+	s := e.server()
+	px := startCutProxy(t, s.Addr(), 150_000, 2)
+	e.addKnownHost(px.Addr(), s.HostKey())
+	m := packSet(t, e.work, "51007", "20241212", 0, 6, 200_000)
+	cfg := e.config(e.targetYAML("plat", []string{px.Addr()}, nil, "down_after: 5"), "plat")
+	if _, err, _ := e.push(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if px.cut.Load() == 0 {
+		t.Fatal("the proxy never cut a connection: the test proves nothing")
+	}
+	local := cfg.OutDir("51007", "20241212")
+	assertDelivered(t, filepath.Join(s.Root(), "in"), m, local)
+	assertVerfLast(t, m, s.Events()) // also: no file published twice
+	rec, _ := ReadDelivery(local, "plat")
+	retried := 0
+	for _, f := range rec.Files {
+		if f.Attempts > 1 {
+			retried++
+		}
+	}
+	if retried == 0 {
+		t.Error("no file records a retry although connections were cut mid-file")
+	}
+}
+
+func TestPushPrimaryKilledStandbyTakesOver(t *testing.T) {
+	e := newEnv(t)
+	primary := e.server(sftpd.Fault{Op: sftpd.OpWrite, Action: sftpd.Kill, Name: ".*_004.dat.gz.part", AfterBytes: 20_000, Times: 1})
+	standby := e.server()
+	m := packSet(t, e.work, "51007", "20241212", 0, 8, 60_000)
+	cfg := e.config(e.targetYAML("plat", []string{primary.Addr()}, []string{standby.Addr()}), "plat")
+	res, err, status := e.push(cfg)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, status)
+	}
+	if primary.Fired(sftpd.OpWrite) != 1 {
+		t.Fatal("the primary was not killed")
+	}
+	local := cfg.OutDir("51007", "20241212")
+	rec, _ := ReadDelivery(local, "plat")
+	roots := map[string]string{primary.Addr(): primary.Root(), standby.Addr(): standby.Root()}
+	got := map[string]int{}
+	for _, f := range rec.Files {
+		got[f.Host]++
+		want := ""
+		for _, mf := range m.Sets[0].Files {
+			if mf.Name == f.Name {
+				want = mf.MD5
+			}
+		}
+		if f.Verf {
+			continue
+		}
+		if sum := readFileMD5(t, filepath.Join(roots[f.Host], "in", f.Name)); sum != want {
+			t.Errorf("record says %s went to %s, but there it has md5 %q, want %s", f.Name, f.Host, sum, want)
+		}
+		other := primary.Root()
+		if f.Host == primary.Addr() {
+			other = standby.Root()
+		}
+		if _, err := os.Stat(filepath.Join(other, "in", f.Name)); err == nil {
+			t.Errorf("%s was delivered to both hosts", f.Name)
+		}
+	}
+	if len(rec.Files) != 9 || got[standby.Addr()] == 0 {
+		t.Fatalf("record: %d files, by host %v", len(rec.Files), got)
+	}
+	if _, err := os.Stat(filepath.Join(standby.Root(), "in", m.Sets[0].Verf)); err != nil {
+		t.Errorf("the .verf should have gone to the standby: %v", err)
+	}
+	assertNoPart(t, filepath.Join(standby.Root(), "in"))
+	assertVerfLast(t, m, primary.Events(), standby.Events())
+	var states []string
+	for _, h := range res.Hosts {
+		states = append(states, h.Role+"="+h.State)
+	}
+	if strings.Join(states, ",") != "primary=down,standby=up" {
+		t.Errorf("host states %v", states)
+	}
+}
+
+func TestPushAllHostsDownIsPartial(t *testing.T) {
+	e := newEnv(t)
+	s := e.server(sftpd.Fault{Op: sftpd.OpWrite, Action: sftpd.Kill, Name: ".*_003.dat.gz.part", AfterBytes: 10_000, Times: 1})
+	packSet(t, e.work, "51007", "20241212", 0, 6, 40_000)
+	cfg := e.config(e.targetYAML("plat", []string{s.Addr()}, nil, "connections_per_host: 1", "transfers_per_connection: 1"), "plat")
+	res, err, status := e.push(cfg)
+	if exit.Code(err) != exit.Partial {
+		t.Fatalf("exit %d (%v), want %d", exit.Code(err), err, exit.Partial)
+	}
+	if res.Files != 2 || res.Pending != 5 {
+		t.Errorf("files=%d pending=%d, want 2 delivered (001, 002) and 5 pending (003-006, .verf)", res.Files, res.Pending)
+	}
+	if !strings.Contains(status, "CHAMA_PUSH FAIL") || !strings.Contains(status, "files=2 ") || !strings.Contains(status, "pending=5") || !strings.Contains(status, "down") {
+		t.Errorf("status %q", status)
+	}
+	if !strings.Contains(err.Error(), "sent 2 files") {
+		t.Errorf("summary %q", err)
+	}
+}
+
+// The crash: a first run dies with the host mid-file; a second run
+// against the same storage resumes the .part and finishes the set.
+func TestPushRerunAfterCrashResumesPart(t *testing.T) {
+	e := newEnv(t)
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "in"), 0o755)
+	s1 := e.serverAt(root, nil, sftpd.Fault{Op: sftpd.OpWrite, Action: sftpd.Kill, Name: ".*_002.dat.gz.part", AfterBytes: 900_000, Times: 1})
+	m := packSet(t, e.work, "51007", "20241212", 0, 3, 1_500_000)
+	one := []string{"connections_per_host: 1", "transfers_per_connection: 1"}
+	cfg := e.config(e.targetYAML("plat", []string{s1.Addr()}, nil, one...), "plat")
+	if _, err, _ := e.push(cfg); exit.Code(err) != exit.Partial {
+		t.Fatalf("first run: %v", err)
+	}
+	part := filepath.Join(root, "in", "."+m.Sets[0].Files[1].Name+".part")
+	st, err := os.Stat(part)
+	if err != nil || st.Size() < 800_000 {
+		t.Fatalf("the crash should leave a large .part: %v %v", st, err)
+	}
+
+	s2 := e.serverAt(root, nil)
+	cfg = e.config(e.targetYAML("plat", []string{s2.Addr()}, nil, one...), "plat")
+	res, err, _ := e.push(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := cfg.OutDir("51007", "20241212")
+	assertDelivered(t, filepath.Join(root, "in"), m, local)
+	assertVerfLast(t, m, s2.Events())
+	if res.Skipped != 1 || res.Files != 3 {
+		t.Errorf("second run: skipped=%d files=%d, want 1 (001) and 3 (002, 003, .verf)", res.Skipped, res.Files)
+	}
+	rec, _ := ReadDelivery(local, "plat")
+	f2, _ := rec.Lookup(m.Sets[0].Files[1].Name)
+	if f2.Resumed <= 0 || f2.Resumed >= st.Size() {
+		t.Errorf("file 2 resumed from %d; want inside the .part (0, %d)", f2.Resumed, st.Size())
+	}
+	for _, ev := range s2.Events() {
+		if ev.Op == "open" && strings.HasSuffix(ev.Path, m.Sets[0].Files[1].Name+".part") && strings.Contains(ev.Flags, "t") {
+			t.Errorf("the .part was truncated instead of resumed: %+v", ev)
+		}
+	}
+}
+
+func TestPushRestartsPartLargerThanLocal(t *testing.T) {
+	e := newEnv(t)
+	s := e.server()
+	m := packSet(t, e.work, "51007", "20241212", 0, 1, 30_000)
+	name := m.Sets[0].Files[0].Name
+	junk := make([]byte, m.Sets[0].Files[0].Bytes+5000)
+	os.WriteFile(filepath.Join(s.Root(), "in", "."+name+".part"), junk, 0o644)
+	cfg := e.config(e.targetYAML("plat", []string{s.Addr()}, nil), "plat")
+	if _, err, _ := e.push(cfg); err != nil {
+		t.Fatal(err)
+	}
+	assertDelivered(t, filepath.Join(s.Root(), "in"), m, cfg.OutDir("51007", "20241212"))
+	truncated := false
+	for _, ev := range s.Events() {
+		if ev.Op == "open" && strings.HasSuffix(ev.Path, name+".part") && strings.Contains(ev.Flags, "t") {
+			truncated = true
+		}
+	}
+	if !truncated {
+		t.Error("a .part larger than the local file must be restarted (opened with truncate)")
+	}
+}
+
+func TestPushNeverOverwritesWithoutForceOrNewResend(t *testing.T) {
+	e := newEnv(t)
+	s := e.server()
+	m := packSet(t, e.work, "51007", "20241212", 0, 2, 20_000)
+	cfg := e.config(e.targetYAML("plat", []string{s.Addr()}, nil, "remote_checksum: true"), "plat")
+	if _, err, _ := e.push(cfg); err != nil {
+		t.Fatal(err)
+	}
+	local := cfg.OutDir("51007", "20241212")
+	// Someone changed a delivered file on the platform (same size), and
+	// the record is gone: only the remote md5sum can tell.
+	remote := filepath.Join(s.Root(), "in", m.Sets[0].Files[0].Name)
+	b, _ := os.ReadFile(remote)
+	b[len(b)/2] ^= 0xff
+	os.WriteFile(remote, b, 0o644)
+	os.Remove(filepath.Join(local, DeliveryFileName("plat")))
+	_, err, status := e.push(cfg)
+	if exit.Code(err) != exit.Failure || !strings.Contains(status, "already exists and differs") || !strings.Contains(status, "remote md5 differs") {
+		t.Fatalf("exit %d, status %s", exit.Code(err), status)
+	}
+	if got := readFileMD5(t, remote); got == m.Sets[0].Files[0].MD5 {
+		t.Fatal("overwritten without --force")
+	}
+	// --force replaces it; without posix-rename: remove, then rename.
+	if _, err, _ := e.push(cfg, func(o *PushOptions) { o.Force = true; o.noPosixRename = true }); err != nil {
+		t.Fatal(err)
+	}
+	assertDelivered(t, filepath.Join(s.Root(), "in"), m, local)
+	evs := s.Events()
+	var ops []string
+	for _, ev := range evs {
+		if strings.HasSuffix(ev.Path, m.Sets[0].Files[0].Name) || strings.HasSuffix(ev.Target, m.Sets[0].Files[0].Name) {
+			ops = append(ops, ev.Op)
+		}
+	}
+	if n := len(ops); n < 2 || ops[n-2] != "remove" || ops[n-1] != "rename" {
+		t.Errorf("forced replace without posix-rename: ops %v, want ... remove, rename", ops)
+	}
+}
+
+func TestPushNewResendReplacesFinalFiles(t *testing.T) {
+	e := newEnv(t)
+	s := e.server()
+	packSet(t, e.work, "51007", "20241212", 0, 2, 20_000)
+	cfg := e.config(e.targetYAML("plat", []string{s.Addr()}, nil), "plat")
+	if _, err, _ := e.push(cfg); err != nil {
+		t.Fatal(err)
+	}
+	local := cfg.OutDir("51007", "20241212")
+	// Re-packed with different content under the same names.
+	m2 := packSet(t, e.work, "51007", "20241212", 0, 2, 25_000)
+	if _, err, _ := e.push(cfg); exit.Code(err) != exit.Failure {
+		t.Fatalf("same re-send, different files: want a refusal, got %v", err)
+	}
+	m2.Resend = 1
+	if err := manifest.Write(local, m2); err != nil {
+		t.Fatal(err)
+	}
+	res, err, _ := e.push(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Files != 3 {
+		t.Errorf("files=%d, want 3 replaced", res.Files)
+	}
+	assertDelivered(t, filepath.Join(s.Root(), "in"), m2, local)
+	if rec, _ := ReadDelivery(local, "plat"); rec.Resend != 1 {
+		t.Errorf("record resend %d", rec.Resend)
+	}
+}
+
+func TestPushRealSSHD(t *testing.T) {
+	d := sshdtest.Start(t)
+	e := newEnv(t)
+	remote := t.TempDir()
+	m := packSet(t, e.work, "51007", "20241212", 0, 5, 300_000)
+	px := startCutProxy(t, d.Addr(), 400_000, 1)
+	tg := func(addr string) string {
+		return e.targetYAML("plat", []string{addr}, nil, "user: "+d.User, "auth: {key_file: "+d.KeyFile+"}",
+			"known_hosts: "+d.KnownHostsFile, "dir: "+remote, "remote_checksum: true", "max_packet: 65536", "down_after: 5")
+	}
+	f, _ := os.OpenFile(d.KnownHostsFile, os.O_APPEND|os.O_WRONLY, 0o644)
+	fmt.Fprintln(f, knownhosts.Line([]string{knownhosts.Normalize(px.Addr())}, d.HostKey))
+	f.Close()
+	cfg := e.config(tg(px.Addr()), "plat")
+	if _, err, _ := e.push(cfg); err != nil {
+		t.Fatalf("%v\nsshd log: %s", err, d.Log())
+	}
+	if px.cut.Load() != 1 {
+		t.Errorf("the proxy cut %d connections, want 1", px.cut.Load())
+	}
+	local := cfg.OutDir("51007", "20241212")
+	assertDelivered(t, remote, m, local)
+	res, err, _ := e.push(e.config(tg(d.Addr()), "plat"))
+	if err != nil || res.Files != 0 || res.Skipped != 6 {
+		t.Errorf("re-run against sshd: %v files=%d skipped=%d", err, res.Files, res.Skipped)
+	}
+
+	// DialTarget gives verify the same auth and host-key rules.
+	c, closer, err := DialTarget(context.Background(), e.config(tg(d.Addr()), "plat"), "plat", cfg.Targets["plat"].Primary[0], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closer.Close()
+	if _, ok := c.HasExtension("fsync@openssh.com"); !ok {
+		t.Error("OpenSSH offers fsync@openssh.com; the client should see it")
+	}
+	st, err := c.Stat(filepath.Join(remote, m.Sets[0].Verf))
+	if err != nil || st.Size() == 0 {
+		t.Errorf("stat .verf over DialTarget: %v", err)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	cases := []struct {
+		err  error
+		want class
+	}{
+		{io.EOF, classTransport},
+		{sftp.ErrSSHFxConnectionLost, classTransport},
+		{&TimeoutError{Host: "h", Op: "write", After: time.Second}, classTransport},
+		{fmt.Errorf("x: %w", &net.OpError{Op: "dial", Err: errors.New("refused")}), classTransport},
+		{&AuthError{Host: "h", User: "u", Err: errors.New("no")}, classHost},
+		{&HostKeyError{Host: "h"}, classHost},
+		{&MissingDirError{Host: "h", Dir: "/in"}, classHost},
+		{os.ErrPermission, classHost},
+		{&sftp.StatusError{Code: 3}, classHost},
+		{&sftp.StatusError{Code: 4}, classFile},
+		{&SizeError{}, classFile},
+		{&ExistsError{}, classConflict},
+		{&LocalError{Err: os.ErrNotExist}, classConflict},
+		{context.Canceled, classCancel},
+	}
+	for _, c := range cases {
+		if got := classify(c.err); got != c.want {
+			t.Errorf("classify(%v) = %s, want %s", c.err, got, c.want)
+		}
+	}
+}
+
+func TestBackoffIsCappedWithJitter(t *testing.T) {
+	base, cap := 100*time.Millisecond, time.Second
+	for n := 1; n <= 12; n++ {
+		full := min(base<<(n-1), cap)
+		for i := 0; i < 50; i++ {
+			d := backoff(n, base, cap)
+			if d < full/2 || d > full {
+				t.Fatalf("backoff(%d) = %s, want within [%s, %s]", n, d, full/2, full)
+			}
+		}
+	}
+}
