@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/expr-lang/expr"
 )
@@ -40,6 +41,8 @@ type Set struct {
 	json  jsonMemo
 	smap  strMapMemo
 	ipMap map[uint32]*region
+	paths map[string][]jsonPathStep
+	fast  map[string]FastFunc
 }
 
 // NewSet returns a fresh function set for one worker.
@@ -49,6 +52,16 @@ func (sh *Shared) NewSet() *Set {
 		n = 8192
 	}
 	return &Set{sh: sh, ua: newUACache(n), re: map[string]*reCacheEntry{}, ipMap: map[uint32]*region{}}
+}
+
+// EndBatch forgets the per-row memos (last JSON document, last str_to_map,
+// last user agent). Their strings may point into the batch's Arrow
+// buffers, which the transform recycles once the batch is done; the
+// long-lived caches (user-agent LRU, regexps) copy their keys instead.
+func (s *Set) EndBatch() {
+	s.json = jsonMemo{members: s.json.members[:0]}
+	s.smap = strMapMemo{}
+	s.ua.lastKey, s.ua.last = "", nil
 }
 
 // fn is one function: its Go body and the signatures the checker uses to
@@ -97,13 +110,19 @@ func (s *Set) Options() []expr.Option {
 
 // Needs reports which resource a function needs ("ip", "mobile" or "").
 func Needs(name string) string {
-	for _, f := range (&Shared{}).NewSet().table() {
-		if f.name == name {
-			return f.needs
+	needsOnce.Do(func() {
+		needsMap = map[string]string{}
+		for _, f := range (&Set{sh: &Shared{}}).table() {
+			needsMap[f.name] = f.needs
 		}
-	}
-	return ""
+	})
+	return needsMap[name]
 }
+
+var (
+	needsOnce sync.Once
+	needsMap  map[string]string
+)
 
 // Signatures used for arity checks.
 var (

@@ -272,7 +272,7 @@ func (s *Set) regexp(name, pattern string) (*regexp.Regexp, error) {
 	if len(s.re) > 4096 { // patterns built from data: keep it bounded
 		clear(s.re)
 	}
-	s.re[pattern] = &reCacheEntry{re, err}
+	s.re[strings.Clone(pattern)] = &reCacheEntry{re, err}
 	return re, err
 }
 
@@ -459,19 +459,26 @@ func (s *Set) splitPart(args ...any) (any, error) {
 	v, ok1 := str(args[0])
 	sep, ok2 := str(args[1])
 	n, ok3 := toInt(args[2])
-	if !ok1 || !ok2 || !ok3 || n < 1 || sep == "" {
+	if !ok1 || !ok2 || !ok3 {
 		return nil, nil
+	}
+	return splitPartString(v, sep, n), nil
+}
+
+func splitPartString(v, sep string, n int) any {
+	if n < 1 || sep == "" {
+		return nil
 	}
 	for i := 1; ; i++ {
 		j := strings.Index(v, sep)
 		if i == n {
 			if j < 0 {
-				return v, nil
+				return v
 			}
-			return v[:j], nil
+			return v[:j]
 		}
 		if j < 0 {
-			return nil, nil
+			return nil
 		}
 		v = v[j+len(sep):]
 	}

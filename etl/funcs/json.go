@@ -36,13 +36,26 @@ func (s *Set) getJSONObject(args ...any) (any, error) {
 	if !ok1 || !ok2 {
 		return nil, nil
 	}
-	steps, ok := parseJSONPath(path)
+	return s.jsonGet(doc, path), nil
+}
+
+// jsonGet is get_json_object on strings (nil for null). Parsed paths are
+// cached per worker: a spec uses a handful.
+func (s *Set) jsonGet(doc, path string) any {
+	steps, ok := s.paths[path]
 	if !ok {
-		return nil, nil
+		steps, ok = parseJSONPath(path)
+		if !ok {
+			return nil
+		}
+		if s.paths == nil || len(s.paths) > 1024 {
+			s.paths = map[string][]jsonPathStep{}
+		}
+		s.paths[path] = steps
 	}
 	m := s.indexJSON(doc)
 	if !m.valid {
-		return nil, nil
+		return nil
 	}
 	var raw string
 	if len(steps) > 0 && !steps[0].isIndex && m.isObj {
@@ -54,7 +67,7 @@ func (s *Set) getJSONObject(args ...any) (any, error) {
 			}
 		}
 		if !found {
-			return nil, nil
+			return nil
 		}
 		steps = steps[1:]
 	} else {
@@ -63,10 +76,11 @@ func (s *Set) getJSONObject(args ...any) (any, error) {
 	for _, st := range steps {
 		var ok bool
 		if raw, ok = jsonStep(raw, st); !ok {
-			return nil, nil
+			return nil
 		}
 	}
-	return jsonResult(raw)
+	v, _ := jsonResult(raw)
+	return v
 }
 
 // indexJSON validates doc and lists its top-level members, reusing the

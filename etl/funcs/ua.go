@@ -45,6 +45,7 @@ func (c *uaCache) get(s string) *UA {
 		c.lastKey, c.last = s, u
 		return u
 	}
+	s = strings.Clone(s) // the key and the fields cut from it outlive the batch
 	u := ParseUA(s)
 	c.Parses++
 	if c.ll.Len() >= c.max {

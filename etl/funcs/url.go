@@ -105,16 +105,23 @@ func urlParam(args ...any) (any, error) {
 	if !ok1 || !ok2 || key == "" {
 		return nil, nil
 	}
+	return urlParamString(raw, key), nil
+}
+
+func urlParamString(raw, key string) any {
 	i := strings.IndexByte(raw, '?')
 	if i < 0 {
-		return nil, nil
+		return nil
 	}
+	q := raw[i+1:]
 	// The same key may appear in the query and again in a hash route's query.
-	q := strings.ReplaceAll(raw[i+1:], "?", "&")
-	if v, ok := queryParam(q, key); ok {
-		return v, nil
+	if strings.IndexByte(q, '?') >= 0 {
+		q = strings.ReplaceAll(q, "?", "&")
 	}
-	return nil, nil
+	if v, ok := queryParam(q, key); ok {
+		return v
+	}
+	return nil
 }
 
 // urlDecode is java.net.URLDecoder.decode(s, "UTF-8"), as Hive's reflect

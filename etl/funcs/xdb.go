@@ -64,15 +64,24 @@ func NewXDB(b []byte) (*XDB, error) {
 // the region's offset (a cheap cache key); ok is false when no segment
 // holds it or the file is inconsistent.
 func (x *XDB) Search(ip uint32) (text string, off uint32, ok bool) {
+	off, n, ok := x.find(ip)
+	if !ok {
+		return "", 0, false
+	}
+	return string(x.buf[off : int(off)+n]), off, true
+}
+
+// find locates the region of ip without copying its text.
+func (x *XDB) find(ip uint32) (off uint32, n int, ok bool) {
 	b := x.buf
 	cell := xdbHeaderLen + (int(ip>>24)*xdbVectorCols+int(ip>>16&0xff))*xdbVectorSize
 	lo := binary.LittleEndian.Uint32(b[cell:])
 	hi := binary.LittleEndian.Uint32(b[cell+4:])
 	if lo == 0 && hi == 0 {
-		return "", 0, false
+		return 0, 0, false
 	}
 	if int(hi)+xdbSegmentSize > len(b) || hi < lo {
-		return "", 0, false
+		return 0, 0, false
 	}
 	l, h := 0, int(hi-lo)/xdbSegmentSize
 	for l <= h {
@@ -89,12 +98,26 @@ func (x *XDB) Search(ip uint32) (text string, off uint32, ok bool) {
 			n := int(binary.LittleEndian.Uint16(b[p+8:]))
 			d := binary.LittleEndian.Uint32(b[p+10:])
 			if int(d)+n > len(b) {
-				return "", 0, false
+				return 0, 0, false
 			}
-			return string(b[d : int(d)+n]), d, true
+			return d, n, true
 		}
 	}
-	return "", 0, false
+	return 0, 0, false
+}
+
+// region returns the parsed region of ip, cached per worker by offset.
+func (s *Set) region(ip uint32) *region {
+	off, n, ok := s.sh.IP.find(ip)
+	if !ok {
+		return nil
+	}
+	r := s.ipMap[off]
+	if r == nil {
+		r = parseRegion(string(s.sh.IP.buf[off : int(off)+n]))
+		s.ipMap[off] = r
+	}
+	return r
 }
 
 // region is a parsed region text; "0" fields are unknown.
@@ -139,16 +162,8 @@ func (s *Set) ipField(k int) func(args ...any) (any, error) {
 		if !ok {
 			return nil, nil
 		}
-		text, off, ok := s.sh.IP.Search(ip)
-		if !ok {
-			return nil, nil
-		}
-		r := s.ipMap[off]
-		if r == nil {
-			r = parseRegion(text)
-			s.ipMap[off] = r
-		}
-		if r.fields[k] == "" {
+		r := s.region(ip)
+		if r == nil || r.fields[k] == "" {
 			return nil, nil
 		}
 		return r.fields[k], nil

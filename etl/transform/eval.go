@@ -21,11 +21,20 @@ type evaluator struct {
 	vm   vm.VM
 	env  map[string]any
 	mem  memory.Allocator
-	ods  []int // ODS columns some program reads (set in env per row)
+	ods  []int // ODS columns some VM program reads (set in env per row)
 	dwds []*dwdEval
-	nder int   // derived values per row, all DWD tables
-	dv   []any // this row's derived values
-	row  []any // scratch for one output row
+	nder int         // derived values per row, all DWD tables
+	dv   []funcs.Val // this row's derived values
+	row  []funcs.Val // scratch for one output row
+	// needEnv is set when some expression runs on expr's VM, which reads
+	// columns from env; noFast forces that for every expression (tests).
+	needEnv, noFast bool
+	// The current batch's columns by type, and the current row.
+	cols []arrow.Array
+	strs []*array.String
+	i64s []*array.Int64
+	f64s []*array.Float64
+	cur  int
 }
 
 // ref names where a value comes from: an ODS column or a derived slot.
@@ -39,6 +48,7 @@ type prog struct {
 	code  string
 	ident bool
 	ref   ref
+	fast  fexpr
 	p     *vm.Program
 }
 
@@ -56,8 +66,8 @@ type adsEval struct {
 	cols   []prog
 }
 
-func newEvaluator(st *stream, sh *funcs.Shared, mem memory.Allocator) (*evaluator, error) {
-	e := &evaluator{st: st, set: sh.NewSet(), env: map[string]any{}, mem: mem}
+func newEvaluator(st *stream, sh *funcs.Shared, mem memory.Allocator, noFast bool) (*evaluator, error) {
+	e := &evaluator{st: st, set: sh.NewSet(), env: map[string]any{}, mem: mem, noFast: noFast}
 	odsIdx := map[string]int{}
 	for i, f := range st.schema.Fields() {
 		odsIdx[f.Name] = i
@@ -73,6 +83,13 @@ func newEvaluator(st *stream, sh *funcs.Shared, mem memory.Allocator) (*evaluato
 			pr.ident, pr.ref = true, scope[c.Ident]
 			return pr, nil
 		}
+		if !e.noFast {
+			if f, ok := e.compileFast(c.Program.Node(), scope); ok {
+				pr.fast = f
+				return pr, nil
+			}
+		}
+		e.needEnv = true
 		for _, col := range c.Columns {
 			if r := scope[col]; r.derived < 0 {
 				usedODS[r.ods] = true
@@ -126,8 +143,36 @@ func newEvaluator(st *stream, sh *funcs.Shared, mem memory.Allocator) (*evaluato
 		e.ods = append(e.ods, i)
 	}
 	sort.Ints(e.ods)
-	e.dv = make([]any, e.nder)
+	e.dv = make([]funcs.Val, e.nder)
 	return e, nil
+}
+
+// setBatch points the evaluator at a record's columns.
+func (e *evaluator) setBatch(rec arrow.Record) {
+	n := int(rec.NumCols())
+	e.cols = e.cols[:0]
+	e.strs, e.i64s, e.f64s = make([]*array.String, n), make([]*array.Int64, n), make([]*array.Float64, n)
+	for i := 0; i < n; i++ {
+		c := rec.Column(i)
+		e.cols = append(e.cols, c)
+		switch a := c.(type) {
+		case *array.String:
+			e.strs[i] = a
+		case *array.Int64:
+			e.i64s[i] = a
+		case *array.Float64:
+			e.f64s[i] = a
+		}
+	}
+}
+
+// refExpr reads a column of the current row.
+func (e *evaluator) refExpr(r ref) fexpr {
+	if r.derived >= 0 {
+		k := r.derived
+		return func() (funcs.Val, error) { return e.dv[k], nil }
+	}
+	return func() (funcs.Val, error) { return e.value(r), nil }
 }
 
 // odsValue reads one cell as an expression value (nil for null).
@@ -146,22 +191,46 @@ func odsValue(col arrow.Array, row int) any {
 	return nil
 }
 
-func (e *evaluator) value(rec arrow.Record, r ref, row int) any {
+// value reads a column of the current row, unboxed.
+func (e *evaluator) value(r ref) funcs.Val {
 	if r.derived >= 0 {
 		return e.dv[r.derived]
 	}
-	return odsValue(rec.Column(r.ods), row)
+	i, row := r.ods, e.cur
+	if s := e.strs[i]; s != nil {
+		if s.IsNull(row) {
+			return funcs.Val{}
+		}
+		return funcs.Str(s.Value(row))
+	}
+	if e.cols[i].IsNull(row) {
+		return funcs.Val{}
+	}
+	if a := e.i64s[i]; a != nil {
+		return funcs.Val{A: int(a.Value(row)), K: funcs.KAny}
+	}
+	if a := e.f64s[i]; a != nil {
+		return funcs.Val{A: a.Value(row), K: funcs.KAny}
+	}
+	return funcs.Val{}
 }
 
-func (e *evaluator) run(pr *prog, rec arrow.Record, row int) (any, error) {
+func (e *evaluator) run(pr *prog) (funcs.Val, error) {
 	if pr.ident {
-		return e.value(rec, pr.ref, row), nil
+		return e.value(pr.ref), nil
+	}
+	if pr.fast != nil {
+		v, err := pr.fast()
+		if err != nil {
+			return v, fmt.Errorf("%s: %w", pr.code, err)
+		}
+		return v, nil
 	}
 	v, err := e.vm.Run(pr.p, e.env)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", pr.code, err)
+		return funcs.Val{}, fmt.Errorf("%s: %w", pr.code, err)
 	}
-	return v, nil
+	return funcs.Any(v), nil
 }
 
 // Output is one batch of one output: an interface (or a DWD table) and,
@@ -199,17 +268,20 @@ func (pb *partBuilders) get(mem memory.Allocator, part string) *array.RecordBuil
 	return b
 }
 
-func appendValue(b array.Builder, v any) {
-	switch bb := b.(type) {
-	case *array.StringBuilder:
-		switch x := v.(type) {
-		case nil:
-			bb.AppendNull()
-		case string:
-			bb.Append(x)
+func appendValue(b array.Builder, val funcs.Val) {
+	if sb, ok := b.(*array.StringBuilder); ok {
+		switch val.K {
+		case funcs.KNull:
+			sb.AppendNull()
+		case funcs.KStr:
+			sb.Append(val.S)
 		default:
-			bb.Append(funcs.ToString(x))
+			sb.Append(funcs.ToString(val.A))
 		}
+		return
+	}
+	v := val.Box()
+	switch bb := b.(type) {
 	case *array.Int64Builder:
 		switch x := v.(type) {
 		case int:
@@ -230,21 +302,8 @@ func appendValue(b array.Builder, v any) {
 
 // appendRef copies a column cell straight from the input, without boxing
 // strings.
-func (e *evaluator) appendRef(b array.Builder, rec arrow.Record, r ref, row int) {
-	if r.derived < 0 {
-		col := rec.Column(r.ods)
-		if sb, ok := b.(*array.StringBuilder); ok {
-			if s, ok := col.(*array.String); ok {
-				if s.IsNull(row) {
-					sb.AppendNull()
-				} else {
-					sb.Append(s.Value(row))
-				}
-				return
-			}
-		}
-	}
-	appendValue(b, e.value(rec, r, row))
+func (e *evaluator) appendRef(b array.Builder, r ref) {
+	appendValue(b, e.value(r))
 }
 
 // eval runs one ODS batch through the DWD derivations and ADS routing.
@@ -281,42 +340,44 @@ func (e *evaluator) eval(layer string, rec arrow.Record) (*batchOut, error) {
 			}
 		}
 	}()
-	cols := make([]arrow.Array, rec.NumCols())
-	for i := range cols {
-		cols[i] = rec.Column(i)
-	}
+	e.setBatch(rec)
+	defer e.set.EndBatch()
 	names := e.st.schema.Fields()
 	for row := 0; row < n; row++ {
-		for _, i := range e.ods {
-			e.env[names[i].Name] = odsValue(cols[i], row)
+		e.cur = row
+		if e.needEnv {
+			for _, i := range e.ods {
+				e.env[names[i].Name] = odsValue(e.cols[i], row)
+			}
 		}
 		routed := false
 		for di, d := range e.dwds {
 			for k := range d.derive {
-				v, err := e.run(&d.derive[k], rec, row)
+				v, err := e.run(&d.derive[k])
 				if err != nil {
 					return nil, fmt.Errorf("dwd %s.%s: %w", d.plan.name, d.plan.spec.Derive[k].Name, err)
 				}
 				e.dv[d.slots[k]] = v
-				e.env[d.plan.spec.Derive[k].Name] = v
+				if e.needEnv {
+					e.env[d.plan.spec.Derive[k].Name] = v.Box()
+				}
 			}
 			if b := dwdB[di]; b != nil {
 				for c, r := range d.out {
-					e.appendRef(b.Field(c), rec, r, row)
+					e.appendRef(b.Field(c), r)
 				}
 				routed = true
 			}
 			for ai, a := range d.ads {
 				if a.filter != nil {
-					v, err := e.run(a.filter, rec, row)
+					v, err := e.run(a.filter)
 					if err != nil {
 						return nil, fmt.Errorf("ads %s filter: %w", a.plan.iface, err)
 					}
-					ok, isBool := v.(bool)
-					if v != nil && !isBool {
-						return nil, fmt.Errorf("ads %s filter: %s gave %T, want a boolean", a.plan.iface, a.filter.code, v)
+					if _, isBool := v.A.(bool); v.K != funcs.KNull && (v.K != funcs.KAny || !isBool) {
+						return nil, fmt.Errorf("ads %s filter: %s gave %s, want a boolean", a.plan.iface, a.filter.code, kindName(v))
 					}
-					if !ok {
+					if !v.True() {
 						continue
 					}
 				}
@@ -326,10 +387,10 @@ func (e *evaluator) eval(layer string, rec arrow.Record) (*batchOut, error) {
 				for k := range a.cols {
 					pr := &a.cols[k]
 					if pr.ident {
-						e.row = append(e.row, nil) // copied directly below
+						e.row = append(e.row, funcs.Val{}) // copied directly below
 						continue
 					}
-					v, err := e.run(pr, rec, row)
+					v, err := e.run(pr)
 					if err != nil {
 						return nil, fmt.Errorf("ads %s.%s: %w", a.plan.iface, a.plan.spec.Columns[k].Name, err)
 					}
@@ -337,13 +398,11 @@ func (e *evaluator) eval(layer string, rec arrow.Record) (*batchOut, error) {
 				}
 				part := ""
 				if pi := a.plan.partIdx; pi >= 0 {
-					var pv any
+					pv := e.row[pi]
 					if a.cols[pi].ident {
-						pv = e.value(rec, a.cols[pi].ref, row)
-					} else {
-						pv = e.row[pi]
+						pv = e.value(a.cols[pi].ref)
 					}
-					part = funcs.ToString(pv)
+					part, _ = pv.Str()
 					if part == "" {
 						part = NullPart
 					}
@@ -351,7 +410,7 @@ func (e *evaluator) eval(layer string, rec arrow.Record) (*batchOut, error) {
 				b := adsB[di][ai].get(e.mem, part)
 				for k := range a.cols {
 					if a.cols[k].ident {
-						e.appendRef(b.Field(k), rec, a.cols[k].ref, row)
+						e.appendRef(b.Field(k), a.cols[k].ref)
 					} else {
 						appendValue(b.Field(k), e.row[k])
 					}

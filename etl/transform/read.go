@@ -128,14 +128,18 @@ func readText(ctx context.Context, src transfer.Source, path, hour string, batch
 // decoder turns text chunks into Arrow records of the ODS schema.
 type decoder struct {
 	schema *arrow.Schema
+	fs     []arrow.Field // schema.Fields() copies on every call
 	delim  byte
 	null   []byte
 	b      *array.RecordBuilder
 	fields [][]byte
+	// lastBytes per column, to reserve the data buffers of the next batch
+	// at once instead of growing them by doubling.
+	lastBytes []int
 }
 
 func newDecoder(mem memory.Allocator, schema *arrow.Schema, delim byte, null string) *decoder {
-	return &decoder{schema: schema, delim: delim, null: []byte(null), b: array.NewRecordBuilder(mem, schema)}
+	return &decoder{schema: schema, fs: schema.Fields(), delim: delim, null: []byte(null), b: array.NewRecordBuilder(mem, schema), lastBytes: make([]int, len(schema.Fields()))}
 }
 
 func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
@@ -144,8 +148,13 @@ func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 // of fields, or a bigint/double field that does not parse, is rejected.
 func (d *decoder) decode(ch *chunk) (arrow.Record, []reject) {
 	var rejects []reject
-	ncol := len(d.schema.Fields())
+	ncol := len(d.fs)
 	d.b.Reserve(ch.lines)
+	for i, n := range d.lastBytes {
+		if sb, ok := d.b.Field(i).(*array.StringBuilder); ok && n > 0 {
+			sb.ReserveData(n + n/16)
+		}
+	}
 	raw := ch.raw
 	lineNo := ch.firstLine
 	for len(raw) > 0 {
@@ -170,7 +179,7 @@ func (d *decoder) decode(ch *chunk) (arrow.Record, []reject) {
 			continue
 		}
 		bad := ""
-		for i, f := range d.schema.Fields() {
+		for i, f := range d.fs {
 			if f.Type.ID() == arrow.STRING || bytes.Equal(d.fields[i], d.null) || len(d.fields[i]) == 0 {
 				continue
 			}
@@ -214,6 +223,11 @@ func (d *decoder) decode(ch *chunk) (arrow.Record, []reject) {
 					bb.Append(v)
 				}
 			}
+		}
+	}
+	for i := range d.lastBytes {
+		if sb, ok := d.b.Field(i).(*array.StringBuilder); ok {
+			d.lastBytes[i] = sb.DataLen()
 		}
 	}
 	return d.b.NewRecordBatch(), rejects

@@ -39,8 +39,10 @@ type Options struct {
 	// is rejected.
 	RejectPath string
 	Log        *slog.Logger
-	// Mem allocates the Arrow buffers (default the Go allocator).
+	// Mem allocates the Arrow buffers (default a recycling pool).
 	Mem memory.Allocator
+
+	noFast bool // tests: run every expression on expr's VM
 }
 
 // Sink receives every output batch, in input order: for each input file
@@ -164,7 +166,7 @@ func Run(ctx context.Context, o Options, sink Sink) (*Summary, error) {
 		o.Log = slog.Default()
 	}
 	if o.Mem == nil {
-		o.Mem = memory.NewGoAllocator()
+		o.Mem = newPoolAllocator()
 	}
 	if o.RejectPath == "" {
 		o.RejectPath = filepath.Join(o.Config.Workdir, "stage", o.Layer, o.Period.String()+".rejects.txt")
@@ -281,7 +283,7 @@ func runStream(ctx context.Context, o Options, t *config.Transform, sh *funcs.Sh
 	// Compile before reading anything: a spec error fails fast.
 	evs := make([]*evaluator, t.Workers)
 	for i := range evs {
-		if evs[i], err = newEvaluator(st, sh, o.Mem); err != nil {
+		if evs[i], err = newEvaluator(st, sh, o.Mem, o.noFast); err != nil {
 			return nil, exit.With(exit.Usage, err)
 		}
 	}

@@ -77,7 +77,9 @@ func (s *stager) write(out Output) error {
 		if err != nil {
 			return err
 		}
-		props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy))
+		// Plain encoding: dictionary-encoding 51 string columns cost more CPU than
+		// the whole transform, for a staging file read once.
+		props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy), parquet.WithDictionaryDefault(false))
 		w, err := pqarrow.NewFileWriter(out.Rec.Schema(), f, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 		if err != nil {
 			f.Close()

@@ -525,3 +525,52 @@ func TestDWDLayerColumns(t *testing.T) {
 		t.Errorf("dwd row %q", first)
 	}
 }
+
+// The closure evaluator and expr's VM give the same output, on the test
+// spec and on the 51007 bench spec over generated rows (with its defects:
+// bad escapes, truncated JSON, bad mobiles).
+func TestFastPathMatchesExprVM(t *testing.T) {
+	run := func(cfg *config.Config, period string, noFast bool) map[string][]string {
+		got := map[string][]string{}
+		_, err := Run(context.Background(), Options{Config: cfg, Layer: LayerADS, Period: naming.MustPeriod(period), Log: quiet, noFast: noFast},
+			func(hour string, out Output) error {
+				k := out.Name + "/" + out.Part
+				for r := 0; r < int(out.Rec.NumRows()); r++ {
+					got[k] = append(got[k], string(AppendLine(nil, out.Rec, r, '|', `\N`)))
+				}
+				return nil
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	f := newFixture(t, "text", nil)
+	f.writeText(t, "07", sampleRows(t), 3, false)
+	if a, b := run(f.cfg, "2024121207", false), run(f.cfg, "2024121207", true); !reflect.DeepEqual(a, b) {
+		t.Errorf("test spec: fast %v\n vm %v", a, b)
+	}
+	cfg, _ := benchConfig(t, 3000)
+	streams, err := buildPlan(cfg.Transform, LayerADS, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh, err := cfg.Transform.FuncShared()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev, err := newEvaluator(streams[0], sh, memory.DefaultAllocator, false); err != nil || ev.needEnv {
+		t.Fatalf("every bench expression should take the fast path (err %v)", err)
+	}
+	a, b := run(cfg, "2024121207", false), run(cfg, "2024121207", true)
+	if len(a["51007/"]) < 1000 {
+		t.Fatalf("bench spec routed only %d rows", len(a["51007/"]))
+	}
+	for k := range b {
+		for i := range b[k] {
+			if i >= len(a[k]) || a[k][i] != b[k][i] {
+				t.Fatalf("%s row %d:\nfast %v\n  vm %s", k, i, a[k][i:i+1], b[k][i])
+			}
+		}
+	}
+}

@@ -1,0 +1,431 @@
+package funcs
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// Val is an unboxed expression value for the transform's fast evaluator:
+// strings travel without being boxed into interfaces (which allocates),
+// everything else in A. The zero Val is null.
+type Val struct {
+	S string
+	A any
+	K uint8
+}
+
+// Val kinds.
+const (
+	KNull uint8 = iota
+	KStr
+	KAny
+)
+
+// Str makes a string value.
+func Str(s string) Val { return Val{S: s, K: KStr} }
+
+// Any makes a value from an interface (nil is null).
+func Any(a any) Val {
+	switch x := a.(type) {
+	case nil:
+		return Val{}
+	case string:
+		return Val{S: x, K: KStr}
+	}
+	return Val{A: a, K: KAny}
+}
+
+// Box returns the value as an interface (nil for null).
+func (v Val) Box() any {
+	switch v.K {
+	case KStr:
+		return v.S
+	case KAny:
+		return v.A
+	}
+	return nil
+}
+
+// Str reads a value as a string the way str does; ok is false for null.
+func (v Val) Str() (string, bool) {
+	switch v.K {
+	case KStr:
+		return v.S, true
+	case KAny:
+		return str(v.A)
+	}
+	return "", false
+}
+
+// True reports whether the value is the boolean true.
+func (v Val) True() bool {
+	b, _ := v.A.(bool)
+	return v.K == KAny && b
+}
+
+var (
+	vTrue  = Val{A: true, K: KAny}
+	vFalse = Val{A: false, K: KAny}
+)
+
+// Bool makes a boolean value.
+func Bool(b bool) Val {
+	if b {
+		return vTrue
+	}
+	return vFalse
+}
+
+// FastFunc is a function over unboxed values; args must not be kept.
+type FastFunc func(args []Val) (Val, error)
+
+// Fast returns the unboxed implementation of a function, or nil when it
+// only has the generic one (call Func then). Both give the same results;
+// the differential test in etl/transform checks it.
+func (s *Set) Fast(name string) FastFunc {
+	if s.fast == nil {
+		s.fast = s.fastTable()
+	}
+	switch Needs(name) {
+	case "ip":
+		if s.sh.IP == nil {
+			return nil
+		}
+	case "mobile":
+		if s.sh.Mobile == nil {
+			return nil
+		}
+	}
+	return s.fast[name]
+}
+
+// Func returns the generic implementation of a function (with the
+// missing-resource stubs Options uses), or nil for an unknown name.
+func (s *Set) Func(name string) func(args ...any) (any, error) {
+	for _, f := range s.table() {
+		if f.name == name {
+			switch {
+			case f.needs == "ip" && s.sh.IP == nil, f.needs == "mobile" && s.sh.Mobile == nil:
+				return nil
+			}
+			return f.body
+		}
+	}
+	return nil
+}
+
+func str1v(args []Val, f func(string) string) (Val, error) {
+	if len(args) != 1 {
+		return Val{}, errArity
+	}
+	s, ok := args[0].Str()
+	if !ok {
+		return Val{}, nil
+	}
+	return Str(f(s)), nil
+}
+
+type arityError struct{}
+
+func (arityError) Error() string { return "wrong number of arguments" }
+
+var errArity = arityError{}
+
+func (s *Set) fastTable() map[string]FastFunc {
+	ua := func(get func(*UA) string) FastFunc {
+		return func(args []Val) (Val, error) {
+			if len(args) != 1 {
+				return Val{}, errArity
+			}
+			v, ok := args[0].Str()
+			if !ok || v == "" {
+				return Val{}, nil
+			}
+			if r := get(s.ua.get(v)); r != "" {
+				return Str(r), nil
+			}
+			return Val{}, nil
+		}
+	}
+	ip := func(k int) FastFunc {
+		return func(args []Val) (Val, error) {
+			if len(args) != 1 {
+				return Val{}, errArity
+			}
+			v, ok := args[0].Str()
+			if !ok {
+				return Val{}, nil
+			}
+			ipv, ok := ParseIPv4(v)
+			if !ok {
+				return Val{}, nil
+			}
+			r := s.region(ipv)
+			if r == nil || r.fields[k] == "" {
+				return Val{}, nil
+			}
+			return Str(r.fields[k]), nil
+		}
+	}
+	return map[string]FastFunc{
+		"get_json_object": func(args []Val) (Val, error) {
+			if len(args) != 2 {
+				return Val{}, errArity
+			}
+			doc, ok1 := args[0].Str()
+			path, ok2 := args[1].Str()
+			if !ok1 || !ok2 {
+				return Val{}, nil
+			}
+			return Any(s.jsonGet(doc, path)), nil
+		},
+		"url_decode": func(args []Val) (Val, error) {
+			if len(args) != 1 {
+				return Val{}, errArity
+			}
+			v, ok := args[0].Str()
+			if !ok {
+				return Val{}, nil
+			}
+			if strings.IndexByte(v, '%') < 0 && strings.IndexByte(v, '+') < 0 {
+				return args[0], nil
+			}
+			r, _ := urlDecode(v)
+			return Any(r), nil
+		},
+		"url_param": func(args []Val) (Val, error) {
+			if len(args) != 2 {
+				return Val{}, errArity
+			}
+			raw, ok1 := args[0].Str()
+			key, ok2 := args[1].Str()
+			if !ok1 || !ok2 || key == "" {
+				return Val{}, nil
+			}
+			return Any(urlParamString(raw, key)), nil
+		},
+		"substr": func(args []Val) (Val, error) {
+			if len(args) == 3 && args[0].K == KStr {
+				if pos, ok := args[1].A.(int); ok {
+					if n, ok := args[2].A.(int); ok && pos >= 1 && n > 0 && isASCII(args[0].S) {
+						s := args[0].S
+						if pos > len(s) {
+							return Str(""), nil
+						}
+						end := min(len(s), pos-1+n)
+						return Str(s[pos-1 : end]), nil
+					}
+				}
+			}
+			r, err := substr(boxAll(args)...)
+			return Any(r), err
+		},
+		"empty_null": func(args []Val) (Val, error) {
+			if len(args) != 1 {
+				return Val{}, errArity
+			}
+			if v, ok := args[0].Str(); !ok || v == "" {
+				return Val{}, nil
+			}
+			return args[0], nil
+		},
+		"nvl": func(args []Val) (Val, error) {
+			if len(args) != 2 {
+				return Val{}, errArity
+			}
+			if args[0].K != KNull {
+				return args[0], nil
+			}
+			return args[1], nil
+		},
+		"coalesce": func(args []Val) (Val, error) {
+			for _, a := range args {
+				if a.K != KNull {
+					return a, nil
+				}
+			}
+			return Val{}, nil
+		},
+		"is_null": func(args []Val) (Val, error) {
+			if len(args) != 1 {
+				return Val{}, errArity
+			}
+			return Bool(args[0].K == KNull), nil
+		},
+		"concat": func(args []Val) (Val, error) {
+			n := 0
+			for _, a := range args {
+				s, ok := a.Str()
+				if !ok {
+					return Val{}, nil
+				}
+				n += len(s)
+			}
+			var b strings.Builder
+			b.Grow(n)
+			for _, a := range args {
+				s, _ := a.Str()
+				b.WriteString(s)
+			}
+			return Str(b.String()), nil
+		},
+		"concat_ws": func(args []Val) (Val, error) {
+			if len(args) < 1 {
+				return Val{}, errArity
+			}
+			sep, ok := args[0].Str()
+			if !ok {
+				return Val{}, nil
+			}
+			var b strings.Builder
+			first := true
+			for _, a := range args[1:] {
+				s, ok := a.Str()
+				if !ok {
+					continue
+				}
+				if !first {
+					b.WriteString(sep)
+				}
+				first = false
+				b.WriteString(s)
+			}
+			return Str(b.String()), nil
+		},
+		"lower": func(args []Val) (Val, error) { return str1v(args, lowerASCIIFast) },
+		"upper": func(args []Val) (Val, error) { return str1v(args, upperASCIIFast) },
+		"trim": func(args []Val) (Val, error) {
+			return str1v(args, func(s string) string { return strings.Trim(s, " ") })
+		},
+		"length": func(args []Val) (Val, error) {
+			if len(args) != 1 {
+				return Val{}, errArity
+			}
+			s, ok := args[0].Str()
+			if !ok {
+				return Val{}, nil
+			}
+			return Val{A: utf8.RuneCountInString(s), K: KAny}, nil
+		},
+		"strip_chars": func(args []Val) (Val, error) {
+			if len(args) != 2 {
+				return Val{}, errArity
+			}
+			v, ok1 := args[0].Str()
+			set, ok2 := args[1].Str()
+			if !ok1 || !ok2 {
+				return Val{}, nil
+			}
+			if !strings.ContainsAny(v, set) {
+				return args[0], nil
+			}
+			r, err := stripChars(v, set)
+			return Any(r), err
+		},
+		"str_contains": func(args []Val) (Val, error) {
+			if len(args) != 2 {
+				return Val{}, errArity
+			}
+			a, ok1 := args[0].Str()
+			b, ok2 := args[1].Str()
+			return Bool(ok1 && ok2 && strings.Contains(a, b)), nil
+		},
+		"split_part": func(args []Val) (Val, error) {
+			if len(args) != 3 {
+				return Val{}, errArity
+			}
+			v, ok1 := args[0].Str()
+			sep, ok2 := args[1].Str()
+			n, ok3 := args[2].A.(int)
+			if !ok1 || !ok2 || !ok3 {
+				r, err := s.splitPart(boxAll(args)...)
+				return Any(r), err
+			}
+			return Any(splitPartString(v, sep, n)), nil
+		},
+		"case_map": func(args []Val) (Val, error) {
+			if len(args) < 1 {
+				return Val{}, errArity
+			}
+			x, ok := args[0].Str()
+			rest := args[1:]
+			for ; len(rest) >= 2; rest = rest[2:] {
+				if k, kok := rest[0].Str(); ok && kok && k == x {
+					return rest[1], nil
+				}
+			}
+			if len(rest) == 1 {
+				return rest[0], nil
+			}
+			return Val{}, nil
+		},
+		"regexp_like": func(args []Val) (Val, error) {
+			if len(args) != 2 {
+				return Val{}, errArity
+			}
+			v, ok1 := args[0].Str()
+			p, ok2 := args[1].Str()
+			if !ok1 || !ok2 {
+				return vFalse, nil
+			}
+			re, err := s.regexp("regexp_like", p)
+			if err != nil {
+				return Val{}, err
+			}
+			return Bool(re.MatchString(v)), nil
+		},
+		"decrypt_mobile": func(args []Val) (Val, error) {
+			if len(args) != 2 {
+				return Val{}, errArity
+			}
+			k, _ := args[0].Str()
+			v, ok := args[1].Str()
+			if !ok {
+				return Val{}, nil
+			}
+			if k != MobileUserKey || !strings.HasSuffix(v, "==") {
+				return args[1], nil
+			}
+			p, ok := s.sh.Mobile.Decrypt(v)
+			if !ok {
+				return Val{}, nil
+			}
+			return Str(p), nil
+		},
+		"ua_os":              ua(func(u *UA) string { return u.OS }),
+		"ua_os_version":      ua(func(u *UA) string { return u.OSVersion }),
+		"ua_browser":         ua(func(u *UA) string { return u.Browser }),
+		"ua_browser_version": ua(func(u *UA) string { return u.BrowserVersion }),
+		"ua_device_brand":    ua(func(u *UA) string { return u.DeviceBrand }),
+		"ua_device_model":    ua(func(u *UA) string { return u.DeviceModel }),
+		"ip_prov":            ip(2),
+		"ip_city":            ip(3),
+	}
+}
+
+func boxAll(args []Val) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		out[i] = a.Box()
+	}
+	return out
+}
+
+// lowerASCIIFast avoids strings.ToLower's allocation when nothing changes.
+func lowerASCIIFast(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || (c >= 'A' && c <= 'Z') {
+			return strings.ToLower(s)
+		}
+	}
+	return s
+}
+
+func upperASCIIFast(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || (c >= 'a' && c <= 'z') {
+			return strings.ToUpper(s)
+		}
+	}
+	return s
+}

@@ -1,0 +1,283 @@
+package transform
+
+import (
+	"fmt"
+	"reflect"
+
+	"github.com/expr-lang/expr/ast"
+
+	"github.com/chama-data/chama/etl/funcs"
+)
+
+// fexpr evaluates one expression for the evaluator's current row.
+type fexpr func() (funcs.Val, error)
+
+// compileFast turns a checked expr AST into Go closures over the current
+// row: columns are read straight from the Arrow arrays, strings are never
+// boxed, and functions with an unboxed implementation are called directly.
+// Profiling showed expr's VM (a Run per expression, map lookups for
+// columns, boxing) was most of the per-row cost. Node kinds it does not
+// know make it return ok=false, and that expression runs on expr's VM.
+func (e *evaluator) compileFast(n ast.Node, scope map[string]ref) (fexpr, bool) {
+	switch x := n.(type) {
+	case *ast.IdentifierNode:
+		r, ok := scope[x.Value]
+		if !ok {
+			return nil, false
+		}
+		return e.refExpr(r), true
+	case *ast.StringNode:
+		v := funcs.Str(x.Value)
+		return func() (funcs.Val, error) { return v, nil }, true
+	case *ast.IntegerNode:
+		v := funcs.Any(x.Value)
+		return func() (funcs.Val, error) { return v, nil }, true
+	case *ast.BoolNode:
+		v := funcs.Bool(x.Value)
+		return func() (funcs.Val, error) { return v, nil }, true
+	case *ast.NilNode:
+		return func() (funcs.Val, error) { return funcs.Val{}, nil }, true
+	case *ast.ConstantNode:
+		if _, isSet := x.Value.(map[string]struct{}); isSet {
+			return nil, false // only as the right side of `in`
+		}
+		switch x.Value.(type) {
+		case nil, string, int, bool, float64:
+			v := funcs.Any(x.Value)
+			return func() (funcs.Val, error) { return v, nil }, true
+		}
+		return nil, false
+	case *ast.UnaryNode:
+		if x.Operator != "!" && x.Operator != "not" {
+			return nil, false
+		}
+		in, ok := e.compileFast(x.Node, scope)
+		if !ok {
+			return nil, false
+		}
+		return func() (funcs.Val, error) {
+			v, err := in()
+			if err != nil {
+				return v, err
+			}
+			b, isBool := v.A.(bool)
+			if v.K != funcs.KAny || !isBool {
+				return funcs.Val{}, fmt.Errorf("invalid operation: ! %s", kindName(v))
+			}
+			return funcs.Bool(!b), nil
+		}, true
+	case *ast.ConditionalNode:
+		c, ok1 := e.compileFast(x.Cond, scope)
+		a, ok2 := e.compileFast(x.Exp1, scope)
+		b, ok3 := e.compileFast(x.Exp2, scope)
+		if !ok1 || !ok2 || !ok3 {
+			return nil, false
+		}
+		return func() (funcs.Val, error) {
+			v, err := c()
+			if err != nil {
+				return v, err
+			}
+			if _, isBool := v.A.(bool); v.K != funcs.KAny || !isBool {
+				return funcs.Val{}, fmt.Errorf("non-bool expression (type %s) used as condition", kindName(v))
+			}
+			if v.True() {
+				return a()
+			}
+			return b()
+		}, true
+	case *ast.BinaryNode:
+		return e.compileBinary(x, scope)
+	case *ast.CallNode:
+		id, ok := x.Callee.(*ast.IdentifierNode)
+		if !ok {
+			return nil, false
+		}
+		// Constant arguments are filled in once; column arguments are read
+		// directly; only nested expressions are called per row.
+		buf := make([]funcs.Val, len(x.Arguments))
+		var dyn []argSrc
+		for i, a := range x.Arguments {
+			if c, ok := constVal(a); ok {
+				buf[i] = c
+				continue
+			}
+			if id, ok := a.(*ast.IdentifierNode); ok {
+				if r, ok := scope[id.Value]; ok {
+					dyn = append(dyn, argSrc{i: i, ref: r, isRef: true})
+					continue
+				}
+			}
+			f, ok := e.compileFast(a, scope)
+			if !ok {
+				return nil, false
+			}
+			dyn = append(dyn, argSrc{i: i, f: f})
+		}
+		fill := func() error {
+			for k := range dyn {
+				d := &dyn[k]
+				if d.isRef {
+					buf[d.i] = e.value(d.ref)
+					continue
+				}
+				v, err := d.f()
+				if err != nil {
+					return err
+				}
+				buf[d.i] = v
+			}
+			return nil
+		}
+		if ff := e.set.Fast(id.Value); ff != nil {
+			return func() (funcs.Val, error) {
+				if err := fill(); err != nil {
+					return funcs.Val{}, err
+				}
+				return ff(buf)
+			}, true
+		}
+		g := e.set.Func(id.Value)
+		if g == nil {
+			return nil, false
+		}
+		boxed := make([]any, len(buf))
+		return func() (funcs.Val, error) {
+			if err := fill(); err != nil {
+				return funcs.Val{}, err
+			}
+			for i := range buf {
+				boxed[i] = buf[i].Box()
+			}
+			r, err := g(boxed...)
+			if err != nil {
+				return funcs.Val{}, fmt.Errorf("%s: %w", id.Value, err)
+			}
+			return funcs.Any(r), nil
+		}, true
+	}
+	return nil, false
+}
+
+// argSrc is a per-row argument of a call: a column or a nested expression.
+type argSrc struct {
+	i     int
+	isRef bool
+	ref   ref
+	f     fexpr
+}
+
+// constVal reports the value of a literal node.
+func constVal(n ast.Node) (funcs.Val, bool) {
+	switch x := n.(type) {
+	case *ast.StringNode:
+		return funcs.Str(x.Value), true
+	case *ast.IntegerNode:
+		return funcs.Any(x.Value), true
+	case *ast.BoolNode:
+		return funcs.Bool(x.Value), true
+	case *ast.NilNode:
+		return funcs.Val{}, true
+	}
+	return funcs.Val{}, false
+}
+
+func kindName(v funcs.Val) string {
+	switch v.K {
+	case funcs.KNull:
+		return "<nil>"
+	case funcs.KStr:
+		return "string"
+	}
+	return reflect.TypeOf(v.A).String()
+}
+
+func (e *evaluator) compileBinary(x *ast.BinaryNode, scope map[string]ref) (fexpr, bool) {
+	switch x.Operator {
+	case "in":
+		l, ok := e.compileFast(x.Left, scope)
+		if !ok {
+			return nil, false
+		}
+		var set map[string]struct{}
+		switch r := x.Right.(type) {
+		case *ast.ConstantNode:
+			set, _ = r.Value.(map[string]struct{})
+		case *ast.ArrayNode:
+			set = map[string]struct{}{}
+			for _, n := range r.Nodes {
+				s, ok := n.(*ast.StringNode)
+				if !ok {
+					return nil, false
+				}
+				set[s.Value] = struct{}{}
+			}
+		}
+		if set == nil {
+			return nil, false
+		}
+		return func() (funcs.Val, error) {
+			v, err := l()
+			if err != nil || v.K != funcs.KStr {
+				return funcs.Bool(false), err
+			}
+			_, in := set[v.S]
+			return funcs.Bool(in), nil
+		}, true
+	case "==", "!=":
+		l, ok1 := e.compileFast(x.Left, scope)
+		r, ok2 := e.compileFast(x.Right, scope)
+		if !ok1 || !ok2 {
+			return nil, false
+		}
+		neg := x.Operator == "!="
+		return func() (funcs.Val, error) {
+			a, err := l()
+			if err != nil {
+				return a, err
+			}
+			b, err := r()
+			if err != nil {
+				return b, err
+			}
+			var eq bool
+			switch {
+			case a.K == funcs.KStr && b.K == funcs.KStr:
+				eq = a.S == b.S
+			case a.K == funcs.KNull || b.K == funcs.KNull:
+				eq = a.K == b.K
+			case a.K == funcs.KAny && b.K == funcs.KAny:
+				eq = reflect.DeepEqual(a.A, b.A)
+			}
+			return funcs.Bool(eq != neg), nil
+		}, true
+	case "&&", "and", "||", "or":
+		l, ok1 := e.compileFast(x.Left, scope)
+		r, ok2 := e.compileFast(x.Right, scope)
+		if !ok1 || !ok2 {
+			return nil, false
+		}
+		and := x.Operator == "&&" || x.Operator == "and"
+		return func() (funcs.Val, error) {
+			a, err := l()
+			if err != nil {
+				return a, err
+			}
+			if _, isBool := a.A.(bool); a.K != funcs.KAny || !isBool {
+				return funcs.Val{}, fmt.Errorf("invalid operation: %s on %s", x.Operator, kindName(a))
+			}
+			if a.True() != and { // false && ..., true || ...
+				return a, nil
+			}
+			b, err := r()
+			if err != nil {
+				return b, err
+			}
+			if _, isBool := b.A.(bool); b.K != funcs.KAny || !isBool {
+				return funcs.Val{}, fmt.Errorf("invalid operation: %s on %s", x.Operator, kindName(b))
+			}
+			return b, nil
+		}, true
+	}
+	return nil, false
+}

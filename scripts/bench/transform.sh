@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# make bench-transform: `chama transform --layer ads` with a 51007-like spec
+# (testdata/transform/bench51007.yaml: 51 output columns, a data_source_id
+# routing filter, JSON attribute extraction, URL parameters, user agent and
+# IP region functions, mobile decryption) over >= 2,000,000 rows from
+# `chama gen`, against Miller (mlr) doing the same filter and a projection
+# of the raw columns on the same text. Miller cannot run the UA, IP or AES
+# functions, so it does strictly less work: it is a reference, not a twin.
+#
+# Figures: wall seconds, CPU seconds (user+sys) and rows/s per core =
+# rows / CPU seconds, which is the fair per-core figure on a shared host.
+# Input is plain text for both tools (gen --plain) so that neither pays
+# for gunzip; chama reads gzip the same way when the files are gzipped.
+#
+# Environment: CHAMA (default bin/chama), BENCH_DIR (default
+# /tmp/chama-bench-transform; generated data is kept and reused), ROWS
+# (default 2000000), WORKERS (default: nproc), FILES (files, default 8),
+# MLR (default mlr; skipped with a note when absent).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+chama=${CHAMA:-$root/bin/chama}
+dir=${BENCH_DIR:-/tmp/chama-bench-transform}
+rows=${ROWS:-2000000}
+workers=${WORKERS:-$(nproc)}
+files=${FILES:-8}
+mlr=${MLR:-mlr}
+date=20241212
+hour=07
+
+[ -x "$chama" ] || { echo "bench-transform: $chama missing; run make build" >&2; exit 1; }
+if [ "$rows" -lt 2000000 ] && [ -z "${ALLOW_SMALL:-}" ]; then
+	echo "bench-transform: ROWS must be at least 2,000,000 (ALLOW_SMALL=1 for a trial run)" >&2
+	exit 1
+fi
+mkdir -p "$dir"
+
+# 1. Data: one hour of rows, plain text, generated once per (rows, files).
+stamp="rows=$rows files=$files seed=11"
+if [ "$(cat "$dir/ods.stamp" 2>/dev/null)" != "$stamp" ]; then
+	echo "generating $rows rows into $dir/ods ..."
+	rm -f "$dir/ods.stamp"
+	"$chama" gen --out "$dir/ods" --date "$date" --hours "$hour" --rows "$rows" --files-per-hour "$files" --plain --no-marker --seed 11
+	echo "$stamp" >"$dir/ods.stamp"
+fi
+in=$dir/ods/dt=$date/hour=$hour
+mapfile -t inputs < <(find "$in" -type f ! -name '_*' ! -name '.*' | LC_ALL=C sort)
+bytes=$(cat "${inputs[@]}" | wc -c)
+
+# 2. A synthetic ip2region database and the public demo mobile key (from
+# internal/gen; it protects nothing). The key goes through the
+# environment, never argv.
+go run ./scripts/bench/mkxdb "$dir/ip.xdb"
+CHAMA_MOBILE_KEY=$(sed -n 's/^const DemoMobileKeyHex = "\([0-9a-f]*\)"$/\1/p' internal/gen/schema.go)
+[ -n "$CHAMA_MOBILE_KEY" ] || { echo "bench-transform: cannot find gen.DemoMobileKeyHex" >&2; exit 1; }
+export CHAMA_MOBILE_KEY
+
+sed -e "s#{{WORK}}#$dir/work#" -e "s#{{ROOT}}#$dir/ods#" -e "s#{{XDB}}#$dir/ip.xdb#" -e "s#{{WORKERS}}#$workers#" \
+	testdata/transform/bench51007.yaml >"$dir/chama.yaml"
+
+# cpu_run OUT CMD...: runs CMD, writes "wall user sys" seconds to OUT.
+cpu_run() {
+	local out=$1
+	shift
+	local TIMEFORMAT='%R %U %S'
+	{ time "$@" >/dev/null 2>"$dir/stderr.txt"; } 2>"$out"
+}
+per_core() { awk -v r="$rows" -v u="$1" -v s="$2" 'BEGIN{printf "%.0f", r/(u+s)}'; }
+rate() { awk -v r="$rows" -v w="$1" 'BEGIN{printf "%.0f", r/w}'; }
+
+# 3. chama.
+echo "chama transform: $rows rows, $((bytes / 1048576)) MiB, $workers workers ..."
+cpu_run "$dir/chama.time" "$chama" --config "$dir/chama.yaml" transform --date "$date$hour" --layer ads --iface 51007 ||
+	{ cat "$dir/stderr.txt" >&2; exit 1; }
+read -r cw cu cs <"$dir/chama.time"
+summary=$dir/work/stage/ads/$date$hour.summary.json
+written=$(grep -o '"written": [0-9]*' "$summary" | tail -1 | grep -o '[0-9]*$')
+
+# 4. Miller: the same routing filter and the raw columns projected, '|' out.
+if command -v "$mlr" >/dev/null 2>&1; then
+	echo "mlr: same filter and projection ..."
+	filter='$11 == "2000001" || $11 == "2000002" || $11 == "2000003" || $11 == "2000010" || $11 == "2000020"'
+	# CSV with lazy quotes: Hive text has no quoting, and JSON values hold '"'.
+	cpu_run "$dir/mlr.time" "$mlr" --icsv --implicit-csv-header --lazy-quotes --ifs $'\x01' --onidx --ofs '|' \
+		filter "$filter" then cut -o -f 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21 "${inputs[@]}"
+	read -r mw mu ms <"$dir/mlr.time"
+else
+	echo "mlr not found (apt-get install -y miller): no reference figure"
+	mw=""
+fi
+
+echo
+echo "bench-transform: $rows rows ($((bytes / 1048576)) MiB text), 51007-like spec, $(nproc) cores, $workers workers"
+printf '  %-28s wall %6.2fs  cpu %6.2fs  rows/s %9s  rows/s per core %9s  (51007 rows written: %s)\n' \
+	"chama transform" "$cw" "$(awk -v u="$cu" -v s="$cs" 'BEGIN{print u+s}')" "$(rate "$cw")" "$(per_core "$cu" "$cs")" "$written"
+if [ -n "$mw" ]; then
+	printf '  %-28s wall %6.2fs  cpu %6.2fs  rows/s %9s  rows/s per core %9s\n' \
+		"mlr filter+cut (reference)" "$mw" "$(awk -v u="$mu" -v s="$ms" 'BEGIN{print u+s}')" "$(rate "$mw")" "$(per_core "$mu" "$ms")"
+	awk -v cu="$cu" -v cs="$cs" -v mu="$mu" -v ms="$ms" -v cw="$cw" -v mw="$mw" \
+		'BEGIN{printf "  chama/mlr: %.2fx the rows per CPU second, %.2fx the wall speed\n", (mu+ms)/(cu+cs), mw/cw}'
+fi
+echo "  target: >= 1,000,000 rows/s per core. The host is shared: run it twice and read both."
