@@ -136,6 +136,9 @@ func Pack(ctx context.Context, o PackOptions) (*manifest.Manifest, error) {
 	}
 	if err != nil {
 		p.keepRejects(final + "." + RejectsFile)
+		if !strings.HasPrefix(err.Error(), where) {
+			err = fmt.Errorf("%s: %w", where, err)
+		}
 		return nil, err
 	}
 	if p.countOnly {
