@@ -190,7 +190,7 @@ func RunStage(ctx context.Context, o Options) (*Summary, error) {
 	sum, err := Run(ctx, o, func(_ string, out Output) error { return st.write(out) })
 	if err != nil {
 		st.abort()
-		if sum != nil {
+		if sum != nil && len(sum.Streams) > 0 { // accounting had started: keep the record
 			writeSummary(root, sum)
 		}
 		return sum, err
