@@ -60,6 +60,38 @@ type HDFS struct {
 	clients []*hdfs.Client
 	bpc     int // bytes per CRC, from the server defaults
 	next    atomic.Uint64
+	// hung namenodes (timed out) and when they may be tried first again;
+	// its own lock, as timeouts happen while mu is held for a connect.
+	hungMu sync.Mutex
+	hung   map[string]time.Time
+}
+
+// hungCoolOff is how long a namenode that timed out is tried last by new
+// clients.
+const hungCoolOff = time.Minute
+
+// markHung records that a namenode timed out.
+func (h *HDFS) markHung(addr string) {
+	h.hungMu.Lock()
+	h.hung[addr] = time.Now().Add(hungCoolOff)
+	h.hungMu.Unlock()
+}
+
+// addresses orders the namenodes for a new client: as configured, with
+// namenodes that recently timed out moved to the end.
+func (h *HDFS) addresses() []string {
+	h.hungMu.Lock()
+	defer h.hungMu.Unlock()
+	var good, bad []string
+	now := time.Now()
+	for _, a := range h.opts.Namenodes {
+		if now.Before(h.hung[a]) {
+			bad = append(bad, a)
+		} else {
+			good = append(good, a)
+		}
+	}
+	return append(good, bad...)
 }
 
 // NewHDFS checks the options and, with Kerberos, reads krb5.conf and the
@@ -83,7 +115,7 @@ func NewHDFS(o HDFSOptions) (*HDFS, error) {
 	if o.Clients <= 0 {
 		o.Clients = 1
 	}
-	h := &HDFS{opts: o, clients: make([]*hdfs.Client, o.Clients)}
+	h := &HDFS{opts: o, clients: make([]*hdfs.Client, o.Clients), hung: map[string]time.Time{}}
 	if k := o.Kerberos; k != nil {
 		cl, err := kerberosClient(k)
 		if err != nil {
@@ -142,7 +174,7 @@ func (h *HDFS) client() (*hdfs.Client, error) {
 	dial := (&net.Dialer{Timeout: h.opts.ConnectTimeout}).DialContext
 	timeout := h.opts.Timeout
 	o := hdfs.ClientOptions{
-		Addresses:           h.opts.Namenodes,
+		Addresses:           h.addresses(),
 		User:                h.opts.User,
 		UseDatanodeHostname: h.opts.UseDatanodeHostname,
 		// Namenode connections get a deadline on every read and write, so
@@ -152,7 +184,7 @@ func (h *HDFS) client() (*hdfs.Client, error) {
 			if err != nil {
 				return nil, err
 			}
-			return &deadlineConn{Conn: c, timeout: timeout}, nil
+			return &deadlineConn{Conn: c, timeout: timeout, onTimeout: func() { h.markHung(addr) }}, nil
 		},
 		DatanodeDialFunc:       dial,
 		DataTransferProtection: h.opts.DataTransferProtection,
@@ -384,18 +416,33 @@ func (r *hdfsReader) Close() error {
 }
 
 // deadlineConn sets a deadline before each read and write: the namenode
-// client has no timeouts of its own.
+// client has no timeouts of its own. A connection that timed out is
+// closed, because a late answer would be read as the answer to the next
+// call; the client then fails over to the next namenode.
 type deadlineConn struct {
 	net.Conn
-	timeout time.Duration
+	timeout   time.Duration
+	onTimeout func()
 }
 
 func (c *deadlineConn) Read(b []byte) (int, error) {
 	c.Conn.SetReadDeadline(time.Now().Add(c.timeout))
-	return c.Conn.Read(b)
+	n, err := c.Conn.Read(b)
+	c.closeOnTimeout(err)
+	return n, err
 }
 
 func (c *deadlineConn) Write(b []byte) (int, error) {
 	c.Conn.SetWriteDeadline(time.Now().Add(c.timeout))
-	return c.Conn.Write(b)
+	n, err := c.Conn.Write(b)
+	c.closeOnTimeout(err)
+	return n, err
+}
+
+func (c *deadlineConn) closeOnTimeout(err error) {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		c.Conn.Close()
+		c.onTimeout()
+	}
 }

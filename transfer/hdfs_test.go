@@ -283,3 +283,26 @@ func TestHDFSUseDatanodeHostname(t *testing.T) {
 		t.Fatalf("read by datanode hostname: %d bytes, %v", len(got), err)
 	}
 }
+
+func TestHDFSHungNamenodeTimesOutThenFailsOver(t *testing.T) {
+	c, dir := hdfsCluster(t, hdfstest.Options{Namenodes: 2})
+	randomFile(t, filepath.Join(dir, "p", "f"), 10, 1)
+	h, err := NewHDFS(HDFSOptions{Name: "t", Namenodes: c.Addrs(), User: "chama", Timeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	c.Namenodes[0].SetDelay(time.Minute)
+	if _, err := h.List(context.Background(), "p"); err == nil || !strings.Contains(err.Error(), "timeout") {
+		t.Fatalf("a hung namenode: %v, want a timeout", err)
+	}
+	// The timed-out connection was dropped: the next call goes to the
+	// other namenode instead of reading a stale answer.
+	fis, err := h.List(context.Background(), "p")
+	if err != nil || len(fis) != 1 {
+		t.Fatalf("after the timeout: %v %v", fis, err)
+	}
+	if c.Namenodes[1].Calls("getListing") == 0 {
+		t.Fatal("the second namenode was not used")
+	}
+}

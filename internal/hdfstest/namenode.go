@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -48,6 +49,8 @@ type Namenode struct {
 	t       tracker
 	stopped atomic.Bool
 	conns   atomic.Int64
+	delay   atomic.Int64 // before each answer, in ns
+	done    chan struct{}
 }
 
 func startNamenode(c *Cluster, i int) (*Namenode, error) {
@@ -55,7 +58,7 @@ func startNamenode(c *Cluster, i int) (*Namenode, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Namenode{c: c, index: i, ln: ln}
+	n := &Namenode{c: c, index: i, ln: ln, done: make(chan struct{})}
 	n.t.wg.Add(1)
 	go n.accept()
 	return n, nil
@@ -63,6 +66,10 @@ func startNamenode(c *Cluster, i int) (*Namenode, error) {
 
 // Addr is host:port.
 func (n *Namenode) Addr() string { return n.ln.Addr().String() }
+
+// SetDelay makes the namenode wait d before answering each call (a hung
+// or overloaded namenode); 0 removes the delay.
+func (n *Namenode) SetDelay(d time.Duration) { n.delay.Store(int64(d)) }
 
 // SetStandby makes the namenode answer every call with a
 // StandbyException (as the standby of an HA pair does), or stop doing so.
@@ -74,6 +81,7 @@ func (n *Namenode) Stop() {
 	if n.stopped.Swap(true) {
 		return
 	}
+	close(n.done)
 	n.ln.Close()
 	n.t.closeAll()
 	n.t.wg.Wait()
@@ -184,6 +192,13 @@ func (n *Namenode) serve(conn net.Conn) {
 			req = parts[2]
 		}
 		n.count(method)
+		if d := time.Duration(n.delay.Load()); d > 0 {
+			select {
+			case <-time.After(d):
+			case <-n.done:
+				return
+			}
+		}
 		if n.standby.Load() {
 			n.reply(w, callID, clientID.b, rpcError, standbyException, "Operation category READ is not supported in state standby", errApplication)
 		} else {
