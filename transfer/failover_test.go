@@ -417,3 +417,19 @@ func TestBackoffIsCappedWithJitter(t *testing.T) {
 		}
 	}
 }
+
+func TestVerfEquivalentIgnoresOnlyCtime(t *testing.T) {
+	cols := []string{"name", "bytes", "lines", "period", "ctime", "md5"}
+	a := []byte("f1|10|2|20241212|20241213010203|aa\nf2|11|3|20241212|20241213010203|bb\n")
+	b := []byte("f1|10|2|20241212|20241214090000|aa\nf2|11|3|20241212|20241214090000|bb\n")
+	c := []byte("f1|10|2|20241212|20241214090000|aa\nf2|12|3|20241212|20241214090000|bb\n")
+	if !verfEquivalent(a, b, cols) {
+		t.Error("a re-pack that changed only ctime should be the same set")
+	}
+	if verfEquivalent(a, c, cols) {
+		t.Error("a different byte count must differ")
+	}
+	if verfEquivalent(a, b, []string{"name", "bytes", "lines", "period", "seq", "md5"}) {
+		t.Error("without a ctime column nothing may be ignored")
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"strings"
 
 	"github.com/pkg/sftp"
 )
@@ -21,6 +22,9 @@ type upload struct {
 	MD5    string // from the manifest ("" if unknown)
 	Verf   bool   // a .verf: compared by content, not size
 	Suffix string // temporary-name suffix (".part")
+	// VerfColumns is the .verf layout, so that a re-pack that changed
+	// only the ctime column counts as the same set.
+	VerfColumns []string
 
 	// KnownMD5 is the md5 a previous run recorded for the remote final
 	// file ("" if none); Overwrite allows replacing a differing final file.
@@ -242,7 +246,7 @@ func (c *conn) sameFile(ctx context.Context, u *upload, st os.FileInfo) (bool, s
 		if err != nil {
 			return false, "", err
 		}
-		if !bytes.Equal(got, want) {
+		if !bytes.Equal(got, want) && !verfEquivalent(got, want, u.VerfColumns) {
 			return false, "content differs", nil
 		}
 		return true, "", nil
@@ -263,4 +267,38 @@ func (c *conn) sameFile(ctx context.Context, u *upload, st os.FileInfo) (bool, s
 		}
 	}
 	return true, "", nil
+}
+
+// verfEquivalent reports whether two .verf files list the same files with
+// the same values in every column but ctime (a re-pack of identical data
+// differs only there). The format is verify's: one line per file,
+// columns separated by '|'.
+func verfEquivalent(a, b []byte, cols []string) bool {
+	ct := -1
+	for i, c := range cols {
+		if c == "ctime" {
+			ct = i
+		}
+	}
+	if ct < 0 {
+		return false
+	}
+	la := strings.Split(strings.TrimRight(string(a), "\n"), "\n")
+	lb := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(la) != len(lb) {
+		return false
+	}
+	for i := range la {
+		fa := strings.Split(strings.TrimRight(la[i], "\r"), "|")
+		fb := strings.Split(strings.TrimRight(lb[i], "\r"), "|")
+		if len(fa) != len(cols) || len(fb) != len(cols) {
+			return false
+		}
+		for k := range fa {
+			if k != ct && fa[k] != fb[k] {
+				return false
+			}
+		}
+	}
+	return true
 }

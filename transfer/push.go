@@ -109,6 +109,7 @@ type job struct {
 	sets     []*setState
 	errs     []string
 	hard     bool // a failure that needs an operator (exit 1)
+	verfCols []string
 }
 
 type setState struct {
@@ -175,7 +176,7 @@ func Push(ctx context.Context, o PushOptions) (*PushResult, error) {
 			dir := o.Config.OutDir(ifc.Name, p.String())
 			m, merr := manifest.Read(dir)
 			for _, rt := range ifc.Routes {
-				j := &job{localDir: dir, m: m, res: JobResult{Iface: ifc.Name, Period: p.String(), Target: rt.Target}}
+				j := &job{localDir: dir, m: m, verfCols: ifc.VerfColumns, res: JobResult{Iface: ifc.Name, Period: p.String(), Target: rt.Target}}
 				jobs = append(jobs, j)
 				t := o.Config.Targets[rt.Target]
 				if t == nil {
@@ -680,7 +681,7 @@ func (r *targetRun) queueVerf(s *setState) {
 	s.queued = true
 	tk := &task{job: j, set: s, verf: true, u: upload{
 		Local: filepath.Join(j.localDir, s.set.Dir, s.set.Verf), Name: s.set.Verf, Dir: j.res.Dir, Size: size,
-		Verf: true, Suffix: r.t.PartSuffix, Overwrite: r.o.Force || (j.prev != nil && j.prev.Resend != j.m.Resend),
+		Verf: true, VerfColumns: j.verfCols, Suffix: r.t.PartSuffix, Overwrite: r.o.Force || (j.prev != nil && j.prev.Resend != j.m.Resend),
 		NoPosixRename: r.o.noPosixRename,
 	}}
 	if err != nil {
@@ -746,7 +747,11 @@ func (r *targetRun) finishJobs(code int) {
 		if j.res.Pending > 0 {
 			reasons = append(reasons, fmt.Sprintf("%d files not delivered: %s", j.res.Pending, r.downSummary()))
 		}
-		j.res.Err = strings.Join(dedupe(reasons), "; ")
+		reasons = dedupe(reasons)
+		if len(reasons) > 3 {
+			reasons = append(reasons[:3], fmt.Sprintf("and %d more (see the log)", len(reasons)-3))
+		}
+		j.res.Err = strings.Join(reasons, "; ")
 		j.res.code = exit.Partial
 		if code == exit.Failure || j.hard {
 			j.res.code = exit.Failure

@@ -12,6 +12,7 @@ import (
 // thin call into the package that does the work.
 var stages = []pipeline.Stage{
 	{Name: "pack", Run: packStage},
+	{Name: "push", Run: pushStage},
 	{Name: "verify", Run: verifyStage}, // keep last: push goes before it
 }
 

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+
+	"github.com/chama-data/chama/internal/exit"
+	"github.com/chama-data/chama/internal/pipeline"
+	"github.com/chama-data/chama/naming"
+	"github.com/chama-data/chama/transfer"
+)
+
+func init() {
+	register(func(g *globals) *cobra.Command {
+		var pf periodFlags
+		var resend int
+		var force, asJSON bool
+		cmd := &cobra.Command{
+			Use:   "push --date PERIOD [--iface LIST] [--resend NN] [--force] [--json]",
+			Short: "Deliver packed file sets to their SFTP targets",
+			Long: `push delivers every packed file set of the periods (<workdir>/out/<iface>/<period>)
+to each target the interface routes to; each target receives the full set
+independently. Files go out in parallel over connections_per_host SSH
+connections per primary host, transfers_per_connection files per connection.
+
+Each file is uploaded as .<name>.part, confirmed (close, remote size, optional
+remote md5sum), fsynced when the server offers it, and renamed into place;
+a set's .verf goes last, only after every data file of the set is confirmed.
+Transport errors are retried after reconnecting; a host failing down_after
+times in a row rests for cool_off while its files go to the other primaries,
+then to the standbys in order. Re-running is safe: confirmed files are
+skipped, .part files are resumed, and a differing final remote file is never
+replaced unless --force is given or the manifest's re-send number changed.
+
+Each target's delivery record (host, remote path, bytes, time, attempts per
+file) is written to delivery-<target>.json beside manifest.json.
+
+One status line per interface, period and target, for scrapers:
+  CHAMA_PUSH OK iface=51007 period=20241212 target=panda files=13 bytes=1234 skipped=0
+  CHAMA_PUSH FAIL iface=51007 period=20241212 target=panda files=3 bytes=99 skipped=0 failed=0 pending=10 err="..."
+
+Exit codes: 0 all delivered; 1 a target refused (auth, host key, permission,
+missing folder, a differing remote file); 2 usage or config error; 3 partly
+delivered, hosts down or transport trouble (safe to run again); 4 nothing
+packed yet.`,
+			Example: `  chama push --date 20241212
+  chama push --date 20231220..20231228 --iface 51007 --resend 1
+  chama push --date 20241212 --json > push.json`,
+			Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, args []string) error {
+				if resend < -1 || resend > 99 {
+					return exit.Usagef("--resend %d: want 0-99", resend)
+				}
+				c, periods, ifs, err := pf.resolve(g)
+				if err != nil {
+					return err
+				}
+				o := transfer.PushOptions{
+					Config: c, Periods: periods, Ifaces: ifs, Resend: resend, Force: force,
+					Log: g.Log, Status: g.Stdout,
+				}
+				if asJSON {
+					// stdout is the JSON document; status lines go to stderr.
+					o.Status = g.Stderr
+				}
+				if f, ok := g.Stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+					o.Bars = g.Stderr
+				}
+				res, err := transfer.Push(cmd.Context(), o)
+				if asJSON && res != nil {
+					enc := json.NewEncoder(g.Stdout)
+					enc.SetIndent("", "  ")
+					if jerr := enc.Encode(res); jerr != nil && err == nil {
+						err = jerr
+					}
+				}
+				return err
+			},
+		}
+		pf.add(cmd)
+		cmd.Flags().IntVar(&resend, "resend", -1, "require the packed sets to be this re-send (0-99; default: whatever was packed)")
+		cmd.Flags().BoolVar(&force, "force", false, "replace final remote files that differ from the local ones")
+		cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON summary on stdout (status lines go to stderr)")
+		return cmd
+	})
+}
+
+// pushStage is push inside `chama run`: the period's sets as packed with
+// the run's --resend.
+func pushStage(ctx context.Context, p pipeline.Params, period naming.Period) error {
+	_, err := transfer.Push(ctx, transfer.PushOptions{
+		Config: p.Config, Periods: []naming.Period{period}, Ifaces: p.Ifaces, Resend: p.Resend,
+		Log: p.Log, Status: p.Stdout,
+	})
+	return err
+}
