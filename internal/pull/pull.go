@@ -378,7 +378,7 @@ func (r *runner) partition(ctx context.Context, p *Partition) {
 	r.o.Log.Warn("primary source failed; using the fallback", "iface", p.Iface, "path", p.Path, "primary", primary, "fallback", fb, "err", err)
 	if ferr := r.pullFrom(ctx, p, fb); ferr != nil {
 		if p.Status != StatusNotReady {
-			r.fail(p, fb, fmt.Errorf("%w; fallback %s: %v", err, fb, ferr))
+			r.fail(p, fb, fmt.Errorf("%w; fallback %s: %w", err, fb, ferr))
 		}
 		p.Fallback, p.PrimaryError = true, err.Error()
 		return
