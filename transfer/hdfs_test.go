@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -11,6 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
+	"github.com/jcmturner/gokrb5/v8/keytab"
 
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/hdfstest"
@@ -304,5 +308,38 @@ func TestHDFSHungNamenodeTimesOutThenFailsOver(t *testing.T) {
 	}
 	if c.Namenodes[1].Calls("getListing") == 0 {
 		t.Fatal("the second namenode was not used")
+	}
+}
+
+// With a keytab and krb5.conf the source is built without a KDC; the first
+// call logs in, and an unreachable KDC is an error that says so (and never
+// shows a key).
+func TestHDFSKerberosPlumbing(t *testing.T) {
+	dir := t.TempDir()
+	kt := keytab.New()
+	pw := fmt.Sprintf("%016x", rand.Uint64()) // made up per run, never written down
+	if err := kt.AddEntry("etl", "EXAMPLE.COM", pw, time.Unix(0, 0), 1, etypeID.AES256_CTS_HMAC_SHA1_96); err != nil {
+		t.Fatal(err)
+	}
+	b, err := kt.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ktPath := filepath.Join(dir, "etl.keytab")
+	os.WriteFile(ktPath, b, 0o600)
+	conf := filepath.Join(dir, "krb5.conf")
+	os.WriteFile(conf, []byte("[libdefaults]\n default_realm = EXAMPLE.COM\n dns_lookup_kdc = false\n udp_preference_limit = 1\n[realms]\n EXAMPLE.COM = {\n  kdc = 127.0.0.1:1\n }\n"), 0o644)
+	h, err := NewHDFS(HDFSOptions{Name: "secure", Namenodes: []string{"127.0.0.1:1"}, Timeout: time.Second,
+		Kerberos: &config.Kerberos{Krb5Conf: conf, Keytab: ktPath, Principal: "etl@EXAMPLE.COM", ServicePrincipal: "nn/_HOST"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	_, err = h.List(context.Background(), "x")
+	if err == nil || !strings.Contains(err.Error(), "kerberos login") || strings.Contains(err.Error(), pw) {
+		t.Fatalf("login against no KDC: %v", err)
+	}
+	if _, err := NewHDFS(HDFSOptions{Namenodes: []string{"a:1"}, Kerberos: &config.Kerberos{Krb5Conf: conf, Keytab: ktPath, Principal: "etl", ServicePrincipal: "nn/_HOST"}}); err == nil {
+		t.Fatal("a principal without a realm was accepted")
 	}
 }
