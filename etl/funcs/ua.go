@@ -81,7 +81,7 @@ func ParseUA(s string) *UA {
 	u := &UA{}
 	// OS.
 	switch {
-	case containsFold(s, "HarmonyOS") || strings.Contains(s, "OpenHarmony"):
+	case strings.Contains(s, "HarmonyOS") || strings.Contains(s, "OpenHarmony"):
 		u.OS = "HarmonyOS"
 		u.OSVersion = versionAfter(s, "HarmonyOS ", " ;)")
 		if u.OSVersion == "" {
@@ -145,10 +145,6 @@ var browsers = []struct{ marker, name string }{
 	{"Version/", "Safari"},
 }
 
-func containsFold(s, sub string) bool {
-	return strings.Contains(s, sub) || strings.Contains(strings.ToLower(s), strings.ToLower(sub))
-}
-
 // versionAfter returns the text after marker up to one of the stop bytes.
 func versionAfter(s, marker, stops string) string {
 	i := strings.Index(s, marker)
@@ -185,9 +181,14 @@ func androidModel(s string) string {
 	if end >= 0 {
 		rest = rest[:end]
 	}
-	parts := strings.Split(rest, ";")
-	for k := len(parts) - 1; k >= 1; k-- {
-		p := strings.TrimSpace(parts[k])
+	// Walk the ';'-separated parts from the last, without splitting.
+	for end := len(rest); end > 0; {
+		start := strings.LastIndexByte(rest[:end], ';')
+		if start < 0 {
+			break // the first part is "Android x" itself
+		}
+		p := strings.TrimSpace(rest[start+1 : end])
+		end = start
 		if b := strings.Index(p, " Build/"); b >= 0 {
 			p = strings.TrimSpace(p[:b])
 		} else if strings.HasPrefix(p, "Build/") {
@@ -223,3 +224,6 @@ func brandOf(model, ua string) string {
 	}
 	return ""
 }
+
+// UAParses is how many user agents this set has parsed (cache misses).
+func (s *Set) UAParses() int { return s.ua.Parses }

@@ -64,6 +64,10 @@ type adsEval struct {
 	plan   *adsPlan
 	filter *prog
 	cols   []prog
+	// lastBytes per output column of the previous batch (all parts), so
+	// the next batch reserves its string data at once.
+	lastBytes []int
+	lastRows  int
 }
 
 func newEvaluator(st *stream, sh *funcs.Shared, mem memory.Allocator, noFast bool) (*evaluator, error) {
@@ -253,19 +257,48 @@ type batchOut struct {
 	written map[string]int64
 }
 
-// partBuilders collects one output's rows by partition value.
+// partBuilders collects one output's rows by partition value. ADS columns
+// are all strings, so the typed builders are kept at hand.
 type partBuilders struct {
 	schema *arrow.Schema
 	byPart map[string]*array.RecordBuilder
+	last   string // the last part used, with its builders
+	lastB  []*array.StringBuilder
+	cols   map[string][]*array.StringBuilder
 }
 
-func (pb *partBuilders) get(mem memory.Allocator, part string) *array.RecordBuilder {
-	b, ok := pb.byPart[part]
-	if !ok {
-		b = array.NewRecordBuilder(mem, pb.schema)
-		pb.byPart[part] = b
+func (pb *partBuilders) get(mem memory.Allocator, part string, reserve int) []*array.StringBuilder {
+	if pb.lastB != nil && pb.last == part {
+		return pb.lastB
 	}
-	return b
+	sbs, ok := pb.cols[part]
+	if !ok {
+		b := array.NewRecordBuilder(mem, pb.schema)
+		b.Reserve(reserve)
+		pb.byPart[part] = b
+		for i := range pb.schema.Fields() {
+			sbs = append(sbs, b.Field(i).(*array.StringBuilder))
+		}
+		pb.cols[part] = sbs
+	}
+	pb.last, pb.lastB = part, sbs
+	return sbs
+}
+
+// appendStr appends a value to a string builder, reading string columns of
+// the input without going through Val.
+func (e *evaluator) appendStr(sb *array.StringBuilder, r ref) {
+	if r.derived < 0 {
+		if s := e.strs[r.ods]; s != nil {
+			if s.IsNull(e.cur) {
+				sb.AppendNull()
+			} else {
+				sb.Append(s.Value(e.cur))
+			}
+			return
+		}
+	}
+	appendValue(sb, e.value(r))
 }
 
 func appendValue(b array.Builder, val funcs.Val) {
@@ -322,7 +355,7 @@ func (e *evaluator) eval(layer string, rec arrow.Record) (*batchOut, error) {
 		}
 		var ps []*partBuilders
 		for _, a := range d.ads {
-			ps = append(ps, &partBuilders{schema: a.plan.schema, byPart: map[string]*array.RecordBuilder{}})
+			ps = append(ps, &partBuilders{schema: a.plan.schema, byPart: map[string]*array.RecordBuilder{}, cols: map[string][]*array.StringBuilder{}})
 		}
 		adsB = append(adsB, ps)
 	}
@@ -407,12 +440,21 @@ func (e *evaluator) eval(layer string, rec arrow.Record) (*batchOut, error) {
 						part = NullPart
 					}
 				}
-				b := adsB[di][ai].get(e.mem, part)
+				pb := adsB[di][ai]
+				_, known := pb.cols[part]
+				sbs := pb.get(e.mem, part, 0)
+				if !known && a.plan.partIdx < 0 && a.lastRows > 0 {
+					// Unpartitioned: expect the previous batch's shape.
+					for k, sb := range sbs {
+						sb.Reserve(n)
+						sb.ReserveData(a.lastBytes[k]/a.lastRows*n + a.lastBytes[k]/a.lastRows*n/16)
+					}
+				}
 				for k := range a.cols {
 					if a.cols[k].ident {
-						e.appendRef(b.Field(k), a.cols[k].ref)
+						e.appendStr(sbs[k], a.cols[k].ref)
 					} else {
-						appendValue(b.Field(k), e.row[k])
+						appendValue(sbs[k], e.row[k])
 					}
 				}
 			}
@@ -429,6 +471,17 @@ func (e *evaluator) eval(layer string, rec arrow.Record) (*batchOut, error) {
 		for ai, a := range d.ads {
 			pb := adsB[di][ai]
 			parts := sortedKeys(pb.byPart)
+			if a.lastBytes == nil {
+				a.lastBytes = make([]int, len(a.cols))
+			}
+			clear(a.lastBytes)
+			a.lastRows = 0
+			for _, sbs := range pb.cols {
+				for k, sb := range sbs {
+					a.lastBytes[k] += sb.DataLen()
+				}
+				a.lastRows += sbs[0].Len()
+			}
 			for _, p := range parts {
 				out.outs = append(out.outs, Output{Layer: LayerADS, Name: a.plan.iface, Part: p, Rec: pb.byPart[p].NewRecordBatch()})
 			}
