@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"time"
@@ -10,8 +12,34 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chama-data/chama/internal/exit"
+	"github.com/chama-data/chama/internal/ledger"
+	"github.com/chama-data/chama/internal/obs"
 	"github.com/chama-data/chama/internal/pull"
 )
+
+// pullResult is a partition's ledger row: files and bytes staged by this
+// run, the source used as host (marked when it was the fallback).
+func pullResult(p *pull.Partition) ledger.Result {
+	var err error
+	if p.Status != pull.StatusOK {
+		err = exit.With(p.ExitCode(), p.Err())
+		if p.Status == pull.StatusNotReady {
+			err = exit.With(exit.NotReady, errors.New(p.Reason))
+		}
+	}
+	r := obs.Result(err)
+	for _, f := range p.Files {
+		if !f.Skipped {
+			r.Files++
+			r.Bytes += f.Bytes
+		}
+	}
+	r.Host = p.Source
+	if p.Fallback {
+		r.Host += " (fallback: primary failed: " + p.PrimaryError + ")"
+	}
+	return r
+}
 
 func init() {
 	register(func(g *globals) *cobra.Command {
@@ -71,10 +99,20 @@ config error; 3 some partitions failed (staged files are kept: run again);
 				if f, ok := g.Stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
 					bar = f
 				}
+				rc, closeRec := g.recorder(c)
+				defer closeRec()
 				res, err := pull.Run(cmd.Context(), pull.Options{
 					Config: c, Periods: periods, Ifaces: ifs,
 					Wait: wait, Poll: poll, Concurrency: concurrency,
 					Log: g.Log, Out: out, Progress: bar,
+					Track: func(ctx context.Context, p *pull.Partition) func(*pull.Partition) {
+						period := p.Period
+						if p.Hour != "" && len(period) == 8 {
+							period += p.Hour
+						}
+						sp := rc.Begin(ctx, ledger.Run{Stage: ledger.StagePull, Iface: p.Iface, Period: period, Hour: hourOf(period)})
+						return func(p *pull.Partition) { sp.End(ctx, pullResult(p)) }
+					},
 				})
 				if asJSON && res != nil {
 					enc := json.NewEncoder(g.Stdout)

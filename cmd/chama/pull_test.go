@@ -10,6 +10,7 @@ import (
 
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/hdfstest"
+	"github.com/chama-data/chama/internal/ledger"
 	"github.com/chama-data/chama/internal/pull"
 )
 
@@ -61,5 +62,21 @@ interfaces:
 	got, err := os.ReadFile(filepath.Join(dir, "work", "raw", "51007", "2024121207", "ods", "dt=20241212", "hour=07", "000000_0"))
 	if err != nil || string(got) != "a\x01b\nc\x01d\n" {
 		t.Fatalf("staged %q, %v", got, err)
+	}
+	// Both runs are in the run ledger.
+	l, err := ledger.OpenSQLite(filepath.Join(dir, "work", ledger.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	rows, err := l.Rows(t.Context(), ledger.Query{Stages: []string{ledger.StagePull}})
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("ledger rows %+v, %v", rows, err)
+	}
+	if r := rows[0]; r.Status != ledger.NotReady || r.Period != "2024121207" || r.Hour != "07" || r.Host != "hdfs1" {
+		t.Errorf("first run: %+v", r)
+	}
+	if r := rows[1]; r.Status != ledger.OK || r.Files != 1 || r.Bytes != 8 {
+		t.Errorf("second run: %+v", r)
 	}
 }

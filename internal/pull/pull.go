@@ -54,6 +54,10 @@ type Options struct {
 	// logged every ProgressEvery (default 30s).
 	Progress      io.Writer
 	ProgressEvery time.Duration
+	// Track, when set, is called when a partition's pull starts; the
+	// function it returns is called once with the partition's final state
+	// (the run ledger hooks in here).
+	Track func(ctx context.Context, p *Partition) func(*Partition)
 }
 
 // Result is what a pull did, as printed by --json.
@@ -98,6 +102,21 @@ type File struct {
 	Bytes    int64  `json:"bytes"`
 	Checksum string `json:"checksum,omitempty"` // hex; the store's kind
 	Skipped  bool   `json:"skipped,omitempty"`
+}
+
+// Err is why the partition failed (nil unless Status is failed).
+func (p *Partition) Err() error { return p.err }
+
+// ExitCode is the partition's own exit code: 0 ok, 4 not ready, 3 failed,
+// 1 a copy that did not match its source.
+func (p *Partition) ExitCode() int {
+	switch p.Status {
+	case StatusOK:
+		return exit.OK
+	case StatusNotReady:
+		return exit.NotReady
+	}
+	return p.code
 }
 
 // Statuses of a partition.
@@ -190,6 +209,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	deadline := o.Now().Add(o.Wait)
+	ends := map[*Partition]func(*Partition){}
+	if o.Track != nil {
+		for _, part := range pending {
+			ends[part] = o.Track(ctx, part)
+		}
+	}
 	for {
 		var wg sync.WaitGroup
 		for _, part := range pending {
@@ -243,6 +268,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			}
 		}
 		r.statusLine(part)
+		if end := ends[part]; end != nil {
+			end(part)
+		}
 	}
 	switch {
 	case mismatch > 0:
