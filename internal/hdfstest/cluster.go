@@ -20,8 +20,9 @@
 // the folder), so "replicas" are the same bytes and a file changed on disk
 // changes every replica at once.
 //
-// Faults tests can inject: a namenode that is down (connection refused)
-// or standby (answers StandbyException), a datanode that is down, closes
+// Faults tests can inject: a namenode that is down (connection refused),
+// standby (answers StandbyException) or hung (answers late), a datanode
+// that is down, closes
 // the connection after N bytes of a block, sleeps between packets, or
 // reports a wrong block checksum, and a hook called when a block read
 // starts (to change a file during a pull).
