@@ -243,7 +243,9 @@ func (p *packer) run(ctx context.Context, src transfer.Source, inputs []transfer
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	p.bw = newBlockWriter(ctx, cancel, p.iface.GzipLevel, workers)
-	streams := readAll(ctx, src, inputs, max(2, workers))
+	// Several inputs decode at once, a few MiB ahead each, so decompression
+	// (one core per gzip stream at most) keeps all compressors busy.
+	streams := readAll(ctx, src, inputs, max(3, workers+1))
 	err := p.convertAll(ctx, streams, &rows, &ins)
 	if err != nil {
 		cancel(err)

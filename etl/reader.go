@@ -24,7 +24,7 @@ const maxLine = 64 << 20
 
 // chunkAhead is how many chunks each reader may decode ahead of the
 // converter: the memory bound of reading is workers*chunkAhead*chunkSize.
-const chunkAhead = 4
+const chunkAhead = 6
 
 var chunkPool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
 
