@@ -56,14 +56,21 @@ type HDFS struct {
 	opts HDFSOptions
 	krb  *krbclient.Client
 
-	mu      sync.Mutex
-	clients []*hdfs.Client
+	mu      sync.Mutex // guards bpc
+	clients []*clientSlot
 	bpc     int // bytes per CRC, from the server defaults
 	next    atomic.Uint64
 	// hung namenodes (timed out) and when they may be tried first again;
-	// its own lock, as timeouts happen while mu is held for a connect.
+	// its own lock, as timeouts happen while a slot is locked for a connect.
 	hungMu sync.Mutex
 	hung   map[string]time.Time
+}
+
+// clientSlot is one client of the pool, connected on first use; its own
+// lock, so a slow connect does not hold up the connected slots.
+type clientSlot struct {
+	mu sync.Mutex
+	c  *hdfs.Client
 }
 
 // hungCoolOff is how long a namenode that timed out is tried last by new
@@ -115,7 +122,10 @@ func NewHDFS(o HDFSOptions) (*HDFS, error) {
 	if o.Clients <= 0 {
 		o.Clients = 1
 	}
-	h := &HDFS{opts: o, clients: make([]*hdfs.Client, o.Clients), hung: map[string]time.Time{}}
+	h := &HDFS{opts: o, clients: make([]*clientSlot, o.Clients), hung: map[string]time.Time{}}
+	for i := range h.clients {
+		h.clients[i] = &clientSlot{}
+	}
 	if k := o.Kerberos; k != nil {
 		cl, err := kerberosClient(k)
 		if err != nil {
@@ -160,11 +170,11 @@ func (h *HDFS) abs(p string) string { return path.Join(h.opts.Root, p) }
 // client returns the next client, connecting it on first use. A failed
 // connect is not kept, so the next call tries again.
 func (h *HDFS) client() (*hdfs.Client, error) {
-	i := int(h.next.Add(1) % uint64(len(h.clients)))
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if c := h.clients[i]; c != nil {
-		return c, nil
+	slot := h.clients[int(h.next.Add(1)%uint64(len(h.clients)))]
+	slot.mu.Lock()
+	defer slot.mu.Unlock()
+	if slot.c != nil {
+		return slot.c, nil
 	}
 	if h.krb != nil {
 		if err := h.krb.Login(); err != nil {
@@ -206,21 +216,23 @@ func (h *HDFS) client() (*hdfs.Client, error) {
 		return nil, fmt.Errorf("hdfs %s: server defaults: %w", h.opts.Name, err)
 	}
 	if d.BytesPerChecksum > 0 {
+		h.mu.Lock()
 		h.bpc = d.BytesPerChecksum
+		h.mu.Unlock()
 	}
-	h.clients[i] = c
+	slot.c = c
 	return c, nil
 }
 
 // Close closes every client.
 func (h *HDFS) Close() error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for i, c := range h.clients {
-		if c != nil {
-			c.Close()
-			h.clients[i] = nil
+	for _, slot := range h.clients {
+		slot.mu.Lock()
+		if slot.c != nil {
+			slot.c.Close()
+			slot.c = nil
 		}
+		slot.mu.Unlock()
 	}
 	return nil
 }
