@@ -248,3 +248,18 @@ func TestPackHourOfADailyPathIsRefused(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// Lines longer than a read chunk or a compression block come through
+// whole, around ordinary lines.
+func TestPackLongLines(t *testing.T) {
+	e := newEnv(t, "lines_per_file: 2")
+	long := strings.Repeat("x", 3<<20+17)
+	e.writeInput("ods/dt=20241212/a.gz", row("1", "short"), row("2", long), row("3", "short"), row("4", long+"y"))
+	m := e.mustPack("20241212")
+	got := append(readGz(t, filepath.Join(e.outDir("20241212"), "a_10000_20241212_X_00_0001.dat.gz")),
+		readGz(t, filepath.Join(e.outDir("20241212"), "a_10000_20241212_X_00_0002.dat.gz"))...)
+	want := []string{"1|short", "2|" + long, "3|short", "4|" + long + "y"}
+	if len(got) != 4 || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] || got[3] != want[3] || m.Rows.Written != 4 {
+		t.Errorf("long lines mangled: %d lines", len(got))
+	}
+}
