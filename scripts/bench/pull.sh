@@ -62,23 +62,30 @@ now() { date +%s.%N; }
 # Warm the page cache for both runs alike.
 cat "$DIR/hdfs/$PART"/* > /dev/null
 
-t0=$(now)
-"$CHAMA" --config "$DIR/chama.yaml" pull --date 2024121207 --iface 51007
-sync
-t1=$(now)
+# Two rounds, alternating, best of each: the shared disk is noisy.
+best_chama=999999; best_cp=999999
+for round in 1 2; do
+  rm -rf "$DIR/work" "$DIR/cp"
+  sync
+  t0=$(now)
+  "$CHAMA" --config "$DIR/chama.yaml" pull --date 2024121207 --iface 51007 2>/dev/null
+  sync
+  t1=$(now)
+  diff -rq -x '.*' "$DIR/hdfs/$PART" "$DIR/work/raw/51007/2024121207/ods/events/dt=20241212/hour=07" \
+    || { echo "bench-pull: the staged copy differs from the source"; exit 1; }
 
-mkdir -p "$DIR/cp"
-t2=$(now)
-cp -r "$DIR/hdfs/$PART" "$DIR/cp/"
-sync
-t3=$(now)
+  mkdir -p "$DIR/cp"
+  t2=$(now)
+  cp -r "$DIR/hdfs/$PART" "$DIR/cp/"
+  sync
+  t3=$(now)
+  best_chama=$(awk -v a="$best_chama" -v b="$(awk -v x="$t0" -v y="$t1" 'BEGIN{print y-x}')" 'BEGIN{print (b<a)?b:a}')
+  best_cp=$(awk -v a="$best_cp" -v b="$(awk -v x="$t2" -v y="$t3" 'BEGIN{print y-x}')" 'BEGIN{print (b<a)?b:a}')
+done
 
-diff -rq -x '.*' "$DIR/hdfs/$PART" "$DIR/work/raw/51007/2024121207/ods/events/dt=20241212/hour=07" \
-  || { echo "bench-pull: the staged copy differs from the source"; exit 1; }
-
-awk -v b="$total" -v c0="$t0" -v c1="$t1" -v p0="$t2" -v p1="$t3" 'BEGIN {
-  mb = b / 1048576; tc = c1 - c0; tp = p1 - p0
-  printf "bench-pull: %.0f MiB in %d files\n", mb, '"$FILES"'
+awk -v b="$total" -v tc="$best_chama" -v tp="$best_cp" 'BEGIN {
+  mb = b / 1048576
+  printf "bench-pull: %.0f MiB in %d files (best of 2 rounds each)\n", mb, '"$FILES"'
   printf "  chama pull (hdfs, loopback, verified): %6.2f s  %7.1f MiB/s\n", tc, mb / tc
   printf "  cp from the backing folder:            %6.2f s  %7.1f MiB/s\n", tp, mb / tp
   printf "  ratio chama/cp: %.0f%% (target >= 50%%)\n", 100 * tp / tc
