@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
+	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/internal/sftpd"
@@ -431,5 +432,34 @@ func TestVerfEquivalentIgnoresOnlyCtime(t *testing.T) {
 	}
 	if verfEquivalent(a, b, []string{"name", "bytes", "lines", "period", "seq", "md5"}) {
 		t.Error("without a ctime column nothing may be ignored")
+	}
+}
+
+func TestHostKeyAlgorithmsFollowKnownHosts(t *testing.T) {
+	e := newEnv(t)
+	s := e.server()
+	h, err := newHostKeyCheck(&config.Target{KnownHosts: e.kh})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := h.algorithms(s.Addr()); len(got) != 1 || got[0] != ssh.KeyAlgoED25519 {
+		t.Errorf("algorithms for %s = %v, want [%s]", s.Addr(), got, ssh.KeyAlgoED25519)
+	}
+	if got := h.algorithms("127.0.0.1:1"); got != nil {
+		t.Errorf("an unknown host gets %v, want the defaults (nil)", got)
+	}
+}
+
+func TestPushRefusesEscapingNames(t *testing.T) {
+	e := newEnv(t)
+	s := e.server()
+	m := packSet(t, e.work, "51007", "20241212", 0, 1, 1000)
+	m.Sets[0].Files[0].Name = "../../etc/cron.d/x"
+	local := filepath.Join(e.work, "out", "51007", "20241212")
+	manifest.Write(local, m)
+	cfg := e.config(e.targetYAML("plat", []string{s.Addr()}, nil), "plat")
+	_, err, status := e.push(cfg)
+	if err == nil || !strings.Contains(status, "bad file name") || len(s.Events()) != 0 {
+		t.Fatalf("escaping name accepted: %v %s", err, status)
 	}
 }

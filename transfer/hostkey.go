@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
@@ -92,7 +93,12 @@ func (h *hostKeyCheck) algorithms(addr string) []string {
 	// Ask the callback about a throwaway key: the KeyError lists what is
 	// known for the host.
 	probe := probeKey()
-	err := h.cb(knownhosts.Normalize(addr), &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}, probe)
+	remote := &net.TCPAddr{}
+	if host, port, err := net.SplitHostPort(addr); err == nil {
+		remote.IP = net.ParseIP(host)
+		remote.Port, _ = strconv.Atoi(port)
+	}
+	err := h.cb(knownhosts.Normalize(addr), remote, probe)
 	var ke *knownhosts.KeyError
 	if !errors.As(err, &ke) {
 		return nil

@@ -52,7 +52,9 @@ type outcome struct {
 // hole. Holes can only lie within the last window of in-flight writes,
 // so re-sending that window makes the resumed file whole.
 func (c *conn) resumeMargin(maxPacket int) int64 {
-	return int64(c.requests) * int64(maxPacket)
+	// The SFTP client keeps at most requests writes in flight plus one
+	// being handed over; one more packet of slack.
+	return int64(c.requests+2) * int64(maxPacket)
 }
 
 // publish delivers one file with the publish protocol:

@@ -175,6 +175,10 @@ func Push(ctx context.Context, o PushOptions) (*PushResult, error) {
 			}
 			dir := o.Config.OutDir(ifc.Name, p.String())
 			m, merr := manifest.Read(dir)
+			if merr == nil {
+				merr = checkNames(m)
+			}
+			seenTarget := map[string]bool{}
 			for _, rt := range ifc.Routes {
 				j := &job{localDir: dir, m: m, verfCols: ifc.VerfColumns, res: JobResult{Iface: ifc.Name, Period: p.String(), Target: rt.Target}}
 				jobs = append(jobs, j)
@@ -183,6 +187,12 @@ func Push(ctx context.Context, o PushOptions) (*PushResult, error) {
 					j.res.code, j.res.Err = exit.Usage, fmt.Sprintf("unknown target %q", rt.Target)
 					continue
 				}
+				if seenTarget[rt.Target] {
+					// One delivery record per target and period.
+					j.res.code, j.res.Err = exit.Usage, fmt.Sprintf("interface %s routes to target %s twice; use one route per target", ifc.Name, rt.Target)
+					continue
+				}
+				seenTarget[rt.Target] = true
 				j.res.Dir = rt.Dir
 				if j.res.Dir == "" {
 					j.res.Dir = t.Dir
@@ -290,6 +300,24 @@ func Push(ctx context.Context, o PushOptions) (*PushResult, error) {
 			bad, len(res.Jobs), res.Files, res.Bytes, res.Skipped, res.Failed, res.Pending))
 	}
 	return res, nil
+}
+
+// checkNames refuses manifest names that could leave the remote folder.
+func checkNames(m *manifest.Manifest) error {
+	bad := func(n string) bool {
+		return n == "" || strings.ContainsAny(n, "/\\\x00") || strings.HasPrefix(n, ".")
+	}
+	for _, s := range m.Sets {
+		if bad(s.Verf) {
+			return fmt.Errorf("manifest: set %q: bad .verf name %q", s.Part, s.Verf)
+		}
+		for _, f := range s.Files {
+			if bad(f.Name) {
+				return fmt.Errorf("manifest: set %q: bad file name %q (no folders, no leading dot)", s.Part, f.Name)
+			}
+		}
+	}
+	return nil
 }
 
 // runTarget delivers every job of one target over its hosts.
