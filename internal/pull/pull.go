@@ -208,6 +208,28 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			}
 		}
 	}
+	// One pull at a time per staged period.
+	locked := map[string]error{}
+	for _, part := range pending {
+		dir := StageDir(o.Config, part.Iface, part.Period)
+		if _, done := locked[dir]; done {
+			continue
+		}
+		unlock, err := lockStage(dir)
+		locked[dir] = err
+		if err == nil {
+			defer unlock()
+		}
+	}
+	var runnable []*Partition
+	for _, part := range pending {
+		if err := locked[StageDir(o.Config, part.Iface, part.Period)]; err != nil {
+			r.fail(part, o.Config.Interfaces[part.Iface].Source, err)
+			continue
+		}
+		runnable = append(runnable, part)
+	}
+	pending = runnable
 	deadline := o.Now().Add(o.Wait)
 	ends := map[*Partition]func(*Partition){}
 	if o.Track != nil {

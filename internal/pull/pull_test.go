@@ -330,7 +330,7 @@ func TestPullNotReadyWithoutMarker(t *testing.T) {
 	if res.Partitions[0].Status != StatusNotReady {
 		t.Fatalf("status %s", res.Partitions[0].Status)
 	}
-	if _, err := os.Stat(filepath.Join(e.work, "raw")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(e.work, "raw", "51007", "2024121207", "ods")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("something was staged for a partition that is not ready: %v", err)
 	}
 }
@@ -570,4 +570,22 @@ func TestPullRemovesStagedFilesGoneFromSource(t *testing.T) {
 		}
 	}
 	e.checkStaged(want)
+}
+
+func TestPullRefusesAConcurrentPullOfThePeriod(t *testing.T) {
+	e := newEnv(t, hdfstest.Options{}, "")
+	e.dataset()
+	unlock, err := lockStage(StageDir(e.cfg, "51007", "2024121201"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.run(context.Background(), e.hours("20241212", "00", "01"), nil)
+	if exit.Code(err) != exit.Partial || res.Partitions[0].Status != StatusOK || res.Partitions[1].Status != StatusFailed ||
+		!strings.Contains(res.Partitions[1].Error, "another chama pull is staging this period") {
+		t.Fatalf("exit %d (%v): %s / %s %q", exit.Code(err), err, res.Partitions[0].Status, res.Partitions[1].Status, res.Partitions[1].Error)
+	}
+	unlock()
+	if _, err := e.run(context.Background(), e.hours("20241212", "01"), nil); err != nil {
+		t.Fatalf("after the other pull ended: %v", err)
+	}
 }
