@@ -1,0 +1,98 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/chama-data/chama/internal/exit"
+	"github.com/chama-data/chama/internal/sftpd"
+	"github.com/chama-data/chama/transfer"
+)
+
+// chama push through the CLI: pack a small day, push it to an in-process
+// SFTP server, re-run (nothing sent), --json, and usage errors.
+func TestPushCommand(t *testing.T) {
+	dir := t.TempDir()
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	signer, _ := ssh.NewSignerFromKey(priv)
+	blk, _ := ssh.MarshalPrivateKey(priv, "")
+	key := filepath.Join(dir, "id")
+	os.WriteFile(key, pem.EncodeToMemory(blk), 0o600)
+	remote := filepath.Join(dir, "exchange")
+	os.MkdirAll(filepath.Join(remote, "in"), 0o755)
+	srv, err := sftpd.Start(sftpd.Options{Root: remote, AuthorizedKeys: []ssh.PublicKey{signer.PublicKey()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	os.WriteFile(filepath.Join(dir, "known_hosts"), []byte(srv.KnownHostsLine()+"\n"), 0o644)
+
+	in := filepath.Join(dir, "ods", "dt=20241212")
+	os.MkdirAll(in, 0o755)
+	var b strings.Builder
+	for i := 0; i < 250; i++ {
+		fmt.Fprintf(&b, "%d\x01event\x01%d\n", i, i*7)
+	}
+	os.WriteFile(filepath.Join(in, "part-00000"), []byte(b.String()), 0o644)
+	cfg := filepath.Join(dir, "chama.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`workdir: work
+sources:
+  ods: {type: file, root: ods}
+targets:
+  plat:
+    primary: [{host: 127.0.0.1, port: %d}]
+    user: chama
+    auth: {key_file: id}
+    known_hosts: known_hosts
+    dir: /in
+interfaces:
+  "51007":
+    source: ods
+    path: dt={date}
+    lines_per_file: 100
+    routes: [{target: plat}]
+`, srv.Port())), 0o644)
+
+	if out, code, err := packCLI(t, "--config", cfg, "pack", "--date", "20241212"); code != 0 {
+		t.Fatalf("pack: %d %v\n%s", code, err, out)
+	}
+	out, code, err := packCLI(t, "--config", cfg, "push", "--date", "20241212")
+	if code != 0 || !strings.Contains(out, "CHAMA_PUSH OK iface=51007 period=20241212 target=plat files=4 ") {
+		t.Fatalf("push: exit %d %v\n%s", code, err, out)
+	}
+	es, _ := os.ReadDir(filepath.Join(remote, "in"))
+	if len(es) != 4 {
+		t.Errorf("%d files arrived, want 3 data files and the .verf", len(es))
+	}
+	out, code, _ = packCLI(t, "--config", cfg, "push", "--date", "20241212", "--json")
+	var res transfer.PushResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil || code != 0 {
+		t.Fatalf("--json: exit %d, %v\n%s", code, err, out)
+	}
+	if res.Files != 0 || res.Skipped != 4 || len(res.Jobs) != 1 || !res.Jobs[0].OK {
+		t.Errorf("re-run summary %+v", res)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"push", "--date", "20241212", "--resend", "100"}, exit.Usage, "--resend 100"},
+		{[]string{"push", "--date", "20241212", "--resend", "1"}, exit.Usage, "re-send 00, not 01"},
+		{[]string{"push", "--date", "20241213"}, exit.NotReady, "pack the period first"},
+	} {
+		out, code, err := packCLI(t, append([]string{"--config", cfg}, tc.args...)...)
+		if code != tc.code || !strings.Contains(out+fmt.Sprint(err), tc.want) {
+			t.Errorf("%v: exit %d (%v), want %d and %q\n%s", tc.args, code, err, tc.code, tc.want, out)
+		}
+	}
+}
