@@ -272,7 +272,7 @@ func TestUserAgent(t *testing.T) {
 		{"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.2210.91",
 			UA{"Windows", "10.0", "Edge", "120.0.2210.91", "", ""}},
 		{"Mozilla/5.0 (Linux; Android 12; HarmonyOS; NOH-AN00; HMSCore 6.11.0.302) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/99.0.4844.88 HuaweiBrowser/14.0.0.322 Mobile Safari/537.36",
-			UA{"HarmonyOS", "", "HuaweiBrowser", "14.0.0.322", "Huawei", "HMSCore 6.11.0.302"}},
+			UA{"HarmonyOS", "", "HuaweiBrowser", "14.0.0.322", "Huawei", "NOH-AN00"}},
 		{"Mozilla/5.0 (Linux; U; Android 11; zh-cn; Redmi K30 Pro Build/RKQ1.200826.002) AppleWebKit/537.36 Chrome/89.0 leadeon/10.1.2",
 			UA{"Android", "11", "leadeon", "10.1.2", "Xiaomi", "Redmi K30 Pro"}},
 		{"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15",

@@ -79,55 +79,87 @@ func (s *Set) uaField(get func(*UA) string) func(args ...any) (any, error) {
 // browsers and the common desktop browsers.
 func ParseUA(s string) *UA {
 	u := &UA{}
+	// The platform and device are in the first parenthesised part; scanning
+	// only that keeps a parse near a microsecond (half the generated agents
+	// are distinct, so parses are not rare).
+	p := s
+	if i := strings.IndexByte(s, '('); i >= 0 {
+		if j := strings.IndexByte(s[i:], ')'); j >= 0 {
+			p = s[i+1 : i+j]
+		}
+	}
 	// OS.
 	switch {
-	case strings.Contains(s, "HarmonyOS") || strings.Contains(s, "OpenHarmony"):
+	case strings.Contains(p, "HarmonyOS") || strings.Contains(p, "OpenHarmony"):
 		u.OS = "HarmonyOS"
-		u.OSVersion = versionAfter(s, "HarmonyOS ", " ;)")
+		u.OSVersion = versionAfter(p, "HarmonyOS ", " ;)")
 		if u.OSVersion == "" {
-			u.OSVersion = versionAfter(s, "OpenHarmony ", " ;)")
+			u.OSVersion = versionAfter(p, "OpenHarmony ", " ;)")
 		}
-	case strings.Contains(s, "Android"):
+	case strings.Contains(p, "Android"):
 		u.OS = "Android"
-		u.OSVersion = versionAfter(s, "Android ", " ;)")
-	case strings.Contains(s, "iPhone") || strings.Contains(s, "iPad") || strings.Contains(s, "iPod"):
+		u.OSVersion = versionAfter(p, "Android ", " ;)")
+	case strings.Contains(p, "iPhone") || strings.Contains(p, "iPad") || strings.Contains(p, "iPod"):
 		u.OS = "iOS"
-		v := versionAfter(s, "iPhone OS ", " ;)")
+		v := versionAfter(p, "iPhone OS ", " ;)")
 		if v == "" {
-			v = versionAfter(s, "CPU OS ", " ;)")
+			v = versionAfter(p, "CPU OS ", " ;)")
 		}
 		u.OSVersion = strings.ReplaceAll(v, "_", ".")
-	case strings.Contains(s, "Windows NT"):
+	case strings.Contains(p, "Windows NT"):
 		u.OS = "Windows"
-		u.OSVersion = versionAfter(s, "Windows NT ", " ;)")
-	case strings.Contains(s, "Mac OS X"):
+		u.OSVersion = versionAfter(p, "Windows NT ", " ;)")
+	case strings.Contains(p, "Mac OS X"):
 		u.OS = "Mac OS X"
-		u.OSVersion = strings.ReplaceAll(versionAfter(s, "Mac OS X ", " ;)"), "_", ".")
-	case strings.Contains(s, "Linux"):
+		u.OSVersion = strings.ReplaceAll(versionAfter(p, "Mac OS X ", " ;)"), "_", ".")
+	case strings.Contains(p, "Linux"):
 		u.OS = "Linux"
 	}
-	// Browser or app: the most specific marker first.
-	for _, b := range browsers {
-		if i := strings.Index(s, b.marker); i >= 0 {
-			u.Browser = b.name
-			u.BrowserVersion = versionToken(s[i+len(b.marker):])
+	// Browser or app: one pass over the name/version tokens; the most
+	// specific marker wins.
+	best := len(browsers)
+	for i := 0; i < len(s); {
+		j := strings.IndexByte(s[i:], '/')
+		if j < 0 {
 			break
 		}
+		slash := i + j
+		k := slash
+		for k > 0 && s[k-1] != ' ' && s[k-1] != ')' && s[k-1] != '(' && s[k-1] != ';' {
+			k--
+		}
+		if r, ok := browserRank[s[k:slash]]; ok && r < best {
+			best = r
+			u.BrowserVersion = versionToken(s[slash+1:])
+		}
+		i = slash + 1
+	}
+	if best < len(browsers) {
+		u.Browser = browsers[best].name
 	}
 	// Device.
 	switch {
-	case strings.Contains(s, "iPhone"):
+	case strings.Contains(p, "iPhone"):
 		u.DeviceBrand, u.DeviceModel = "Apple", "iPhone"
-	case strings.Contains(s, "iPad"):
+	case strings.Contains(p, "iPad"):
 		u.DeviceBrand, u.DeviceModel = "Apple", "iPad"
-	case strings.Contains(s, "Macintosh"):
+	case strings.Contains(p, "Macintosh"):
 		u.DeviceBrand, u.DeviceModel = "Apple", "Mac"
 	case u.OS == "Android" || u.OS == "HarmonyOS":
-		u.DeviceModel = androidModel(s)
+		u.DeviceModel = androidModel(p)
 		u.DeviceBrand = brandOf(u.DeviceModel, s)
 	}
 	return u
 }
+
+// browserRank maps a token name (before its '/') to its priority.
+var browserRank = func() map[string]int {
+	m := map[string]int{}
+	for i, b := range browsers {
+		m[strings.TrimSuffix(b.marker, "/")] = i
+	}
+	return m
+}()
 
 var browsers = []struct{ marker, name string }{
 	{"leadeon/", "leadeon"},
@@ -194,7 +226,7 @@ func androidModel(s string) string {
 		} else if strings.HasPrefix(p, "Build/") {
 			continue
 		}
-		if p == "" || p == "wv" || p == "U" || strings.HasPrefix(p, "zh-") || strings.HasPrefix(p, "en-") || len(p) == 2 {
+		if p == "" || p == "wv" || p == "U" || p == "HarmonyOS" || strings.HasPrefix(p, "HMSCore") || strings.HasPrefix(p, "zh-") || strings.HasPrefix(p, "en-") || len(p) == 2 {
 			continue
 		}
 		return p

@@ -29,6 +29,15 @@ type evaluator struct {
 	// needEnv is set when some expression runs on expr's VM, which reads
 	// columns from env; noFast forces that for every expression (tests).
 	needEnv, noFast bool
+	// lazy derives a DWD column only when a filter or an output first
+	// reads it in a row (so rows no interface takes skip the UA, IP, JSON
+	// and decryption work); eager when the DWD table itself is an output
+	// or a VM program needs every column in env.
+	lazy     bool
+	gen      uint64   // row generation
+	dvGen    []uint64 // generation each derived value was computed in
+	slotProg []*prog
+	slotName []string
 	// The current batch's columns by type, and the current row.
 	cols []arrow.Array
 	strs []*array.String
@@ -148,7 +157,38 @@ func newEvaluator(st *stream, sh *funcs.Shared, mem memory.Allocator, noFast boo
 	}
 	sort.Ints(e.ods)
 	e.dv = make([]funcs.Val, e.nder)
+	e.dvGen = make([]uint64, e.nder)
+	e.lazy = !e.needEnv
+	for _, d := range e.dwds {
+		e.lazy = e.lazy && !d.plan.emit
+		for k := range d.derive {
+			e.slotProg = append(e.slotProg, &d.derive[k])
+			e.slotName = append(e.slotName, d.plan.name+"."+d.plan.spec.Derive[k].Name)
+		}
+	}
 	return e, nil
+}
+
+// derivedVal returns derived column k of the current row, computing it on
+// first use.
+func (e *evaluator) derivedVal(k int) (funcs.Val, error) {
+	if e.dvGen[k] == e.gen {
+		return e.dv[k], nil
+	}
+	v, err := e.run(e.slotProg[k])
+	if err != nil {
+		return v, fmt.Errorf("dwd %s: %w", e.slotName[k], err)
+	}
+	e.dv[k], e.dvGen[k] = v, e.gen
+	return v, nil
+}
+
+// get reads a column of the current row (derived ones computed on demand).
+func (e *evaluator) get(r ref) (funcs.Val, error) {
+	if r.derived >= 0 {
+		return e.derivedVal(r.derived)
+	}
+	return e.value(r), nil
 }
 
 // setBatch points the evaluator at a record's columns.
@@ -174,7 +214,7 @@ func (e *evaluator) setBatch(rec arrow.Record) {
 func (e *evaluator) refExpr(r ref) fexpr {
 	if r.derived >= 0 {
 		k := r.derived
-		return func() (funcs.Val, error) { return e.dv[k], nil }
+		return func() (funcs.Val, error) { return e.derivedVal(k) }
 	}
 	return func() (funcs.Val, error) { return e.value(r), nil }
 }
@@ -221,7 +261,7 @@ func (e *evaluator) value(r ref) funcs.Val {
 
 func (e *evaluator) run(pr *prog) (funcs.Val, error) {
 	if pr.ident {
-		return e.value(pr.ref), nil
+		return e.get(pr.ref)
 	}
 	if pr.fast != nil {
 		v, err := pr.fast()
@@ -384,13 +424,16 @@ func (e *evaluator) eval(layer string, rec arrow.Record) (*batchOut, error) {
 			}
 		}
 		routed := false
+		e.gen++
 		for di, d := range e.dwds {
 			for k := range d.derive {
-				v, err := e.run(&d.derive[k])
-				if err != nil {
-					return nil, fmt.Errorf("dwd %s.%s: %w", d.plan.name, d.plan.spec.Derive[k].Name, err)
+				if e.lazy {
+					break
 				}
-				e.dv[d.slots[k]] = v
+				v, err := e.derivedVal(d.slots[k])
+				if err != nil {
+					return nil, err
+				}
 				if e.needEnv {
 					e.env[d.plan.spec.Derive[k].Name] = v.Box()
 				}
@@ -419,7 +462,7 @@ func (e *evaluator) eval(layer string, rec arrow.Record) (*batchOut, error) {
 				e.row = e.row[:0]
 				for k := range a.cols {
 					pr := &a.cols[k]
-					if pr.ident {
+					if pr.ident && pr.ref.derived < 0 {
 						e.row = append(e.row, funcs.Val{}) // copied directly below
 						continue
 					}
@@ -432,7 +475,7 @@ func (e *evaluator) eval(layer string, rec arrow.Record) (*batchOut, error) {
 				part := ""
 				if pi := a.plan.partIdx; pi >= 0 {
 					pv := e.row[pi]
-					if a.cols[pi].ident {
+					if a.cols[pi].ident && a.cols[pi].ref.derived < 0 {
 						pv = e.value(a.cols[pi].ref)
 					}
 					part, _ = pv.Str()
@@ -451,7 +494,7 @@ func (e *evaluator) eval(layer string, rec arrow.Record) (*batchOut, error) {
 					}
 				}
 				for k := range a.cols {
-					if a.cols[k].ident {
+					if a.cols[k].ident && a.cols[k].ref.derived < 0 {
 						e.appendStr(sbs[k], a.cols[k].ref)
 					} else {
 						appendValue(sbs[k], e.row[k])

@@ -118,7 +118,11 @@ func (e *evaluator) compileFast(n ast.Node, scope map[string]ref) (fexpr, bool) 
 			for k := range dyn {
 				d := &dyn[k]
 				if d.isRef {
-					buf[d.i] = e.value(d.ref)
+					v, err := e.get(d.ref)
+					if err != nil {
+						return err
+					}
+					buf[d.i] = v
 					continue
 				}
 				v, err := d.f()
