@@ -463,3 +463,49 @@ func TestPushRefusesEscapingNames(t *testing.T) {
 		t.Fatalf("escaping name accepted: %v %s", err, status)
 	}
 }
+
+func TestPushDeadPrimaryFilesGoToOtherPrimaryNotStandby(t *testing.T) {
+	e := newEnv(t)
+	root := t.TempDir() // the platform's storage behind both primaries
+	os.MkdirAll(filepath.Join(root, "in"), 0o755)
+	// a dies in the middle of the first file it writes.
+	a := e.serverAt(root, nil, sftpd.Fault{Op: sftpd.OpWrite, Action: sftpd.Kill, AfterBytes: 5_000, Times: 1})
+	b := e.serverAt(root, nil)
+	standby := e.server()
+	m := packSet(t, e.work, "51007", "20241212", 0, 8, 40_000)
+	cfg := e.config(e.targetYAML("plat", []string{a.Addr(), b.Addr()}, []string{standby.Addr()}), "plat")
+	if _, err, status := e.push(cfg); err != nil {
+		t.Fatalf("%v\n%s", err, status)
+	}
+	if a.Fired(sftpd.OpWrite) != 1 {
+		t.Fatal("primary a was not killed")
+	}
+	assertDelivered(t, filepath.Join(root, "in"), m, cfg.OutDir("51007", "20241212"))
+	assertVerfLast(t, m, a.Events(), b.Events())
+	if standby.Logins() != 0 {
+		t.Errorf("the standby was used (%d logins) although primary b stayed up", standby.Logins())
+	}
+	// Files a was writing when it died were finished by b.
+	rec, _ := ReadDelivery(cfg.OutDir("51007", "20241212"), "plat")
+	published := map[string]bool{}
+	for _, n := range publishOrder(a.Events()) {
+		published[n] = true
+	}
+	interrupted := 0
+	for _, ev := range a.Events() {
+		if ev.Op != "open" {
+			continue
+		}
+		name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(ev.Path), "."), ".part")
+		if published[name] {
+			continue
+		}
+		interrupted++
+		if f, _ := rec.Lookup(name); f.Host != b.Addr() {
+			t.Errorf("%s (in flight when a died) confirmed by %q, want %s", name, f.Host, b.Addr())
+		}
+	}
+	if interrupted == 0 {
+		t.Error("no file was in flight on a when it died")
+	}
+}
