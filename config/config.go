@@ -200,7 +200,7 @@ func Load(path string) (*Config, error) {
 	}
 	c.Workdir = resolve(base, c.Workdir)
 	for _, s := range c.Sources {
-		if s.Root != "" && s.Type != "hdfs" {
+		if s.Root != "" && s.Type == "file" {
 			s.Root = resolve(base, s.Root)
 		}
 		s.resolveHDFS(base)
@@ -410,10 +410,12 @@ func (c *Config) Validate() error {
 			if len(s.Namenodes) == 0 {
 				bad(key+".namenodes", "an hdfs source needs at least one namenode address")
 			}
+		case "sftp":
+			s.validateSFTP(key, c.Targets, bad)
 		case "":
-			bad(key+".type", "missing (file or hdfs)")
+			bad(key+".type", "missing (file, hdfs or sftp)")
 		default:
-			bad(key+".type", "%q is not file or hdfs", s.Type)
+			bad(key+".type", "%q is not file, hdfs or sftp", s.Type)
 		}
 		if s.Fallback != "" {
 			if s.Fallback == name {

@@ -33,6 +33,10 @@ type SourceHDFS struct {
 	// program and its arguments, run with CHAMA_IFACE, CHAMA_PERIOD,
 	// CHAMA_PATH and CHAMA_SOURCE set; exit status 0 means ready.
 	ReadyCommand []string `yaml:"ready_command"`
+	// Target is, for type: sftp, the target (in targets:) whose endpoints,
+	// user, auth and known_hosts reach the SFTP relay host; root is then
+	// the absolute remote folder the paths are relative to.
+	Target string `yaml:"target"`
 	// SplitAbove: files larger than this many bytes are pulled as several
 	// block-aligned byte ranges in parallel (default 512 MiB; 0 keeps the default,
 	// -1 never splits).
@@ -84,6 +88,15 @@ func (s *Source) applyHDFSDefaults() {
 	}
 }
 
+// validateSFTP checks an sftp source's target (called from Validate).
+func (s *Source) validateSFTP(key string, targets map[string]*Target, bad func(key, format string, a ...any)) {
+	if s.HDFS.Target == "" {
+		bad(key+".target", "an sftp source reads through a target: name one of targets:")
+	} else if _, ok := targets[s.HDFS.Target]; !ok {
+		bad(key+".target", "unknown target %q", s.HDFS.Target)
+	}
+}
+
 // resolveHDFS makes the Kerberos file paths relative to the config file.
 func (s *Source) resolveHDFS(base string) {
 	if k := s.HDFS.Kerberos; k != nil {
@@ -109,6 +122,13 @@ func (s *Source) validateHDFS(key string, bad func(key, format string, a ...any)
 	}
 	if h.Timeout < 0 || h.ConnectTimeout < 0 || h.RetryBackoff < 0 {
 		bad(key, "timeout, connect_timeout and retry_backoff must not be negative")
+	}
+	if s.Type == "sftp" {
+		if s.Root == "" || !path.IsAbs(s.Root) {
+			bad(key+".root", "an sftp source needs the absolute remote folder, got %q", s.Root)
+		}
+	} else if h.Target != "" {
+		bad(key+".target", "is only used with type: sftp")
 	}
 	if s.Type != "hdfs" {
 		if h.Kerberos != nil || h.DataTransferProtection != "" || h.UseDatanodeHostname {

@@ -4,14 +4,16 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 
 	"github.com/chama-data/chama/config"
 )
 
 // OpenSource builds the source called name in cfg: a Local for
-// type: file, an HDFS for type: hdfs. It does not connect; the first call
-// does. Close it with CloseSource when done.
+// type: file, an HDFS for type: hdfs, an SFTPSource on a target's
+// endpoints for type: sftp (an SFTP relay host). It does not connect;
+// the first call does. Close it with CloseSource when done.
 func OpenSource(cfg *config.Config, name string) (Source, error) {
 	s, ok := cfg.Sources[name]
 	if !ok || s == nil {
@@ -22,7 +24,7 @@ func OpenSource(cfg *config.Config, name string) (Source, error) {
 		return &Local{Root: s.Root}, nil
 	case "hdfs":
 		h := s.HDFS
-		return NewHDFS(HDFSOptions{
+		src, err := NewHDFS(HDFSOptions{
 			Name:                   name,
 			Namenodes:              s.Namenodes,
 			User:                   s.User,
@@ -34,8 +36,22 @@ func OpenSource(cfg *config.Config, name string) (Source, error) {
 			ConnectTimeout:         h.ConnectTimeout.D(),
 			Clients:                h.Clients,
 		})
+		if err != nil {
+			return nil, err
+		}
+		return src, nil
+	case "sftp":
+		t, ok := cfg.Targets[s.HDFS.Target]
+		if !ok || t == nil {
+			return nil, fmt.Errorf("source %s: unknown target %q", name, s.HDFS.Target)
+		}
+		src, err := NewSFTPSource(name, s.Root, t, slog.Default())
+		if err != nil {
+			return nil, err
+		}
+		return src.Verified(), nil
 	}
-	return nil, fmt.Errorf("source %s: type %q is not file or hdfs", name, s.Type)
+	return nil, fmt.Errorf("source %s: type %q is not file, hdfs or sftp", name, s.Type)
 }
 
 // CloseSource releases a source's connections, if it holds any.
