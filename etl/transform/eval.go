@@ -175,7 +175,16 @@ func (e *evaluator) derivedVal(k int) (funcs.Val, error) {
 	if e.dvGen[k] == e.gen {
 		return e.dv[k], nil
 	}
-	v, err := e.run(e.slotProg[k])
+	var v funcs.Val
+	var err error
+	if f := e.slotProg[k].fast; f != nil {
+		v, err = f()
+		if err != nil {
+			err = fmt.Errorf("%s: %w", e.slotProg[k].code, err)
+		}
+	} else {
+		v, err = e.run(e.slotProg[k])
+	}
 	if err != nil {
 		return v, fmt.Errorf("dwd %s: %w", e.slotName[k], err)
 	}
