@@ -47,8 +47,16 @@ func NewSFTPSource(name, root string, t *config.Target, log *slog.Logger) (*SFTP
 	if err != nil {
 		return nil, err
 	}
+	// Reads use 32 KiB packets, the size every SFTP server must serve:
+	// a server that answers a larger read with 32 KiB would otherwise be
+	// taken for the end of the file. Throughput comes from the client's
+	// concurrent read requests, not from packet size.
+	d.maxPacket = readPacket
 	return &SFTPSource{name: name, root: root, t: t, d: d}, nil
 }
+
+// readPacket is the SFTP read size of a source (see NewSFTPSource).
+const readPacket = 32 << 10
 
 func (s *SFTPSource) String() string { return "sftp:" + s.name + ":" + s.root }
 
