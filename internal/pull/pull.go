@@ -171,8 +171,8 @@ func Partitions(iface *config.Interface, period naming.Period) []*Partition {
 
 // Run pulls every partition of the interfaces and periods. The error
 // carries the exit code: 4 when partitions are not ready (after --wait),
-// 3 when some failed in a way a re-run may fix, 1 on a checksum or size
-// mismatch that retries did not clear.
+// 3 when some failed in a way a re-run may fix, 1 on a checksum mismatch
+// that retries did not clear.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -208,6 +208,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			}
 		}
 	}
+	ends := map[*Partition]func(*Partition){}
+	if o.Track != nil {
+		for _, part := range pending {
+			ends[part] = o.Track(ctx, part)
+		}
+	}
 	// One pull at a time per staged period.
 	locked := map[string]error{}
 	for _, part := range pending {
@@ -231,12 +237,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	pending = runnable
 	deadline := o.Now().Add(o.Wait)
-	ends := map[*Partition]func(*Partition){}
-	if o.Track != nil {
-		for _, part := range pending {
-			ends[part] = o.Track(ctx, part)
-		}
-	}
 	for {
 		var wg sync.WaitGroup
 		for _, part := range pending {
