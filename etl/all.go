@@ -26,6 +26,9 @@ type PackAllOptions struct {
 	Log     *slog.Logger
 	Workers int
 	Version string
+	// Track, when set, is called as each interface and period starts; the
+	// function it returns gets the outcome (the run ledger hooks in here).
+	Track func(ctx context.Context, iface, period string) func(*manifest.Manifest, error)
 }
 
 // StatusPrefix starts every status line, so jobs can be scraped for it.
@@ -66,7 +69,14 @@ func PackAll(ctx context.Context, o PackAllOptions) error {
 			break
 		}
 		start := time.Now()
+		var done func(*manifest.Manifest, error)
+		if o.Track != nil {
+			done = o.Track(ctx, u.i.Name, u.p.String())
+		}
 		m, err := Pack(ctx, PackOptions{Config: o.Config, Iface: u.i, Period: u.p, Resend: o.Resend, Log: o.Log, Workers: o.Workers, Version: o.Version})
+		if done != nil {
+			done(m, err)
+		}
 		if o.Out != nil {
 			fmt.Fprintln(o.Out, StatusLine(u.i.Name, u.p.String(), m, err, time.Since(start)))
 		}

@@ -33,6 +33,7 @@ func StageDir(workdir, layer string) string { return filepath.Join(workdir, "sta
 type stager struct {
 	root, period string
 	maxRows      int64
+	codec        compress.Compression
 	open         map[string]*stageFile // by name + "\x00" + part
 	files        []StagedFile
 }
@@ -79,7 +80,7 @@ func (s *stager) write(out Output) error {
 		}
 		// Plain encoding: dictionary-encoding 51 string columns cost more CPU than
 		// the whole transform, for a staging file read once.
-		props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy), parquet.WithDictionaryDefault(false), parquet.WithStats(false))
+		props := parquet.NewWriterProperties(parquet.WithCompression(s.codec), parquet.WithDictionaryDefault(false), parquet.WithStats(false))
 		w, err := pqarrow.NewFileWriter(out.Rec.Schema(), f, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 		if err != nil {
 			f.Close()
@@ -186,7 +187,9 @@ func RunStage(ctx context.Context, o Options) (*Summary, error) {
 		return nil, fmt.Errorf("the config has no transform section")
 	}
 	root := StageDir(o.Config.Workdir, o.Layer)
-	st := &stager{root: root, period: o.Period.String(), maxRows: int64(o.Config.Transform.StageRowsPerFile), open: map[string]*stageFile{}}
+	codec := map[string]compress.Compression{"snappy": compress.Codecs.Snappy, "zstd": compress.Codecs.Zstd,
+		"gzip": compress.Codecs.Gzip, "none": compress.Codecs.Uncompressed}[o.Config.Transform.StageCompression]
+	st := &stager{root: root, period: o.Period.String(), maxRows: int64(o.Config.Transform.StageRowsPerFile), codec: codec, open: map[string]*stageFile{}}
 	sum, err := Run(ctx, o, func(_ string, out Output) error { return st.write(out) })
 	if err != nil {
 		st.abort()
