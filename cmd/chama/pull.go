@@ -49,13 +49,15 @@ func init() {
 		var asJSON bool
 		cmd := &cobra.Command{
 			Use:   "pull --date PERIOD [--hours HH-HH] [--iface LIST] [--wait 30m]",
-			Short: "Stage a period's partitions from HDFS (or a local mount) under <workdir>/raw",
+			Short: "Stage a period's partitions from HDFS (or a relay or mount) under <workdir>/raw",
 			Long: `pull copies each interface's partitions for the period from its source into
-<workdir>/raw/<iface>/<period>/<source path>, many files at a time (the
-source's concurrency; very large files as several byte ranges), once each
-partition is ready:
+<workdir>/raw/<iface>/<YYYYMMDD>/<source path> (the period's day, so hours
+pulled one by one assemble into the day), many files at a time (the source's
+concurrency; very large files as several byte ranges), once each partition
+is ready:
   ready: marker (default for hdfs)  the partition has its _SUCCESS marker
   ready: quiet                      no file changed within quiet_period
+  ready: command                    ready_command exits 0
   ready: none                       the folder exists
 
 Every copy is written under a hidden temporary name, checked (size, and for

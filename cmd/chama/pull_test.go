@@ -59,7 +59,7 @@ interfaces:
 	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Files != 1 || res.Bytes != 8 {
 		t.Fatalf("json summary %q: %v", out, err)
 	}
-	got, err := os.ReadFile(filepath.Join(dir, "work", "raw", "51007", "2024121207", "ods", "dt=20241212", "hour=07", "000000_0"))
+	got, err := os.ReadFile(filepath.Join(dir, "work", "raw", "51007", "20241212", "ods", "dt=20241212", "hour=07", "000000_0"))
 	if err != nil || string(got) != "a\x01b\nc\x01d\n" {
 		t.Fatalf("staged %q, %v", got, err)
 	}

@@ -2,5 +2,8 @@
 
 package pull
 
-// lockStage is a no-op where flock is not available.
-func lockStage(dir string) (func(), error) { return func() {}, nil }
+// lockPartition is a no-op where flock is not available.
+func lockPartition(dir, partition string) (func(), error) { return func() {}, nil }
+
+// lockRecord is a no-op where flock is not available.
+func lockRecord(dir string) (func(), error) { return func() {}, nil }

@@ -1,12 +1,14 @@
-// Package pull stages an interface's partitions from its source (HDFS or
-// a local mount) under <workdir>/raw/<iface>/<period>/, many files at a
-// time, only once each partition is complete, and proves every copy
-// whole before it gets its final name.
+// Package pull stages an interface's partitions from its source (HDFS, an
+// SFTP relay or a local mount) under <workdir>/raw/<iface>/<day>/, many
+// files at a time, only once each partition is complete, and proves every
+// copy whole before it gets its final name.
 //
 // The staged tree mirrors the source: the file <path> of the source is
-// <workdir>/raw/<iface>/<period>/<path>, so Staged (a transfer.Local on
-// that folder) serves the same paths as the source, and pack can read
-// either with the same interface path template.
+// <workdir>/raw/<iface>/<day>/<path>, where <day> is the period's day
+// (YYYYMMDD, for hourly periods too: the source paths already hold the
+// hour, and hours pulled one by one as they land assemble into the day).
+// So Staged (a transfer.Local on that folder) serves the same paths as the
+// source, and pack can read either with the same interface path template.
 package pull
 
 import (
@@ -126,25 +128,32 @@ const (
 	StatusFailed   = "failed"
 )
 
-// StageDir is where an interface's period is staged:
-// <workdir>/raw/<iface>/<period>.
+// StageDir is where an interface's period is staged: the folder of the
+// period's day, <workdir>/raw/<iface>/<YYYYMMDD>.
 func StageDir(c *config.Config, iface, period string) string {
+	if len(period) > 8 {
+		period = period[:8]
+	}
 	return filepath.Join(c.Workdir, "raw", iface, period)
 }
 
-// Staged is a source on the staged copy of an interface's period: same
-// paths as the interface's source, read from local disk.
+// Staged is a source on the staged copy of an interface's period (its
+// day): same paths as the interface's source, read from local disk.
 func Staged(c *config.Config, iface, period string) transfer.Source {
 	return &transfer.Local{Root: StageDir(c, iface, period)}
 }
 
-// RecordName is the pull record in a staged period folder: the Result's
-// partitions for that folder (which source each came from).
+// RecordName is the pull record in a staged day folder: the partitions
+// pulled into it (which source each came from), the latest pull of each.
 const RecordName = ".chama-pull.json"
 
-// ReadRecord loads the pull record of a staged period.
+// ReadRecord loads the pull record of a staged period's day.
 func ReadRecord(c *config.Config, iface, period string) ([]*Partition, error) {
-	data, err := os.ReadFile(filepath.Join(StageDir(c, iface, period), RecordName))
+	return readRecord(StageDir(c, iface, period))
+}
+
+func readRecord(dir string) ([]*Partition, error) {
+	data, err := os.ReadFile(filepath.Join(dir, RecordName))
 	if err != nil {
 		return nil, err
 	}
@@ -214,25 +223,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			ends[part] = o.Track(ctx, part)
 		}
 	}
-	// One pull at a time per staged period.
-	locked := map[string]error{}
-	for _, part := range pending {
-		dir := StageDir(o.Config, part.Iface, part.Period)
-		if _, done := locked[dir]; done {
-			continue
-		}
-		unlock, err := lockStage(dir)
-		locked[dir] = err
-		if err == nil {
-			defer unlock()
-		}
-	}
+	// One pull at a time per partition (an overlapping cron run).
 	var runnable []*Partition
 	for _, part := range pending {
-		if err := locked[StageDir(o.Config, part.Iface, part.Period)]; err != nil {
+		unlock, err := lockPartition(StageDir(o.Config, part.Iface, part.Period), part.Path)
+		if err != nil {
 			r.fail(part, o.Config.Interfaces[part.Iface].Source, err)
 			continue
 		}
+		defer unlock()
 		runnable = append(runnable, part)
 	}
 	pending = runnable
@@ -332,7 +331,7 @@ func (r *runner) writeRecords(res *Result) {
 	by := map[string][]*Partition{}
 	for _, p := range res.Partitions {
 		if p.Status == StatusOK {
-			k := p.Iface + "\x00" + p.Period
+			k := p.Iface + "\x00" + StageDir(r.o.Config, p.Iface, p.Period)
 			by[k] = append(by[k], p)
 		}
 	}
@@ -342,11 +341,17 @@ func (r *runner) writeRecords(res *Result) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		iface, period, _ := strings.Cut(k, "\x00")
-		dir := StageDir(r.o.Config, iface, period)
+		_, dir, _ := strings.Cut(k, "\x00")
 		merged := by[k]
-		// Keep the record of partitions of this period pulled by earlier runs.
-		if old, err := ReadRecord(r.o.Config, iface, period); err == nil {
+		// Pulls of other hours of the day may update the record at the
+		// same time: read, merge and write it under a lock.
+		unlock, err := lockRecord(dir)
+		if err != nil {
+			r.o.Log.Warn("pull record not written", "dir", dir, "err", err)
+			continue
+		}
+		// Keep the record of partitions pulled into this day by earlier runs.
+		if old, err := readRecord(dir); err == nil {
 			seen := map[string]bool{}
 			for _, p := range merged {
 				seen[p.Path] = true
@@ -362,6 +367,7 @@ func (r *runner) writeRecords(res *Result) {
 		if err == nil {
 			err = writeAtomic(filepath.Join(dir, RecordName), append(data, '\n'))
 		}
+		unlock()
 		if err != nil {
 			r.o.Log.Warn("pull record not written", "dir", dir, "err", err)
 		}

@@ -126,9 +126,9 @@ func (e *env) run(ctx context.Context, ps []naming.Period, mod func(*Options)) (
 	return Run(ctx, o)
 }
 
-// staged reads a staged file of an hour period.
-func (e *env) staged(period, date, hour, name string) ([]byte, error) {
-	return os.ReadFile(filepath.Join(e.work, "raw", "51007", period, "ods", "events", "dt="+date, "hour="+hour, name))
+// staged reads a staged file of an hour (staged in its day's folder).
+func (e *env) staged(date, hour, name string) ([]byte, error) {
+	return os.ReadFile(filepath.Join(e.work, "raw", "51007", date, "ods", "events", "dt="+date, "hour="+hour, name))
 }
 
 // dataset writes three hours of four files each (one multi-block, one
@@ -150,7 +150,7 @@ func (e *env) checkStaged(want map[string][]byte) {
 	e.t.Helper()
 	for k, b := range want {
 		hour, name, _ := strings.Cut(k, "/")
-		got, err := e.staged("20241212"+hour, "20241212", hour, name)
+		got, err := e.staged("20241212", hour, name)
 		if err != nil {
 			e.t.Fatal(err)
 		}
@@ -237,7 +237,7 @@ func TestPullParallelMultiHourPartition(t *testing.T) {
 		if !strings.Contains(e.out.String(), line) {
 			t.Errorf("no line %q in\n%s", line, e.out.String())
 		}
-		if _, err := e.staged("20241212"+h, "20241212", h, "_SUCCESS"); err != nil {
+		if _, err := e.staged("20241212", h, "_SUCCESS"); err != nil {
 			t.Errorf("staged partition %s has no marker: %v", h, err)
 		}
 	}
@@ -249,7 +249,7 @@ func TestPullParallelMultiHourPartition(t *testing.T) {
 		}
 	}
 	rec, err := ReadRecord(e.cfg, "51007", "2024121201")
-	if err != nil || len(rec) != 1 || rec[0].Source != "hdfs1" || rec[0].Fallback {
+	if err != nil || len(rec) != 3 || rec[1].Path != "ods/events/dt=20241212/hour=01" || rec[1].Source != "hdfs1" || rec[1].Fallback {
 		t.Fatalf("pull record: %+v %v", rec, err)
 	}
 	// The staged copy serves the same paths as the source.
@@ -302,7 +302,7 @@ func TestPullRerunSkipsVerifiedFiles(t *testing.T) {
 	// A file replaced in HDFS is pulled again; a staged file damaged
 	// locally (size differs) too; the rest is skipped.
 	want["01/000001_0"] = e.write("20241212", "01", "000001_0", 1_500, 99)
-	dmg := filepath.Join(e.work, "raw", "51007", "2024121202", "ods", "events", "dt=20241212", "hour=02", "000001_0")
+	dmg := filepath.Join(e.work, "raw", "51007", "20241212", "ods", "events", "dt=20241212", "hour=02", "000001_0")
 	if err := os.WriteFile(dmg, []byte("short"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -330,7 +330,7 @@ func TestPullNotReadyWithoutMarker(t *testing.T) {
 	if res.Partitions[0].Status != StatusNotReady {
 		t.Fatalf("status %s", res.Partitions[0].Status)
 	}
-	if _, err := os.Stat(filepath.Join(e.work, "raw", "51007", "2024121207", "ods")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(e.work, "raw", "51007", "20241212", "ods")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("something was staged for a partition that is not ready: %v", err)
 	}
 }
@@ -385,7 +385,7 @@ func TestPullQuietPeriod(t *testing.T) {
 		t.Fatalf("after the quiet period: %v, %d files", err, res.Files)
 	}
 	// The staged copy keeps the source's mtime.
-	st, _ := os.Stat(filepath.Join(e.work, "raw", "51007", "2024121207", "ods", "events", "dt=20241212", "hour=07", "000000_0"))
+	st, _ := os.Stat(filepath.Join(e.work, "raw", "51007", "20241212", "ods", "events", "dt=20241212", "hour=07", "000000_0"))
 	src, _ := os.Stat(filepath.Join(e.hdfsDir, "warehouse", "ods", "events", "dt=20241212", "hour=07", "000000_0"))
 	if st.ModTime().UnixMilli() != src.ModTime().UnixMilli() {
 		t.Fatalf("staged mtime %v, source %v", st.ModTime(), src.ModTime())
@@ -437,7 +437,7 @@ func TestPullChecksumMismatchDetected(t *testing.T) {
 	if !strings.Contains(e.out.String(), "CHAMA_PULL FAIL iface=51007 period=2024121207") || !strings.Contains(e.out.String(), "checksum mismatch") {
 		t.Fatalf("status:\n%s", e.out.String())
 	}
-	if _, err := e.staged("2024121207", "20241212", "07", "000000_0"); !errors.Is(err, os.ErrNotExist) {
+	if _, err := e.staged("20241212", "07", "000000_0"); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("a copy that failed verification was given its final name: %v", err)
 	}
 }
@@ -544,7 +544,7 @@ func TestPullRemovesStagedFilesGoneFromSource(t *testing.T) {
 	if err := os.Remove(filepath.Join(e.hdfsDir, "warehouse", "ods", "events", "dt=20241212", "hour=01", "part", "000003_0")); err != nil {
 		t.Fatal(err)
 	}
-	stagedHour := filepath.Join(e.work, "raw", "51007", "2024121201", "ods", "events", "dt=20241212", "hour=01")
+	stagedHour := filepath.Join(e.work, "raw", "51007", "20241212", "ods", "events", "dt=20241212", "hour=01")
 	os.WriteFile(filepath.Join(stagedHour, "notes.txt"), []byte("x"), 0o644)
 	res, err := e.run(context.Background(), ps, nil)
 	if err != nil {
@@ -572,16 +572,16 @@ func TestPullRemovesStagedFilesGoneFromSource(t *testing.T) {
 	e.checkStaged(want)
 }
 
-func TestPullRefusesAConcurrentPullOfThePeriod(t *testing.T) {
+func TestPullRefusesAConcurrentPullOfThePartition(t *testing.T) {
 	e := newEnv(t, hdfstest.Options{}, "")
 	e.dataset()
-	unlock, err := lockStage(StageDir(e.cfg, "51007", "2024121201"))
+	unlock, err := lockPartition(StageDir(e.cfg, "51007", "2024121201"), "ods/events/dt=20241212/hour=01")
 	if err != nil {
 		t.Fatal(err)
 	}
 	res, err := e.run(context.Background(), e.hours("20241212", "00", "01"), nil)
 	if exit.Code(err) != exit.Partial || res.Partitions[0].Status != StatusOK || res.Partitions[1].Status != StatusFailed ||
-		!strings.Contains(res.Partitions[1].Error, "another chama pull is staging this period") {
+		!strings.Contains(res.Partitions[1].Error, "another chama pull is staging this partition") {
 		t.Fatalf("exit %d (%v): %s / %s %q", exit.Code(err), err, res.Partitions[0].Status, res.Partitions[1].Status, res.Partitions[1].Error)
 	}
 	unlock()
