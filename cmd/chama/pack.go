@@ -9,6 +9,9 @@ import (
 
 	"github.com/chama-data/chama/etl"
 	"github.com/chama-data/chama/internal/exit"
+	"github.com/chama-data/chama/internal/ledger"
+	"github.com/chama-data/chama/internal/manifest"
+	"github.com/chama-data/chama/internal/obs"
 	"github.com/chama-data/chama/internal/pipeline"
 	"github.com/chama-data/chama/naming"
 )
@@ -67,9 +70,12 @@ some failed (safe to run again); 4 every failure is input not ready yet.`,
 					}
 					defer pprof.StopCPUProfile()
 				}
+				rc, closeRec := g.recorder(c)
+				defer closeRec()
 				return etl.PackAll(cmd.Context(), etl.PackAllOptions{
 					Config: c, Periods: periods, Ifaces: ifs, Resend: resend,
 					Out: g.Stdout, Log: g.Log, Workers: workers, Version: version,
+					Track: trackPack(rc),
 				})
 			},
 		}
@@ -84,8 +90,24 @@ some failed (safe to run again); 4 every failure is input not ready yet.`,
 
 // packStage is the pack step of `chama run`.
 func packStage(ctx context.Context, p pipeline.Params, period naming.Period) error {
+	var rc *obs.Recorder
+	if l, err := ledger.Open(p.Config); err == nil {
+		defer l.Close()
+		rc = &obs.Recorder{Ledger: l, Log: p.Log, RunID: obs.NewRunID()}
+	} else if p.Log != nil {
+		p.Log.Warn("run ledger unavailable; runs are not recorded", obs.Err(err))
+	}
 	return etl.PackAll(ctx, etl.PackAllOptions{
 		Config: p.Config, Periods: []naming.Period{period}, Ifaces: p.Ifaces, Resend: p.Resend,
-		Out: p.Stdout, Log: p.Log, Version: p.Version,
+		Out: p.Stdout, Log: p.Log, Version: p.Version, Track: trackPack(rc),
 	})
+}
+
+// trackPack records each pack in the run ledger and metrics (a nil
+// recorder records nothing).
+func trackPack(rc *obs.Recorder) func(context.Context, string, string) func(*manifest.Manifest, error) {
+	return func(ctx context.Context, iface, period string) func(*manifest.Manifest, error) {
+		sp := rc.Begin(ctx, ledger.Run{Stage: ledger.StagePack, Iface: iface, Period: period, Hour: hourOf(period)})
+		return func(m *manifest.Manifest, err error) { sp.End(ctx, obs.FromManifest(m, err)) }
+	}
 }

@@ -8,7 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/exit"
+	"github.com/chama-data/chama/internal/ledger"
 )
 
 // packCLI runs chama in-process with its stdout captured.
@@ -80,5 +82,24 @@ interfaces:
 	out, code, _ = packCLI(t, "--config", cfg, "pack", "--date", "20241213")
 	if code != exit.Failure || !strings.Contains(out, `CHAMA_PACK FAIL iface=51007 period=20241213 err="interface 51007 period 20241213: partition not found: `) {
 		t.Errorf("missing day: exit %d\n%s", code, out)
+	}
+
+	// Both runs are in the run ledger, with the manifest's counts.
+	c, err := config.Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := ledger.Open(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	rows, err := l.Rows(t.Context(), ledger.Query{Stages: []string{ledger.StagePack}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0].Period != "20241212" || rows[0].Status != ledger.OK || rows[0].RowsOut != 250 || rows[0].Files != 3 ||
+		rows[1].Period != "20241213" || rows[1].Status != ledger.Failed || !strings.Contains(rows[1].Err, "partition not found") {
+		t.Errorf("ledger rows %+v", rows)
 	}
 }
