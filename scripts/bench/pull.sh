@@ -71,7 +71,7 @@ for round in 1 2; do
   "$CHAMA" --config "$DIR/chama.yaml" pull --date 2024121207 --iface 51007 2>/dev/null
   sync
   t1=$(now)
-  diff -rq -x '.*' "$DIR/hdfs/$PART" "$DIR/work/raw/51007/2024121207/ods/events/dt=20241212/hour=07" \
+  diff -rq -x '.*' "$DIR/hdfs/$PART" "$DIR/work/raw/51007/20241212/ods/events/dt=20241212/hour=07" \
     || { echo "bench-pull: the staged copy differs from the source"; exit 1; }
 
   mkdir -p "$DIR/cp"
