@@ -509,3 +509,84 @@ func TestPushDeadPrimaryFilesGoToOtherPrimaryNotStandby(t *testing.T) {
 		t.Error("no file was in flight on a when it died")
 	}
 }
+
+// freezeProxy forwards TCP until frozen, then swallows everything while
+// keeping the sockets open: a silent network drop.
+type freezeProxy struct {
+	ln     net.Listener
+	frozen atomic.Bool
+}
+
+func startFreezeProxy(t *testing.T, target string) *freezeProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &freezeProxy{ln: ln}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	pipe := func(dst, src net.Conn) {
+		defer wg.Done()
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := src.Read(buf)
+			if err != nil {
+				dst.Close()
+				return
+			}
+			if !p.frozen.Load() {
+				dst.Write(buf[:n])
+			}
+		}
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			wg.Add(2)
+			go pipe(u, c)
+			go pipe(c, u)
+		}
+	}()
+	return p
+}
+
+func TestKeepaliveDetectsSilentDrop(t *testing.T) {
+	e := newEnv(t)
+	s := e.server()
+	px := startFreezeProxy(t, s.Addr())
+	e.addKnownHost(px.Addr(), s.HostKey())
+	cfg := e.config(e.targetYAML("plat", []string{px.Addr()}, nil, "keepalive: 100ms", "timeout: 500ms"), "plat")
+	d, err := newDialer("plat", cfg.Targets["plat"], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	c, err := d.dial(context.Background(), cfg.Targets["plat"].Primary[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.close()
+	px.frozen.Store(true)
+	// Idle connection, no operation running: only the keepalive can
+	// notice. (The wait bound is a safety net, not a timing assertion.)
+	select {
+	case <-c.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the dead session was never detected")
+	}
+	if err := c.killReason(); err == nil || !strings.Contains(err.Error(), "keepalive") {
+		t.Errorf("closed for %v, want the keepalive", err)
+	}
+}
+
+func (p *freezeProxy) Addr() string { return p.ln.Addr().String() }

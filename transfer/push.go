@@ -504,16 +504,21 @@ func (r *targetRun) waitTurn(ctx context.Context, h *hostState) bool {
 		}
 		r.mu.Unlock()
 		var tc <-chan time.Time
+		var timer *time.Timer
 		if next >= 0 {
-			t := time.NewTimer(next)
-			defer t.Stop()
-			tc = t.C
+			timer = time.NewTimer(next)
+			tc = timer.C
 		}
 		select {
 		case <-ctx.Done():
-			return false
 		case <-w:
 		case <-tc:
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		if ctx.Err() != nil {
+			return false
 		}
 	}
 }
