@@ -590,3 +590,26 @@ func TestKeepaliveDetectsSilentDrop(t *testing.T) {
 }
 
 func (p *freezeProxy) Addr() string { return p.ln.Addr().String() }
+
+func TestPushRestartsPartOfAnotherVersion(t *testing.T) {
+	e := newEnv(t)
+	s := e.server()
+	m := packSet(t, e.work, "51007", "20241212", 0, 1, 1_500_000)
+	name := m.Sets[0].Files[0].Name
+	// A .part left by a different file of the same name, shorter than the
+	// local file: resuming it would mix the two.
+	junk := make([]byte, m.Sets[0].Files[0].Bytes-1000)
+	for i := range junk {
+		junk[i] = byte(i * 7)
+	}
+	os.WriteFile(filepath.Join(s.Root(), "in", "."+name+".part"), junk, 0o644)
+	cfg := e.config(e.targetYAML("plat", []string{s.Addr()}, nil), "plat")
+	if _, err, _ := e.push(cfg); err != nil {
+		t.Fatal(err)
+	}
+	local := cfg.OutDir("51007", "20241212")
+	assertDelivered(t, filepath.Join(s.Root(), "in"), m, local)
+	if rec, _ := ReadDelivery(local, "plat"); rec.Files[0].Resumed != 0 {
+		t.Errorf("resumed from %d a .part of another file", rec.Files[0].Resumed)
+	}
+}

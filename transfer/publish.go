@@ -108,7 +108,6 @@ func (c *conn) publish(ctx context.Context, u *upload, maxPacket int, prog func(
 	default:
 		return out, err
 	}
-	out.ResumedFrom = offset
 
 	lf, err := os.Open(u.Local)
 	if err != nil {
@@ -118,6 +117,16 @@ func (c *conn) publish(ctx context.Context, u *upload, maxPacket int, prog func(
 	if lst, err := lf.Stat(); err != nil || lst.Size() != u.Size {
 		return out, &LocalError{Err: fmt.Errorf("local file %s changed since pack: the manifest says %d bytes", u.Local, u.Size)}
 	}
+	if offset > 0 {
+		same, err := c.samePrefix(ctx, part, lf, offset)
+		if err != nil {
+			return out, err
+		}
+		if !same {
+			offset = 0 // a .part of another version of the file: start over
+		}
+	}
+	out.ResumedFrom = offset
 	if _, err := lf.Seek(offset, io.SeekStart); err != nil {
 		return out, err
 	}
@@ -197,6 +206,44 @@ func (c *conn) publish(ctx context.Context, u *upload, maxPacket int, prog func(
 		}
 		return c.sftp.Rename(part, final)
 	})
+}
+
+// resumeProbe is how many bytes samePrefix compares at each end.
+const resumeProbe = 64 << 10
+
+// samePrefix compares the start of a .part and the bytes just before the
+// resume offset with the local file, so that a .part left by another
+// version of the file (re-packed under the same name) is restarted, not
+// completed into a mix of both.
+func (c *conn) samePrefix(ctx context.Context, part string, local *os.File, offset int64) (bool, error) {
+	n := min(offset, resumeProbe)
+	at := []int64{0}
+	if offset > n {
+		at = append(at, offset-n)
+	}
+	var same = true
+	err := c.op(ctx, "read "+part, func() error {
+		f, err := c.sftp.Open(part)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		rb, lb := make([]byte, n), make([]byte, n)
+		for _, off := range at {
+			if _, err := f.ReadAt(rb, off); err != nil && !errors.Is(err, io.EOF) {
+				return err
+			}
+			if _, err := local.ReadAt(lb, off); err != nil && !errors.Is(err, io.EOF) {
+				return &LocalError{Err: err}
+			}
+			if !bytes.Equal(rb, lb) {
+				same = false
+				return nil
+			}
+		}
+		return nil
+	})
+	return same, err
 }
 
 // checkDir confirms the remote folder exists (once per connection).
