@@ -324,3 +324,12 @@ func readFileMD5(t *testing.T, p string) string {
 	s := md5.Sum(b)
 	return hex.EncodeToString(s[:])
 }
+
+// startWithKey serves root to a given client key.
+func startWithKey(t *testing.T, root string, key ssh.PublicKey) (*sftpd.Server, error) {
+	s, err := sftpd.Start(sftpd.Options{Root: root, AuthorizedKeys: []ssh.PublicKey{key}})
+	if err == nil {
+		t.Cleanup(func() { s.Close() })
+	}
+	return s, err
+}
