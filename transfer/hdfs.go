@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"hash/crc32"
 	"io"
 	"net"
 	"os"
@@ -337,9 +338,23 @@ func (h *HDFS) OpenRange(ctx context.Context, p string, off, n int64) (io.ReadCl
 
 // NewHash implements Verifier: the checksum FileReader.Checksum gives,
 // computed from the bytes (block size from the file's status, CRC chunk
-// size from the server defaults; the checksum type is taken to be
-// CRC32C, the HDFS default).
+// size from the server defaults, CRC32C, the HDFS default; AltHashes
+// covers files written with CRC32).
 func (h *HDFS) NewHash(ctx context.Context, p string) (hash.Hash, error) {
+	return h.newHash(p, castagnoli)
+}
+
+// AltHashes implements AltVerifier: the same checksum over CRC32 (IEEE),
+// the type of files written by old clients or with dfs.checksum.type CRC32.
+func (h *HDFS) AltHashes(ctx context.Context, p string) ([]hash.Hash, error) {
+	x, err := h.newHash(p, crc32.IEEETable)
+	if err != nil {
+		return nil, err
+	}
+	return []hash.Hash{x}, nil
+}
+
+func (h *HDFS) newHash(p string, table *crc32.Table) (hash.Hash, error) {
 	c, err := h.client()
 	if err != nil {
 		return nil, err
@@ -361,7 +376,7 @@ func (h *HDFS) NewHash(ctx context.Context, p string) (hash.Hash, error) {
 	if bpc <= 0 {
 		bpc = 512
 	}
-	return NewHDFSChecksum(bs, bpc), nil
+	return NewHDFSChecksumCRC(bs, bpc, table), nil
 }
 
 // Sum implements Verifier: the size and FileReader.Checksum of the file

@@ -18,6 +18,15 @@ type Verifier interface {
 	Sum(ctx context.Context, path string) (size int64, sum []byte, err error)
 }
 
+// AltVerifier is a Verifier whose store may have used another kind of
+// checksum for some files: when a copy's hash does not match, AltHashes
+// gives fresh hashes of the other kinds to recompute from the copy before
+// calling it a mismatch (HDFS files written with CRC32 instead of CRC32C).
+type AltVerifier interface {
+	Verifier
+	AltHashes(ctx context.Context, path string) ([]hash.Hash, error)
+}
+
 // RangeOpener is a Source that can read part of a file, so a very large
 // file can be pulled as several ranges at once.
 type RangeOpener interface {
@@ -35,6 +44,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 type HDFSChecksum struct {
 	blockSize int64
 	bpc       int64
+	table     *crc32.Table
 
 	inBlock int64 // bytes of the current block so far
 	inChunk int64 // bytes of the current chunk so far
@@ -45,9 +55,15 @@ type HDFSChecksum struct {
 }
 
 // NewHDFSChecksum returns a checksum for a file cut into blocks of
-// blockSize with a CRC every bytesPerCRC bytes (HDFS: 512).
+// blockSize with a CRC32C every bytesPerCRC bytes (HDFS: 512).
 func NewHDFSChecksum(blockSize int64, bytesPerCRC int) *HDFSChecksum {
-	return &HDFSChecksum{blockSize: blockSize, bpc: int64(bytesPerCRC), block: md5.New()}
+	return NewHDFSChecksumCRC(blockSize, bytesPerCRC, castagnoli)
+}
+
+// NewHDFSChecksumCRC is NewHDFSChecksum with another CRC polynomial
+// (crc32.IEEETable for files written with dfs.checksum.type CRC32).
+func NewHDFSChecksumCRC(blockSize int64, bytesPerCRC int, table *crc32.Table) *HDFSChecksum {
+	return &HDFSChecksum{blockSize: blockSize, bpc: int64(bytesPerCRC), table: table, block: md5.New()}
 }
 
 // Write adds bytes; it never fails.
@@ -56,7 +72,7 @@ func (c *HDFSChecksum) Write(p []byte) (int, error) {
 	for len(p) > 0 {
 		k := int64(len(p))
 		k = min(k, c.bpc-c.inChunk, c.blockSize-c.inBlock)
-		c.crc = crc32.Update(c.crc, castagnoli, p[:k])
+		c.crc = crc32.Update(c.crc, c.table, p[:k])
 		c.inChunk += k
 		c.inBlock += k
 		p = p[k:]
@@ -115,7 +131,7 @@ func (c *HDFSChecksum) lastBlockSum() []byte {
 
 // Reset forgets everything written.
 func (c *HDFSChecksum) Reset() {
-	*c = HDFSChecksum{blockSize: c.blockSize, bpc: c.bpc, block: md5.New()}
+	*c = HDFSChecksum{blockSize: c.blockSize, bpc: c.bpc, table: c.table, block: md5.New()}
 }
 
 // Size is the checksum length (MD5).

@@ -38,6 +38,7 @@ package hdfstest
 import (
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"hash/fnv"
 	"io/fs"
 	"net"
@@ -65,6 +66,9 @@ type Options struct {
 	Replication int
 	// ListLimit is how many entries a getListing page holds (default 1000).
 	ListLimit int
+	// CRC32 makes the cluster checksum with CRC32 (IEEE), as files written
+	// with dfs.checksum.type CRC32 are, instead of CRC32C.
+	CRC32 bool
 }
 
 // Cluster is a running set of namenodes and datanodes.
@@ -195,6 +199,14 @@ func (c *Cluster) block(id uint64) (blockKey, bool) {
 	defer c.mu.Unlock()
 	k, ok := c.blocks[id]
 	return k, ok
+}
+
+// crc is the CRC table and its ChecksumTypeProto value.
+func (c *Cluster) crc() (*crc32.Table, uint64) {
+	if c.opts.CRC32 {
+		return crc32.IEEETable, checksumCRC32
+	}
+	return castagnoli, checksumCRC32C
 }
 
 func (c *Cluster) hook() func(string, int) {

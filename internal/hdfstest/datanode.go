@@ -289,7 +289,8 @@ func (d *Datanode) readBlock(w *bufio.Writer, req []byte) {
 	// BlockOpResponseProto: status = 1, readOpChecksumInfo = 4
 	// (ReadOpChecksumInfoProto: checksum = 1 (ChecksumProto: type = 1,
 	// bytesPerChecksum = 2), chunkOffset = 2).
-	ci := pb(nil).msg(1, pb(nil).uint(1, checksumCRC32C).uint(2, uint64(bpc))).uint(2, uint64(chunkOff))
+	table, ctype := d.c.crc()
+	ci := pb(nil).msg(1, pb(nil).uint(1, ctype).uint(2, uint64(bpc))).uint(2, uint64(chunkOff))
 	d.respond(w, pb(nil).uint(1, statusSuccess).msg(4, ci))
 
 	fault := d.currentFault()
@@ -311,7 +312,7 @@ func (d *Datanode) readBlock(w *bufio.Writer, req []byte) {
 		}
 		sums = sums[:0]
 		for c := int64(0); c < size; c += bpc {
-			sums = binary.BigEndian.AppendUint32(sums, crc32.Checksum(buf[c:min(c+bpc, size)], castagnoli))
+			sums = binary.BigEndian.AppendUint32(sums, crc32.Checksum(buf[c:min(c+bpc, size)], table))
 		}
 		if fault.PacketDelay > 0 {
 			if w.Flush() != nil {
@@ -389,6 +390,7 @@ func (d *Datanode) blockChecksum(w *bufio.Writer, req []byte) {
 	}
 	defer f.Close()
 	bpc := int64(d.c.opts.BytesPerChecksum)
+	table, ctype := d.c.crc()
 	sum := md5.New()
 	buf := make([]byte, 64*bpc)
 	var crcs uint64
@@ -400,7 +402,7 @@ func (d *Datanode) blockChecksum(w *bufio.Writer, req []byte) {
 			return
 		}
 		for c := int64(0); c < n; c += bpc {
-			binary.BigEndian.PutUint32(crc[:], crc32.Checksum(buf[c:min(c+bpc, n)], castagnoli))
+			binary.BigEndian.PutUint32(crc[:], crc32.Checksum(buf[c:min(c+bpc, n)], table))
 			sum.Write(crc[:])
 			crcs++
 		}
@@ -410,6 +412,6 @@ func (d *Datanode) blockChecksum(w *bufio.Writer, req []byte) {
 	if d.currentFault().BadChecksum {
 		md[0] ^= 0xff
 	}
-	cr := pb(nil).uint(1, uint64(bpc)).uint(2, crcs).bytes(3, md).uint(4, checksumCRC32C)
+	cr := pb(nil).uint(1, uint64(bpc)).uint(2, crcs).bytes(3, md).uint(4, ctype)
 	d.respond(w, pb(nil).uint(1, statusSuccess).msg(3, cr))
 }

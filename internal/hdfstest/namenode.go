@@ -323,7 +323,7 @@ func (n *Namenode) call(method string, req []byte, user string) (pb, string, str
 		// encryptDataTransfer = 6, trashInterval = 7, checksumType = 8.
 		d := pb(nil).uint(1, uint64(n.c.opts.BlockSize)).uint(2, uint64(n.c.opts.BytesPerChecksum)).
 			uint(3, 64<<10).uint(4, uint64(n.c.opts.Replication)).uint(5, 4096).
-			boolean(6, false).uint(7, 0).uint(8, checksumCRC32C)
+			boolean(6, false).uint(7, 0).uint(8, func() uint64 { _, t := n.c.crc(); return t }())
 		return pb(nil).msg(1, d), "", ""
 	case "renewLease":
 		return pb{}, "", ""
@@ -395,6 +395,7 @@ func (n *Namenode) locatedBlock(src string, index int, off, size int64) pb {
 const (
 	blockPool      = "BP-1-127.0.0.1-hdfstest"
 	genStamp       = 1001
+	checksumCRC32  = 1
 	checksumCRC32C = 2
 )
 

@@ -193,6 +193,18 @@ func (r *runner) copyFile(ctx context.Context, st *sourceState, cs *config.Sourc
 		}
 		got := h.Sum(nil)
 		if !bytes.Equal(want, got) {
+			if alt, ok := src.(transfer.AltVerifier); ok {
+				m, err := altMatch(ctx, alt, f.Path, tmp, want)
+				if err != nil {
+					return File{}, err
+				}
+				if m != nil {
+					r.o.Log.Info("copy verified with the store's other checksum kind", "path", f.Path, "source", name)
+					got = m
+				}
+			}
+		}
+		if !bytes.Equal(want, got) {
 			return File{}, &MismatchError{Path: f.Path, Source: src.String(), What: "checksum", Want: hex.EncodeToString(want), Got: hex.EncodeToString(got)}
 		}
 		sum = hex.EncodeToString(got)
@@ -216,6 +228,33 @@ func (r *runner) copyFile(ctx context.Context, st *sourceState, cs *config.Sourc
 	r.meter.files.Add(1)
 	r.o.Log.Debug("staged", "path", f.Path, "bytes", n, "source", name)
 	return File{Path: f.Path, Bytes: n, Checksum: sum}, nil
+}
+
+// altMatch recomputes the copy with the source's other checksum kinds;
+// it returns the one that matches want, or nil.
+func altMatch(ctx context.Context, alt transfer.AltVerifier, path, copyPath string, want []byte) ([]byte, error) {
+	hs, err := alt.AltHashes(ctx, path)
+	if err != nil || len(hs) == 0 {
+		return nil, err
+	}
+	in, err := os.Open(copyPath)
+	if err != nil {
+		return nil, err
+	}
+	defer in.Close()
+	ws := make([]io.Writer, len(hs))
+	for i, h := range hs {
+		ws[i] = h
+	}
+	if _, err := copyBuf(io.MultiWriter(ws...), in); err != nil {
+		return nil, err
+	}
+	for _, h := range hs {
+		if s := h.Sum(nil); bytes.Equal(s, want) {
+			return s, nil
+		}
+	}
+	return nil, nil
 }
 
 // copyBuf copies with a pooled 1 MiB buffer; the writer's ReadFrom is

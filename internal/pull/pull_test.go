@@ -589,3 +589,23 @@ func TestPullRefusesAConcurrentPullOfThePartition(t *testing.T) {
 		t.Fatalf("after the other pull ended: %v", err)
 	}
 }
+
+// Files checksummed with CRC32 (old writers, dfs.checksum.type CRC32) are
+// verified too, not reported as mismatches.
+func TestPullVerifiesCRC32Files(t *testing.T) {
+	e := newEnv(t, hdfstest.Options{CRC32: true}, "")
+	want := e.dataset()
+	res, err := e.run(context.Background(), e.hours("20241212", "00"), nil)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, e.out.String())
+	}
+	for k := range want {
+		if !strings.HasPrefix(k, "00/") {
+			delete(want, k)
+		}
+	}
+	e.checkStaged(want)
+	if res.Files != 4 || len(res.Partitions[0].Files[0].Checksum) != 32 {
+		t.Fatalf("files %d", res.Files)
+	}
+}
