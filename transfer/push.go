@@ -110,7 +110,11 @@ type job struct {
 	errs     []string
 	hard     bool // a failure that needs an operator (exit 1)
 	verfCols []string
+	written  time.Time // last delivery-record write
 }
+
+// recordEvery bounds how stale the delivery record may get during a set.
+const recordEvery = 5 * time.Second
 
 type setState struct {
 	job    *job
@@ -673,6 +677,9 @@ func (r *targetRun) finish(h *hostState, tk *task, out outcome, err error) class
 			tk.set.left--
 			if tk.set.left == 0 && !tk.set.failed {
 				r.queueVerf(tk.set)
+			} else if time.Since(j.written) > recordEvery {
+				// Long sets: keep the record recent for a crash.
+				r.writeRecord(j)
 			}
 		}
 		return 0
@@ -744,6 +751,7 @@ func (r *targetRun) writeRecord(j *job) {
 		complete = complete && s.done
 	}
 	j.rec.Complete = complete
+	j.written = time.Now()
 	if err := j.rec.write(j.localDir); err != nil {
 		r.log.Error("cannot write the delivery record", "dir", j.localDir, "err", err)
 	}
