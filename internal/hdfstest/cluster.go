@@ -9,9 +9,9 @@
 //   - namenode: getFileInfo, getListing (paged), getBlockLocations,
 //     getServerDefaults and renewLease. Every other method is answered with
 //     RpcNoSuchMethodException.
-//   - datanode: readBlock (op 81) with CRC32C chunk checksums in 64 KiB
-//     packets, and blockChecksum (op 85: MD5 of the block's chunk CRCs, as
-//     a real datanode computes it).
+//   - datanode: readBlock (op 81) with CRC32C chunk checksums (CRC32 with
+//     Options.CRC32) in 64 KiB packets, and blockChecksum (op 85: MD5 of
+//     the block's chunk CRCs, as a real datanode computes it).
 //
 // How files map: HDFS path /a/b is <Root>/a/b. A file is cut into blocks
 // of Options.BlockSize at the moment its locations are asked for; block
