@@ -51,7 +51,14 @@ if [ "${raw_bytes:-0}" -lt 1000000000 ] || [ "$rows" -lt 2000000 ]; then
 	exit 1
 fi
 
-# 2. chama pack.
+# 2. The ceiling (one core, decompress + recompress, klauspost, same
+# level), measured just before chama runs, in the same conditions.
+ceiling=$("$tool" ceiling -level "$level" -mb "$ceiling_mb" "${inputs[@]}")
+per_core=$(echo "$ceiling" | sed -n 's/.*ceiling_bytes_per_sec_per_core=\([0-9]*\).*/\1/p')
+ceil_raw=$(echo "$ceiling" | sed -n 's/.*ceiling_raw_bytes=\([0-9]*\).*/\1/p')
+ceil_cpu=$(echo "$ceiling" | sed -n 's/.*ceiling_cpu_secs=\([0-9.]*\).*/\1/p')
+
+# 3. chama pack.
 cat >"$dir/chama.yaml" <<YAML
 workdir: $dir/work
 sources:
@@ -74,26 +81,20 @@ rss_kib=$(sed -n 's/^peak_rss_kib=\([0-9]*\).*/\1/p' "$dir/chama.err")
 chama_cpu=$(sed -n 's/^peak_rss_kib=.* cpu_secs=\([0-9.]*\).*/\1/p' "$dir/chama.err")
 out=$dir/work/out/51007/$date
 
-# 3. The shell pipeline.
+# 4. The shell pipeline.
 sync
 t0=$(now)
 scripts/bench/shell-pack.sh "$in" "$dir/shell" "$level" "$lines"
 t1=$(now)
 shell_secs=$(secs "$t0" "$t1")
 
-# 4. Same line counts per file, in the same order.
+# 5. Same line counts per file, in the same order.
 chama_counts=$(cut -d'|' -f3 "$out"/*.verf | tr '\n' ' ')
 shell_counts=$(cut -d'|' -f3 "$dir/shell/check.txt" | tr '\n' ' ')
 if [ "$chama_counts" != "$shell_counts" ]; then
 	echo "bench-pack: line counts differ: chama [$chama_counts] shell [$shell_counts]" >&2
 	exit 1
 fi
-
-# 5. The ceiling: one core, decompress + recompress, klauspost, same level.
-ceiling=$("$tool" ceiling -level "$level" -mb "$ceiling_mb" "${inputs[@]}")
-per_core=$(echo "$ceiling" | sed -n 's/.*ceiling_bytes_per_sec_per_core=\([0-9]*\).*/\1/p')
-ceil_raw=$(echo "$ceiling" | sed -n 's/.*ceiling_raw_bytes=\([0-9]*\).*/\1/p')
-ceil_cpu=$(echo "$ceiling" | sed -n 's/.*ceiling_cpu_secs=\([0-9.]*\).*/\1/p')
 
 awk -v rows="$rows" -v raw="$raw_bytes" -v gz="$gz_bytes" -v nin="${#inputs[@]}" \
 	-v cs="$chama_secs" -v ss="$shell_secs" -v pc="$per_core" -v cores="$cores" \
