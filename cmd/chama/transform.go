@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"sort"
 	"strings"
 
@@ -13,7 +15,7 @@ import (
 
 func init() {
 	register(func(g *globals) *cobra.Command {
-		var date, hours, iface, tables, layer string
+		var date, hours, iface, tables, layer, cpuProfile string
 		cmd := &cobra.Command{
 			Use:   "transform --date P --layer dwd|ads [--iface LIST | --table LIST]",
 			Short: "Run the ODS -> DWD -> ADS layer spec and stage the result as Parquet",
@@ -71,6 +73,17 @@ config error (a bad expression names its key, text and line:column);
 				if c.Transform == nil {
 					return exit.Usagef("config %s has no transform section", c.Path())
 				}
+				if cpuProfile != "" {
+					f, err := os.Create(cpuProfile)
+					if err != nil {
+						return err
+					}
+					defer f.Close()
+					if err := pprof.StartCPUProfile(f); err != nil {
+						return err
+					}
+					defer pprof.StopCPUProfile()
+				}
 				var firstErr error
 				for _, p := range ps {
 					sum, err := transform.RunStage(cmd.Context(), transform.Options{Config: c, Layer: layer, Period: p, Names: names, Log: g.Log})
@@ -99,6 +112,8 @@ config error (a bad expression names its key, text and line:column);
 		f.StringVar(&layer, "layer", transform.LayerADS, "dwd or ads")
 		f.StringVar(&iface, "iface", "", "interfaces (ads), comma separated (default: every transform.ads entry)")
 		f.StringVar(&tables, "table", "", "DWD tables (dwd), comma separated (default: all)")
+		f.StringVar(&cpuProfile, "cpuprofile", "", "write a Go CPU profile (for tuning)")
+		f.MarkHidden("cpuprofile")
 		return cmd
 	})
 }
