@@ -42,6 +42,10 @@ type PushOptions struct {
 	// BackoffBase and BackoffMax bound the reconnect backoff (default 1s
 	// and 30s).
 	BackoffBase, BackoffMax time.Duration
+	// Track, when set, is called for each interface/period/target before
+	// anything is sent; the function it returns gets the final result
+	// (the run ledger hooks in here).
+	Track func(ctx context.Context, iface, period, target string) func(JobResult)
 
 	noPosixRename bool // tests: force the remove-then-rename path
 }
@@ -75,7 +79,10 @@ type JobResult struct {
 	OK      bool   `json:"ok"`
 	Err     string `json:"error,omitempty"`
 	Record  string `json:"record,omitempty"` // the delivery record file
-	code    int
+	// Hosts that confirmed files of this job in this run.
+	Hosts []string `json:"hosts,omitempty"`
+	Code  int      `json:"exit_code"`
+	code  int
 }
 
 // HostResult is one endpoint's share of the run.
@@ -111,6 +118,8 @@ type job struct {
 	hard     bool // a failure that needs an operator (exit 1)
 	verfCols []string
 	written  time.Time // last delivery-record write
+	hosts    map[string]bool
+	end      func(JobResult)
 }
 
 // recordEvery bounds how stale the delivery record may get during a set.
@@ -236,6 +245,11 @@ func Push(ctx context.Context, o PushOptions) (*PushResult, error) {
 		}
 	}
 
+	if o.Track != nil {
+		for _, j := range jobs {
+			j.end = o.Track(ctx, j.res.Iface, j.res.Period, j.res.Target)
+		}
+	}
 	var prog progress
 	if o.Bars != nil {
 		prog = newBarProgress(o.Bars, total)
@@ -277,6 +291,14 @@ func Push(ctx context.Context, o PushOptions) (*PushResult, error) {
 		}
 		if !r.OK {
 			codes[r.code] = true
+			r.Code = r.code
+		}
+		for h := range j.hosts {
+			r.Hosts = append(r.Hosts, h)
+		}
+		sort.Strings(r.Hosts)
+		if j.end != nil {
+			j.end(*r)
 		}
 		res.Files += r.Files
 		res.Skipped += r.Skipped
@@ -659,6 +681,10 @@ func (r *targetRun) finish(h *hostState, tk *task, out outcome, err error) class
 		} else {
 			j.res.Files++
 			j.res.Bytes += tk.u.Size
+			if j.hosts == nil {
+				j.hosts = map[string]bool{}
+			}
+			j.hosts[h.addr] = true
 			h.files++
 			h.bytes += tk.u.Size
 			r.log.Debug("delivered", "host", h.addr, "file", tk.u.final(), "attempts", tk.attempts+1, "resumed_from", out.ResumedFrom)

@@ -3,12 +3,18 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
+	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/exit"
+	"github.com/chama-data/chama/internal/ledger"
+	"github.com/chama-data/chama/internal/obs"
 	"github.com/chama-data/chama/internal/pipeline"
 	"github.com/chama-data/chama/naming"
 	"github.com/chama-data/chama/transfer"
@@ -59,9 +65,11 @@ packed yet.`,
 				if err != nil {
 					return err
 				}
+				track, done := pushTracker(c, g.Log)
+				defer done()
 				o := transfer.PushOptions{
 					Config: c, Periods: periods, Ifaces: ifs, Resend: resend, Force: force,
-					Log: g.Log, Status: g.Stdout,
+					Log: g.Log, Status: g.Stdout, Track: track,
 				}
 				if asJSON {
 					// stdout is the JSON document; status lines go to stderr.
@@ -92,9 +100,34 @@ packed yet.`,
 // pushStage is push inside `chama run`: the period's sets as packed with
 // the run's --resend.
 func pushStage(ctx context.Context, p pipeline.Params, period naming.Period) error {
+	track, done := pushTracker(p.Config, p.Log)
+	defer done()
 	_, err := transfer.Push(ctx, transfer.PushOptions{
 		Config: p.Config, Periods: []naming.Period{period}, Ifaces: p.Ifaces, Resend: p.Resend,
-		Log: p.Log, Status: p.Stdout,
+		Log: p.Log, Status: p.Stdout, Track: track,
 	})
 	return err
+}
+
+// pushTracker records each interface/period/target delivery in the run
+// ledger (stage push). Without a ledger, push still runs.
+func pushTracker(c *config.Config, log *slog.Logger) (func(context.Context, string, string, string) func(transfer.JobResult), func()) {
+	l, err := ledger.Open(c)
+	if err != nil {
+		if log != nil {
+			log.Warn("run ledger unavailable; runs are not recorded", obs.Err(err))
+		}
+		return nil, func() {}
+	}
+	rc := &obs.Recorder{Ledger: l, Log: log, RunID: obs.NewRunID()}
+	return func(ctx context.Context, iface, period, target string) func(transfer.JobResult) {
+		sp := rc.Begin(ctx, ledger.Run{Stage: ledger.StagePush, Iface: iface, Period: period, Hour: hourOf(period), Target: target})
+		return func(r transfer.JobResult) {
+			res := ledger.Result{Files: int64(r.Files), Bytes: r.Bytes, Host: strings.Join(r.Hosts, ","), Status: ledger.OK}
+			if !r.OK {
+				res.Status, res.Err = obs.Status(exit.With(r.Code, errors.New(r.Err))), r.Err
+			}
+			sp.End(ctx, res)
+		}
+	}, func() { l.Close() }
 }

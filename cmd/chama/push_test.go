@@ -14,6 +14,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/chama-data/chama/internal/exit"
+	"github.com/chama-data/chama/internal/ledger"
 	"github.com/chama-data/chama/internal/sftpd"
 	"github.com/chama-data/chama/transfer"
 )
@@ -80,6 +81,24 @@ interfaces:
 	}
 	if res.Files != 0 || res.Skipped != 4 || len(res.Jobs) != 1 || !res.Jobs[0].OK {
 		t.Errorf("re-run summary %+v", res)
+	}
+	// Each delivery is a push row in the run ledger, with its target and host.
+	l, err := ledger.OpenSQLite(filepath.Join(dir, "work", "ledger.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := l.Rows(t.Context(), ledger.Query{Stages: []string{ledger.StagePush}})
+	l.Close()
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("push ledger rows: %v %v", rows, err)
+	}
+	for _, r := range rows {
+		if r.Target != "plat" || r.Status != ledger.OK || r.Iface != "51007" {
+			t.Errorf("ledger row %+v", r)
+		}
+		if r.Files == 4 && r.Host != srv.Addr() {
+			t.Errorf("the first push's row should name the host: %+v", r)
+		}
 	}
 	for _, tc := range []struct {
 		args []string
