@@ -391,7 +391,9 @@ func (h *HDFS) Sum(ctx context.Context, p string) (int64, []byte, error) {
 		return 0, nil, fmt.Errorf("%s: %w", h.describe(h.abs(p)), err)
 	}
 	defer f.Close()
-	f.SetDeadline(time.Now().Add(h.opts.Timeout))
+	// One deadline covers every block's checksum call: allow one timeout
+	// per 64 blocks of 128 MiB.
+	f.SetDeadline(time.Now().Add(h.opts.Timeout * time.Duration(1+f.Stat().Size()>>33)))
 	sum, err := f.Checksum()
 	if err != nil {
 		return 0, nil, fmt.Errorf("%s: checksum: %w", h.describe(h.abs(p)), err)
