@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -239,6 +240,17 @@ func listInputs(ctx context.Context, o Options, st *stream) (transfer.Source, []
 	}
 	for _, h := range hours {
 		dir := strings.NewReplacer("{date}", h.Date(), "{hour}", h.Hour()).Replace(st.ods.Path)
+		// A partition is read only once it is complete: with ready: marker
+		// the source's marker file (Hive's _SUCCESS) must be there.
+		if sc := o.Config.Sources[st.ods.Source]; sc != nil && sc.Ready == "marker" {
+			ok, err := src.Exists(ctx, path.Join(dir, sc.Marker))
+			if err != nil {
+				return fail(fmt.Errorf("ods %s: %w", st.table, err))
+			}
+			if !ok {
+				return fail(exit.With(exit.NotReady, fmt.Errorf("ods %s: %s: no %s marker in %s yet", st.table, src, sc.Marker, dir)))
+			}
+		}
 		fs, err := src.List(ctx, dir)
 		if err != nil {
 			if errors.Is(err, transfer.ErrNotFound) {

@@ -574,3 +574,25 @@ func TestFastPathMatchesExprVM(t *testing.T) {
 		}
 	}
 }
+
+// With ready: marker, an hour without its _SUCCESS is not read (exit 4).
+func TestReadyMarkerIsRequired(t *testing.T) {
+	f := newFixture(t, "text", func(y string) string {
+		return strings.Replace(y, `local: {type: file, root:`, `local: {type: file, ready: marker, root:`, 1)
+	})
+	if f.cfg.Sources["local"].Ready != "marker" {
+		t.Fatal("fixture edit did not apply")
+	}
+	f.writeText(t, "07", sampleRows(t), 100, false)
+	_, _, err := f.collect(t, LayerADS, "2024121207")
+	if exit.Code(err) != exit.NotReady || !strings.Contains(err.Error(), "no _SUCCESS marker in ods/events/dt=20241212/hour=07") {
+		t.Fatalf("want exit 4 for a missing marker, got %d %v", exit.Code(err), err)
+	}
+	if err := os.WriteFile(filepath.Join(f.root, "ods/events/dt=20241212/hour=07/_SUCCESS"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, sum, err := f.collect(t, LayerADS, "2024121207")
+	if err != nil || len(got["51007"]) != 2 || sum.Streams[0].Total.Read != 8 {
+		t.Fatalf("with the marker: %v %v", err, got)
+	}
+}
