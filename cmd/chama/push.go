@@ -4,14 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"os"
 	"strings"
 
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
-	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/ledger"
 	"github.com/chama-data/chama/internal/obs"
@@ -65,11 +63,11 @@ packed yet.`,
 				if err != nil {
 					return err
 				}
-				track, done := pushTracker(c, g.Log)
-				defer done()
+				rc, closeRec := g.recorder(c)
+				defer closeRec()
 				o := transfer.PushOptions{
 					Config: c, Periods: periods, Ifaces: ifs, Resend: resend, Force: force,
-					Log: g.Log, Status: g.Stdout, Track: track,
+					Log: g.Log, Status: g.Stdout, Track: pushTrack(rc),
 				}
 				if asJSON {
 					// stdout is the JSON document; status lines go to stderr.
@@ -100,26 +98,24 @@ packed yet.`,
 // pushStage is push inside `chama run`: the period's sets as packed with
 // the run's --resend.
 func pushStage(ctx context.Context, p pipeline.Params, period naming.Period) error {
-	track, done := pushTracker(p.Config, p.Log)
-	defer done()
+	var rc *obs.Recorder
+	if l, err := ledger.Open(p.Config); err == nil {
+		defer l.Close()
+		rc = &obs.Recorder{Ledger: l, Log: p.Log, RunID: obs.NewRunID()}
+	} else if p.Log != nil {
+		p.Log.Warn("run ledger unavailable; runs are not recorded", obs.Err(err))
+	}
 	_, err := transfer.Push(ctx, transfer.PushOptions{
 		Config: p.Config, Periods: []naming.Period{period}, Ifaces: p.Ifaces, Resend: p.Resend,
-		Log: p.Log, Status: p.Stdout, Track: track,
+		Log: p.Log, Status: p.Stdout, Track: pushTrack(rc),
 	})
 	return err
 }
 
-// pushTracker records each interface/period/target delivery in the run
-// ledger (stage push). Without a ledger, push still runs.
-func pushTracker(c *config.Config, log *slog.Logger) (func(context.Context, string, string, string) func(transfer.JobResult), func()) {
-	l, err := ledger.Open(c)
-	if err != nil {
-		if log != nil {
-			log.Warn("run ledger unavailable; runs are not recorded", obs.Err(err))
-		}
-		return nil, func() {}
-	}
-	rc := &obs.Recorder{Ledger: l, Log: log, RunID: obs.NewRunID()}
+// pushTrack records each interface/period/target delivery as a push run
+// (ledger row with target and hosts, metrics, closing log line). A nil
+// Recorder records nothing.
+func pushTrack(rc *obs.Recorder) func(context.Context, string, string, string) func(transfer.JobResult) {
 	return func(ctx context.Context, iface, period, target string) func(transfer.JobResult) {
 		sp := rc.Begin(ctx, ledger.Run{Stage: ledger.StagePush, Iface: iface, Period: period, Hour: hourOf(period), Target: target})
 		return func(r transfer.JobResult) {
@@ -129,5 +125,5 @@ func pushTracker(c *config.Config, log *slog.Logger) (func(context.Context, stri
 			}
 			sp.End(ctx, res)
 		}
-	}, func() { l.Close() }
+	}
 }
