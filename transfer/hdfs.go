@@ -65,6 +65,9 @@ type HDFS struct {
 	// its own lock, as timeouts happen while a slot is locked for a connect.
 	hungMu sync.Mutex
 	hung   map[string]time.Time
+	// blockSizes remembers each listed file's block size (HDFS path ->
+	// int64), saving NewHash a namenode call per file.
+	blockSizes sync.Map
 }
 
 // clientSlot is one client of the pool, connected on first use; its own
@@ -280,6 +283,9 @@ func (h *HDFS) List(ctx context.Context, dir string) ([]FileInfo, error) {
 			if !fi.Mode().IsRegular() {
 				continue
 			}
+			if st, ok := fi.Sys().(*hdfs.FileStatus); ok && st.GetBlocksize() > 0 {
+				h.blockSizes.Store(p, int64(st.GetBlocksize()))
+			}
 			rel := strings.TrimPrefix(strings.TrimPrefix(p, h.opts.Root), "/")
 			out = append(out, FileInfo{Path: rel, Size: fi.Size(), ModTime: fi.ModTime()})
 		}
@@ -355,17 +361,21 @@ func (h *HDFS) AltHashes(ctx context.Context, p string) ([]hash.Hash, error) {
 }
 
 func (h *HDFS) newHash(p string, table *crc32.Table) (hash.Hash, error) {
-	c, err := h.client()
+	c, err := h.client() // also fetches the server defaults (bpc)
 	if err != nil {
 		return nil, err
 	}
-	fi, err := c.Stat(h.abs(p))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", h.describe(h.abs(p)), err)
-	}
 	bs := int64(0)
-	if st, ok := fi.Sys().(*hdfs.FileStatus); ok {
-		bs = int64(st.GetBlocksize())
+	if v, ok := h.blockSizes.Load(h.abs(p)); ok {
+		bs = v.(int64)
+	} else {
+		fi, err := c.Stat(h.abs(p))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", h.describe(h.abs(p)), err)
+		}
+		if st, ok := fi.Sys().(*hdfs.FileStatus); ok {
+			bs = int64(st.GetBlocksize())
+		}
 	}
 	if bs <= 0 {
 		return nil, fmt.Errorf("%s: the namenode gave no block size", h.describe(h.abs(p)))
