@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,7 +19,10 @@ import (
 // ns/op divided by rows is the per-core cost. make bench-transform runs
 // the same spec through the CLI on 2,000,000 rows.
 func BenchmarkTransform51007(b *testing.B) {
-	const rows = 40000
+	rows := int64(40000)
+	if n, err := strconv.ParseInt(os.Getenv("CHAMA_BENCH_ROWS"), 10, 64); err == nil && n > 0 {
+		rows = n // make bench-transform runs it on its full row count
+	}
 	cfg, _ := benchConfig(b, rows)
 	b.ResetTimer()
 	c0 := cpuTime()
@@ -31,7 +35,7 @@ func BenchmarkTransform51007(b *testing.B) {
 		}
 		written = sum.Rows["51007"].Written
 	}
-	b.ReportMetric(float64(cpuTime()-c0)/float64(b.N*rows), "cpu-ns/row")
+	b.ReportMetric(float64(cpuTime()-c0)/float64(int64(b.N)*rows), "cpu-ns/row")
 	b.ReportMetric(float64(written), "rows_51007")
 }
 

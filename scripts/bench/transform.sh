@@ -76,7 +76,13 @@ read -r cw cu cs <"$dir/chama.time"
 summary=$dir/work/stage/ads/$date$hour.summary.json
 written=$(grep -o '"written": [0-9]*' "$summary" | tail -1 | grep -o '[0-9]*$')
 
-# 4. Miller: the same routing filter and the raw columns projected, '|' out.
+# 4. The pack path: the same spec to an in-memory sink (no Parquet), one
+# worker, as the Go benchmark measures it (CPU ns per row).
+echo "transform to a sink, 1 worker (go test -bench Transform51007) ..."
+sink_ns=$(CHAMA_BENCH_ROWS=$rows go test -run XXX -bench 'Transform51007$' -benchtime 1x ./etl/transform 2>&1 |
+	awk '/cpu-ns\/row/ { for (i = 1; i < NF; i++) if ($(i+1) == "cpu-ns/row") print $i }')
+
+# 4b. Miller: the same routing filter and the raw columns projected, '|' out.
 if command -v "$mlr" >/dev/null 2>&1; then
 	echo "mlr: same filter and projection ..."
 	filter='$11 == "2000001" || $11 == "2000002" || $11 == "2000003" || $11 == "2000010" || $11 == "2000020"'
@@ -93,6 +99,10 @@ echo
 echo "bench-transform: $rows rows ($((bytes / 1048576)) MiB text), 51007-like spec, $(nproc) cores, $workers workers"
 printf '  %-28s wall %6.2fs  cpu %6.2fs  rows/s %9s  rows/s per core %9s  (51007 rows written: %s)\n' \
 	"chama transform" "$cw" "$(awk -v u="$cu" -v s="$cs" 'BEGIN{print u+s}')" "$(rate "$cw")" "$(per_core "$cu" "$cs")" "$written"
+if [ -n "$sink_ns" ]; then
+	printf '  %-28s %s CPU ns/row -> rows/s per core %9s  (no Parquet: the pack path)\n' \
+		"transform to sink, 1 worker" "$sink_ns" "$(awk -v n="$sink_ns" 'BEGIN{printf "%.0f", 1e9/n}')"
+fi
 if [ -n "$mw" ]; then
 	printf '  %-28s wall %6.2fs  cpu %6.2fs  rows/s %9s  rows/s per core %9s\n' \
 		"mlr filter+cut (reference)" "$mw" "$(awk -v u="$mu" -v s="$ms" 'BEGIN{print u+s}')" "$(rate "$mw")" "$(per_core "$mu" "$ms")"
