@@ -3,6 +3,7 @@ package transform
 import (
 	"fmt"
 	"sort"
+	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -44,6 +45,8 @@ type evaluator struct {
 	i64s []*array.Int64
 	f64s []*array.Float64
 	cur  int
+	// scratch formats numbers for output.
+	scratch []byte
 }
 
 // ref names where a value comes from: an ODS column or a derived slot.
@@ -343,6 +346,15 @@ func (e *evaluator) appendStr(sb *array.StringBuilder, r ref) {
 				sb.AppendNull()
 			} else {
 				sb.Append(s.Value(e.cur))
+			}
+			return
+		}
+		if a := e.i64s[r.ods]; a != nil { // bigint: format without boxing
+			if a.IsNull(e.cur) {
+				sb.AppendNull()
+			} else {
+				e.scratch = strconv.AppendInt(e.scratch[:0], a.Value(e.cur), 10)
+				sb.BinaryBuilder.Append(e.scratch)
 			}
 			return
 		}
