@@ -51,7 +51,7 @@ func (s *Set) jsonGet(doc, path string) any {
 		if s.paths == nil || len(s.paths) > 1024 {
 			s.paths = map[string][]jsonPathStep{}
 		}
-		s.paths[path] = steps
+		s.paths[strings.Clone(path)] = steps // a path from data must not alias a recycled batch
 	}
 	m := s.indexJSON(doc)
 	if !m.valid {

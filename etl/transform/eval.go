@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -325,6 +326,9 @@ func (pb *partBuilders) get(mem memory.Allocator, part string, reserve int) []*a
 	}
 	sbs, ok := pb.cols[part]
 	if !ok {
+		// The value may point into the input batch, which is recycled
+		// before the sink sees Output.Part: keep a copy.
+		part = strings.Clone(part)
 		b := array.NewRecordBuilder(mem, pb.schema)
 		b.Reserve(reserve)
 		pb.byPart[part] = b

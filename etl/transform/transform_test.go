@@ -596,3 +596,47 @@ func TestReadyMarkerIsRequired(t *testing.T) {
 		t.Fatalf("with the marker: %v %v", err, got)
 	}
 }
+
+// Partition values taken straight from an input column survive the
+// recycling of the input batch's buffers (many small batches, a part per
+// data_source_id).
+func TestPartitionValuesOutliveTheirBatch(t *testing.T) {
+	f := newFixture(t, "text", func(y string) string {
+		return strings.Replace(y, "    CM001:\n", `    CM002:
+      from: events
+      partition: data_source_id
+      columns:
+        event_id: event_id
+        data_source_id: data_source_id
+    CM001:
+`, 1)
+	})
+	var rows [][]string
+	base := sampleRows(t)
+	for i := 0; i < 60; i++ {
+		r := append([]string(nil), base[i%len(base)]...)
+		r[0] = fmt.Sprintf("r%02d", i)
+		rows = append(rows, r)
+	}
+	f.writeText(t, "07", rows, 7, true)
+	got, _, err := f.collect(t, LayerADS, "2024121207")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for k, lines := range got {
+		part, ok := strings.CutPrefix(k, "CM002/")
+		if !ok {
+			continue
+		}
+		for _, l := range lines {
+			n++
+			if ds := strings.Split(l, "|")[1]; ds != part {
+				t.Fatalf("row %s of data_source_id %s filed under part %q", l, ds, part)
+			}
+		}
+	}
+	if n != 60 {
+		t.Fatalf("CM002 got %d rows, want 60", n)
+	}
+}
