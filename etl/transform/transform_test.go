@@ -481,6 +481,10 @@ func TestRunStageWritesParquetAndSummary(t *testing.T) {
 			t.Fatalf("summary: %v %v", err, back.Check())
 		}
 	}
+	// The staged 51007 file holds exactly the rows routed to it, in order.
+	if ids := readParquetColumn(t, filepath.Join(StageDir(f.work, LayerADS), "51007", "2024121207", "part-00001.parquet"), "event_id"); !reflect.DeepEqual(ids, wantRouting["51007"]) {
+		t.Errorf("staged 51007 event ids %v, want %v", ids, wantRouting["51007"])
+	}
 	cm := filepath.Join(StageDir(f.work, LayerADS), "CM001", "2024121207")
 	parts, _ := os.ReadDir(cm)
 	var names []string
@@ -497,6 +501,37 @@ func TestRunStageWritesParquetAndSummary(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(StageDir(f.work, LayerADS), "51007", "2024121207.partial")); !os.IsNotExist(err) {
 		t.Error("a .partial folder was left behind")
 	}
+}
+
+// readParquetColumn reads one string column of a Parquet file.
+func readParquetColumn(t *testing.T, path, col string) []string {
+	t.Helper()
+	r, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	fr, err := pqarrow.NewFileReader(r, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := fr.ReadTable(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tbl.Release()
+	idx := tbl.Schema().FieldIndices(col)
+	if len(idx) == 0 {
+		t.Fatalf("%s has no column %s", path, col)
+	}
+	var out []string
+	for _, chunk := range tbl.Column(idx[0]).Data().Chunks() {
+		a := chunk.(*array.String)
+		for i := 0; i < a.Len(); i++ {
+			out = append(out, a.Value(i))
+		}
+	}
+	return out
 }
 
 func readParquetRows(t *testing.T, path string) int64 {
