@@ -173,35 +173,33 @@ func newEvaluator(st *stream, sh *funcs.Shared, mem memory.Allocator, noFast boo
 	return e, nil
 }
 
-// derivedVal returns derived column k of the current row, computing it on
-// first use.
-func (e *evaluator) derivedVal(k int) (funcs.Val, error) {
+// derivedPtr returns derived column k of the current row, computing it
+// on first use (in place, without copying it around).
+func (e *evaluator) derivedPtr(k int) (*funcs.Val, error) {
+	p := &e.dv[k]
 	if e.dvGen[k] == e.gen {
-		return e.dv[k], nil
+		return p, nil
 	}
-	var v funcs.Val
-	var err error
-	if f := e.slotProg[k].fast; f != nil {
-		v, err = f()
-		if err != nil {
-			err = fmt.Errorf("%s: %w", e.slotProg[k].code, err)
-		}
-	} else {
-		v, err = e.run(e.slotProg[k])
+	pr := e.slotProg[k]
+	if err := e.runInto(pr, p); err != nil {
+		return p, fmt.Errorf("dwd %s: %w", e.slotName[k], err)
 	}
-	if err != nil {
-		return v, fmt.Errorf("dwd %s: %w", e.slotName[k], err)
-	}
-	e.dv[k], e.dvGen[k] = v, e.gen
-	return v, nil
+	e.dvGen[k] = e.gen
+	return p, nil
 }
 
-// get reads a column of the current row (derived ones computed on demand).
-func (e *evaluator) get(r ref) (funcs.Val, error) {
+// getInto reads a column of the current row (derived ones computed on
+// demand).
+func (e *evaluator) getInto(r ref, dst *funcs.Val) error {
 	if r.derived >= 0 {
-		return e.derivedVal(r.derived)
+		p, err := e.derivedPtr(r.derived)
+		if err == nil {
+			*dst = *p
+		}
+		return err
 	}
-	return e.value(r), nil
+	e.valueInto(r.ods, dst)
+	return nil
 }
 
 // setBatch points the evaluator at a record's columns.
@@ -225,11 +223,7 @@ func (e *evaluator) setBatch(rec arrow.Record) {
 
 // refExpr reads a column of the current row.
 func (e *evaluator) refExpr(r ref) fexpr {
-	if r.derived >= 0 {
-		k := r.derived
-		return func() (funcs.Val, error) { return e.derivedVal(k) }
-	}
-	return func() (funcs.Val, error) { return e.value(r), nil }
+	return func(dst *funcs.Val) error { return e.getInto(r, dst) }
 }
 
 // odsValue reads one cell as an expression value (nil for null).
@@ -248,18 +242,34 @@ func odsValue(col arrow.Array, row int) any {
 	return nil
 }
 
-// value reads a column of the current row, unboxed.
+// value reads a column of the current row, unboxed (derived columns must
+// have been computed: eager mode).
 func (e *evaluator) value(r ref) funcs.Val {
 	if r.derived >= 0 {
 		return e.dv[r.derived]
 	}
-	i, row := r.ods, e.cur
+	var v funcs.Val
+	e.valueInto(r.ods, &v)
+	return v
+}
+
+// valueInto reads ODS column i of the current row.
+func (e *evaluator) valueInto(i int, dst *funcs.Val) {
+	row := e.cur
 	if s := e.strs[i]; s != nil {
 		if s.IsNull(row) {
-			return funcs.Val{}
+			*dst = funcs.Val{}
+		} else {
+			*dst = funcs.Val{S: s.Value(row), K: funcs.KStr}
 		}
-		return funcs.Str(s.Value(row))
+		return
 	}
+	*dst = e.valueOther(i)
+}
+
+// valueOther reads a bigint or double column.
+func (e *evaluator) valueOther(i int) funcs.Val {
+	row := e.cur
 	if e.cols[i].IsNull(row) {
 		return funcs.Val{}
 	}
@@ -272,22 +282,22 @@ func (e *evaluator) value(r ref) funcs.Val {
 	return funcs.Val{}
 }
 
-func (e *evaluator) run(pr *prog) (funcs.Val, error) {
+func (e *evaluator) runInto(pr *prog, dst *funcs.Val) error {
 	if pr.ident {
-		return e.get(pr.ref)
+		return e.getInto(pr.ref, dst)
 	}
 	if pr.fast != nil {
-		v, err := pr.fast()
-		if err != nil {
-			return v, fmt.Errorf("%s: %w", pr.code, err)
+		if err := pr.fast(dst); err != nil {
+			return fmt.Errorf("%s: %w", pr.code, err)
 		}
-		return v, nil
+		return nil
 	}
 	v, err := e.vm.Run(pr.p, e.env)
 	if err != nil {
-		return funcs.Val{}, fmt.Errorf("%s: %w", pr.code, err)
+		return fmt.Errorf("%s: %w", pr.code, err)
 	}
-	return funcs.Any(v), nil
+	*dst = funcs.Any(v)
+	return nil
 }
 
 // Output is one batch of one output: an interface (or a DWD table) and,
@@ -455,7 +465,7 @@ func (e *evaluator) eval(layer string, rec arrow.Record) (*batchOut, error) {
 				if e.lazy {
 					break
 				}
-				v, err := e.derivedVal(d.slots[k])
+				v, err := e.derivedPtr(d.slots[k])
 				if err != nil {
 					return nil, err
 				}
@@ -471,8 +481,8 @@ func (e *evaluator) eval(layer string, rec arrow.Record) (*batchOut, error) {
 			}
 			for ai, a := range d.ads {
 				if a.filter != nil {
-					v, err := e.run(a.filter)
-					if err != nil {
+					var v funcs.Val
+					if err := e.runInto(a.filter, &v); err != nil {
 						return nil, fmt.Errorf("ads %s filter: %w", a.plan.iface, err)
 					}
 					if _, isBool := v.A.(bool); v.K != funcs.KNull && (v.K != funcs.KAny || !isBool) {
@@ -484,18 +494,18 @@ func (e *evaluator) eval(layer string, rec arrow.Record) (*batchOut, error) {
 				}
 				routed = true
 				out.written[a.plan.iface]++
-				e.row = e.row[:0]
+				if cap(e.row) < len(a.cols) {
+					e.row = make([]funcs.Val, len(a.cols))
+				}
+				e.row = e.row[:len(a.cols)]
 				for k := range a.cols {
 					pr := &a.cols[k]
 					if pr.ident && pr.ref.derived < 0 {
-						e.row = append(e.row, funcs.Val{}) // copied directly below
-						continue
+						continue // copied directly below
 					}
-					v, err := e.run(pr)
-					if err != nil {
+					if err := e.runInto(pr, &e.row[k]); err != nil {
 						return nil, fmt.Errorf("ads %s.%s: %w", a.plan.iface, a.plan.spec.Columns[k].Name, err)
 					}
-					e.row = append(e.row, v)
 				}
 				part := ""
 				if pi := a.plan.partIdx; pi >= 0 {

@@ -9,8 +9,11 @@ import (
 	"github.com/chama-data/chama/etl/funcs"
 )
 
-// fexpr evaluates one expression for the evaluator's current row.
-type fexpr func() (funcs.Val, error)
+// fexpr evaluates one expression for the evaluator's current row into dst.
+// Results go through a pointer rather than being returned: profiles showed
+// the copies of returned values through the closure layers as a large part
+// of the per-row cost.
+type fexpr func(dst *funcs.Val) error
 
 // compileFast turns a checked expr AST into Go closures over the current
 // row: columns are read straight from the Arrow arrays, strings are never
@@ -19,6 +22,9 @@ type fexpr func() (funcs.Val, error)
 // columns, boxing) was most of the per-row cost. Node kinds it does not
 // know make it return ok=false, and that expression runs on expr's VM.
 func (e *evaluator) compileFast(n ast.Node, scope map[string]ref) (fexpr, bool) {
+	if c, ok := constVal(n); ok {
+		return func(dst *funcs.Val) error { *dst = c; return nil }, true
+	}
 	switch x := n.(type) {
 	case *ast.IdentifierNode:
 		r, ok := scope[x.Value]
@@ -26,17 +32,6 @@ func (e *evaluator) compileFast(n ast.Node, scope map[string]ref) (fexpr, bool) 
 			return nil, false
 		}
 		return e.refExpr(r), true
-	case *ast.StringNode:
-		v := funcs.Str(x.Value)
-		return func() (funcs.Val, error) { return v, nil }, true
-	case *ast.IntegerNode:
-		v := funcs.Any(x.Value)
-		return func() (funcs.Val, error) { return v, nil }, true
-	case *ast.BoolNode:
-		v := funcs.Bool(x.Value)
-		return func() (funcs.Val, error) { return v, nil }, true
-	case *ast.NilNode:
-		return func() (funcs.Val, error) { return funcs.Val{}, nil }, true
 	case *ast.ConstantNode:
 		if _, isSet := x.Value.(map[string]struct{}); isSet {
 			return nil, false // only as the right side of `in`
@@ -44,7 +39,7 @@ func (e *evaluator) compileFast(n ast.Node, scope map[string]ref) (fexpr, bool) 
 		switch x.Value.(type) {
 		case nil, string, int, bool, float64:
 			v := funcs.Any(x.Value)
-			return func() (funcs.Val, error) { return v, nil }, true
+			return func(dst *funcs.Val) error { *dst = v; return nil }, true
 		}
 		return nil, false
 	case *ast.UnaryNode:
@@ -55,16 +50,16 @@ func (e *evaluator) compileFast(n ast.Node, scope map[string]ref) (fexpr, bool) 
 		if !ok {
 			return nil, false
 		}
-		return func() (funcs.Val, error) {
-			v, err := in()
-			if err != nil {
-				return v, err
+		return func(dst *funcs.Val) error {
+			if err := in(dst); err != nil {
+				return err
 			}
-			b, isBool := v.A.(bool)
-			if v.K != funcs.KAny || !isBool {
-				return funcs.Val{}, fmt.Errorf("invalid operation: ! %s", kindName(v))
+			b, isBool := dst.A.(bool)
+			if dst.K != funcs.KAny || !isBool {
+				return fmt.Errorf("invalid operation: ! %s", kindName(*dst))
 			}
-			return funcs.Bool(!b), nil
+			*dst = funcs.Bool(!b)
+			return nil
 		}, true
 	case *ast.ConditionalNode:
 		c, ok1 := e.compileFast(x.Cond, scope)
@@ -73,18 +68,17 @@ func (e *evaluator) compileFast(n ast.Node, scope map[string]ref) (fexpr, bool) 
 		if !ok1 || !ok2 || !ok3 {
 			return nil, false
 		}
-		return func() (funcs.Val, error) {
-			v, err := c()
-			if err != nil {
-				return v, err
+		return func(dst *funcs.Val) error {
+			if err := c(dst); err != nil {
+				return err
 			}
-			if _, isBool := v.A.(bool); v.K != funcs.KAny || !isBool {
-				return funcs.Val{}, fmt.Errorf("non-bool expression (type %s) used as condition", kindName(v))
+			if _, isBool := dst.A.(bool); dst.K != funcs.KAny || !isBool {
+				return fmt.Errorf("non-bool expression (type %s) used as condition", kindName(*dst))
 			}
-			if v.True() {
-				return a()
+			if dst.True() {
+				return a(dst)
 			}
-			return b()
+			return b(dst)
 		}, true
 	case *ast.BinaryNode:
 		return e.compileBinary(x, scope)
@@ -117,28 +111,32 @@ func (e *evaluator) compileFast(n ast.Node, scope map[string]ref) (fexpr, bool) 
 		fill := func() error {
 			for k := range dyn {
 				d := &dyn[k]
-				if d.isRef {
-					v, err := e.get(d.ref)
-					if err != nil {
-						return err
+				var err error
+				switch {
+				case !d.isRef:
+					err = d.f(&buf[d.i])
+				case d.ref.derived >= 0:
+					var p *funcs.Val
+					if p, err = e.derivedPtr(d.ref.derived); err == nil {
+						buf[d.i] = *p
 					}
-					buf[d.i] = v
-					continue
+				default:
+					e.valueInto(d.ref.ods, &buf[d.i])
 				}
-				v, err := d.f()
 				if err != nil {
 					return err
 				}
-				buf[d.i] = v
 			}
 			return nil
 		}
 		if ff := e.set.Fast(id.Value); ff != nil {
-			return func() (funcs.Val, error) {
+			return func(dst *funcs.Val) error {
 				if err := fill(); err != nil {
-					return funcs.Val{}, err
+					return err
 				}
-				return ff(buf)
+				v, err := ff(buf)
+				*dst = v
+				return err
 			}, true
 		}
 		g := e.set.Func(id.Value)
@@ -146,18 +144,19 @@ func (e *evaluator) compileFast(n ast.Node, scope map[string]ref) (fexpr, bool) 
 			return nil, false
 		}
 		boxed := make([]any, len(buf))
-		return func() (funcs.Val, error) {
+		return func(dst *funcs.Val) error {
 			if err := fill(); err != nil {
-				return funcs.Val{}, err
+				return err
 			}
 			for i := range buf {
 				boxed[i] = buf[i].Box()
 			}
 			r, err := g(boxed...)
 			if err != nil {
-				return funcs.Val{}, fmt.Errorf("%s: %w", id.Value, err)
+				return fmt.Errorf("%s: %w", id.Value, err)
 			}
-			return funcs.Any(r), nil
+			*dst = funcs.Any(r)
+			return nil
 		}, true
 	}
 	return nil, false
@@ -196,6 +195,11 @@ func kindName(v funcs.Val) string {
 	return reflect.TypeOf(v.A).String()
 }
 
+func isBoolVal(v *funcs.Val) bool {
+	_, ok := v.A.(bool)
+	return v.K == funcs.KAny && ok
+}
+
 func (e *evaluator) compileBinary(x *ast.BinaryNode, scope map[string]ref) (fexpr, bool) {
 	switch x.Operator {
 	case "in":
@@ -220,13 +224,16 @@ func (e *evaluator) compileBinary(x *ast.BinaryNode, scope map[string]ref) (fexp
 		if set == nil {
 			return nil, false
 		}
-		return func() (funcs.Val, error) {
-			v, err := l()
-			if err != nil || v.K != funcs.KStr {
-				return funcs.Bool(false), err
+		return func(dst *funcs.Val) error {
+			if err := l(dst); err != nil {
+				return err
 			}
-			_, in := set[v.S]
-			return funcs.Bool(in), nil
+			in := false
+			if dst.K == funcs.KStr {
+				_, in = set[dst.S]
+			}
+			*dst = funcs.Bool(in)
+			return nil
 		}, true
 	case "==", "!=":
 		l, ok1 := e.compileFast(x.Left, scope)
@@ -235,15 +242,15 @@ func (e *evaluator) compileBinary(x *ast.BinaryNode, scope map[string]ref) (fexp
 			return nil, false
 		}
 		neg := x.Operator == "!="
-		return func() (funcs.Val, error) {
-			a, err := l()
-			if err != nil {
-				return a, err
+		return func(dst *funcs.Val) error {
+			var b funcs.Val
+			if err := l(dst); err != nil {
+				return err
 			}
-			b, err := r()
-			if err != nil {
-				return b, err
+			if err := r(&b); err != nil {
+				return err
 			}
+			a := dst
 			var eq bool
 			switch {
 			case a.K == funcs.KStr && b.K == funcs.KStr:
@@ -253,7 +260,8 @@ func (e *evaluator) compileBinary(x *ast.BinaryNode, scope map[string]ref) (fexp
 			case a.K == funcs.KAny && b.K == funcs.KAny:
 				eq = reflect.DeepEqual(a.A, b.A)
 			}
-			return funcs.Bool(eq != neg), nil
+			*dst = funcs.Bool(eq != neg)
+			return nil
 		}, true
 	case "&&", "and", "||", "or":
 		l, ok1 := e.compileFast(x.Left, scope)
@@ -262,25 +270,23 @@ func (e *evaluator) compileBinary(x *ast.BinaryNode, scope map[string]ref) (fexp
 			return nil, false
 		}
 		and := x.Operator == "&&" || x.Operator == "and"
-		return func() (funcs.Val, error) {
-			a, err := l()
-			if err != nil {
-				return a, err
+		return func(dst *funcs.Val) error {
+			if err := l(dst); err != nil {
+				return err
 			}
-			if _, isBool := a.A.(bool); a.K != funcs.KAny || !isBool {
-				return funcs.Val{}, fmt.Errorf("invalid operation: %s on %s", x.Operator, kindName(a))
+			if !isBoolVal(dst) {
+				return fmt.Errorf("invalid operation: %s on %s", x.Operator, kindName(*dst))
 			}
-			if a.True() != and { // false && ..., true || ...
-				return a, nil
+			if dst.True() != and { // false && ..., true || ...
+				return nil
 			}
-			b, err := r()
-			if err != nil {
-				return b, err
+			if err := r(dst); err != nil {
+				return err
 			}
-			if _, isBool := b.A.(bool); b.K != funcs.KAny || !isBool {
-				return funcs.Val{}, fmt.Errorf("invalid operation: %s on %s", x.Operator, kindName(b))
+			if !isBoolVal(dst) {
+				return fmt.Errorf("invalid operation: %s on %s", x.Operator, kindName(*dst))
 			}
-			return b, nil
+			return nil
 		}, true
 	}
 	return nil, false
