@@ -56,6 +56,9 @@ func Pack(ctx context.Context, o PackOptions) (*manifest.Manifest, error) {
 	if o.Config == nil || o.Iface == nil {
 		return nil, errors.New("pack: no config or interface")
 	}
+	if o.Iface.HourlyPack {
+		return packHourly(ctx, o) // hour chunks and day assembly (hourly.go)
+	}
 	iface, period := o.Iface, o.Period
 	log := o.Log
 	if log == nil {

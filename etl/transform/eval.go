@@ -77,10 +77,9 @@ type adsEval struct {
 	plan   *adsPlan
 	filter *prog
 	cols   []prog
-	// lastBytes per output column of the previous batch (all parts), so
-	// the next batch reserves its string data at once.
-	lastBytes []int
-	lastRows  int
+	// hint is the bytes per output column expected in a batch (from the
+	// previous one), so an unpartitioned output allocates them at once.
+	hint []int
 }
 
 func newEvaluator(st *stream, sh *funcs.Shared, mem memory.Allocator, noFast bool) (*evaluator, error) {
@@ -320,60 +319,95 @@ type batchOut struct {
 	written map[string]int64
 }
 
-// partBuilders collects one output's rows by partition value. ADS columns
-// are all strings, so the typed builders are kept at hand.
+// partBuilders collects one output's rows by partition value, in string
+// columns (ADS columns are all strings).
 type partBuilders struct {
 	schema *arrow.Schema
-	byPart map[string]*array.RecordBuilder
-	last   string // the last part used, with its builders
-	lastB  []*array.StringBuilder
-	cols   map[string][]*array.StringBuilder
+	last   string // the last part used, with its columns
+	lastC  []*strCol
+	cols   map[string][]*strCol
 }
 
-func (pb *partBuilders) get(mem memory.Allocator, part string, reserve int) []*array.StringBuilder {
-	if pb.lastB != nil && pb.last == part {
-		return pb.lastB
+func (pb *partBuilders) get(mem memory.Allocator, part string, rows int, bytes []int) []*strCol {
+	if pb.lastC != nil && pb.last == part {
+		return pb.lastC
 	}
-	sbs, ok := pb.cols[part]
+	cs, ok := pb.cols[part]
 	if !ok {
 		// The value may point into the input batch, which is recycled
 		// before the sink sees Output.Part: keep a copy.
 		part = strings.Clone(part)
-		b := array.NewRecordBuilder(mem, pb.schema)
-		b.Reserve(reserve)
-		pb.byPart[part] = b
-		for i := range pb.schema.Fields() {
-			sbs = append(sbs, b.Field(i).(*array.StringBuilder))
+		for i := range pb.schema.NumFields() {
+			b := 0
+			if i < len(bytes) {
+				b = bytes[i]
+			}
+			cs = append(cs, newStrCol(mem, rows, b))
 		}
-		pb.cols[part] = sbs
+		pb.cols[part] = cs
 	}
-	pb.last, pb.lastB = part, sbs
-	return sbs
+	pb.last, pb.lastC = part, cs
+	return cs
 }
 
-// appendStr appends a value to a string builder, reading string columns of
-// the input without going through Val.
-func (e *evaluator) appendStr(sb *array.StringBuilder, r ref) {
-	if r.derived < 0 {
-		if s := e.strs[r.ods]; s != nil {
-			if s.IsNull(e.cur) {
-				sb.AppendNull()
-			} else {
-				sb.Append(s.Value(e.cur))
-			}
-			return
-		}
-		if a := e.i64s[r.ods]; a != nil { // bigint: format without boxing
-			if a.IsNull(e.cur) {
-				sb.AppendNull()
-			} else {
-				e.scratch = strconv.AppendInt(e.scratch[:0], a.Value(e.cur), 10)
-				sb.BinaryBuilder.Append(e.scratch)
-			}
-			return
+// record turns one part's columns into a record batch.
+func (pb *partBuilders) record(part string) arrow.Record {
+	cs := pb.cols[part]
+	arrs := make([]arrow.Array, len(cs))
+	for i, c := range cs {
+		arrs[i] = c.finish()
+	}
+	rec := array.NewRecordBatch(pb.schema, arrs, int64(cs[0].n))
+	for _, a := range arrs {
+		a.Release()
+	}
+	delete(pb.cols, part)
+	return rec
+}
+
+func (pb *partBuilders) release() {
+	for _, cs := range pb.cols {
+		for _, c := range cs {
+			c.release()
 		}
 	}
-	appendValue(sb, e.value(r))
+	pb.cols = nil
+}
+
+// appendCol appends a value to a string column.
+func appendCol(c *strCol, v *funcs.Val) {
+	switch v.K {
+	case funcs.KNull:
+		c.appendNull()
+	case funcs.KStr:
+		c.append(v.S)
+	default:
+		c.append(funcs.ToString(v.A))
+	}
+}
+
+// appendColRef appends an ODS column of the current row without going
+// through Val.
+func (e *evaluator) appendColRef(c *strCol, i int) {
+	if s := e.strs[i]; s != nil {
+		if s.IsNull(e.cur) {
+			c.appendNull()
+		} else {
+			c.append(s.Value(e.cur))
+		}
+		return
+	}
+	if a := e.i64s[i]; a != nil { // bigint: format without boxing
+		if a.IsNull(e.cur) {
+			c.appendNull()
+		} else {
+			e.scratch = strconv.AppendInt(e.scratch[:0], a.Value(e.cur), 10)
+			c.appendBytes(e.scratch)
+		}
+		return
+	}
+	v := e.valueOther(i)
+	appendCol(c, &v)
 }
 
 func appendValue(b array.Builder, val funcs.Val) {
@@ -430,7 +464,7 @@ func (e *evaluator) eval(layer string, rec arrow.Record) (*batchOut, error) {
 		}
 		var ps []*partBuilders
 		for _, a := range d.ads {
-			ps = append(ps, &partBuilders{schema: a.plan.schema, byPart: map[string]*array.RecordBuilder{}, cols: map[string][]*array.StringBuilder{}})
+			ps = append(ps, &partBuilders{schema: a.plan.schema, cols: map[string][]*strCol{}})
 		}
 		adsB = append(adsB, ps)
 	}
@@ -442,9 +476,7 @@ func (e *evaluator) eval(layer string, rec arrow.Record) (*batchOut, error) {
 		}
 		for _, ps := range adsB {
 			for _, pb := range ps {
-				for _, b := range pb.byPart {
-					b.Release()
-				}
+				pb.release() // what an error left unfinished
 			}
 		}
 	}()
@@ -518,21 +550,20 @@ func (e *evaluator) eval(layer string, rec arrow.Record) (*batchOut, error) {
 						part = NullPart
 					}
 				}
-				pb := adsB[di][ai]
-				_, known := pb.cols[part]
-				sbs := pb.get(e.mem, part, 0)
-				if !known && a.plan.partIdx < 0 && a.lastRows > 0 {
-					// Unpartitioned: expect the previous batch's shape.
-					for k, sb := range sbs {
-						sb.Reserve(n)
-						sb.ReserveData(a.lastBytes[k]/a.lastRows*n + a.lastBytes[k]/a.lastRows*n/16)
-					}
+				// Size new columns from the previous batch: all rows for an
+				// unpartitioned output, a share for a new part.
+				rows, hint := 64, a.hint
+				if a.plan.partIdx < 0 {
+					rows = n
+				} else {
+					hint = nil
 				}
+				cs := adsB[di][ai].get(e.mem, part, rows, hint)
 				for k := range a.cols {
 					if a.cols[k].ident && a.cols[k].ref.derived < 0 {
-						e.appendStr(sbs[k], a.cols[k].ref)
+						e.appendColRef(cs[k], a.cols[k].ref.ods)
 					} else {
-						appendValue(sbs[k], e.row[k])
+						appendCol(cs[k], &e.row[k])
 					}
 				}
 			}
@@ -548,20 +579,19 @@ func (e *evaluator) eval(layer string, rec arrow.Record) (*batchOut, error) {
 		}
 		for ai, a := range d.ads {
 			pb := adsB[di][ai]
-			parts := sortedKeys(pb.byPart)
-			if a.lastBytes == nil {
-				a.lastBytes = make([]int, len(a.cols))
-			}
-			clear(a.lastBytes)
-			a.lastRows = 0
-			for _, sbs := range pb.cols {
-				for k, sb := range sbs {
-					a.lastBytes[k] += sb.DataLen()
+			parts := sortedKeys(pb.cols)
+			if a.plan.partIdx < 0 && len(parts) == 1 && n > 0 {
+				// Bytes per column for a batch of n rows, from this one.
+				cs, rows := pb.cols[parts[0]], pb.cols[parts[0]][0].n
+				if a.hint == nil {
+					a.hint = make([]int, len(cs))
 				}
-				a.lastRows += sbs[0].Len()
+				for k, c := range cs {
+					a.hint[k] = c.size*n/max(rows, 1) + c.size*n/max(rows, 1)/16
+				}
 			}
 			for _, p := range parts {
-				out.outs = append(out.outs, Output{Layer: LayerADS, Name: a.plan.iface, Part: p, Rec: pb.byPart[p].NewRecordBatch()})
+				out.outs = append(out.outs, Output{Layer: LayerADS, Name: a.plan.iface, Part: p, Rec: pb.record(p)})
 			}
 		}
 	}

@@ -1,6 +1,10 @@
 package transform
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+)
 
 func TestPoolAllocatorReusesZeroedBuffers(t *testing.T) {
 	p := newPoolAllocator()
@@ -32,5 +36,39 @@ func TestPoolAllocatorReusesZeroedBuffers(t *testing.T) {
 	p.Free(big)
 	if len(p.classes[29].free) != 0 {
 		t.Fatal("huge buffers must not be pooled")
+	}
+}
+
+func TestStrColBuildsArrowStrings(t *testing.T) {
+	p := newPoolAllocator()
+	c := newStrCol(p, 1, 1) // tiny hints: every append grows
+	want := []any{"a", nil, "", "中国", nil}
+	for i := 0; i < 300; i++ {
+		switch v := want[i%len(want)].(type) {
+		case nil:
+			c.appendNull()
+		case string:
+			c.append(v)
+		}
+	}
+	a := c.finish().(*array.String)
+	defer a.Release()
+	if a.Len() != 300 || a.NullN() != 120 {
+		t.Fatalf("len %d nulls %d", a.Len(), a.NullN())
+	}
+	for i := 0; i < 300; i++ {
+		w := want[i%len(want)]
+		if w == nil {
+			if !a.IsNull(i) {
+				t.Fatalf("row %d should be null", i)
+			}
+			continue
+		}
+		if a.IsNull(i) || a.Value(i) != w.(string) {
+			t.Fatalf("row %d = %q, want %q", i, a.Value(i), w)
+		}
+	}
+	if err := a.ValidateFull(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,0 +1,635 @@
+package etl
+
+// Hourly mode (hourly_pack: true on a day interface): each hour is packed
+// on its own into an hour chunk as soon as its partition is ready, and the
+// day's set is assembled from the 24 chunks by hard-linking their files
+// under their final names. The data is compressed once, hour by hour, so
+// the day is complete minutes after its last hour lands.
+//
+//	<workdir>/chunks/out/<iface>/<YYYYMMDDHH>/[<part>/]chunk_HH_000001.dat.gz
+//	<workdir>/out/<iface>/<YYYYMMDD>/  the day, built from the chunks:
+//	    manifest.json + .verf once assembled, partial.json before
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/internal/manifest"
+	"github.com/chama-data/chama/naming"
+	"github.com/chama-data/chama/transfer"
+	"github.com/chama-data/chama/verify"
+)
+
+// PartialFile is the provisional manifest of a day not yet assembled: the
+// files of the hours 00..h packed so far, whose final names are already
+// known. Its sets have no .verf. `chama push --partial` reads it.
+const PartialFile = transfer.PartialFile
+
+// Chunk files carry neutral names: their final sequence is only known
+// when the hours before them are packed.
+const (
+	chunkFileName = "chunk_{hour}_{seq:06}.dat.gz"
+	chunkVerfName = "chunk_{hour}.verf"
+)
+
+// ChunkRoot is the workdir under which hour chunks are packed.
+func ChunkRoot(c *config.Config) string { return filepath.Join(c.Workdir, "chunks") }
+
+// ChunkDir is the published chunk of one hour of an interface.
+func ChunkDir(c *config.Config, iface string, hour naming.Period) string {
+	return filepath.Join(ChunkRoot(c), "out", iface, hour.String())
+}
+
+// chunkPacks counts hour chunks packed (compressed) by this process; tests
+// use it to prove an assembly compressed nothing.
+var chunkPacks atomic.Int64
+
+// AssembleResult is what building a day folder from chunks did.
+type AssembleResult struct {
+	Manifest *manifest.Manifest
+	// Partial is true when only the known prefix was written (partial.json).
+	Partial bool
+	// Hours covered, in order ("00".."23").
+	Hours []string
+	// Packed lists the hours packed first because their chunk was missing.
+	Packed []string
+	// Linked files were hard-linked; Copied ones copied byte for byte
+	// (hard links impossible, e.g. another file system). Never recompressed.
+	Linked, Copied int
+	// Changed names the files whose content differs from the day folder
+	// that was there before (a re-packed hour renumbered them).
+	Changed []string
+	// Delivered names the targets whose delivery record holds files that
+	// differ from the new set: push refuses to add to such a mixed set.
+	Delivered []string
+}
+
+// Assemble builds the day of an hourly_pack interface from its hour
+// chunks, packing the hours that have none first, and publishes it
+// atomically in <workdir>/out/<iface>/<day>. o.Period may be the day or
+// any hour of it.
+func Assemble(ctx context.Context, o PackOptions) (*AssembleResult, error) {
+	if err := checkHourly(o); err != nil {
+		return nil, err
+	}
+	unlock, err := lockDay(o)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return buildDay(ctx, o, o.Period.Day(), true)
+}
+
+// packHourly is Pack for an hourly_pack interface: an hour is packed into
+// its chunk, then the day folder is refreshed (the known prefix as
+// partial.json, or, when the day was already assembled, the whole day
+// again); a day is assembled. Chunks and the day folder of one day change
+// only under the day's lock.
+func packHourly(ctx context.Context, o PackOptions) (*manifest.Manifest, error) {
+	if err := checkHourly(o); err != nil {
+		return nil, err
+	}
+	unlock, err := lockDay(o)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	day := o.Period.Day()
+	if !o.Period.Hourly {
+		r, err := buildDay(ctx, o, day, true)
+		if err != nil {
+			return nil, err
+		}
+		return r.Manifest, nil
+	}
+	m, err := packChunk(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := buildDay(ctx, o, day, false); err != nil {
+		return nil, fmt.Errorf("interface %s period %s: the hour is packed but its day folder was not refreshed: %w", o.Iface.Name, o.Period, err)
+	}
+	return m, nil
+}
+
+func checkHourly(o PackOptions) error {
+	if o.Config == nil || o.Iface == nil {
+		return errors.New("pack: no config or interface")
+	}
+	if !strings.Contains(o.Iface.Path, "{hour}") {
+		return fmt.Errorf("interface %s: hourly_pack needs a path with {hour} (got %q)", o.Iface.Name, o.Iface.Path)
+	}
+	return nil
+}
+
+func lockDay(o PackOptions) (func(), error) {
+	parent := filepath.Join(o.Config.Workdir, "out", o.Iface.Name)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, err
+	}
+	unlock, err := lockPeriod(parent, o.Period.Day().String())
+	if err != nil {
+		return nil, fmt.Errorf("interface %s period %s: %w", o.Iface.Name, o.Period.Day(), err)
+	}
+	return unlock, nil
+}
+
+// chunkOptions turns the options of an hour into those of its chunk: the
+// same interface under neutral names, published under ChunkRoot.
+func chunkOptions(o PackOptions) PackOptions {
+	c := *o.Config
+	c.Workdir = ChunkRoot(o.Config)
+	ic := *o.Iface
+	ic.HourlyPack = false
+	ic.FileName, ic.VerfName = chunkFileName, chunkVerfName
+	o.Config, o.Iface = &c, &ic
+	o.Resend = 0 // the re-send number is given at assembly
+	return o
+}
+
+// packChunk packs one hour into its chunk (exact cuts, the hour's last
+// file shorter) with the ordinary pack, atomically published.
+func packChunk(ctx context.Context, o PackOptions) (*manifest.Manifest, error) {
+	chunkPacks.Add(1)
+	return Pack(ctx, chunkOptions(o))
+}
+
+// srcFile is one chunk file on its way into the day.
+type srcFile struct {
+	path string
+	f    manifest.File
+	hour string
+}
+
+// buildDay writes the day folder from the chunks. full: every hour (the
+// missing ones packed first), .verf and manifest.json; otherwise the
+// contiguous prefix of packed hours from 00 as partial.json, no .verf —
+// unless the day was already assembled, which is then assembled again.
+// The caller holds the day lock.
+func buildDay(ctx context.Context, o PackOptions, day naming.Period, full bool) (*AssembleResult, error) {
+	iface := o.Iface
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("iface", iface.Name, "period", day.String())
+	now := time.Now
+	if o.Now != nil {
+		now = o.Now
+	}
+	where := fmt.Sprintf("interface %s period %s", iface.Name, day)
+	parent := filepath.Join(o.Config.Workdir, "out", iface.Name)
+	final := filepath.Join(parent, day.String())
+
+	prev, prevFull, err := readDayFolder(final)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	if prevFull {
+		full = true
+	}
+	res := &AssembleResult{Partial: !full}
+
+	// The chunks, in hour order.
+	var chunks []*manifest.Manifest
+	for _, h := range day.Hours() {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		cm, err := manifest.Read(ChunkDir(o.Config, iface.Name, h))
+		if errors.Is(err, fs.ErrNotExist) {
+			if !full {
+				break
+			}
+			ho := o
+			ho.Period = h
+			log.Info("hour not packed yet: packing it before assembling the day", "hour", h.Hour())
+			if cm, err = packChunk(ctx, ho); err != nil {
+				return nil, err
+			}
+			res.Packed = append(res.Packed, h.Hour())
+		} else if err != nil {
+			return nil, fmt.Errorf("%s: hour chunk %s: %w", where, h.Hour(), err)
+		}
+		chunks = append(chunks, cm)
+		res.Hours = append(res.Hours, h.Hour())
+	}
+	if len(chunks) == 0 {
+		return res, nil // hour 00 not packed: no file's name is known yet
+	}
+
+	// Files per partition value in hour order, then file order.
+	parts := map[string][]srcFile{}
+	var partNames []string
+	m := &manifest.Manifest{
+		Version: manifest.Version, Iface: iface.Name, Period: day.String(),
+		Resend: o.Resend, Created: now().UTC().Truncate(time.Second), Chama: o.Version,
+	}
+	var rejects []string
+	for _, cm := range chunks {
+		hour := cm.Period[8:]
+		cdir := ChunkDir(o.Config, iface.Name, naming.MustPeriod(cm.Period))
+		m.Inputs = append(m.Inputs, cm.Inputs...)
+		m.Rows.Read += cm.Rows.Read
+		m.Rows.Written += cm.Rows.Written
+		m.Rows.Filtered += cm.Rows.Filtered
+		m.Rows.Rejected += cm.Rows.Rejected
+		m.Rows.Delimiters += cm.Rows.Delimiters
+		if cm.Rows.Rejected > 0 {
+			rejects = append(rejects, filepath.Join(cdir, RejectsFile))
+		}
+		for _, s := range cm.Sets {
+			if _, ok := parts[s.Part]; !ok {
+				partNames = append(partNames, s.Part)
+				parts[s.Part] = nil
+			}
+			files := slices.Clone(s.Files)
+			slices.SortFunc(files, func(a, b manifest.File) int { return a.Seq - b.Seq })
+			for _, f := range files {
+				parts[s.Part] = append(parts[s.Part], srcFile{path: filepath.Join(cdir, s.Dir, f.Name), f: f, hour: hour})
+			}
+		}
+	}
+	if full && m.Rows.Rejected > int64(iface.MaxRejects) {
+		return nil, fmt.Errorf("%s: the day's hours hold %d rejected lines, more than max_rejects %d (each hour is checked on its own, the day as a whole too); see the hours' rejects.txt under %s", where, m.Rows.Rejected, iface.MaxRejects, filepath.Join(ChunkRoot(o.Config), "out", iface.Name))
+	}
+	if err := m.Rows.Check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	if len(partNames) == 0 && iface.PartitionField == 0 {
+		partNames = []string{""} // allow_empty: an empty flat day still gets its .verf
+	}
+	slices.Sort(partNames)
+
+	// The width rule of the day, checked before anything is written.
+	tpl, vtpl := iface.Template(), iface.VerfTemplate()
+	width := tpl.SeqWidth()
+	if width == 0 {
+		width = naming.SeqWidth(iface.SeqWidth, day.String())
+	}
+	for _, p := range partNames {
+		if err := naming.CheckCapacity(iface.Name, day.String(), len(parts[p]), width); err != nil {
+			if p != "" {
+				err = fmt.Errorf("partition %s: %w", p, err)
+			}
+			return nil, err
+		}
+	}
+
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, err
+	}
+	cleanStaleDay(parent, day.String(), iface, log)
+	tmp, err := os.MkdirTemp(parent, "."+day.String()+".tmp-")
+	if err != nil {
+		return nil, err
+	}
+	published := false
+	defer func() {
+		if !published {
+			if err := removeDayOutput(tmp, iface); err != nil {
+				log.Warn("temporary output not fully removed", "dir", tmp, "err", err)
+			}
+		}
+	}()
+
+	ctime := now().Format("20060102150405")
+	for _, p := range partNames {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		set, err := linkSet(o, day, p, parts[p], tmp, tpl, vtpl, width, ctime, full, res)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		m.Sets = append(m.Sets, set)
+	}
+	if res.Copied > 0 {
+		log.Warn("hard links impossible: chunk files were copied (not recompressed)", "copied", res.Copied)
+	}
+	if len(rejects) > 0 {
+		if err := concatFiles(filepath.Join(tmp, RejectsFile), rejects); err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+	}
+	records, err := carryRecords(final, tmp)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	if full {
+		err = manifest.Write(tmp, m)
+	} else {
+		err = writePartial(tmp, m)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	if err := syncDirs(tmp); err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	res.Changed = diffSets(prev, m)
+	res.Delivered = deliveredDiffer(final, m)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	old, err := publish(tmp, final)
+	if err != nil {
+		return nil, fmt.Errorf("%s: publish: %w", where, err)
+	}
+	published = true
+	if old != "" {
+		for _, r := range records {
+			os.Remove(filepath.Join(old, r)) // carried over into the new folder
+		}
+		if err := removeDayOutput(old, iface); err != nil {
+			log.Warn("previous output not fully removed", "dir", old, "err", err)
+		}
+	}
+	res.Manifest = m
+	if len(res.Changed) > 0 {
+		log.Warn("the day's set changed: a re-packed hour renumbered or changed these files", "files", summarize(res.Changed))
+	}
+	if len(res.Delivered) > 0 {
+		log.Warn(fmt.Sprintf("files already delivered differ from the new set: push refuses to send a mixed set; way out: pack the day with a new re-send number (chama pack --date %s --resend %02d, then chama push --date %s --resend %02d), or chama push --date %s --force to replace the differing files",
+			day, o.Resend+1, day, o.Resend+1, day), "targets", strings.Join(res.Delivered, ", "))
+	}
+	what := "day assembled"
+	if !full {
+		what = "day prefix linked (partial.json)"
+	}
+	log.Info(what, "hours", len(res.Hours), "files", FileCount(m), "linked", res.Linked, "copied", res.Copied, "packed_first", strings.Join(res.Packed, ","))
+	return res, nil
+}
+
+// linkSet names one partition's files 1..N and links them into tmp.
+func linkSet(o PackOptions, day naming.Period, part string, files []srcFile, tmp string, tpl, vtpl *naming.Template, width int, ctime string, full bool, res *AssembleResult) (manifest.Set, error) {
+	set := manifest.Set{Part: part, Dir: part}
+	dir := filepath.Join(tmp, part)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return set, err
+	}
+	fields := naming.Fields{Date: day.Date(), Iface: o.Iface.Name, Part: part, Resend: o.Resend}
+	entries := make([]verify.Entry, 0, len(files))
+	for i, sf := range files {
+		fields.Seq = i + 1
+		name, err := tpl.Format(fields, width)
+		if err != nil {
+			return set, err
+		}
+		dst := filepath.Join(dir, name)
+		if err := os.Link(sf.path, dst); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return set, fmt.Errorf("hour %s: chunk file %s is missing: re-pack the hour (chama pack --date %s%s)", sf.hour, sf.path, day.Date(), sf.hour)
+			}
+			if err := copyFile(sf.path, dst); err != nil {
+				return set, err
+			}
+			res.Copied++
+		} else {
+			res.Linked++
+		}
+		st, err := os.Stat(dst)
+		if err != nil {
+			return set, err
+		}
+		if st.Size() != sf.f.Bytes {
+			return set, fmt.Errorf("hour %s: chunk file %s is %d bytes but its manifest says %d: re-pack the hour", sf.hour, sf.path, st.Size(), sf.f.Bytes)
+		}
+		set.Files = append(set.Files, manifest.File{Name: name, Seq: i + 1, Bytes: sf.f.Bytes, Lines: sf.f.Lines, MD5: sf.f.MD5, Hour: sf.hour})
+		entries = append(entries, verify.Entry{Name: name, Bytes: sf.f.Bytes, Lines: sf.f.Lines, Period: day.String(), Ctime: ctime, MD5: sf.f.MD5, Seq: i + 1})
+	}
+	if !full {
+		return set, nil
+	}
+	fields.Seq = 0
+	vname, err := vtpl.Format(fields, width)
+	if err != nil {
+		return set, err
+	}
+	set.Verf = vname
+	data, err := verify.FormatVerf(o.Iface.VerfColumns, entries)
+	if err != nil {
+		return set, err
+	}
+	return set, writeSynced(filepath.Join(dir, vname), data)
+}
+
+// readDayFolder reads the day folder's manifest.json (full true) or else
+// its partial.json; neither is (nil, false, nil).
+func readDayFolder(dir string) (*manifest.Manifest, bool, error) {
+	m, err := manifest.Read(dir)
+	if err == nil {
+		return m, true, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, false, err
+	}
+	m, err = ReadPartial(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	return m, false, err
+}
+
+// ReadPartial loads dir/partial.json.
+func ReadPartial(dir string) (*manifest.Manifest, error) {
+	p := filepath.Join(dir, PartialFile)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	var m manifest.Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	return &m, nil
+}
+
+func writePartial(dir string, m *manifest.Manifest) error {
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return manifest.WriteFileAtomic(filepath.Join(dir, PartialFile), append(data, '\n'), 0o644)
+}
+
+// diffSets lists the data files of prev whose content differs in m or
+// that m no longer has (same re-send number only: a new re-send renames
+// every file on purpose).
+func diffSets(prev, m *manifest.Manifest) []string {
+	if prev == nil || prev.Resend != m.Resend {
+		return nil
+	}
+	now := map[string]manifest.File{}
+	for _, s := range m.Sets {
+		for _, f := range s.Files {
+			now[filepath.Join(s.Dir, f.Name)] = f
+		}
+	}
+	var out []string
+	for _, s := range prev.Sets {
+		for _, f := range s.Files {
+			k := filepath.Join(s.Dir, f.Name)
+			n, ok := now[k]
+			switch {
+			case !ok:
+				out = append(out, k+" (no longer in the set)")
+			case n.MD5 != f.MD5 || n.Bytes != f.Bytes:
+				out = append(out, fmt.Sprintf("%s (md5 %s, was %s)", k, n.MD5, f.MD5))
+			}
+		}
+	}
+	return out
+}
+
+// deliveredDiffer names the targets whose delivery record (in the day
+// folder) has data files that differ from m.
+func deliveredDiffer(dir string, m *manifest.Manifest) []string {
+	ents, _ := os.ReadDir(dir)
+	var out []string
+	for _, e := range ents {
+		n := e.Name()
+		if !strings.HasPrefix(n, "delivery-") || !strings.HasSuffix(n, ".json") {
+			continue
+		}
+		target := strings.TrimSuffix(strings.TrimPrefix(n, "delivery-"), ".json")
+		d, err := transfer.ReadDelivery(dir, target)
+		if err != nil || d == nil {
+			continue
+		}
+		if diff := transfer.SetChanges(m, d); len(diff) > 0 {
+			out = append(out, fmt.Sprintf("%s: %s", target, summarize(diff)))
+		}
+	}
+	return out
+}
+
+func summarize(ss []string) string {
+	if len(ss) > 5 {
+		return strings.Join(ss[:5], ", ") + fmt.Sprintf(" and %d more", len(ss)-5)
+	}
+	return strings.Join(ss, ", ")
+}
+
+// carryRecords hard-links the records other stages keep in the day folder
+// (delivery-<target>.json and the like: every top-level file that
+// assembly does not write) into the new folder, so a rebuilt day keeps
+// what was already delivered. It returns their names.
+func carryRecords(final, tmp string) ([]string, error) {
+	ents, err := os.ReadDir(final)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		n := e.Name()
+		if !e.Type().IsRegular() || strings.HasPrefix(n, ".") || n == manifest.FileName || n == PartialFile || n == RejectsFile || !strings.HasSuffix(n, ".json") {
+			continue
+		}
+		if err := os.Link(filepath.Join(final, n), filepath.Join(tmp, n)); err != nil {
+			if err := copyFile(filepath.Join(final, n), filepath.Join(tmp, n)); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// removeDayOutput is removeOutput that also knows partial.json.
+func removeDayOutput(dir string, iface *config.Interface) error {
+	os.Remove(filepath.Join(dir, PartialFile))
+	return removeOutput(dir, iface)
+}
+
+// cleanStaleDay removes what a killed assembly of the day left behind.
+func cleanStaleDay(parent, day string, iface *config.Interface, log *slog.Logger) {
+	ents, err := os.ReadDir(parent)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		n := e.Name()
+		if e.IsDir() && (strings.HasPrefix(n, "."+day+".tmp-") || strings.HasPrefix(n, "."+day+".old-")) {
+			p := filepath.Join(parent, n)
+			log.Info("removing the leftovers of an interrupted run", "dir", p)
+			// Records carried into a temporary folder are copies.
+			if rs, _ := os.ReadDir(p); rs != nil {
+				for _, r := range rs {
+					if r.Type().IsRegular() && strings.HasPrefix(r.Name(), "delivery-") && strings.HasSuffix(r.Name(), ".json") {
+						os.Remove(filepath.Join(p, r.Name()))
+					}
+				}
+			}
+			if err := removeDayOutput(p, iface); err != nil {
+				log.Warn("leftovers not fully removed", "dir", p, "err", err)
+			}
+		}
+	}
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	if serr := out.Sync(); err == nil {
+		err = serr
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("copy %s to %s: %w", src, dst, err)
+	}
+	return nil
+}
+
+func concatFiles(dst string, srcs []string) error {
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	for _, s := range srcs {
+		in, err := os.Open(s)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			out.Close()
+			return err
+		}
+		_, err = io.Copy(out, in)
+		in.Close()
+		if err != nil {
+			out.Close()
+			return fmt.Errorf("write %s: %w", dst, err)
+		}
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}

@@ -1,0 +1,351 @@
+package etl
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chama-data/chama/internal/manifest"
+	"github.com/chama-data/chama/naming"
+	"github.com/chama-data/chama/transfer"
+)
+
+const hourlyKeys = `path: ods/dt={date}/hour={hour}
+hourly_pack: true
+allow_empty: true
+fields: 3`
+
+// writeHours creates the 24 hour folders of day (empty unless sizes says
+// otherwise) and writes sizes[h] rows "HH|n|x" into hour h, split over two
+// input files so cuts run across input boundaries.
+func (e *env) writeHours(day string, sizes map[int]int) {
+	e.t.Helper()
+	for h := range 24 {
+		dir := fmt.Sprintf("ods/dt=%s/hour=%02d", day, h)
+		if err := os.MkdirAll(filepath.Join(e.root, dir), 0o755); err != nil {
+			e.t.Fatal(err)
+		}
+		n := sizes[h]
+		if n == 0 {
+			continue
+		}
+		var a, b []string
+		for i := 1; i <= n; i++ {
+			r := row(fmt.Sprintf("%02d", h), fmt.Sprint(i), "x")
+			if i <= n/2 {
+				a = append(a, r)
+			} else {
+				b = append(b, r)
+			}
+		}
+		if len(a) > 0 {
+			e.writeInput(dir+"/part-0.gz", a...)
+		}
+		e.writeInput(dir+"/part-1", b...)
+	}
+}
+
+func hourRows(h, from, to int) []string {
+	var out []string
+	for i := from; i <= to; i++ {
+		out = append(out, fmt.Sprintf("%02d|%d|x", h, i))
+	}
+	return out
+}
+
+// The golden rule: 3 hours of 25, 10 and 7 lines with lines_per_file 10
+// give the day files of 10, 10, 5, 10 and 7 lines numbered 1..5, each the
+// very bytes of its hour chunk's file, with one .verf over the day.
+func TestHourlyAssembleGolden(t *testing.T) {
+	e := newEnv(t, hourlyKeys+"\nlines_per_file: 10")
+	e.writeHours("20241212", map[int]int{0: 25, 1: 10, 2: 7})
+	for _, h := range []string{"00", "01", "02"} {
+		e.mustPack("20241212" + h)
+	}
+	m := e.mustPack("20241212")
+	out := e.outDir("20241212")
+	want := []struct {
+		hour  string
+		chunk string
+		rows  []string
+	}{
+		{"00", "chunk_00_000001.dat.gz", hourRows(0, 1, 10)},
+		{"00", "chunk_00_000002.dat.gz", hourRows(0, 11, 20)},
+		{"00", "chunk_00_000003.dat.gz", hourRows(0, 21, 25)},
+		{"01", "chunk_01_000001.dat.gz", hourRows(1, 1, 10)},
+		{"02", "chunk_02_000001.dat.gz", hourRows(2, 1, 7)},
+	}
+	if len(m.Sets) != 1 || len(m.Sets[0].Files) != len(want) {
+		t.Fatalf("manifest sets %+v, want one set of %d files", m.Sets, len(want))
+	}
+	for i, w := range want {
+		f := m.Sets[0].Files[i]
+		name := fmt.Sprintf("a_10000_20241212_X_00_%04d.dat.gz", i+1)
+		if f.Name != name || f.Seq != i+1 || f.Hour != w.hour || f.Lines != int64(len(w.rows)) {
+			t.Errorf("file %d: %+v, want %s seq %d hour %s lines %d", i+1, f, name, i+1, w.hour, len(w.rows))
+		}
+		if got := readGz(t, filepath.Join(out, name)); strings.Join(got, "\n") != strings.Join(w.rows, "\n") {
+			t.Errorf("%s holds %q, want %q", name, got, w.rows)
+		}
+		day, _ := os.ReadFile(filepath.Join(out, name))
+		chunk, err := os.ReadFile(filepath.Join(ChunkDir(e.cfg, "X", naming.MustPeriod("20241212"+w.hour)), w.chunk))
+		if err != nil || !bytes.Equal(day, chunk) {
+			t.Errorf("%s is not the bytes of hour %s's %s (%v)", name, w.hour, w.chunk, err)
+		}
+	}
+	verf, err := os.ReadFile(filepath.Join(out, "a_10000_20241212_X_00.verf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(verf)), "\n")
+	if len(lines) != 5 || !strings.HasPrefix(lines[4], "a_10000_20241212_X_00_0005.dat.gz|") || !strings.Contains(lines[2], "|5|20241212|") {
+		t.Errorf(".verf does not cover the day's 5 files:\n%s", verf)
+	}
+	if m.Rows.Read != 42 || m.Rows.Written != 42 || len(m.Inputs) != 5 {
+		t.Errorf("rows %+v, %d inputs", m.Rows, len(m.Inputs))
+	}
+	if _, err := os.Stat(filepath.Join(out, PartialFile)); !os.IsNotExist(err) {
+		t.Errorf("partial.json left in the assembled day: %v", err)
+	}
+	if got, _ := manifest.Read(out); got == nil || got.Sets[0].Files[3].Hour != "01" {
+		t.Errorf("manifest.json on disk lacks the hours: %+v", got)
+	}
+	e.noTemporaries()
+}
+
+// Assembling a day whose hour 01 was never packed packs it first, and its
+// rows land between hour 00's and hour 02's.
+func TestHourlyAssemblePacksMissingHourFirst(t *testing.T) {
+	e := newEnv(t, hourlyKeys+"\nlines_per_file: 4")
+	e.writeHours("20241212", map[int]int{0: 3, 1: 6, 2: 2})
+	e.mustPack("2024121200")
+	e.mustPack("2024121202")
+	if _, err := os.Stat(ChunkDir(e.cfg, "X", naming.MustPeriod("2024121201"))); !os.IsNotExist(err) {
+		t.Fatalf("hour 01 has a chunk before assembly: %v", err)
+	}
+	r, err := Assemble(context.Background(), PackOptions{Config: e.cfg, Iface: e.cfg.Interfaces["X"], Period: naming.MustPeriod("20241212"), Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Packed) != 22 || r.Packed[0] != "01" || r.Packed[1] != "03" {
+		t.Errorf("packed first %v, want 01 and 03..23", r.Packed)
+	}
+	var got []string
+	for _, f := range r.Manifest.Sets[0].Files {
+		got = append(got, readGz(t, filepath.Join(e.outDir("20241212"), f.Name))...)
+	}
+	want := append(append(hourRows(0, 1, 3), hourRows(1, 1, 6)...), hourRows(2, 1, 2)...)
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("day rows %q, want %q", got, want)
+	}
+	// 00: 3 lines; 01: 4 + 2; 02: 2.
+	var hours []string
+	for _, f := range r.Manifest.Sets[0].Files {
+		hours = append(hours, fmt.Sprintf("%s:%d", f.Hour, f.Lines))
+	}
+	if strings.Join(hours, " ") != "00:3 01:4 01:2 02:2" {
+		t.Errorf("files %v", hours)
+	}
+}
+
+// Assembling a day whose hours are all packed compresses nothing: every
+// day file is the chunk's file itself (a hard link), and no chunk is
+// packed.
+func TestHourlyAssembleDoesNotRecompress(t *testing.T) {
+	e := newEnv(t, hourlyKeys+"\nlines_per_file: 5")
+	sizes := map[int]int{}
+	for h := range 24 {
+		sizes[h] = 3 + h%4*3
+	}
+	e.writeHours("20241212", sizes)
+	for _, h := range naming.MustPeriod("20241212").Hours() {
+		e.mustPack(h.String())
+	}
+	before := chunkPacks.Load()
+	m := e.mustPack("20241212")
+	if n := chunkPacks.Load() - before; n != 0 {
+		t.Errorf("assembly packed %d chunks, want 0", n)
+	}
+	if FileCount(m) < 24 {
+		t.Fatalf("%d files", FileCount(m))
+	}
+	seen := map[string]int{}
+	for _, f := range m.Sets[0].Files {
+		seen[f.Hour]++
+		day, err := os.Stat(filepath.Join(e.outDir("20241212"), f.Name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		chunk, err := os.Stat(filepath.Join(ChunkDir(e.cfg, "X", naming.MustPeriod("20241212"+f.Hour)), fmt.Sprintf("chunk_%s_%06d.dat.gz", f.Hour, seen[f.Hour])))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !os.SameFile(day, chunk) {
+			t.Errorf("%s is not the chunk file itself (not hard-linked)", f.Name)
+		}
+	}
+}
+
+// The sequence width of the assembled day follows the day's rule (3
+// digits before 20241219, 4 from it), and the day's capacity is checked
+// on the whole day before anything is published, even when each hour
+// alone fits.
+func TestHourlyAssembleWidthRule(t *testing.T) {
+	e := newEnv(t, hourlyKeys+`
+lines_per_file: 1
+seq_width:
+  - {from: "20240101", width: 3}
+  - {from: "20241219", width: 4}`)
+	for _, d := range []string{"20241218", "20241219"} {
+		e.writeHours(d, map[int]int{0: 1, 5: 1})
+		e.mustPack(d)
+	}
+	for _, f := range []string{
+		"20241218/a_10000_20241218_X_00_001.dat.gz", "20241218/a_10000_20241218_X_00_002.dat.gz",
+		"20241219/a_10000_20241219_X_00_0001.dat.gz", "20241219/a_10000_20241219_X_00_0002.dat.gz",
+	} {
+		if _, err := os.Stat(filepath.Join(e.work, "out", "X", f)); err != nil {
+			t.Errorf("missing %s: %v", f, err)
+		}
+	}
+
+	o := newEnv(t, hourlyKeys+`
+lines_per_file: 1
+seq_width: [{from: "20240101", width: 1}]`)
+	o.writeHours("20241212", map[int]int{0: 5, 1: 5})
+	o.mustPack("2024121200")
+	o.mustPack("2024121201") // each hour alone fits in 1 digit
+	_, err := o.pack("20241212")
+	if err == nil {
+		t.Fatal("assembly succeeded; want a width overflow")
+	}
+	for _, s := range []string{"interface X", "period 20241212", "needs 10 files", "width 1 allows only 9"} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error %q does not contain %q", err, s)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(o.outDir("20241212"), manifest.FileName)); !os.IsNotExist(err) {
+		t.Errorf("day published despite the overflow: %v", err)
+	}
+	o.noTemporaries()
+}
+
+// Before the day is assembled, the day folder holds the files of the
+// contiguous packed hours from 00 under their final names, listed in
+// partial.json, with no .verf and no manifest.json.
+func TestHourlyPartialPrefix(t *testing.T) {
+	e := newEnv(t, hourlyKeys+"\nlines_per_file: 2")
+	e.writeHours("20241212", map[int]int{0: 3, 1: 2, 2: 1, 3: 2})
+	e.mustPack("2024121201") // hour 00 not packed: no name is known yet
+	if _, err := ReadPartial(e.outDir("20241212")); !os.IsNotExist(err) {
+		t.Fatalf("partial.json without hour 00: %v", err)
+	}
+	e.mustPack("2024121200")
+	e.mustPack("2024121203") // 02 is missing: 03 waits
+	p, err := ReadPartial(e.outDir("20241212"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range p.Sets[0].Files {
+		names = append(names, f.Name+"@"+f.Hour)
+	}
+	if strings.Join(names, " ") != "a_10000_20241212_X_00_0001.dat.gz@00 a_10000_20241212_X_00_0002.dat.gz@00 a_10000_20241212_X_00_0003.dat.gz@01" {
+		t.Errorf("partial set %v", names)
+	}
+	if p.Sets[0].Verf != "" {
+		t.Errorf("partial set has a .verf %q", p.Sets[0].Verf)
+	}
+	tree := strings.Join(listTree(t, e.outDir("20241212")), ",")
+	if strings.Contains(tree, ".verf") || strings.Contains(tree, manifest.FileName) {
+		t.Errorf("day folder before assembly: %s", tree)
+	}
+	e.mustPack("2024121202")
+	p, _ = ReadPartial(e.outDir("20241212"))
+	if n := len(p.Sets[0].Files); n != 5 || p.Sets[0].Files[4].Hour != "03" {
+		t.Errorf("after hour 02: %d files, want 5 ending with hour 03", n)
+	}
+}
+
+// Partitioned interfaces assemble one set per partition value, each
+// numbered from 1 in hour order.
+func TestHourlyAssemblePerPartition(t *testing.T) {
+	e := newEnv(t, hourlyKeys+"\nlines_per_file: 2\npartition_field: 3")
+	for h := range 24 {
+		os.MkdirAll(filepath.Join(e.root, fmt.Sprintf("ods/dt=20241212/hour=%02d", h)), 0o755)
+	}
+	e.writeInput("ods/dt=20241212/hour=00/a", row("00", "1", "250"), row("00", "2", "100"), row("00", "3", "250"), row("00", "4", "250"))
+	e.writeInput("ods/dt=20241212/hour=02/a", row("02", "1", "100"), row("02", "2", "250"))
+	m := e.mustPack("20241212")
+	got := map[string][]string{}
+	for _, s := range m.Sets {
+		for _, f := range s.Files {
+			got[s.Part] = append(got[s.Part], fmt.Sprintf("%s:%s:%s", f.Name, f.Hour, strings.Join(readGz(t, filepath.Join(e.outDir("20241212"), s.Dir, f.Name)), ";")))
+		}
+		if _, err := os.Stat(filepath.Join(e.outDir("20241212"), s.Dir, s.Verf)); err != nil {
+			t.Errorf("set %s: .verf %v", s.Part, err)
+		}
+	}
+	want := map[string][]string{
+		"100": {"a_10000_20241212_X_100_00_0001.dat.gz:00:00|2|100", "a_10000_20241212_X_100_00_0002.dat.gz:02:02|1|100"},
+		"250": {"a_10000_20241212_X_250_00_0001.dat.gz:00:00|1|250;00|3|250", "a_10000_20241212_X_250_00_0002.dat.gz:00:00|4|250", "a_10000_20241212_X_250_00_0003.dat.gz:02:02|2|250"},
+	}
+	for p, w := range want {
+		if strings.Join(got[p], " ") != strings.Join(w, " ") {
+			t.Errorf("partition %s: %v, want %v", p, got[p], w)
+		}
+	}
+}
+
+// Re-packing an hour of a delivered day with a different file count is
+// detected when the day is rebuilt: the files that differ are named, the
+// delivery record is kept for push (which refuses the mixed set), and the
+// way out is given.
+func TestHourlyRepackDetected(t *testing.T) {
+	e := newEnv(t, hourlyKeys+"\nlines_per_file: 3")
+	e.writeHours("20241212", map[int]int{0: 4, 1: 3})
+	m := e.mustPack("20241212")
+	if FileCount(m) != 3 {
+		t.Fatalf("%d files", FileCount(m))
+	}
+	// What push writes once the day reached target plat.
+	d := transfer.Delivery{Version: 1, Iface: "X", Period: "20241212", Target: "plat", Complete: true}
+	for _, f := range m.Sets[0].Files {
+		d.Files = append(d.Files, transfer.Delivered{Name: f.Name, Bytes: f.Bytes, MD5: f.MD5, Host: "h", Path: "/in/" + f.Name, Time: time.Now()})
+	}
+	b, _ := json.Marshal(d)
+	rec := filepath.Join(e.outDir("20241212"), transfer.DeliveryFileName("plat"))
+	os.WriteFile(rec, b, 0o644)
+
+	// Hour 00 gets late rows: 7 lines now, three files instead of two.
+	e.writeHours("20241212", map[int]int{0: 7, 1: 3})
+	var logs bytes.Buffer
+	e.mustPack("2024121200", func(o *PackOptions) { o.Log = slog.New(slog.NewTextHandler(&logs, nil)) })
+	m2, err := manifest.Read(e.outDir("20241212"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if FileCount(m2) != 4 || m2.Sets[0].Files[3].Hour != "01" {
+		t.Fatalf("day not re-assembled after the re-pack: %d files", FileCount(m2))
+	}
+	for _, s := range []string{"the day's set changed", "a_10000_20241212_X_00_0002.dat.gz", "a_10000_20241212_X_00_0003.dat.gz", "push refuses to send a mixed set", "--resend 01", "--force", "plat"} {
+		if !strings.Contains(logs.String(), s) {
+			t.Errorf("log does not mention %q:\n%s", s, logs.String())
+		}
+	}
+	if _, err := os.Stat(rec); err != nil {
+		t.Errorf("delivery record not carried into the rebuilt day: %v", err)
+	}
+	got, _ := transfer.ReadDelivery(e.outDir("20241212"), "plat")
+	if diff := transfer.SetChanges(m2, got); len(diff) != 2 {
+		t.Errorf("changes %v, want files 2 and 3", diff)
+	}
+	e.noTemporaries()
+}

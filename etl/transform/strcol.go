@@ -1,0 +1,102 @@
+package transform
+
+import (
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// strCol builds an Arrow string array straight into allocator memory:
+// appending a value is a copy, an offset and (for nulls) a count. arrow's
+// StringBuilder does the same through several layers per value, which was
+// a sixth of the evaluation profile with 51 output columns.
+type strCol struct {
+	mem   memory.Allocator
+	data  []byte // value bytes
+	offs  []byte // int32 offsets, n+1 of them
+	valid []byte // validity bitmap, one bit a row
+	n     int
+	size  int // bytes used in data
+	nulls int
+}
+
+func newStrCol(mem memory.Allocator, rows, bytes int) *strCol {
+	c := &strCol{mem: mem}
+	c.data = mem.Allocate(max(bytes, 64))
+	c.offs = mem.Allocate(4 * (max(rows, 16) + 1))
+	c.valid = mem.Allocate((max(rows, 16) + 7) / 8)
+	c.setOff(0, 0)
+	return c
+}
+
+func (c *strCol) setOff(i, v int) {
+	*(*int32)(unsafe.Pointer(&c.offs[4*i])) = int32(v)
+}
+
+func (c *strCol) grow(rows int) {
+	if need := 4 * (rows + 1); need > len(c.offs) {
+		c.offs = c.mem.Reallocate(max(need, 2*len(c.offs)), c.offs)
+	}
+	if need := (rows + 7) / 8; need > len(c.valid) {
+		old := len(c.valid)
+		c.valid = c.mem.Reallocate(max(need, 2*len(c.valid)), c.valid)
+		clear(c.valid[old:])
+	}
+}
+
+func (c *strCol) append(s string) {
+	c.grow(c.n + 1)
+	if need := c.size + len(s); need > len(c.data) {
+		c.data = c.mem.Reallocate(max(need, 2*len(c.data)), c.data)
+	}
+	copy(c.data[c.size:], s)
+	c.size += len(s)
+	c.valid[c.n>>3] |= 1 << (c.n & 7)
+	c.n++
+	c.setOff(c.n, c.size)
+}
+
+func (c *strCol) appendBytes(b []byte) { c.append(unsafe.String(unsafe.SliceData(b), len(b))) }
+
+func (c *strCol) appendNull() {
+	c.grow(c.n + 1)
+	c.n++
+	c.nulls++
+	c.setOff(c.n, c.size)
+}
+
+// finish hands the buffers to a new array; the column must not be used
+// afterwards.
+func (c *strCol) finish() arrow.Array {
+	bufs := []*memory.Buffer{
+		memory.NewBufferWithAllocator(c.valid[:(c.n+7)/8], c.mem),
+		memory.NewBufferWithAllocator(c.offs[:4*(c.n+1)], c.mem),
+		memory.NewBufferWithAllocator(c.data[:c.size], c.mem),
+	}
+	if c.nulls == 0 {
+		bufs[0].Release()
+		bufs[0] = nil
+	}
+	d := array.NewData(arrow.BinaryTypes.String, c.n, bufs, nil, c.nulls, 0)
+	for _, b := range bufs {
+		if b != nil {
+			b.Release() // the Data holds its own references
+		}
+	}
+	a := array.MakeFromData(d)
+	d.Release()
+	c.data, c.offs, c.valid = nil, nil, nil
+	return a
+}
+
+// release frees the buffers of a column that was never finished.
+func (c *strCol) release() {
+	for _, b := range [][]byte{c.data, c.offs, c.valid} {
+		if b != nil {
+			c.mem.Free(b)
+		}
+	}
+	c.data, c.offs, c.valid = nil, nil, nil
+}
