@@ -108,7 +108,7 @@ func TestHourlyAssembleGolden(t *testing.T) {
 	if len(lines) != 5 || !strings.HasPrefix(lines[4], "a_10000_20241212_X_00_0005.dat.gz|") || !strings.Contains(lines[2], "|5|20241212|") {
 		t.Errorf(".verf does not cover the day's 5 files:\n%s", verf)
 	}
-	if m.Rows.Read != 42 || m.Rows.Written != 42 || len(m.Inputs) != 5 {
+	if m.Rows.Read != 42 || m.Rows.Written != 42 || len(m.Inputs) != 6 {
 		t.Errorf("rows %+v, %d inputs", m.Rows, len(m.Inputs))
 	}
 	if _, err := os.Stat(filepath.Join(out, PartialFile)); !os.IsNotExist(err) {
@@ -221,14 +221,21 @@ lines_per_file: 1
 seq_width: [{from: "20240101", width: 1}]`)
 	o.writeHours("20241212", map[int]int{0: 5, 1: 5})
 	o.mustPack("2024121200")
-	o.mustPack("2024121201") // each hour alone fits in 1 digit
-	_, err := o.pack("20241212")
-	if err == nil {
-		t.Fatal("assembly succeeded; want a width overflow")
+	// Hour 01 alone fits in 1 digit; its chunk is packed, but the day's
+	// known prefix no longer fits, which the hour already reports.
+	_, herr := o.pack("2024121201")
+	if _, err := os.Stat(filepath.Join(ChunkDir(o.cfg, "X", naming.MustPeriod("2024121201")), manifest.FileName)); err != nil {
+		t.Errorf("hour 01's chunk: %v", err)
 	}
-	for _, s := range []string{"interface X", "period 20241212", "needs 10 files", "width 1 allows only 9"} {
-		if !strings.Contains(err.Error(), s) {
-			t.Errorf("error %q does not contain %q", err, s)
+	_, err := o.pack("20241212")
+	for _, err := range []error{herr, err} {
+		if err == nil {
+			t.Fatal("hour 01 or the day succeeded; want a width overflow")
+		}
+		for _, s := range []string{"interface X", "period 20241212", "needs 10 files", "width 1 allows only 9"} {
+			if !strings.Contains(err.Error(), s) {
+				t.Errorf("error %q does not contain %q", err, s)
+			}
 		}
 	}
 	if _, err := os.Stat(filepath.Join(o.outDir("20241212"), manifest.FileName)); !os.IsNotExist(err) {
