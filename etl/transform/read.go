@@ -129,34 +129,40 @@ func readText(ctx context.Context, src transfer.Source, path, hour string, batch
 type decoder struct {
 	schema *arrow.Schema
 	fs     []arrow.Field // schema.Fields() copies on every call
+	mem    memory.Allocator
 	delim  byte
 	null   []byte
-	b      *array.RecordBuilder
+	b      *array.RecordBuilder // numeric columns
 	fields [][]byte
-	// lastBytes per column, to reserve the data buffers of the next batch
-	// at once instead of growing them by doubling.
+	// lastBytes per column, to size the string data of the next batch at
+	// once instead of growing it by doubling.
 	lastBytes []int
 }
 
 func newDecoder(mem memory.Allocator, schema *arrow.Schema, delim byte, null string) *decoder {
-	return &decoder{schema: schema, fs: schema.Fields(), delim: delim, null: []byte(null), b: array.NewRecordBuilder(mem, schema), lastBytes: make([]int, len(schema.Fields()))}
+	return &decoder{schema: schema, fs: schema.Fields(), mem: mem, delim: delim, null: []byte(null),
+		b: array.NewRecordBuilder(mem, schema), lastBytes: make([]int, len(schema.Fields()))}
 }
 
 func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // decode splits and types the chunk's lines. A line with the wrong number
 // of fields, or a bigint/double field that does not parse, is rejected.
+// String columns are built with strCol, numeric ones with arrow builders.
 func (d *decoder) decode(ch *chunk) (arrow.Record, []reject) {
 	var rejects []reject
 	ncol := len(d.fs)
-	d.b.Reserve(ch.lines)
-	for i, n := range d.lastBytes {
-		if sb, ok := d.b.Field(i).(*array.StringBuilder); ok && n > 0 {
-			sb.ReserveData(n + n/16)
+	strs := make([]*strCol, ncol)
+	for i, f := range d.fs {
+		if f.Type.ID() == arrow.STRING {
+			strs[i] = newStrCol(d.mem, ch.lines, d.lastBytes[i]+d.lastBytes[i]/16)
+		} else {
+			d.b.Field(i).Reserve(ch.lines)
 		}
 	}
 	raw := ch.raw
 	lineNo := ch.firstLine
+	rows := 0
 	for len(raw) > 0 {
 		end := bytes.IndexByte(raw, '\n')
 		line := raw[:end]
@@ -180,7 +186,7 @@ func (d *decoder) decode(ch *chunk) (arrow.Record, []reject) {
 		}
 		bad := ""
 		for i, f := range d.fs {
-			if f.Type.ID() == arrow.STRING || bytes.Equal(d.fields[i], d.null) || len(d.fields[i]) == 0 {
+			if strs[i] != nil || bytes.Equal(d.fields[i], d.null) || len(d.fields[i]) == 0 {
 				continue
 			}
 			var err error
@@ -198,16 +204,18 @@ func (d *decoder) decode(ch *chunk) (arrow.Record, []reject) {
 			rejects = append(rejects, reject{ch.source, no, bad, append([]byte(nil), line...)})
 			continue
 		}
-		for i := range d.fields {
-			fv := d.fields[i]
-			isNull := bytes.Equal(fv, d.null)
-			switch bb := d.b.Field(i).(type) {
-			case *array.StringBuilder:
+		rows++
+		for i, fv := range d.fields {
+			isNull := len(fv) == len(d.null) && bytes.Equal(fv, d.null)
+			if c := strs[i]; c != nil {
 				if isNull {
-					bb.AppendNull()
+					c.appendNull()
 				} else {
-					bb.BinaryBuilder.Append(fv)
+					c.appendBytes(fv)
 				}
+				continue
+			}
+			switch bb := d.b.Field(i).(type) {
 			case *array.Int64Builder:
 				if isNull || len(fv) == 0 {
 					bb.AppendNull()
@@ -225,12 +233,20 @@ func (d *decoder) decode(ch *chunk) (arrow.Record, []reject) {
 			}
 		}
 	}
-	for i := range d.lastBytes {
-		if sb, ok := d.b.Field(i).(*array.StringBuilder); ok {
-			d.lastBytes[i] = sb.DataLen()
+	cols := make([]arrow.Array, ncol)
+	for i := range cols {
+		if c := strs[i]; c != nil {
+			d.lastBytes[i] = c.size * max(ch.lines, 1) / max(rows, 1)
+			cols[i] = c.finish()
+		} else {
+			cols[i] = d.b.Field(i).NewArray()
 		}
 	}
-	return d.b.NewRecordBatch(), rejects
+	rec := array.NewRecordBatch(d.schema, cols, int64(rows))
+	for _, c := range cols {
+		c.Release()
+	}
+	return rec, rejects
 }
 
 // readParquet reads the ODS columns of a Parquet file by name, in batches.
