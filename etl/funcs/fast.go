@@ -76,8 +76,10 @@ func Bool(b bool) Val {
 	return vFalse
 }
 
-// FastFunc is a function over unboxed values; args must not be kept.
-type FastFunc func(args []Val) (Val, error)
+// FastFunc is a function over unboxed values writing its result to dst
+// (returning a 40-byte value through each call layer showed in profiles);
+// args must not be kept.
+type FastFunc func(args []Val, dst *Val) error
 
 // Fast returns the unboxed implementation of a function, or nil when it
 // only has the generic one (call Func then). Both give the same results;
@@ -114,15 +116,17 @@ func (s *Set) Func(name string) func(args ...any) (any, error) {
 	return nil
 }
 
-func str1v(args []Val, f func(string) string) (Val, error) {
+func str1v(args []Val, dst *Val, f func(string) string) error {
 	if len(args) != 1 {
-		return Val{}, errArity
+		return errArity
 	}
 	s, ok := args[0].Str()
 	if !ok {
-		return Val{}, nil
+		*dst = Val{}
+		return nil
 	}
-	return Str(f(s)), nil
+	*dst = Str(f(s))
+	return nil
 }
 
 type arityError struct{}
@@ -133,131 +137,156 @@ var errArity = arityError{}
 
 func (s *Set) fastTable() map[string]FastFunc {
 	ua := func(get func(*UA) string) FastFunc {
-		return func(args []Val) (Val, error) {
+		return func(args []Val, dst *Val) error {
 			if len(args) != 1 {
-				return Val{}, errArity
+				return errArity
 			}
 			v, ok := args[0].Str()
 			if !ok || v == "" {
-				return Val{}, nil
+				*dst = Val{}
+				return nil
 			}
 			if r := get(s.ua.get(v)); r != "" {
-				return Str(r), nil
+				*dst = Str(r)
+				return nil
 			}
-			return Val{}, nil
+			*dst = Val{}
+			return nil
 		}
 	}
 	ip := func(k int) FastFunc {
-		return func(args []Val) (Val, error) {
+		return func(args []Val, dst *Val) error {
 			if len(args) != 1 {
-				return Val{}, errArity
+				return errArity
 			}
 			v, ok := args[0].Str()
 			if !ok {
-				return Val{}, nil
+				*dst = Val{}
+				return nil
 			}
 			ipv, ok := ParseIPv4(v)
 			if !ok {
-				return Val{}, nil
+				*dst = Val{}
+				return nil
 			}
 			r := s.region(ipv)
 			if r == nil || r.fields[k] == "" {
-				return Val{}, nil
+				*dst = Val{}
+				return nil
 			}
-			return Str(r.fields[k]), nil
+			*dst = Str(r.fields[k])
+			return nil
 		}
 	}
 	return map[string]FastFunc{
-		"get_json_object": func(args []Val) (Val, error) {
+		"get_json_object": func(args []Val, dst *Val) error {
 			if len(args) != 2 {
-				return Val{}, errArity
+				return errArity
 			}
 			doc, ok1 := args[0].Str()
 			path, ok2 := args[1].Str()
 			if !ok1 || !ok2 {
-				return Val{}, nil
+				*dst = Val{}
+				return nil
 			}
-			return Any(s.jsonGet(doc, path)), nil
+			*dst = Any(s.jsonGet(doc, path))
+			return nil
 		},
-		"url_decode": func(args []Val) (Val, error) {
+		"url_decode": func(args []Val, dst *Val) error {
 			if len(args) != 1 {
-				return Val{}, errArity
+				return errArity
 			}
 			v, ok := args[0].Str()
 			if !ok {
-				return Val{}, nil
+				*dst = Val{}
+				return nil
 			}
 			if strings.IndexByte(v, '%') < 0 && strings.IndexByte(v, '+') < 0 {
-				return args[0], nil
+				*dst = args[0]
+				return nil
 			}
 			r, _ := urlDecode(v)
-			return Any(r), nil
+			*dst = Any(r)
+			return nil
 		},
-		"url_param": func(args []Val) (Val, error) {
+		"url_param": func(args []Val, dst *Val) error {
 			if len(args) != 2 {
-				return Val{}, errArity
+				return errArity
 			}
 			raw, ok1 := args[0].Str()
 			key, ok2 := args[1].Str()
 			if !ok1 || !ok2 || key == "" {
-				return Val{}, nil
+				*dst = Val{}
+				return nil
 			}
-			return Any(urlParamString(raw, key)), nil
+			*dst = Any(urlParamString(raw, key))
+			return nil
 		},
-		"substr": func(args []Val) (Val, error) {
+		"substr": func(args []Val, dst *Val) error {
 			if len(args) == 3 && args[0].K == KStr {
 				if pos, ok := args[1].A.(int); ok {
 					if n, ok := args[2].A.(int); ok && pos >= 1 && n > 0 && isASCII(args[0].S) {
 						s := args[0].S
 						if pos > len(s) {
-							return Str(""), nil
+							*dst = Str("")
+							return nil
 						}
 						end := min(len(s), pos-1+n)
-						return Str(s[pos-1 : end]), nil
+						*dst = Str(s[pos-1 : end])
+						return nil
 					}
 				}
 			}
 			r, err := substr(boxAll(args)...)
-			return Any(r), err
+			*dst = Any(r)
+			return err
 		},
-		"empty_null": func(args []Val) (Val, error) {
+		"empty_null": func(args []Val, dst *Val) error {
 			if len(args) != 1 {
-				return Val{}, errArity
+				return errArity
 			}
 			if v, ok := args[0].Str(); !ok || v == "" {
-				return Val{}, nil
+				*dst = Val{}
+				return nil
 			}
-			return args[0], nil
+			*dst = args[0]
+			return nil
 		},
-		"nvl": func(args []Val) (Val, error) {
+		"nvl": func(args []Val, dst *Val) error {
 			if len(args) != 2 {
-				return Val{}, errArity
+				return errArity
 			}
 			if args[0].K != KNull {
-				return args[0], nil
+				*dst = args[0]
+				return nil
 			}
-			return args[1], nil
+			*dst = args[1]
+			return nil
 		},
-		"coalesce": func(args []Val) (Val, error) {
+		"coalesce": func(args []Val, dst *Val) error {
 			for _, a := range args {
 				if a.K != KNull {
-					return a, nil
+					*dst = a
+					return nil
 				}
 			}
-			return Val{}, nil
+			*dst = Val{}
+			return nil
 		},
-		"is_null": func(args []Val) (Val, error) {
+		"is_null": func(args []Val, dst *Val) error {
 			if len(args) != 1 {
-				return Val{}, errArity
+				return errArity
 			}
-			return Bool(args[0].K == KNull), nil
+			*dst = Bool(args[0].K == KNull)
+			return nil
 		},
-		"concat": func(args []Val) (Val, error) {
+		"concat": func(args []Val, dst *Val) error {
 			n := 0
 			for _, a := range args {
 				s, ok := a.Str()
 				if !ok {
-					return Val{}, nil
+					*dst = Val{}
+					return nil
 				}
 				n += len(s)
 			}
@@ -267,15 +296,17 @@ func (s *Set) fastTable() map[string]FastFunc {
 				s, _ := a.Str()
 				b.WriteString(s)
 			}
-			return Str(b.String()), nil
+			*dst = Str(b.String())
+			return nil
 		},
-		"concat_ws": func(args []Val) (Val, error) {
+		"concat_ws": func(args []Val, dst *Val) error {
 			if len(args) < 1 {
-				return Val{}, errArity
+				return errArity
 			}
 			sep, ok := args[0].Str()
 			if !ok {
-				return Val{}, nil
+				*dst = Val{}
+				return nil
 			}
 			var b strings.Builder
 			first := true
@@ -290,107 +321,125 @@ func (s *Set) fastTable() map[string]FastFunc {
 				first = false
 				b.WriteString(s)
 			}
-			return Str(b.String()), nil
+			*dst = Str(b.String())
+			return nil
 		},
-		"lower": func(args []Val) (Val, error) { return str1v(args, lowerASCIIFast) },
-		"upper": func(args []Val) (Val, error) { return str1v(args, upperASCIIFast) },
-		"trim": func(args []Val) (Val, error) {
-			return str1v(args, func(s string) string { return strings.Trim(s, " ") })
+		"lower": func(args []Val, dst *Val) error { return str1v(args, dst, lowerASCIIFast) },
+		"upper": func(args []Val, dst *Val) error { return str1v(args, dst, upperASCIIFast) },
+		"trim": func(args []Val, dst *Val) error {
+			return str1v(args, dst, func(s string) string { return strings.Trim(s, " ") })
 		},
-		"length": func(args []Val) (Val, error) {
+		"length": func(args []Val, dst *Val) error {
 			if len(args) != 1 {
-				return Val{}, errArity
+				return errArity
 			}
 			s, ok := args[0].Str()
 			if !ok {
-				return Val{}, nil
+				*dst = Val{}
+				return nil
 			}
-			return Val{A: utf8.RuneCountInString(s), K: KAny}, nil
+			*dst = Val{A: utf8.RuneCountInString(s), K: KAny}
+			return nil
 		},
-		"strip_chars": func(args []Val) (Val, error) {
+		"strip_chars": func(args []Val, dst *Val) error {
 			if len(args) != 2 {
-				return Val{}, errArity
+				return errArity
 			}
 			v, ok1 := args[0].Str()
 			set, ok2 := args[1].Str()
 			if !ok1 || !ok2 {
-				return Val{}, nil
+				*dst = Val{}
+				return nil
 			}
 			if !strings.ContainsAny(v, set) {
-				return args[0], nil
+				*dst = args[0]
+				return nil
 			}
 			r, err := stripChars(v, set)
-			return Any(r), err
+			*dst = Any(r)
+			return err
 		},
-		"str_contains": func(args []Val) (Val, error) {
+		"str_contains": func(args []Val, dst *Val) error {
 			if len(args) != 2 {
-				return Val{}, errArity
+				return errArity
 			}
 			a, ok1 := args[0].Str()
 			b, ok2 := args[1].Str()
-			return Bool(ok1 && ok2 && strings.Contains(a, b)), nil
+			*dst = Bool(ok1 && ok2 && strings.Contains(a, b))
+			return nil
 		},
-		"split_part": func(args []Val) (Val, error) {
+		"split_part": func(args []Val, dst *Val) error {
 			if len(args) != 3 {
-				return Val{}, errArity
+				return errArity
 			}
 			v, ok1 := args[0].Str()
 			sep, ok2 := args[1].Str()
 			n, ok3 := args[2].A.(int)
 			if !ok1 || !ok2 || !ok3 {
 				r, err := s.splitPart(boxAll(args)...)
-				return Any(r), err
+				*dst = Any(r)
+				return err
 			}
-			return Any(splitPartString(v, sep, n)), nil
+			*dst = Any(splitPartString(v, sep, n))
+			return nil
 		},
-		"case_map": func(args []Val) (Val, error) {
+		"case_map": func(args []Val, dst *Val) error {
 			if len(args) < 1 {
-				return Val{}, errArity
+				return errArity
 			}
 			x, ok := args[0].Str()
 			rest := args[1:]
 			for ; len(rest) >= 2; rest = rest[2:] {
 				if k, kok := rest[0].Str(); ok && kok && k == x {
-					return rest[1], nil
+					*dst = rest[1]
+					return nil
 				}
 			}
 			if len(rest) == 1 {
-				return rest[0], nil
+				*dst = rest[0]
+				return nil
 			}
-			return Val{}, nil
+			*dst = Val{}
+			return nil
 		},
-		"regexp_like": func(args []Val) (Val, error) {
+		"regexp_like": func(args []Val, dst *Val) error {
 			if len(args) != 2 {
-				return Val{}, errArity
+				return errArity
 			}
 			v, ok1 := args[0].Str()
 			p, ok2 := args[1].Str()
 			if !ok1 || !ok2 {
-				return vFalse, nil
+				*dst = vFalse
+				return nil
 			}
 			re, err := s.regexp("regexp_like", p)
 			if err != nil {
-				return Val{}, err
+				return err
 			}
-			return Bool(re.MatchString(v)), nil
+			*dst = Bool(re.MatchString(v))
+			return nil
 		},
-		"decrypt_mobile": func(args []Val) (Val, error) {
+		"decrypt_mobile": func(args []Val, dst *Val) error {
 			if len(args) != 2 {
-				return Val{}, errArity
+				return errArity
 			}
 			k, _ := args[0].Str()
 			v, ok := args[1].Str()
 			if !ok {
-				return Val{}, nil
+				*dst = Val{}
+				return nil
 			}
 			if k != MobileUserKey || !strings.HasSuffix(v, "==") {
-				return args[1], nil
+				*dst = args[1]
+				return nil
 			}
 			p, ok := s.sh.Mobile.Decrypt(v)
 			if !ok {
-				return Val{}, nil
+				*dst = Val{}
+				return nil
 			}
-			return Str(p), nil
+			*dst = Str(p)
+			return nil
 		},
 		"ua_os":              ua(func(u *UA) string { return u.OS }),
 		"ua_os_version":      ua(func(u *UA) string { return u.OSVersion }),

@@ -55,7 +55,8 @@ func TestFastMatchesGeneric(t *testing.T) {
 			for i, a := range v {
 				vals[i] = Any(a)
 			}
-			got, gerr := fast(vals)
+			var got Val
+			gerr := fast(vals, &got)
 			n++
 			if (werr != nil) != (gerr != nil) || !reflect.DeepEqual(got.Box(), want) {
 				t.Errorf("%s%s: fast %#v (%v), generic %#v (%v)", name, fmt.Sprint(v), got.Box(), gerr, want, werr)

@@ -134,9 +134,7 @@ func (e *evaluator) compileFast(n ast.Node, scope map[string]ref) (fexpr, bool) 
 				if err := fill(); err != nil {
 					return err
 				}
-				v, err := ff(buf)
-				*dst = v
-				return err
+				return ff(buf, dst)
 			}, true
 		}
 		g := e.set.Func(id.Value)
