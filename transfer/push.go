@@ -46,6 +46,10 @@ type PushOptions struct {
 	// anything is sent; the function it returns gets the final result
 	// (the run ledger hooks in here).
 	Track func(ctx context.Context, iface, period, target string) func(JobResult)
+	// Partial delivers, for a day still packed hour by hour and not yet
+	// assembled, the files of its hours known so far (partial.json): data
+	// files only, never a .verf (partial.go).
+	Partial bool
 
 	noPosixRename bool // tests: force the remove-then-rename path
 }
@@ -82,7 +86,9 @@ type JobResult struct {
 	// Hosts that confirmed files of this job in this run.
 	Hosts []string `json:"hosts,omitempty"`
 	Code  int      `json:"exit_code"`
-	code  int
+	// Partial: only the known prefix of a day was delivered, no .verf.
+	Partial bool `json:"partial,omitempty"`
+	code    int
 }
 
 // HostResult is one endpoint's share of the run.
@@ -98,6 +104,10 @@ type HostResult struct {
 
 // StatusLine is the stable, greppable line for a job.
 func (j *JobResult) StatusLine() string {
+	if j.OK && j.Partial {
+		return fmt.Sprintf("CHAMA_PUSH PARTIAL iface=%s period=%s target=%s files=%d bytes=%d skipped=%d",
+			j.Iface, j.Period, j.Target, j.Files, j.Bytes, j.Skipped)
+	}
 	if j.OK {
 		return fmt.Sprintf("CHAMA_PUSH OK iface=%s period=%s target=%s files=%d bytes=%d skipped=%d",
 			j.Iface, j.Period, j.Target, j.Files, j.Bytes, j.Skipped)
@@ -187,13 +197,13 @@ func Push(ctx context.Context, o PushOptions) (*PushResult, error) {
 				continue
 			}
 			dir := o.Config.OutDir(ifc.Name, p.String())
-			m, merr := manifest.Read(dir)
+			m, partial, merr := readPushSet(dir, o.Partial)
 			if merr == nil {
 				merr = checkNames(m)
 			}
 			seenTarget := map[string]bool{}
 			for _, rt := range ifc.Routes {
-				j := &job{localDir: dir, m: m, verfCols: ifc.VerfColumns, res: JobResult{Iface: ifc.Name, Period: p.String(), Target: rt.Target}}
+				j := &job{localDir: dir, m: m, verfCols: ifc.VerfColumns, res: JobResult{Iface: ifc.Name, Period: p.String(), Target: rt.Target, Partial: partial}}
 				jobs = append(jobs, j)
 				t := o.Config.Targets[rt.Target]
 				if t == nil {
@@ -227,6 +237,10 @@ func Push(ctx context.Context, o PushOptions) (*PushResult, error) {
 					continue
 				}
 				j.prev = prev
+				if err := refuseMixed(m, prev, o.Force); err != nil {
+					j.res.code, j.res.Err = exit.Failure, err.Error()
+					continue
+				}
 				j.rec = &Delivery{Version: 1, Iface: ifc.Name, Period: p.String(), Target: rt.Target, Resend: m.Resend}
 				if prev != nil && prev.Resend == m.Resend {
 					j.rec.Files = append(j.rec.Files, prev.Files...)
@@ -334,7 +348,7 @@ func checkNames(m *manifest.Manifest) error {
 		return n == "" || strings.ContainsAny(n, "/\\\x00") || strings.HasPrefix(n, ".")
 	}
 	for _, s := range m.Sets {
-		if bad(s.Verf) {
+		if s.Verf != "" && bad(s.Verf) { // "": a partial set (readPushSet)
 			return fmt.Errorf("manifest: set %q: bad .verf name %q", s.Part, s.Verf)
 		}
 		for _, f := range s.Files {
@@ -739,6 +753,14 @@ func (r *targetRun) finish(h *hostState, tk *task, out outcome, err error) class
 // of the set is confirmed on the target.
 func (r *targetRun) queueVerf(s *setState) {
 	j := s.job
+	if s.set.Verf == "" {
+		// A partial set: its .verf waits for the assembled day.
+		s.done = true
+		j.res.Done++
+		r.open--
+		r.writeRecord(j)
+		return
+	}
 	st, err := os.Stat(filepath.Join(j.localDir, s.set.Dir, s.set.Verf))
 	var size int64
 	if err == nil {
@@ -774,7 +796,7 @@ func (r *targetRun) failTask(tk *task, err error) {
 func (r *targetRun) writeRecord(j *job) {
 	complete := true
 	for _, s := range j.sets {
-		complete = complete && s.done
+		complete = complete && s.done && s.set.Verf != ""
 	}
 	j.rec.Complete = complete
 	j.written = time.Now()
