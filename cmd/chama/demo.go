@@ -46,8 +46,10 @@ on the exchange are skipped. Look around afterwards:
 					return err
 				}
 				ifs, _ := c.Select("")
+				rc, done := g.recorder(c)
+				defer done()
 				err = pipeline.Run(ctx, stages, pipeline.Params{
-					Config: c, Ifaces: ifs, Stdout: g.Stdout, Log: g.Log, Version: version,
+					Config: c, Ifaces: ifs, Stdout: g.Stdout, Log: g.Log, Version: version, Recorder: rc,
 				}, []naming.Period{p})
 				if lerr := env.Arrived(g.Stdout); lerr != nil && err == nil {
 					err = lerr

@@ -90,13 +90,7 @@ some failed (safe to run again); 4 every failure is input not ready yet.`,
 
 // packStage is the pack step of `chama run`.
 func packStage(ctx context.Context, p pipeline.Params, period naming.Period) error {
-	var rc *obs.Recorder
-	if l, err := ledger.Open(p.Config); err == nil {
-		defer l.Close()
-		rc = &obs.Recorder{Ledger: l, Log: p.Log, RunID: obs.NewRunID()}
-	} else if p.Log != nil {
-		p.Log.Warn("run ledger unavailable; runs are not recorded", obs.Err(err))
-	}
+	rc := p.Recorder
 	return etl.PackAll(ctx, etl.PackAllOptions{
 		Config: p.Config, Periods: []naming.Period{period}, Ifaces: p.Ifaces, Resend: p.Resend,
 		Out: p.Stdout, Log: p.Log, Version: p.Version, Track: trackPack(rc),

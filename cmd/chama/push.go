@@ -22,7 +22,7 @@ func init() {
 	register(func(g *globals) *cobra.Command {
 		var pf periodFlags
 		var resend int
-		var force, asJSON bool
+		var force, asJSON, partial bool
 		cmd := &cobra.Command{
 			Use:   "push --date PERIOD [--iface LIST] [--resend NN] [--force] [--json]",
 			Short: "Deliver packed file sets to their SFTP targets",
@@ -46,6 +46,13 @@ file) is written to delivery-<target>.json beside manifest.json.
 One status line per interface, period and target, for scrapers:
   CHAMA_PUSH OK iface=51007 period=20241212 target=panda files=13 bytes=1234 skipped=0
   CHAMA_PUSH FAIL iface=51007 period=20241212 target=panda files=3 bytes=99 skipped=0 failed=0 pending=10 err="..."
+  CHAMA_PUSH PARTIAL iface=51007 period=20241212 target=panda files=40 bytes=... skipped=0   (--partial)
+
+With --partial, a day of an hourly_pack interface that is not assembled yet
+delivers the files of its hours 00..h packed so far (partial.json); the .verf
+goes only once the day is assembled. A set that changed since a target
+received it (a re-packed hour renumbers the later files) is refused before
+anything is sent: re-pack with a new --resend, or push with --force.
 
 Exit codes: 0 all delivered; 1 a target refused (auth, host key, permission,
 missing folder, a differing remote file); 2 usage or config error; 3 partly
@@ -67,7 +74,7 @@ packed yet.`,
 				defer closeRec()
 				o := transfer.PushOptions{
 					Config: c, Periods: periods, Ifaces: ifs, Resend: resend, Force: force,
-					Log: g.Log, Status: g.Stdout, Track: pushTrack(rc),
+					Log: g.Log, Status: g.Stdout, Track: pushTrack(rc), Partial: partial,
 				}
 				if asJSON {
 					// stdout is the JSON document; status lines go to stderr.
@@ -91,6 +98,7 @@ packed yet.`,
 		cmd.Flags().IntVar(&resend, "resend", -1, "require the packed sets to be this re-send (0-99; default: whatever was packed)")
 		cmd.Flags().BoolVar(&force, "force", false, "replace final remote files that differ from the local ones")
 		cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON summary on stdout (status lines go to stderr)")
+		cmd.Flags().BoolVar(&partial, "partial", false, "hourly_pack days not yet assembled: deliver the files of the hours packed so far (partial.json), never the .verf (docs/hourly.md)")
 		return cmd
 	})
 }
@@ -98,13 +106,7 @@ packed yet.`,
 // pushStage is push inside `chama run`: the period's sets as packed with
 // the run's --resend.
 func pushStage(ctx context.Context, p pipeline.Params, period naming.Period) error {
-	var rc *obs.Recorder
-	if l, err := ledger.Open(p.Config); err == nil {
-		defer l.Close()
-		rc = &obs.Recorder{Ledger: l, Log: p.Log, RunID: obs.NewRunID()}
-	} else if p.Log != nil {
-		p.Log.Warn("run ledger unavailable; runs are not recorded", obs.Err(err))
-	}
+	rc := p.Recorder
 	_, err := transfer.Push(ctx, transfer.PushOptions{
 		Config: p.Config, Periods: []naming.Period{period}, Ifaces: p.Ifaces, Resend: p.Resend,
 		Log: p.Log, Status: p.Stdout, Track: pushTrack(rc),
@@ -120,6 +122,9 @@ func pushTrack(rc *obs.Recorder) func(context.Context, string, string, string) f
 		sp := rc.Begin(ctx, ledger.Run{Stage: ledger.StagePush, Iface: iface, Period: period, Hour: hourOf(period), Target: target})
 		return func(r transfer.JobResult) {
 			res := ledger.Result{Files: int64(r.Files), Bytes: r.Bytes, Host: strings.Join(r.Hosts, ","), Status: ledger.OK}
+			if r.Partial {
+				res.Status = ledger.Partial // the day's known hours only, no .verf yet
+			}
 			if !r.OK {
 				res.Status, res.Err = obs.Status(exit.With(r.Code, errors.New(r.Err))), r.Err
 			}

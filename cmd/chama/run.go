@@ -41,8 +41,10 @@ done (safe to run again); 4 input not ready yet.`,
 				if err != nil {
 					return err
 				}
+				rc, done := g.recorder(c)
+				defer done()
 				return pipeline.Run(cmd.Context(), stages, pipeline.Params{
-					Config: c, Ifaces: ifs, Resend: resend, Stdout: g.Stdout, Log: g.Log, Version: version,
+					Config: c, Ifaces: ifs, Resend: resend, Stdout: g.Stdout, Log: g.Log, Version: version, Recorder: rc,
 				}, periods)
 			},
 		}

@@ -10,7 +10,6 @@ import (
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/ledger"
-	"github.com/chama-data/chama/internal/obs"
 	"github.com/chama-data/chama/internal/pipeline"
 	"github.com/chama-data/chama/naming"
 	"github.com/chama-data/chama/transfer"
@@ -155,13 +154,7 @@ func dialTarget(c *config.Config, g *globals) verify.Dialer {
 // stable lines; the run is recorded in the ledger.
 func verifyStage(ctx context.Context, p pipeline.Params, period naming.Period) error {
 	remote := pushBeforeVerify
-	var rc *obs.Recorder
-	if l, err := ledger.Open(p.Config); err == nil {
-		defer l.Close()
-		rc = &obs.Recorder{Ledger: l, Log: p.Log, RunID: obs.NewRunID()}
-	} else if p.Log != nil {
-		p.Log.Warn("run ledger unavailable; runs are not recorded", obs.Err(err))
-	}
+	rc := p.Recorder
 	rep, err := verify.Run(ctx, verify.Options{
 		Config: p.Config, Periods: []naming.Period{period}, Ifaces: p.Ifaces, Remote: remote,
 		Dial: dialTarget(p.Config, &globals{Log: p.Log}), Log: p.Log,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/exit"
+	"github.com/chama-data/chama/internal/obs"
 	"github.com/chama-data/chama/naming"
 )
 
@@ -23,6 +24,9 @@ type Params struct {
 	Stdout  io.Writer
 	Log     *slog.Logger
 	Version string
+	// Recorder records every stage run of this `chama run` under one run
+	// id (ledger, metrics file, closing log line); nil records nothing.
+	Recorder *obs.Recorder
 }
 
 // Stage is one step of `chama run`. Run handles one period for all of
