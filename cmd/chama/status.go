@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/chama-data/chama/etl"
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/ledger"
 	"github.com/chama-data/chama/internal/report"
@@ -13,7 +14,7 @@ import (
 func init() {
 	register(func(g *globals) *cobra.Command {
 		var pf periodFlags
-		var asJSON bool
+		var asJSON, byHour bool
 		cmd := &cobra.Command{
 			Use:   "status --date PERIOD [--iface LIST] [--json]",
 			Short: "Show which stages of each interface are done, running, failed or missing",
@@ -28,12 +29,21 @@ only when they have runs; push when the interface has routes.
 
 Exit codes: 0 shown; 1 the ledger could not be read; 2 usage or config error.`,
 			Example: `  chama status --date 20241212
-  chama status --date 20241210..20241212 --iface 51007 --json`,
+  chama status --date 20241210..20241212 --iface 51007 --json
+  chama status --date 20241212 --iface 51007 --by-hour`,
 			Args: cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				c, periods, ifs, err := pf.resolve(g)
 				if err != nil {
 					return err
+				}
+				if byHour {
+					// hourly_pack days, per hour, from the files (docs/hourly.md).
+					hs := etl.HourStatus(c, periods, ifs)
+					if asJSON {
+						return report.WriteJSON(g.Stdout, hs)
+					}
+					return etl.WriteHourStatus(g.Stdout, hs)
 				}
 				l, err := ledger.Open(c)
 				if err != nil {
@@ -52,6 +62,7 @@ Exit codes: 0 shown; 1 the ledger could not be read; 2 usage or config error.`,
 		}
 		pf.add(cmd)
 		cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
+		cmd.Flags().BoolVar(&byHour, "by-hour", false, "hourly_pack interfaces: per hour, packed, assembled (seq numbers) and pushed per target")
 		return cmd
 	})
 }
