@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
@@ -30,12 +32,92 @@ func StageDir(workdir, layer string) string { return filepath.Join(workdir, "sta
 
 // stager writes outputs as <stage>/<name>/<period>.partial/[<part>/]part-NNNNN.parquet
 // and moves each <period>.partial into place when the run succeeded.
+//
+// Each output (name and part) has a lane: a goroutine that encodes and
+// writes its batches in order, so Parquet encoding overlaps the
+// transform instead of stalling the ordered collector.
 type stager struct {
 	root, period string
 	maxRows      int64
 	codec        compress.Compression
-	open         map[string]*stageFile // by name + "\x00" + part
+	lanes        map[string]*lane // by name + "\x00" + part; collector only
+	cleaned      map[string]bool  // names whose .partial leftovers are gone
+	mu           sync.Mutex       // guards files
 	files        []StagedFile
+}
+
+// lane writes one output's batches.
+type lane struct {
+	ch   chan Output
+	done chan struct{}
+	err  error // set by the lane goroutine; read after done
+	stop atomic.Bool
+	sf   *stageFile
+}
+
+// write queues a batch for its lane (retaining it until written).
+func (s *stager) write(out Output) error {
+	key := out.Name + "\x00" + out.Part
+	l := s.lanes[key]
+	if l == nil {
+		if out.Part != "" && (!partSafe.MatchString(out.Part) || strings.HasPrefix(out.Part, ".")) {
+			return fmt.Errorf("partition value %q of %s cannot be a folder name", out.Part, out.Name)
+		}
+		if err := s.clean(out.Name); err != nil {
+			return err
+		}
+		l = &lane{ch: make(chan Output, 4), done: make(chan struct{})}
+		s.lanes[key] = l
+		go s.runLane(l)
+	}
+	out.Rec.Retain()
+	select {
+	case l.ch <- out:
+		return nil
+	case <-l.done:
+		out.Rec.Release()
+		return l.err
+	}
+}
+
+// clean removes what a failed earlier run left in <period>.partial, once
+// per name, so that no stale part file is moved into place.
+func (s *stager) clean(name string) error {
+	if s.cleaned[name] {
+		return nil
+	}
+	s.cleaned[name] = true
+	return removeOldStage(s.dir(name))
+}
+
+func (s *stager) runLane(l *lane) {
+	defer close(l.done)
+	for out := range l.ch {
+		if l.err == nil && !l.stop.Load() {
+			l.err = s.writeSync(l, out)
+		}
+		out.Rec.Release()
+	}
+	if l.err == nil && !l.stop.Load() && l.sf != nil {
+		l.err = s.finish(l.sf)
+	} else if l.sf != nil && l.sf.w != nil {
+		l.sf.w.Close()
+	}
+}
+
+// drain closes every lane and waits for it; the first error is returned.
+func (s *stager) drain() error {
+	var first error
+	for _, k := range sortedKeys(s.lanes) {
+		l := s.lanes[k]
+		close(l.ch)
+		<-l.done
+		if l.err != nil && first == nil {
+			first = l.err
+		}
+	}
+	s.lanes = map[string]*lane{}
+	return first
 }
 
 type stageFile struct {
@@ -52,24 +134,20 @@ func (s *stager) dir(name string) string {
 	return filepath.Join(s.root, name, s.period+".partial")
 }
 
-func (s *stager) write(out Output) error {
-	key := out.Name + "\x00" + out.Part
-	sf := s.open[key]
+func (s *stager) writeSync(l *lane, out Output) error {
+	sf := l.sf
 	if sf != nil && sf.rows >= s.maxRows {
 		if err := s.finish(sf); err != nil {
 			return err
 		}
 		sf = &stageFile{name: out.Name, part: out.Part, seq: sf.seq + 1}
-		s.open[key] = sf
+		l.sf = sf
 	}
 	if sf == nil {
 		sf = &stageFile{name: out.Name, part: out.Part, seq: 1}
-		s.open[key] = sf
+		l.sf = sf
 	}
 	if sf.w == nil {
-		if out.Part != "" && (!partSafe.MatchString(out.Part) || strings.HasPrefix(out.Part, ".")) {
-			return fmt.Errorf("partition value %q of %s cannot be a folder name", out.Part, out.Name)
-		}
 		dir := filepath.Join(s.dir(out.Name), out.Part)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
@@ -104,7 +182,9 @@ func (s *stager) finish(sf *stageFile) error {
 	}
 	rel, _ := filepath.Rel(s.root, sf.f.Name())
 	rel = strings.Replace(rel, s.period+".partial", s.period, 1)
+	s.mu.Lock()
 	s.files = append(s.files, StagedFile{Name: sf.name, Part: sf.part, Path: filepath.ToSlash(rel), Rows: sf.rows})
+	s.mu.Unlock()
 	sf.w = nil
 	return nil
 }
@@ -113,14 +193,14 @@ func (s *stager) finish(sf *stageFile) error {
 // Files of an earlier run are removed one by one, by their exact
 // part-NNNNN.parquet names (never a folder sweep).
 func (s *stager) commit(names []string) error {
-	keys := sortedKeys(s.open)
-	for _, k := range keys {
-		if err := s.finish(s.open[k]); err != nil {
-			return err
-		}
+	if err := s.drain(); err != nil {
+		return err
 	}
 	sort.Slice(s.files, func(i, j int) bool { return s.files[i].Path < s.files[j].Path })
 	for _, name := range names {
+		if err := s.clean(name); err != nil {
+			return err
+		}
 		partial := s.dir(name)
 		final := filepath.Join(s.root, name, s.period)
 		if _, err := os.Stat(partial); os.IsNotExist(err) {
@@ -171,12 +251,10 @@ func removeOldStage(dir string) error {
 }
 
 func (s *stager) abort() {
-	for _, sf := range s.open {
-		if sf.w != nil {
-			sf.w.Close()
-			sf.w = nil
-		}
+	for _, l := range s.lanes {
+		l.stop.Store(true) // lanes stop writing; open files are closed
 	}
+	s.drain()
 }
 
 // RunStage runs the transform on its own: outputs go to Parquet under
@@ -189,7 +267,7 @@ func RunStage(ctx context.Context, o Options) (*Summary, error) {
 	root := StageDir(o.Config.Workdir, o.Layer)
 	codec := map[string]compress.Compression{"snappy": compress.Codecs.Snappy, "zstd": compress.Codecs.Zstd,
 		"gzip": compress.Codecs.Gzip, "none": compress.Codecs.Uncompressed}[o.Config.Transform.StageCompression]
-	st := &stager{root: root, period: o.Period.String(), maxRows: int64(o.Config.Transform.StageRowsPerFile), codec: codec, open: map[string]*stageFile{}}
+	st := &stager{root: root, period: o.Period.String(), maxRows: int64(o.Config.Transform.StageRowsPerFile), codec: codec, lanes: map[string]*lane{}, cleaned: map[string]bool{}}
 	sum, err := Run(ctx, o, func(_ string, out Output) error { return st.write(out) })
 	if err != nil {
 		st.abort()

@@ -456,6 +456,11 @@ func TestRuntimeErrorNamesColumnAndBatch(t *testing.T) {
 func TestRunStageWritesParquetAndSummary(t *testing.T) {
 	f := newFixture(t, "text", nil)
 	f.writeText(t, "07", sampleRows(t), 3, true)
+	// A failed earlier run left a part file in .partial: it must not be
+	// moved into place.
+	stale := filepath.Join(StageDir(f.work, LayerADS), "51007", "2024121207.partial", "part-00009.parquet")
+	os.MkdirAll(filepath.Dir(stale), 0o755)
+	os.WriteFile(stale, []byte("junk"), 0o644)
 	for _, layer := range []string{LayerADS, LayerDWD, LayerADS} { // ADS twice: a rerun replaces
 		sum, err := RunStage(context.Background(), Options{Config: f.cfg, Layer: layer, Period: naming.MustPeriod("2024121207"), Log: quiet})
 		if err != nil {
@@ -484,6 +489,9 @@ func TestRunStageWritesParquetAndSummary(t *testing.T) {
 	// The staged 51007 file holds exactly the rows routed to it, in order.
 	if ids := readParquetColumn(t, filepath.Join(StageDir(f.work, LayerADS), "51007", "2024121207", "part-00001.parquet"), "event_id"); !reflect.DeepEqual(ids, wantRouting["51007"]) {
 		t.Errorf("staged 51007 event ids %v, want %v", ids, wantRouting["51007"])
+	}
+	if _, err := os.Stat(filepath.Join(StageDir(f.work, LayerADS), "51007", "2024121207", "part-00009.parquet")); !os.IsNotExist(err) {
+		t.Error("a stale part file from a failed run was published")
 	}
 	cm := filepath.Join(StageDir(f.work, LayerADS), "CM001", "2024121207")
 	parts, _ := os.ReadDir(cm)
