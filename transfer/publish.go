@@ -246,6 +246,16 @@ func (c *conn) samePrefix(ctx context.Context, part string, local *os.File, offs
 	return same, err
 }
 
+// packetReader hands pkg/sftp reads of at most one read packet. A larger
+// Read is split into concurrent requests, and a server that answers one
+// of them short (many cap reads at 32 KiB) is taken for the end of the
+// file; a Read within one packet is repeated until it is full.
+type packetReader struct{ r io.Reader }
+
+func (p packetReader) Read(b []byte) (int, error) {
+	return p.r.Read(b[:min(len(b), readPacket)])
+}
+
 // checkDir confirms the remote folder exists (once per connection).
 func (c *conn) checkDir(ctx context.Context, dir string) error {
 	c.mu.Lock()
@@ -289,7 +299,7 @@ func (c *conn) sameFile(ctx context.Context, u *upload, st os.FileInfo) (bool, s
 				return err
 			}
 			defer f.Close()
-			got, err = io.ReadAll(io.LimitReader(f, u.Size+1))
+			got, err = io.ReadAll(io.LimitReader(packetReader{f}, u.Size+1))
 			return err
 		})
 		if err != nil {

@@ -916,9 +916,9 @@ func dedupe(ss []string) []string {
 	return out
 }
 
-// DialTarget opens an SFTP session to one endpoint of a configured
-// target with push's auth and host-key rules (for `chama verify
-// --remote`). Close the returned Closer when done; it also closes the
+// DialTarget opens an SFTP session for reading to one endpoint of a
+// configured target with push's auth and host-key rules (for `chama
+// verify --remote`). Close the returned Closer when done; it also closes the
 // client.
 func DialTarget(ctx context.Context, cfg *config.Config, target string, ep config.Endpoint, log *slog.Logger) (*sftp.Client, io.Closer, error) {
 	t, ok := cfg.Targets[target]
@@ -929,6 +929,10 @@ func DialTarget(ctx context.Context, cfg *config.Config, target string, ep confi
 	if err != nil {
 		return nil, nil, err
 	}
+	// verify only reads: use the read size every server serves in full
+	// (see NewSFTPSource), or pkg/sftp's concurrent WriteTo/Read skips
+	// the rest of each packet a server answers with 32 KiB.
+	d.maxPacket = readPacket
 	c, err := d.dial(ctx, ep)
 	if err != nil {
 		d.close()
