@@ -256,6 +256,3 @@ func brandOf(model, ua string) string {
 	}
 	return ""
 }
-
-// UAParses is how many user agents this set has parsed (cache misses).
-func (s *Set) UAParses() int { return s.ua.Parses }
