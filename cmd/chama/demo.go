@@ -7,6 +7,7 @@ import (
 
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/demo"
+	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/pipeline"
 	"github.com/chama-data/chama/naming"
 )
@@ -25,10 +26,21 @@ runs every stage of 'chama run' for the day, and lists what arrived.
 
 Re-running it regenerates the data, re-packs and re-pushes: files already
 on the exchange are skipped. Look around afterwards:
-  chama --config DIR/chama.yaml verify --date 20241219`,
+  chama --config DIR/chama.yaml verify --date 20241219
+
+Exit codes: 0 delivered and verified; 1 a stage failed; 2 usage error.`,
+			Example: `  chama demo --dir /tmp/chama-demo
+  chama demo --dir /tmp/chama-demo --rows 2000000 --date 20241212`,
 			Args: cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				ctx := cmd.Context()
+				// Checked here, before anything is generated or started.
+				if p, err := naming.ParsePeriod(o.Date); err != nil || p.Hourly {
+					return exit.Usagef("--date %q: want one day, YYYYMMDD", o.Date)
+				}
+				if o.Rows < 1 {
+					return exit.Usagef("--rows %d: want 1 or more", o.Rows)
+				}
 				fmt.Fprintf(g.Stdout, "chama demo: generating %d rows for %s under %s ...\n", o.Rows, o.Date, o.Dir)
 				env, err := demo.Setup(ctx, o)
 				if err != nil {

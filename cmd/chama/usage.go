@@ -1,0 +1,23 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chama-data/chama/internal/exit"
+)
+
+// execute runs root and returns the error main reports. cobra reports a
+// stray argument or an unknown subcommand ("unknown command ...") as a
+// plain error, which would exit 1 like a failed run; it is a usage error
+// (exit 2), as a bad flag already is (root's flag error func).
+func execute(ctx context.Context, root *cobra.Command) error {
+	err := root.ExecuteContext(ctx)
+	if exit.Code(err) == exit.Failure && strings.HasPrefix(err.Error(), "unknown command ") {
+		return exit.With(exit.Usage, fmt.Errorf("%w (see 'chama --help')", err))
+	}
+	return err
+}
