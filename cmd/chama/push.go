@@ -63,7 +63,9 @@ packed yet.`,
   chama push --date 20241212 --json > push.json`,
 			Args: cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, args []string) error {
-				if resend < -1 || resend > 99 {
+				if !cmd.Flags().Changed("resend") {
+					resend = -1 // whatever was packed
+				} else if resend < 0 || resend > 99 {
 					return exit.Usagef("--resend %d: want 0-99", resend)
 				}
 				c, periods, ifs, err := pf.resolve(g)
@@ -95,7 +97,7 @@ packed yet.`,
 			},
 		}
 		pf.add(cmd)
-		cmd.Flags().IntVar(&resend, "resend", -1, "require the packed sets to be this re-send (0-99; default: whatever was packed)")
+		cmd.Flags().IntVar(&resend, "resend", 0, "require the packed sets to be this re-send (0-99; default: whatever was packed)")
 		cmd.Flags().BoolVar(&force, "force", false, "replace final remote files that differ from the local ones")
 		cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON summary on stdout (status lines go to stderr)")
 		cmd.Flags().BoolVar(&partial, "partial", false, "hourly_pack days not yet assembled: deliver the files of the hours packed so far (partial.json), never the .verf (docs/hourly.md)")

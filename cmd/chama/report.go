@@ -99,7 +99,7 @@ could not be read); 2 usage or config error.`,
 	}
 	pf.add(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of lines and a table")
-	cmd.Flags().Float64Var(&threshold, "threshold", 0.8, "alert under this share of the baseline (default alerts.volume_threshold, else 0.8)")
+	cmd.Flags().Float64Var(&threshold, "threshold", 0, "alert under this share of the baseline (default alerts.volume_threshold, else 0.8)")
 	cmd.Flags().StringVar(&stage, "stage", "", "stage whose rows are compared (default alerts.volume_stage, else pack)")
 	return cmd
 }

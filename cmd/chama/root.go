@@ -74,7 +74,7 @@ Exit codes: 0 success, 1 failure, 2 usage or config error,
 		def = "chama.yaml"
 	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.ConfigPath, "config", def, "config file (default $CHAMA_CONFIG, else ./chama.yaml)")
+	pf.StringVar(&g.ConfigPath, "config", def, "config file (when not given: $CHAMA_CONFIG, else ./chama.yaml)")
 	pf.StringVar(&g.LogFormat, "log-format", "text", "log format: text or json (one object per line)")
 	pf.CountVarP(&g.Verbose, "verbose", "v", "more logging (-v debug)")
 	pf.StringVar(&g.MetricsFile, "metrics-file", "", "write Prometheus text-format metrics to this file (node_exporter textfile collector)")

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 
 	"github.com/chama-data/chama/internal/exit"
 )
@@ -24,4 +27,22 @@ func TestArgumentErrorsAreUsageErrors(t *testing.T) {
 			t.Errorf("chama %v: exit %d, want %d", args, code, exit.Usage)
 		}
 	}
+}
+
+// TestHelpStatesEachDefaultOnce: a flag whose usage explains its default
+// must not also print pflag's "(default ...)" (a sentinel such as -1, or
+// a value the config overrides, reads as a contradiction in --help).
+func TestHelpStatesEachDefaultOnce(t *testing.T) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, line := range strings.Split(c.LocalFlags().FlagUsages()+c.InheritedFlags().FlagUsages(), "\n") {
+			if strings.Count(line, "default") > 1 {
+				t.Errorf("chama %s --help: %s", c.CommandPath(), strings.TrimSpace(line))
+			}
+		}
+		for _, s := range c.Commands() {
+			walk(s)
+		}
+	}
+	walk(newRoot())
 }
