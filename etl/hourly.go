@@ -84,7 +84,7 @@ func Assemble(ctx context.Context, o PackOptions) (*AssembleResult, error) {
 	if err := checkHourly(o); err != nil {
 		return nil, err
 	}
-	unlock, err := lockDay(o)
+	unlock, err := lockDay(ctx, o)
 	if err != nil {
 		return nil, err
 	}
@@ -95,20 +95,16 @@ func Assemble(ctx context.Context, o PackOptions) (*AssembleResult, error) {
 // packHourly is Pack for an hourly_pack interface: an hour is packed into
 // its chunk, then the day folder is refreshed (the known prefix as
 // partial.json, or, when the day was already assembled, the whole day
-// again); a day is assembled. Chunks and the day folder of one day change
-// only under the day's lock.
+// again); a day is assembled. Hours pack in parallel (each chunk has its
+// own lock); the day folder changes only under the day's lock, which a
+// run waits for.
 func packHourly(ctx context.Context, o PackOptions) (*manifest.Manifest, error) {
 	if err := checkHourly(o); err != nil {
 		return nil, err
 	}
-	unlock, err := lockDay(o)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
 	day := o.Period.Day()
 	if !o.Period.Hourly {
-		r, err := buildDay(ctx, o, day, true)
+		r, err := Assemble(ctx, o)
 		if err != nil {
 			return nil, err
 		}
@@ -118,6 +114,11 @@ func packHourly(ctx context.Context, o PackOptions) (*manifest.Manifest, error) 
 	if err != nil {
 		return nil, err
 	}
+	unlock, err := lockDay(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if _, err := buildDay(ctx, o, day, false); err != nil {
 		return nil, fmt.Errorf("interface %s period %s: the hour is packed but its day folder was not refreshed: %w", o.Iface.Name, o.Period, err)
 	}
@@ -134,17 +135,38 @@ func checkHourly(o PackOptions) error {
 	return nil
 }
 
-func lockDay(o PackOptions) (func(), error) {
+// lockDay takes the lock of the day folder, waiting while another run
+// (an assembly, the refresh after another hour) holds it: hours of one
+// day are often packed at overlapping times.
+func lockDay(ctx context.Context, o PackOptions) (func(), error) {
 	parent := filepath.Join(o.Config.Workdir, "out", o.Iface.Name)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return nil, err
 	}
-	unlock, err := lockPeriod(parent, o.Period.Day().String())
-	if err != nil {
-		return nil, fmt.Errorf("interface %s period %s: %w", o.Iface.Name, o.Period.Day(), err)
+	waited := false
+	for {
+		unlock, err := lockPeriod(parent, o.Period.Day().String())
+		if err == nil {
+			return unlock, nil
+		}
+		// lockPeriod says "another chama is packing" when the lock is held.
+		if !strings.Contains(err.Error(), "another chama") {
+			return nil, fmt.Errorf("interface %s period %s: %w", o.Iface.Name, o.Period.Day(), err)
+		}
+		if !waited && o.Log != nil {
+			o.Log.Info("waiting for the day folder's lock", "iface", o.Iface.Name, "period", o.Period.Day().String(), "err", err)
+		}
+		waited = true
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("interface %s period %s: %w (%v)", o.Iface.Name, o.Period.Day(), context.Cause(ctx), err)
+		case <-time.After(lockPoll):
+		}
 	}
-	return unlock, nil
 }
+
+// lockPoll is how often a waiting run retries the day lock.
+var lockPoll = 200 * time.Millisecond
 
 // chunkOptions turns the options of an hour into those of its chunk: the
 // same interface under neutral names, published under ChunkRoot.
@@ -196,6 +218,11 @@ func buildDay(ctx context.Context, o PackOptions, day naming.Period, full bool) 
 	prev, prevFull, err := readDayFolder(final)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	if !full && prev != nil {
+		// An hour refresh keeps the day's re-send number; only packing
+		// the day with --resend changes it.
+		o.Resend = prev.Resend
 	}
 	if prevFull {
 		full = true

@@ -356,3 +356,55 @@ func TestHourlyRepackDetected(t *testing.T) {
 	}
 	e.noTemporaries()
 }
+
+// Hours of one day pack at overlapping times: an hour whose chunk is done
+// waits for the day folder's lock instead of failing, then refreshes it.
+func TestHourlyRefreshWaitsForDayLock(t *testing.T) {
+	e := newEnv(t, hourlyKeys+"\nlines_per_file: 2")
+	e.writeHours("20241212", map[int]int{0: 3})
+	parent := filepath.Join(e.work, "out", "X")
+	os.MkdirAll(parent, 0o755)
+	unlock, err := lockPeriod(parent, "20241212")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := e.pack("2024121200"); done <- err }()
+	chunk := filepath.Join(ChunkDir(e.cfg, "X", naming.MustPeriod("2024121200")), manifest.FileName)
+	for {
+		if _, err := os.Stat(chunk); err == nil {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("pack ended while the day was locked: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	// The chunk is published; the day folder is not touched while locked.
+	if _, err := ReadPartial(e.outDir("20241212")); !os.IsNotExist(err) {
+		t.Errorf("day folder refreshed under another run's lock: %v", err)
+	}
+	unlock()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if p, err := ReadPartial(e.outDir("20241212")); err != nil || len(p.Sets[0].Files) != 2 {
+		t.Errorf("partial after the lock was released: %v", err)
+	}
+}
+
+// Re-packing an hour keeps the re-send number the day was assembled with.
+func TestHourlyRepackKeepsDayResend(t *testing.T) {
+	e := newEnv(t, hourlyKeys+"\nlines_per_file: 2")
+	e.writeHours("20241212", map[int]int{0: 3, 1: 1})
+	e.mustPack("20241212", func(o *PackOptions) { o.Resend = 1 })
+	e.mustPack("2024121201") // no --resend given: 0
+	m, err := manifest.Read(e.outDir("20241212"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Resend != 1 || m.Sets[0].Files[2].Name != "a_10000_20241212_X_01_0003.dat.gz" || m.Sets[0].Verf != "a_10000_20241212_X_01.verf" {
+		t.Errorf("after re-packing hour 01: resend %d, files %+v", m.Resend, m.Sets[0].Files)
+	}
+}

@@ -115,6 +115,10 @@ interfaces:
 	if n := len(landed()); n != 4 {
 		t.Errorf("%d files on the target, want 3 and the .verf", n)
 	}
+	// The assembled day is an ordinary packed set to verify, here and there.
+	if out := run(0, "verify", "--date", "20241212", "--remote", "--deep"); !strings.Contains(out, "CHAMA_VERIFY OK iface=51007 period=20241212 files=3 lines=7") {
+		t.Errorf("verify: %s", out)
+	}
 	out := run(0, "status", "--date", "20241212", "--by-hour")
 	for _, w := range []string{"51007  20241212  00    yes     2      4     day        1-2  plat 2/2", "51007  20241212  01    yes     1      3     day        3    plat 1/1", "51007  20241212  02    yes     0      0     day        -    plat 0/0"} {
 		if !strings.Contains(out, w) {
