@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"strings"
 
 	"github.com/klauspost/compress/gzip"
 )
@@ -84,7 +85,7 @@ func scanFile(r io.Reader, wantSHA bool) (s scan, err error) {
 	if gzErr != nil {
 		if errors.Is(gzErr, io.EOF) || errors.Is(gzErr, io.ErrUnexpectedEOF) {
 			gzErr = fmt.Errorf("truncated gzip stream (%v) after %d compressed bytes", gzErr, cw.n)
-		} else {
+		} else if !strings.HasPrefix(gzErr.Error(), "gzip: ") {
 			gzErr = fmt.Errorf("gzip: %v", gzErr)
 		}
 	}
