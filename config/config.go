@@ -573,6 +573,9 @@ func (c *Config) Validate() error {
 		if i.HourlyPack && i.Granularity != "day" {
 			bad(key+".hourly_pack", "only a day interface can be packed hour by hour")
 		}
+		if i.HourlyPack && i.Path != "" && !strings.Contains(i.Path, "{hour}") {
+			bad(key+".path", "hourly_pack reads one hour at a time: the path needs {hour}")
+		}
 		for k, r := range i.SeqWidth {
 			if _, err := naming.ParsePeriod(r.From); err != nil || len(r.From) != 8 {
 				bad(fmt.Sprintf("%s.seq_width[%d].from", key, k), "%q is not YYYYMMDD", r.From)
