@@ -408,3 +408,21 @@ func TestHourlyRepackKeepsDayResend(t *testing.T) {
 		t.Errorf("after re-packing hour 01: resend %d, files %+v", m.Resend, m.Sets[0].Files)
 	}
 }
+
+// A killed assembly leaves a hidden temporary day folder (links, a copied
+// delivery record, partial.json); the next run removes it, and nothing
+// else.
+func TestHourlyAssembleCleansLeftovers(t *testing.T) {
+	e := newEnv(t, hourlyKeys+"\nlines_per_file: 2")
+	e.writeHours("20241212", map[int]int{0: 3})
+	stale := filepath.Join(e.work, "out", "X", ".20241212.tmp-123")
+	os.MkdirAll(stale, 0o755)
+	for _, n := range []string{"a_10000_20241212_X_00_0001.dat.gz", "delivery-plat.json", PartialFile, manifest.FileName} {
+		os.WriteFile(filepath.Join(stale, n), []byte("x"), 0o644)
+	}
+	e.mustPack("20241212")
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("leftover folder still there: %v %v", err, listTree(t, stale))
+	}
+	e.noTemporaries()
+}

@@ -683,3 +683,42 @@ func TestPartitionValuesOutliveTheirBatch(t *testing.T) {
 		t.Fatalf("CM002 got %d rows, want 60", n)
 	}
 }
+
+// A failing sink stops the run (no goroutine left blocked) and is reported.
+func TestSinkErrorStopsTheRun(t *testing.T) {
+	f := newFixture(t, "text", nil)
+	var rows [][]string
+	for i := 0; i < 40; i++ {
+		rows = append(rows, sampleRows(t)[i%8])
+	}
+	f.writeText(t, "07", rows, 5, true)
+	calls := 0
+	_, err := Run(context.Background(), Options{Config: f.cfg, Layer: LayerADS, Period: naming.MustPeriod("2024121207"), Log: quiet},
+		func(string, Output) error {
+			calls++
+			if calls == 3 {
+				return fmt.Errorf("disk full")
+			}
+			return nil
+		})
+	if err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("want the sink's error, got %v", err)
+	}
+}
+
+// A corrupt gzip file fails the run with the file's name.
+func TestCorruptInputNamesTheFile(t *testing.T) {
+	f := newFixture(t, "text", nil)
+	f.writeText(t, "07", sampleRows(t), 100, true)
+	p := filepath.Join(f.root, "ods/events/dt=20241212/hour=07/000000_0.gz")
+	data, _ := os.ReadFile(p)
+	for i := 20; i < len(data)-8; i++ {
+		data[i] ^= 0x5a
+	}
+	os.WriteFile(p, data, 0o644)
+	_, _, err := f.collect(t, LayerADS, "2024121207")
+	t.Log(err)
+	if err == nil || !strings.Contains(err.Error(), "000000_0.gz") {
+		t.Fatalf("want an error naming the file, got %v", err)
+	}
+}
