@@ -84,10 +84,6 @@ type adsEval struct {
 
 func newEvaluator(st *stream, sh *funcs.Shared, mem memory.Allocator, noFast bool) (*evaluator, error) {
 	e := &evaluator{st: st, set: sh.NewSet(), env: map[string]any{}, mem: mem, noFast: noFast}
-	odsIdx := map[string]int{}
-	for i, f := range st.schema.Fields() {
-		odsIdx[f.Name] = i
-	}
 	usedODS := map[int]bool{}
 	compile := func(code string, visible []string, scope map[string]ref, what string) (prog, error) {
 		c, err := e.set.Compile(code, visible)
