@@ -41,6 +41,11 @@ type Server struct {
 // Addr is host:port.
 func (s *Server) Addr() string { return net.JoinHostPort(s.Host, fmt.Sprint(s.Port)) }
 
+// RequireEnv, when set (.ci/run sets it after installing the servers),
+// turns "server not installed" from a skip into a failure, so CI cannot
+// pass without running the real-server tests.
+const RequireEnv = "CHAMA_TEST_REQUIRE_SERVERS"
+
 // Binary finds sshd, or returns "".
 func Binary() string {
 	for _, p := range []string{"/usr/sbin/sshd", "/usr/local/sbin/sshd", "/sbin/sshd"} {
@@ -62,7 +67,11 @@ func Start(t testing.TB) *Server {
 	t.Helper()
 	bin := Binary()
 	if bin == "" {
-		t.Skip("OpenSSH sshd is not installed (apt-get install -y openssh-server); skipping the real-sshd test")
+		const msg = "OpenSSH sshd is not installed (apt-get install -y openssh-server)"
+		if os.Getenv(RequireEnv) != "" {
+			t.Fatalf("%s, but %s is set: CI must run the real-sshd tests", msg, RequireEnv)
+		}
+		t.Skip(msg + "; skipping the real-sshd test")
 	}
 	s, err := start(bin, t.TempDir())
 	if err != nil {
