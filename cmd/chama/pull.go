@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -117,11 +116,7 @@ config error; 3 some partitions failed (staged files are kept: run again);
 					},
 				})
 				if asJSON && res != nil {
-					enc := json.NewEncoder(g.Stdout)
-					enc.SetIndent("", "  ")
-					if jerr := enc.Encode(res); jerr != nil && err == nil {
-						err = jerr
-					}
+					err = printJSON(g.Stdout, res, err)
 				}
 				return err
 			},

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"os"
 	"strings"
@@ -87,11 +86,7 @@ packed yet.`,
 				}
 				res, err := transfer.Push(cmd.Context(), o)
 				if asJSON && res != nil {
-					enc := json.NewEncoder(g.Stdout)
-					enc.SetIndent("", "  ")
-					if jerr := enc.Encode(res); jerr != nil && err == nil {
-						err = jerr
-					}
+					err = printJSON(g.Stdout, res, err)
 				}
 				return err
 			},

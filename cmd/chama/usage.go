@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -20,4 +22,16 @@ func execute(ctx context.Context, root *cobra.Command) error {
 		return exit.With(exit.Usage, fmt.Errorf("%w (see 'chama --help')", err))
 	}
 	return err
+}
+
+// printJSON writes a command's --json summary (indented) to w and returns
+// the command's own error, else the write error: a summary is printed
+// even for a failed run, whose exit code must not be lost.
+func printJSON(w io.Writer, v any, runErr error) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil && runErr == nil {
+		return err
+	}
+	return runErr
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -45,4 +46,20 @@ func TestHelpStatesEachDefaultOnce(t *testing.T) {
 		}
 	}
 	walk(newRoot())
+}
+
+// TestPrintJSONKeepsTheRunError: push and pull print their summary even
+// when the run failed; the run's exit code must survive the printing.
+func TestPrintJSONKeepsTheRunError(t *testing.T) {
+	var b strings.Builder
+	runErr := exit.With(exit.Partial, errors.New("2 files pending"))
+	if err := printJSON(&b, map[string]int{"files": 3}, runErr); exit.Code(err) != exit.Partial {
+		t.Errorf("exit %d, want %d", exit.Code(err), exit.Partial)
+	}
+	if b.String() != "{\n  \"files\": 3\n}\n" {
+		t.Errorf("printed %q", b.String())
+	}
+	if err := printJSON(&b, func() {}, nil); err == nil {
+		t.Error("an unencodable summary must fail the command")
+	}
 }
