@@ -130,6 +130,25 @@ func (e *evaluator) compileFast(n ast.Node, scope map[string]ref) (fexpr, bool) 
 			return nil
 		}
 		if ff := e.set.Fast(id.Value); ff != nil {
+			// The common shape, one column argument, skips the loop.
+			if len(dyn) == 1 && dyn[0].isRef && dyn[0].ref.derived < 0 {
+				i, col := dyn[0].i, dyn[0].ref.ods
+				return func(dst *funcs.Val) error {
+					e.valueInto(col, &buf[i])
+					return ff(buf, dst)
+				}, true
+			}
+			if len(dyn) == 1 && dyn[0].isRef {
+				i, k := dyn[0].i, dyn[0].ref.derived
+				return func(dst *funcs.Val) error {
+					p, err := e.derivedPtr(k)
+					if err != nil {
+						return err
+					}
+					buf[i] = *p
+					return ff(buf, dst)
+				}, true
+			}
 			return func(dst *funcs.Val) error {
 				if err := fill(); err != nil {
 					return err
