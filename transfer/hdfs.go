@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"path"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -259,43 +258,17 @@ func (h *HDFS) List(ctx context.Context, dir string) ([]FileInfo, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("partition %s is not a folder", h.describe(root))
 	}
-	var out []FileInfo
-	var walk func(d string) error
-	walk = func(d string) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+	return walkRemote(ctx, root, h.opts.Root, func(d string) ([]os.FileInfo, error) {
 		fis, err := c.ReadDir(d)
 		if err != nil {
-			return fmt.Errorf("listing %s: %w", h.describe(d), err)
+			return nil, fmt.Errorf("listing %s: %w", h.describe(d), err)
 		}
-		for _, fi := range fis {
-			if Hidden(fi.Name()) {
-				continue
-			}
-			p := path.Join(d, fi.Name())
-			if fi.IsDir() {
-				if err := walk(p); err != nil {
-					return err
-				}
-				continue
-			}
-			if !fi.Mode().IsRegular() {
-				continue
-			}
-			if st, ok := fi.Sys().(*hdfs.FileStatus); ok && st.GetBlocksize() > 0 {
-				h.blockSizes.Store(p, int64(st.GetBlocksize()))
-			}
-			rel := strings.TrimPrefix(strings.TrimPrefix(p, h.opts.Root), "/")
-			out = append(out, FileInfo{Path: rel, Size: fi.Size(), ModTime: fi.ModTime()})
+		return fis, nil
+	}, func(p string, fi os.FileInfo) {
+		if st, ok := fi.Sys().(*hdfs.FileStatus); ok && st.GetBlocksize() > 0 {
+			h.blockSizes.Store(p, int64(st.GetBlocksize()))
 		}
-		return nil
-	}
-	if err := walk(root); err != nil {
-		return nil, err
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out, nil
+	})
 }
 
 func (h *HDFS) describe(p string) string { return "hdfs " + h.opts.Name + ":" + p }

@@ -11,8 +11,6 @@ import (
 	"log/slog"
 	"os"
 	"path"
-	"sort"
-	"strings"
 	"sync"
 
 	"github.com/pkg/sftp"
@@ -104,9 +102,7 @@ func (s *SFTPSource) List(ctx context.Context, dir string) ([]FileInfo, error) {
 		return nil, err
 	}
 	root := s.abs(dir)
-	var out []FileInfo
-	var walk func(d string) error
-	walk = func(d string) error {
+	return walkRemote(ctx, root, s.root, func(d string) ([]os.FileInfo, error) {
 		var fis []os.FileInfo
 		err := c.op(ctx, "list "+d, func() error {
 			var err error
@@ -115,34 +111,12 @@ func (s *SFTPSource) List(ctx context.Context, dir string) ([]FileInfo, error) {
 		})
 		if err != nil {
 			if d == root && isNotExist(err) {
-				return fmt.Errorf("partition not found: %s%s: %w", s, d, ErrNotFound)
+				return nil, fmt.Errorf("partition not found: %s%s: %w", s, d, ErrNotFound)
 			}
-			return fmt.Errorf("listing %s on %s: %w", d, c.host, err)
+			return nil, fmt.Errorf("listing %s on %s: %w", d, c.host, err)
 		}
-		for _, fi := range fis {
-			if Hidden(fi.Name()) {
-				continue
-			}
-			p := path.Join(d, fi.Name())
-			if fi.IsDir() {
-				if err := walk(p); err != nil {
-					return err
-				}
-				continue
-			}
-			if !fi.Mode().IsRegular() {
-				continue
-			}
-			rel := strings.TrimPrefix(strings.TrimPrefix(p, s.root), "/")
-			out = append(out, FileInfo{Path: rel, Size: fi.Size(), ModTime: fi.ModTime()})
-		}
-		return nil
-	}
-	if err := walk(root); err != nil {
-		return nil, err
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out, nil
+		return fis, nil
+	}, nil)
 }
 
 func isNotExist(err error) bool {
