@@ -468,12 +468,16 @@ func TestPushDeadPrimaryFilesGoToOtherPrimaryNotStandby(t *testing.T) {
 	e := newEnv(t)
 	root := t.TempDir() // the platform's storage behind both primaries
 	os.MkdirAll(filepath.Join(root, "in"), 0o755)
-	// a dies in the middle of the first file it writes.
+	// a dies in the middle of the first file it writes. b holds its
+	// uploads until a is dead, so a is sure to get files first however
+	// the connections race: b's 4 slots wait on 4 files, a takes the
+	// others (the standby is not eligible while both primaries are up).
 	a := e.serverAt(root, nil, sftpd.Fault{Op: sftpd.OpWrite, Action: sftpd.Kill, AfterBytes: 5_000, Times: 1})
-	b := e.serverAt(root, nil)
+	b := e.serverAt(root, nil, sftpd.Fault{Op: sftpd.OpOpen, Action: sftpd.Hold, Until: a.Closed()})
 	standby := e.server()
 	m := packSet(t, e.work, "51007", "20241212", 0, 8, 40_000)
-	cfg := e.config(e.targetYAML("plat", []string{a.Addr(), b.Addr()}, []string{standby.Addr()}), "plat")
+	// A long timeout: b's held opens must outlast a's connecting and dying.
+	cfg := e.config(e.targetYAML("plat", []string{a.Addr(), b.Addr()}, []string{standby.Addr()}, "timeout: 60s"), "plat")
 	if _, err, status := e.push(cfg); err != nil {
 		t.Fatalf("%v\n%s", err, status)
 	}

@@ -52,7 +52,9 @@ func (h *handler) Filewrite(r *sftp.Request) (io.WriterAt, error) {
 		letters += "a"
 	}
 	if f := h.s.fire(OpOpen, r.Filepath, -1); f != nil {
-		return nil, h.s.act(h.c, f)
+		if err := h.s.act(h.c, f); err != nil {
+			return nil, err
+		}
 	}
 	fh, err := os.OpenFile(h.s.local(r.Filepath), flag, 0o644)
 	if err != nil {

@@ -81,6 +81,10 @@ const (
 	Stall Action = "stall"
 	// Kill shuts the whole server down, like a host that dies.
 	Kill Action = "kill"
+	// Hold (OpOpen only) makes the request wait until the fault's Until
+	// channel is closed, then serves it normally: tests use it to order
+	// events across servers without sleeping.
+	Hold Action = "hold"
 )
 
 // Fault is one injected failure.
@@ -95,6 +99,8 @@ type Fault struct {
 	AfterBytes int64
 	// Times the fault fires before it disarms; 0 means every time.
 	Times int
+	// Until is what a Hold waits for.
+	Until <-chan struct{}
 }
 
 // Event is one mutating file-system operation, in server order.
@@ -300,6 +306,9 @@ func (s *Server) DropConnections() {
 	}
 }
 
+// Closed is closed once the server is closed (or killed by a fault).
+func (s *Server) Closed() <-chan struct{} { return s.closing }
+
 // Close stops listening, cuts every connection and waits for the
 // server's goroutines. It is safe to call more than once.
 func (s *Server) Close() error {
@@ -378,7 +387,7 @@ func (s *Server) writeLimit(name string) int64 {
 }
 
 // act carries out a fired fault for connection c and returns the error
-// the request answers with.
+// the request answers with (nil after a Hold: serve the request).
 func (s *Server) act(c *sconn, f *Fault) error {
 	switch f.Action {
 	case Drop:
@@ -393,6 +402,14 @@ func (s *Server) act(c *sconn, f *Fault) error {
 	case Kill:
 		go s.Close()
 		c.close()
+		return sftp.ErrSSHFxConnectionLost
+	case Hold:
+		select {
+		case <-f.Until:
+			return nil
+		case <-c.done:
+		case <-s.closing:
+		}
 		return sftp.ErrSSHFxConnectionLost
 	case Deny:
 		return sftp.ErrSSHFxPermissionDenied

@@ -188,3 +188,39 @@ func TestExecMD5AndKill(t *testing.T) {
 		t.Error("a killed server still accepts connections")
 	}
 }
+
+// TestHoldOpensUntilReleased: a held open waits for its channel, then the
+// file is created as usual; the fault is not an error.
+func TestHoldOpensUntilReleased(t *testing.T) {
+	key := keyPair(t)
+	release := make(chan struct{})
+	s := start(t, key, Fault{Op: OpOpen, Action: Hold, Until: release, Times: 1})
+	_, c, _ := dial(t, s, key)
+	done := make(chan error, 1)
+	go func() {
+		f, err := c.Create("/held")
+		if err == nil {
+			_, err = f.Write([]byte("after the hold"))
+			f.Close()
+		}
+		done <- err
+	}()
+	for s.Fired(OpOpen) == 0 { // the open has reached the server
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the open returned before the release: %v", err)
+	default:
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(s.Root(), "held")); string(b) != "after the hold" {
+		t.Errorf("held file holds %q", b)
+	}
+	if s.Fired(OpOpen) != 1 {
+		t.Errorf("fired %d times, want 1", s.Fired(OpOpen))
+	}
+}
