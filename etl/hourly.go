@@ -52,6 +52,9 @@ func ChunkDir(c *config.Config, iface string, hour naming.Period) string {
 	return filepath.Join(ChunkRoot(c), "out", iface, hour.String())
 }
 
+// linkFile is os.Link; tests make it fail to take the copy path.
+var linkFile = os.Link
+
 // chunkPacks counts hour chunks packed (compressed) by this process; tests
 // use it to prove an assembly compressed nothing.
 var chunkPacks atomic.Int64
@@ -416,7 +419,7 @@ func linkSet(o PackOptions, day naming.Period, part string, files []srcFile, tmp
 			return set, err
 		}
 		dst := filepath.Join(dir, name)
-		if err := os.Link(sf.path, dst); err != nil {
+		if err := linkFile(sf.path, dst); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return set, fmt.Errorf("hour %s: chunk file %s is missing: re-pack the hour (chama pack --date %s%s)", sf.hour, sf.path, day.Date(), sf.hour)
 			}

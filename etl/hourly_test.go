@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -423,6 +424,56 @@ func TestHourlyAssembleCleansLeftovers(t *testing.T) {
 	e.mustPack("20241212")
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
 		t.Errorf("leftover folder still there: %v %v", err, listTree(t, stale))
+	}
+	e.noTemporaries()
+}
+
+// Where a hard link is impossible (another file system), assembly copies
+// the chunk files byte for byte: still no recompression.
+func TestHourlyAssembleCopiesWhenLinksFail(t *testing.T) {
+	e := newEnv(t, hourlyKeys+"\nlines_per_file: 2")
+	e.writeHours("20241212", map[int]int{0: 3, 4: 2})
+	for _, h := range naming.MustPeriod("20241212").Hours() {
+		e.mustPack(h.String())
+	}
+	linkFile = func(a, b string) error { return &os.LinkError{Op: "link", Old: a, New: b, Err: syscall.EXDEV} }
+	defer func() { linkFile = os.Link }()
+	before := chunkPacks.Load()
+	r, err := Assemble(context.Background(), PackOptions{Config: e.cfg, Iface: e.cfg.Interfaces["X"], Period: naming.MustPeriod("20241212")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Copied != 3 || r.Linked != 0 || chunkPacks.Load() != before {
+		t.Errorf("copied %d linked %d packed %d, want 3 copies and nothing packed", r.Copied, r.Linked, chunkPacks.Load()-before)
+	}
+	for i, f := range r.Manifest.Sets[0].Files {
+		chunk := filepath.Join(ChunkDir(e.cfg, "X", naming.MustPeriod("20241212"+f.Hour)), fmt.Sprintf("chunk_%s_%06d.dat.gz", f.Hour, []int{1, 2, 1}[i]))
+		a, _ := os.ReadFile(chunk)
+		b, _ := os.ReadFile(filepath.Join(e.outDir("20241212"), f.Name))
+		if len(a) == 0 || !bytes.Equal(a, b) {
+			t.Errorf("%s differs from %s", f.Name, chunk)
+		}
+	}
+}
+
+// A chunk file that is not what its manifest says (size) stops the
+// assembly, naming the file and the way out; nothing is published.
+func TestHourlyAssembleRefusesDamagedChunk(t *testing.T) {
+	e := newEnv(t, hourlyKeys+"\nlines_per_file: 2")
+	e.writeHours("20241212", map[int]int{0: 3, 1: 1})
+	for _, h := range naming.MustPeriod("20241212").Hours() {
+		e.mustPack(h.String())
+	}
+	bad := filepath.Join(ChunkDir(e.cfg, "X", naming.MustPeriod("2024121201")), "chunk_01_000001.dat.gz")
+	if err := os.Truncate(bad, 10); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.pack("20241212")
+	if err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "is 10 bytes but its manifest says") || !strings.Contains(err.Error(), "re-pack the hour") {
+		t.Fatalf("error %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(e.outDir("20241212"), manifest.FileName)); !os.IsNotExist(err) {
+		t.Errorf("day published with a damaged chunk: %v", err)
 	}
 	e.noTemporaries()
 }
