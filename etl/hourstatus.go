@@ -146,6 +146,10 @@ func sameFiles(chunk, day []manifest.File) bool {
 
 // WriteHourStatus prints the per-hour table.
 func WriteHourStatus(w io.Writer, hs []HourState) error {
+	if len(hs) == 0 {
+		_, err := fmt.Fprintln(w, "no hourly_pack interface among those selected: --by-hour shows hour chunks only")
+		return err
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "IFACE\tDAY\tHOUR\tPACKED\tFILES\tROWS\tASSEMBLED\tSEQ\tPUSHED")
 	for _, h := range hs {

@@ -123,3 +123,28 @@ func TestPushRefusesMixedSetBeforeSending(t *testing.T) {
 	}
 	assertDelivered(t, filepath.Join(s.Root(), "in"), m2, cfg.OutDir("51007", "20241212"))
 }
+
+// During the day (partial.json), the refusal's way out is --partial
+// --force or a re-send of the assembled day.
+func TestPushRefusesMixedPartialSet(t *testing.T) {
+	e := newEnv(t)
+	s := e.server()
+	partialSet(t, e.work, "51007", "20241212", 2, 20_000)
+	cfg := e.config(e.targetYAML("plat", []string{s.Addr()}, nil), "plat")
+	if _, err, _ := e.push(cfg, func(o *PushOptions) { o.Partial = true }); err != nil {
+		t.Fatal(err)
+	}
+	partialSet(t, e.work, "51007", "20241212", 3, 20_000)
+	_, err, status := e.push(cfg, func(o *PushOptions) { o.Partial = true })
+	if exit.Code(err) != exit.Failure || !strings.Contains(status, "chama push --date 20241212 --partial --force") || !strings.Contains(status, "wait for the assembled day") {
+		t.Fatalf("exit %d, status %s", exit.Code(err), status)
+	}
+	if _, err, _ := e.push(cfg, func(o *PushOptions) { o.Partial = true; o.Force = true }); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range publishOrder(s.Events()) {
+		if strings.HasSuffix(n, ".verf") {
+			t.Errorf("a partial push published the .verf %s", n)
+		}
+	}
+}
