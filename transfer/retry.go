@@ -129,7 +129,12 @@ func classify(err error) class {
 		ser syscall.Errno
 	)
 	switch {
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.Canceled):
+		return classCancel
+	case errors.Is(err, context.DeadlineExceeded) && !errors.As(err, new(*net.OpError)):
+		// A network timeout can match context.DeadlineExceeded too (the
+		// net package's dial timeout does): that one is transport
+		// trouble, or a dead host would never be marked down.
 		return classCancel
 	case errors.As(err, &he), errors.As(err, &ae), errors.As(err, &hk), errors.As(err, &md):
 		return classHost
