@@ -20,9 +20,11 @@ func init() {
 
 It deletes only files chama makes, in the places it makes them:
   <workdir>/out/<iface>/<period>/...   interface files and .verf (by the
-      interface's templates), manifest.json, rejects.txt,
+      interface's templates), manifest.json, partial.json, rejects.txt,
       delivery-<target>.json, and temporaries (.chama-tmp-*, .chunk-*,
       .<name>.part, also in pack's .<period>.tmp-*/.old-* folders)
+  <workdir>/chunks/out/<iface>/<hour>/...   hourly_pack's hour chunks
+      (chunk_HH_NNNNNN.dat.gz, chunk_HH.verf), manifest.json, rejects.txt
   <workdir>/raw/<iface>/<period>/...   staged inputs that carry pull's
       record (.<name>.chama), those records, .chama-pull.json, temporaries
   <workdir>/stage/<dwd|ads>/...        transform's part-NNNNN.parquet under

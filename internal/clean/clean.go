@@ -11,6 +11,10 @@
 //   - <workdir>/raw/<iface>/<period>/...: staged inputs that carry pull's
 //     record beside them (.<name>.chama), those records, .<name>.chama-part,
 //     .chama-pull.json and .chama-tmp-*.
+//   - <workdir>/chunks/out/<iface>/<YYYYMMDDHH>/[<part>/]: hourly_pack's
+//     hour chunks (chunk_HH_NNNNNN.dat.gz, chunk_HH.verf), their
+//     manifest.json and rejects.txt, and pack's temporaries; the day's
+//     partial.json in out/.
 //   - <workdir>/stage/<dwd|ads>/: transform's part-NNNNN.parquet under
 //     <name>/<period>[.partial]/[<part>/], and <period>.summary.json,
 //     <period>.rejects.txt.
@@ -38,6 +42,7 @@ import (
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/naming"
+	"github.com/chama-data/chama/transfer"
 )
 
 // Options for Run.
@@ -94,7 +99,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	cutoff := o.Now.Add(-time.Duration(o.Days) * 24 * time.Hour)
 	res := &Result{}
 	var victims []victim
-	for _, area := range []string{"out", "raw", "stage"} {
+	for _, area := range []string{"out", "raw", "stage", "chunks"} {
 		top := filepath.Join(root, area)
 		st, err := os.Lstat(top)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -172,7 +177,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	// Folders this run emptied, deepest first; a removed folder may empty
 	// its parent in turn. The area roots and the workdir stay.
 	keep := map[string]bool{root: true, filepath.Join(root, "out"): true, filepath.Join(root, "raw"): true, filepath.Join(root, "stage"): true,
-		filepath.Join(root, "stage", "dwd"): true, filepath.Join(root, "stage", "ads"): true}
+		filepath.Join(root, "stage", "dwd"): true, filepath.Join(root, "stage", "ads"): true,
+		filepath.Join(root, "chunks"): true, filepath.Join(root, "chunks", "out"): true}
 	for len(touched) > 0 {
 		dirs := make([]string, 0, len(touched))
 		for d := range touched {
@@ -231,6 +237,15 @@ func ours(c *config.Config, root, rel string) bool {
 	if parts[0] == "stage" {
 		return stageFile(parts)
 	}
+	chunk := parts[0] == "chunks"
+	if chunk {
+		// hourly_pack packs each hour with the ordinary pack into a
+		// workdir of its own, <workdir>/chunks: the same out/ layout.
+		if len(parts) < 2 || parts[1] != "out" {
+			return false
+		}
+		parts = parts[1:]
+	}
 	if len(parts) < 4 {
 		return false // area/iface/period/name at least
 	}
@@ -244,8 +259,12 @@ func ours(c *config.Config, root, rel string) bool {
 		if !periodFolder(periodDir, true) {
 			return false
 		}
+		if chunk {
+			return chunkName.MatchString(name) || name == manifest.FileName || name == "rejects.txt" ||
+				strings.HasPrefix(name, ".chama-tmp-") || strings.HasPrefix(name, ".chunk-")
+		}
 		return ifc.Template().Match(name) || ifc.VerfTemplate().Match(name) ||
-			name == manifest.FileName || name == "rejects.txt" ||
+			name == manifest.FileName || name == "rejects.txt" || name == transfer.PartialFile ||
 			(strings.HasPrefix(name, "delivery-") && strings.HasSuffix(name, ".json")) ||
 			strings.HasPrefix(name, ".chama-tmp-") || strings.HasPrefix(name, ".chunk-") ||
 			(strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".part") && len(name) > len("..part"))
@@ -285,6 +304,10 @@ func periodFolder(s string, temps bool) bool {
 }
 
 var parquetPart = regexp.MustCompile(`^part-[0-9]{5}\.parquet$`)
+
+// chunkName is an hour chunk's data file or .verf (etl's chunk_{hour}_
+// {seq:06}.dat.gz and chunk_{hour}.verf templates).
+var chunkName = regexp.MustCompile(`^chunk_[0-9]{2}(_[0-9]{6}\.dat\.gz|\.verf)$`)
 
 // stageFile: stage/<layer>/<period>.summary.json|.rejects.txt, and
 // stage/<layer>/<name>/<period>[.partial]/[<part>/]part-NNNNN.parquet.

@@ -252,3 +252,50 @@ func TestCleanWorkdirThroughSymlinkAndRetention(t *testing.T) {
 		t.Fatal("a 16-day-old file went with a 25-day retention")
 	}
 }
+
+// TestCleanHourChunksAndPartial: hourly_pack's hour chunks under
+// <workdir>/chunks/out/ and the day's partial.json age out like the rest
+// of out/; a foreign file there, a chunk of an unknown interface or in a
+// non-hour folder, stays.
+func TestCleanHourChunksAndPartial(t *testing.T) {
+	work := filepath.Join(t.TempDir(), "work")
+	ch := filepath.Join(work, "chunks", "out", "51007", "2024120107")
+	for _, n := range []string{"chunk_07_000001.dat.gz", "chunk_07_000002.dat.gz", "chunk_07.verf", "manifest.json", "rejects.txt"} {
+		put(t, filepath.Join(ch, n), 30)
+	}
+	put(t, filepath.Join(work, "chunks", "out", "CM001", "2024120107", "250", "chunk_07_000001.dat.gz"), 30)
+	put(t, filepath.Join(work, "chunks", "out", "51007", ".2024120108.tmp-9", ".chunk-1"), 30)
+	put(t, filepath.Join(work, "out", "51007", "20241202", "partial.json"), 30)
+	put(t, filepath.Join(work, "chunks", "out", "51007", "2024122507", "chunk_07_000001.dat.gz"), 5) // new
+	put(t, filepath.Join(work, "chunks", "out", "51007", "2024120109", "notes.txt"), 30)              // foreign
+	put(t, filepath.Join(work, "chunks", "out", "99999", "2024120107", "chunk_07_000001.dat.gz"), 30) // unknown iface
+	put(t, filepath.Join(work, "chunks", "out", "51007", "misc", "chunk_07_000001.dat.gz"), 30)       // not an hour folder
+	put(t, filepath.Join(work, "chunks", "ledger.db"), 30)
+	var out bytes.Buffer
+	res, err := Run(t.Context(), Options{Config: cfg(t, work), Now: now, Out: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"chunks/",
+		"chunks/ledger.db",
+		"chunks/out/",
+		"chunks/out/51007/",
+		"chunks/out/51007/2024120109/",
+		"chunks/out/51007/2024120109/notes.txt",
+		"chunks/out/51007/2024122507/",
+		"chunks/out/51007/2024122507/chunk_07_000001.dat.gz",
+		"chunks/out/51007/misc/",
+		"chunks/out/51007/misc/chunk_07_000001.dat.gz",
+		"chunks/out/99999/",
+		"chunks/out/99999/2024120107/",
+		"chunks/out/99999/2024120107/chunk_07_000001.dat.gz",
+		"out/",
+	}
+	if got := tree(t, work); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("workdir after clean:\n%s\nwant:\n%s\nlog:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"), out.String())
+	}
+	if res.Files != 8 || res.Kept != 1 {
+		t.Errorf("result %+v\n%s", res, out.String())
+	}
+}
