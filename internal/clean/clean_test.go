@@ -266,7 +266,7 @@ func TestCleanHourChunksAndPartial(t *testing.T) {
 	put(t, filepath.Join(work, "chunks", "out", "CM001", "2024120107", "250", "chunk_07_000001.dat.gz"), 30)
 	put(t, filepath.Join(work, "chunks", "out", "51007", ".2024120108.tmp-9", ".chunk-1"), 30)
 	put(t, filepath.Join(work, "out", "51007", "20241202", "partial.json"), 30)
-	put(t, filepath.Join(work, "chunks", "out", "51007", "2024122507", "chunk_07_000001.dat.gz"), 5) // new
+	put(t, filepath.Join(work, "chunks", "out", "51007", "2024122507", "chunk_07_000001.dat.gz"), 5)  // new
 	put(t, filepath.Join(work, "chunks", "out", "51007", "2024120109", "notes.txt"), 30)              // foreign
 	put(t, filepath.Join(work, "chunks", "out", "99999", "2024120107", "chunk_07_000001.dat.gz"), 30) // unknown iface
 	put(t, filepath.Join(work, "chunks", "out", "51007", "misc", "chunk_07_000001.dat.gz"), 30)       // not an hour folder
