@@ -196,6 +196,14 @@ func Push(ctx context.Context, o PushOptions) (*PushResult, error) {
 				jobs = append(jobs, j)
 				continue
 			}
+			if p.Hourly && ifc.Granularity == "day" {
+				// An hour of a day interface carries the day's names: sent
+				// on its own it would look like (part of) the day's set.
+				j := &job{res: JobResult{Iface: ifc.Name, Period: p.String(), Target: "-", code: exit.Usage,
+					Err: fmt.Sprintf("interface %s is delivered per day: push --date %s (add --partial for the hours packed so far)", ifc.Name, p.Day())}}
+				jobs = append(jobs, j)
+				continue
+			}
 			dir := o.Config.OutDir(ifc.Name, p.String())
 			m, partial, merr := readPushSet(dir, o.Partial)
 			if merr == nil {

@@ -90,7 +90,9 @@ interfaces:
 		t.Errorf("hour pack: %s", out)
 	}
 	run(exit.NotReady, "push", "--date", "20241212") // not assembled: nothing without --partial
-	if out := run(0, "push", "--date", "20241212", "--partial"); !strings.Contains(out, "CHAMA_PUSH PARTIAL iface=51007 period=20241212 target=plat files=2 ") {
+	// `chama run` for an hour re-packs it (same bytes), delivers the day's
+	// known hours early and leaves verify to the assembled day.
+	if out := run(0, "run", "--date", "2024121200"); !strings.Contains(out, "CHAMA_PUSH PARTIAL iface=51007 period=20241212 target=plat files=2 ") || strings.Contains(out, "CHAMA_VERIFY") {
 		t.Errorf("partial push: %s", out)
 	}
 	if got := strings.Join(landed(), " "); got != "a_10000_20241212_51007_00_0001.dat.gz a_10000_20241212_51007_00_0002.dat.gz" {

@@ -9,6 +9,7 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
+	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/ledger"
 	"github.com/chama-data/chama/internal/obs"
@@ -101,14 +102,21 @@ packed yet.`,
 }
 
 // pushStage is push inside `chama run`: the period's sets as packed with
-// the run's --resend.
+// the run's --resend. For an hour of an hourly_pack interface it delivers
+// the day's hours packed so far (--partial).
 func pushStage(ctx context.Context, p pipeline.Params, period naming.Period) error {
-	rc := p.Recorder
-	_, err := transfer.Push(ctx, transfer.PushOptions{
-		Config: p.Config, Periods: []naming.Period{period}, Ifaces: p.Ifaces, Resend: p.Resend,
-		Log: p.Log, Status: p.Stdout, Track: pushTrack(rc),
-	})
-	return err
+	whole, hourly := pipeline.SplitHourly(p.Ifaces, period)
+	push := func(ifs []*config.Interface, per naming.Period, partial bool) error {
+		if len(ifs) == 0 {
+			return nil
+		}
+		_, err := transfer.Push(ctx, transfer.PushOptions{
+			Config: p.Config, Periods: []naming.Period{per}, Ifaces: ifs, Resend: p.Resend, Partial: partial,
+			Log: p.Log, Status: p.Stdout, Track: pushTrack(p.Recorder),
+		})
+		return err
+	}
+	return pipeline.Join(push(whole, period, false), push(hourly, period.Day(), true))
 }
 
 // pushTrack records each interface/period/target delivery as a push run

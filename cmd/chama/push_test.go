@@ -108,6 +108,7 @@ interfaces:
 		{[]string{"push", "--date", "20241212", "--resend", "100"}, exit.Usage, "--resend 100"},
 		{[]string{"push", "--date", "20241212", "--resend", "1"}, exit.Usage, "re-send 00, not 01"},
 		{[]string{"push", "--date", "20241213"}, exit.NotReady, "pack the period first"},
+		{[]string{"push", "--date", "2024121207"}, exit.Usage, "interface 51007 is delivered per day: push --date 20241212"},
 	} {
 		out, code, err := packCLI(t, append([]string{"--config", cfg}, tc.args...)...)
 		if code != tc.code || !strings.Contains(out+fmt.Sprint(err), tc.want) {

@@ -81,3 +81,38 @@ func worse(a, b int) int {
 	}
 	return a
 }
+
+// SplitHourly separates, for one period, the interfaces handled as that
+// period from those packed hour by hour (hourly_pack) when the period is
+// one of their hours: for those, an hour's run delivers the day's known
+// hours early (push --partial) and leaves verify to the assembled day.
+func SplitHourly(ifaces []*config.Interface, period naming.Period) (whole, hourly []*config.Interface) {
+	for _, i := range ifaces {
+		if period.Hourly && i.Granularity == "day" && i.HourlyPack {
+			hourly = append(hourly, i)
+		} else {
+			whole = append(whole, i)
+		}
+	}
+	return whole, hourly
+}
+
+// Join combines the errors of a stage's parts into one carrying the worst
+// exit code; nil when all are nil.
+func Join(errs ...error) error {
+	var first error
+	code := 0
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		if first == nil {
+			first = err
+		}
+		code = worse(code, exit.Code(err))
+	}
+	if first == nil {
+		return nil
+	}
+	return exit.With(code, first)
+}
