@@ -3,6 +3,8 @@ package transfer
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +33,10 @@ type upload struct {
 	KnownMD5  string
 	Overwrite bool
 	Checksum  bool // confirm with a remote md5sum exec
+	// Recheck (--force) distrusts the delivery record: an existing final
+	// file is compared by content (remote md5sum, else read back), so a
+	// file damaged on the platform after delivery is found and replaced.
+	Recheck bool
 	// NoPosixRename forces the remove-then-rename path (tests).
 	NoPosixRename bool
 }
@@ -310,14 +316,20 @@ func (c *conn) sameFile(ctx context.Context, u *upload, st os.FileInfo) (bool, s
 		}
 		return true, "", nil
 	}
-	if u.MD5 != "" && u.KnownMD5 != "" {
+	if u.MD5 != "" && u.KnownMD5 != "" && !u.Recheck {
 		if u.KnownMD5 != u.MD5 {
 			return false, "md5 recorded at delivery differs", nil
 		}
 		return true, "", nil
 	}
-	if u.Checksum && u.MD5 != "" {
-		sum, err := c.remoteMD5(ctx, u.final())
+	if (u.Checksum || u.Recheck) && u.MD5 != "" {
+		var sum string
+		var err error
+		if u.Checksum {
+			sum, err = c.remoteMD5(ctx, u.final())
+		} else {
+			sum, err = c.readMD5(ctx, u.final())
+		}
 		if err != nil {
 			return false, "", err
 		}
@@ -326,6 +338,29 @@ func (c *conn) sameFile(ctx context.Context, u *upload, st os.FileInfo) (bool, s
 		}
 	}
 	return true, "", nil
+}
+
+// readMD5 reads a remote file back and returns its md5, for targets
+// without a remote md5sum. The watchdog restarts with every packet read.
+func (c *conn) readMD5(ctx context.Context, p string) (string, error) {
+	if c.broken() {
+		return "", c.op(ctx, "read "+p, func() error { return nil })
+	}
+	w := c.watch(ctx, "read "+p)
+	h := md5.New()
+	err := func() error {
+		f, err := c.sftp.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = io.Copy(h, &progressReader{r: packetReader{f}, w: w})
+		return err
+	}()
+	if err = w.end(err); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // verfEquivalent reports whether two .verf files list the same files with

@@ -386,7 +386,7 @@ func runTarget(ctx context.Context, o *PushOptions, name string, t *config.Targe
 				u := upload{
 					Local: filepath.Join(j.localDir, s.set.Dir, f.Name), Name: f.Name, Dir: j.res.Dir,
 					Size: f.Bytes, MD5: f.MD5, Suffix: t.PartSuffix, Overwrite: overwrite,
-					Checksum: t.RemoteChecksum, NoPosixRename: o.noPosixRename,
+					Checksum: t.RemoteChecksum, NoPosixRename: o.noPosixRename, Recheck: o.Force,
 				}
 				if e, ok := j.prev.Lookup(f.Name); ok && j.prev.Resend == j.m.Resend {
 					u.KnownMD5 = e.MD5

@@ -94,7 +94,7 @@ packed yet.`,
 		}
 		pf.add(cmd)
 		cmd.Flags().IntVar(&resend, "resend", 0, "require the packed sets to be this re-send (0-99; default: whatever was packed)")
-		cmd.Flags().BoolVar(&force, "force", false, "replace final remote files that differ from the local ones")
+		cmd.Flags().BoolVar(&force, "force", false, "compare existing remote files by content (not the delivery record) and replace those that differ")
 		cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON summary on stdout (status lines go to stderr)")
 		cmd.Flags().BoolVar(&partial, "partial", false, "hourly_pack days not yet assembled: deliver the files of the hours packed so far (partial.json), never the .verf (docs/hourly.md)")
 		return cmd
