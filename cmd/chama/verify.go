@@ -38,7 +38,8 @@ its .verf and manifest say (older .verf layouts are recognised).
 with the right size, no .part leftovers, no stray files of the period.
 --deep also streams every remote file back: md5 and gzip integrity. When the
 local output is gone (retention), --remote checks the targets against their
-own .verf.
+own .verf. A remote file found damaged (checksum_mismatch, size_mismatch)
+is re-sent by 'chama push --force' for that period and interface.
 
 Output: one stable line per finding, then a table for people.
   CHAMA_VERIFY FAIL iface=51007 period=20241212 file=NAME reason=size_mismatch where=local want=N got=M
