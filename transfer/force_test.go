@@ -1,9 +1,11 @@
 package transfer
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // TestPushForceRepairsAFileCorruptedAfterDelivery: verify --remote --deep
@@ -36,4 +38,17 @@ func TestPushForceRepairsAFileCorruptedAfterDelivery(t *testing.T) {
 		t.Errorf("--force sent %d files, skipped %d; want 1 (the damaged one) and 3", res.Files, res.Skipped)
 	}
 	assertDelivered(t, filepath.Join(s.Root(), "in"), m, cfg.OutDir("51007", "20241212"))
+}
+
+// TestDownSummaryNamesTheHostOnce: "h:22 failed: login as chama
+// refused ...", not "h:22 failed: h:22: login as chama refused ...".
+func TestDownSummaryNamesTheHostOnce(t *testing.T) {
+	r := &targetRun{hosts: []*hostState{
+		{addr: "h:22", dead: &AuthError{Host: "h:22", User: "chama", Err: errors.New("no")}},
+		{addr: "g:22", downUntil: time.Now().Add(time.Hour), lastErr: errors.New("connect g:22: refused")},
+	}}
+	want := "h:22 failed: login as chama refused: no (check the target's user and auth settings); g:22 down: connect g:22: refused"
+	if got := r.downSummary(); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
 }

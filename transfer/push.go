@@ -878,11 +878,13 @@ func (r *targetRun) allSets() []*setState {
 func (r *targetRun) downSummary() string {
 	var parts []string
 	for _, h := range r.hosts {
+		// Most errors already start with the host: say it once.
+		why := func(err error) string { return strings.TrimPrefix(fmt.Sprint(err), h.addr+": ") }
 		switch {
 		case h.dead != nil:
-			parts = append(parts, fmt.Sprintf("%s failed: %v", h.addr, h.dead))
+			parts = append(parts, fmt.Sprintf("%s failed: %s", h.addr, why(h.dead)))
 		case h.downUntil.After(time.Now()):
-			parts = append(parts, fmt.Sprintf("%s down: %v", h.addr, h.lastErr))
+			parts = append(parts, fmt.Sprintf("%s down: %s", h.addr, why(h.lastErr)))
 		}
 	}
 	if len(parts) == 0 {
