@@ -28,6 +28,7 @@ import (
 
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/exit"
+	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/naming"
 	"github.com/chama-data/chama/transfer"
 )
@@ -668,22 +669,8 @@ func retry(ctx context.Context, log *slog.Logger, retries int, backoff time.Dura
 	}
 }
 
-// writeAtomic writes a small file through a temp name and a rename.
+// writeAtomic writes a small file (a record, a marker) through a synced
+// temp name and a rename, as the manifest is written.
 func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".chama-tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return manifest.WriteFileAtomic(path, data, 0o644)
 }
