@@ -153,6 +153,11 @@ type Interface struct {
 	// Routes are where push delivers; several routes deliver the full set
 	// to each independently.
 	Routes []Route `yaml:"routes"`
+	// From "transform": the rows are the interface's transform.ads entry,
+	// run for the period and packed directly (config/transform.go).
+	From string `yaml:"from"`
+	// ADSPartition is the partition column of that entry (set at load).
+	ADSPartition string `yaml:"-"`
 
 	Name string `yaml:"-"`
 }
@@ -322,6 +327,7 @@ func (c *Config) applyDefaults() {
 			continue
 		}
 		i.Name = name
+		c.applyFromTransform(i)
 		if i.Format == "" {
 			i.Format = "text"
 		}
@@ -345,13 +351,13 @@ func (c *Config) applyDefaults() {
 		}
 		if i.FileName == "" {
 			i.FileName = DefaultFileName
-			if i.PartitionField == 0 {
+			if !i.Partitioned() {
 				i.FileName = DefaultFileNameFlat
 			}
 		}
 		if i.VerfName == "" {
 			i.VerfName = DefaultVerfName
-			if i.PartitionField == 0 {
+			if !i.Partitioned() {
 				i.VerfName = DefaultVerfNameFlat
 			}
 		}
@@ -493,14 +499,16 @@ func (c *Config) Validate() error {
 		if !validIface(name) {
 			bad(key, "interface names are letters and digits only (e.g. 51007, CM001)")
 		}
-		if i.Source == "" {
+		if i.From != "" {
+			c.validateFrom(i, key, bad) // config/transform.go
+		} else if i.Source == "" {
 			bad(key+".source", "missing")
 		} else if _, ok := c.Sources[i.Source]; !ok {
 			bad(key+".source", "unknown source %q", i.Source)
 		}
-		if i.Path == "" {
+		if i.From == "" && i.Path == "" {
 			bad(key+".path", "missing (e.g. ods/events/dt={date}/hour={hour})")
-		} else if !strings.Contains(i.Path, "{date}") {
+		} else if i.From == "" && !strings.Contains(i.Path, "{date}") {
 			bad(key+".path", "%q has no {date}", i.Path)
 		}
 		if i.Granularity == "hour" && i.Path != "" && !strings.Contains(i.Path, "{hour}") {
@@ -543,9 +551,9 @@ func (c *Config) Validate() error {
 				bad(key+"."+tk.k, "%v", err)
 				continue
 			}
-			if t.Uses("part") != (i.PartitionField > 0) {
-				if i.PartitionField > 0 {
-					bad(key+"."+tk.k, "the interface is partitioned (partition_field) but the template has no {part}")
+			if t.Uses("part") != i.Partitioned() {
+				if i.Partitioned() {
+					bad(key+"."+tk.k, "the interface is partitioned (partition_field, or the partition of its transform.ads entry) but the template has no {part}")
 				} else {
 					bad(key+"."+tk.k, "the template uses {part} but the interface has no partition_field")
 				}

@@ -384,3 +384,71 @@ func validColumn(s string) bool {
 	}
 	return true
 }
+
+// FromTransform is the `from:` of an interface whose rows are produced by
+// its transform.ads entry and packed directly, with no staged files.
+const FromTransform = "transform"
+
+// Partitioned reports whether the interface's files are split into one
+// set per partition value: by partition_field (text input) or by the
+// partition column of its transform.ads entry.
+func (i *Interface) Partitioned() bool { return i.PartitionField > 0 || i.ADSPartition != "" }
+
+// applyFromTransform copies the ADS entry's partition column onto an
+// interface with from: transform, before the naming defaults are chosen.
+func (c *Config) applyFromTransform(i *Interface) {
+	if i.From != FromTransform || c.Transform == nil {
+		return
+	}
+	if a := c.Transform.ADS[i.Name]; a != nil {
+		i.ADSPartition = a.Partition
+	}
+}
+
+// ODSFor is the ODS table the transform.ads entry of an interface reads
+// (nil when the chain ads -> dwd -> ods is broken; validation says why).
+func (t *Transform) ODSFor(iface string) *ODSTable {
+	a := t.ADS[iface]
+	if a == nil {
+		return nil
+	}
+	d := t.DWD[a.From]
+	if d == nil {
+		return nil
+	}
+	return t.ODS[d.From]
+}
+
+// validateFrom checks an interface with from: the ADS entry it names must
+// exist, and the keys that describe text input (source, path, fields,
+// partition_field) must not be set: the ODS table and the ADS entry say
+// where the rows come from and how they are split.
+func (c *Config) validateFrom(i *Interface, key string, bad func(key, format string, a ...any)) {
+	if i.From != FromTransform {
+		bad(key+".from", "%q is not transform (the only producer an interface can name)", i.From)
+		return
+	}
+	if c.Transform == nil {
+		bad(key+".from", "from: transform but the config has no transform section")
+		return
+	}
+	if a := c.Transform.ADS[i.Name]; a == nil {
+		bad(key+".from", "from: transform needs a transform.ads.%s entry", i.Name)
+	}
+	for _, k := range []struct {
+		name string
+		set  bool
+	}{{"source", i.Source != ""}, {"path", i.Path != ""}, {"fields", i.Fields != 0}, {"partition_field", i.PartitionField != 0}} {
+		if k.set {
+			bad(key+"."+k.name, "not used with from: transform (the ODS table and transform.ads.%s say where the rows come from and how they are split)", i.Name)
+		}
+	}
+	if i.HourlyPack {
+		bad(key+".hourly_pack", "not supported with from: transform")
+	}
+	if i.Granularity == "hour" {
+		if o := c.Transform.ODSFor(i.Name); o != nil && !strings.Contains(o.Path, "{hour}") {
+			bad(key+".granularity", "an hourly interface from transform needs {hour} in its ODS table's path (%q)", o.Path)
+		}
+	}
+}

@@ -45,7 +45,7 @@ const StatusPrefix = "CHAMA_PACK"
 // 4 when every failure is an input that is not ready yet, 3 when some
 // pairs succeeded (safe to run again), else 1.
 func PackAll(ctx context.Context, o PackAllOptions) error {
-	var failed, notReady, ok int
+	var failed, notReady, usage, ok int
 	var first error
 	type unit struct {
 		p naming.Period
@@ -82,8 +82,11 @@ func PackAll(ctx context.Context, o PackAllOptions) error {
 		}
 		if err != nil {
 			failed++
-			if exit.Code(err) == exit.NotReady {
+			switch exit.Code(err) {
+			case exit.NotReady:
 				notReady++
+			case exit.Usage: // e.g. a transform spec that cannot run
+				usage++
 			}
 			if first == nil {
 				first = err
@@ -103,6 +106,8 @@ func PackAll(ctx context.Context, o PackAllOptions) error {
 		err = fmt.Errorf("%d of %d packs failed; first: %w", failed, failed+ok, first)
 	}
 	switch {
+	case usage == failed:
+		return exit.With(exit.Usage, err)
 	case notReady == failed:
 		return exit.With(exit.NotReady, err)
 	case ok > 0:

@@ -24,6 +24,7 @@ type converter struct {
 	partField int // 1-based, 0: none
 	enc       transform.Transformer
 	encBuf    []byte
+	scratch   []byte // a value being re-emitted under the policy (emitRecord)
 }
 
 // verdict is what convert decided about a line.
@@ -117,29 +118,9 @@ func (c *converter) emit(dst, line []byte, v *verdict) []byte {
 			if i >= 0 {
 				val = rest[:i]
 			}
-			if bytes.IndexByte(val, c.out) >= 0 {
-				v.affected++
-				switch c.mode {
-				case "fail":
-					v.fatal = fmt.Sprintf("field %d contains the output delimiter %q (embedded_delimiter: fail)", k, c.out)
-					return dst[:start]
-				case "strip":
-					for _, b := range val {
-						if b != c.out {
-							dst = append(dst, b)
-						}
-					}
-				default: // replace
-					for _, b := range val {
-						if b == c.out {
-							dst = append(dst, c.with...)
-						} else {
-							dst = append(dst, b)
-						}
-					}
-				}
-			} else {
-				dst = append(dst, val...)
+			var ok bool
+			if dst, ok = c.value(dst, val, k, v); !ok {
+				return dst[:start]
 			}
 			if i < 0 {
 				break
@@ -148,6 +129,42 @@ func (c *converter) emit(dst, line []byte, v *verdict) []byte {
 			rest = rest[i+1:]
 		}
 	}
+	return c.finish(dst, start, v)
+}
+
+// value appends field k (1-based) of a line to dst, applying the
+// embedded-delimiter policy when it holds the output delimiter. It
+// returns false when the policy is fail (v.fatal says why).
+func (c *converter) value(dst, val []byte, k int, v *verdict) ([]byte, bool) {
+	if bytes.IndexByte(val, c.out) < 0 {
+		return append(dst, val...), true
+	}
+	v.affected++
+	switch c.mode {
+	case "fail":
+		v.fatal = fmt.Sprintf("field %d contains the output delimiter %q (embedded_delimiter: fail)", k, c.out)
+		return dst, false
+	case "strip":
+		for _, b := range val {
+			if b != c.out {
+				dst = append(dst, b)
+			}
+		}
+	default: // replace
+		for _, b := range val {
+			if b == c.out {
+				dst = append(dst, c.with...)
+			} else {
+				dst = append(dst, b)
+			}
+		}
+	}
+	return dst, true
+}
+
+// finish converts the line dst[start:] to the output charset and ends it
+// with '\n'. When it sets v.reject, dst comes back with length start.
+func (c *converter) finish(dst []byte, start int, v *verdict) []byte {
 	if c.enc != nil && !isASCII(dst[start:]) {
 		var reason string
 		dst, reason = c.encode(dst, start)

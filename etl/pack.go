@@ -20,6 +20,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/manifest"
@@ -77,8 +79,8 @@ func Pack(ctx context.Context, o PackOptions) (*manifest.Manifest, error) {
 	if iface.Granularity == "hour" && !period.Hourly {
 		return nil, fmt.Errorf("%s: the interface is hourly: pack its hours (2024121200..2024121223), not a day", where)
 	}
-	if period.Hourly && !strings.Contains(iface.Path, "{hour}") {
-		return nil, fmt.Errorf("%s: path %q has no {hour}, so one hour cannot be read on its own: pack the day", where, iface.Path)
+	if in := inputPath(o.Config, iface); period.Hourly && !strings.Contains(in, "{hour}") {
+		return nil, fmt.Errorf("%s: path %q has no {hour}, so one hour cannot be read on its own: pack the day", where, in)
 	}
 	conv, err := newConverter(iface)
 	if err != nil {
@@ -89,16 +91,27 @@ func Pack(ctx context.Context, o PackOptions) (*manifest.Manifest, error) {
 	if width == 0 {
 		width = naming.SeqWidth(iface.SeqWidth, period.String())
 	}
-	src := o.Source
-	if src == nil {
-		if src, err = transfer.OpenSource(o.Config, iface.Source); err != nil {
-			return nil, err
+	// feed produces the rows: the text partitions of the interface's
+	// source, or its transform.ads entry run for the period (transformpack.go).
+	var feed func(ctx context.Context, p *packer) (manifest.Rows, []manifest.Input, error)
+	if iface.From == config.FromTransform {
+		feed = transformFeed(o, log, workers)
+	} else {
+		src := o.Source
+		if src == nil {
+			if src, err = transfer.OpenSource(o.Config, iface.Source); err != nil {
+				return nil, err
+			}
+			defer transfer.CloseSource(src)
 		}
-		defer transfer.CloseSource(src)
-	}
-	inputs, err := listInputs(ctx, o.Config, iface, period, src)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
+		inputs, err := listInputs(ctx, o.Config, iface, period, src)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		log = log.With("inputs", len(inputs))
+		feed = func(ctx context.Context, p *packer) (manifest.Rows, []manifest.Input, error) {
+			return p.run(ctx, src, inputs, workers)
+		}
 	}
 
 	parent := filepath.Join(o.Config.Workdir, "out", iface.Name)
@@ -124,14 +137,14 @@ func Pack(ctx context.Context, o PackOptions) (*manifest.Manifest, error) {
 			}
 		}
 	}()
-	log.Info("pack started", "inputs", len(inputs), "workers", workers)
+	log.Info("pack started", "workers", workers)
 
 	p := &packer{
 		iface: iface, period: period, where: where, conv: conv, tmp: tmp,
 		lpf: int64(iface.LinesPerFile), maxSeq: naming.MaxSeq(width),
-		parts: map[string]*partOut{},
+		parts: map[string]*partOut{}, partitioned: iface.Partitioned(),
 	}
-	rows, ins, err := p.run(ctx, src, inputs, workers)
+	rows, ins, err := feed(ctx, p)
 	if p.rejects != nil {
 		if cerr := p.closeRejects(); err == nil {
 			err = cerr
@@ -159,7 +172,7 @@ func Pack(ctx context.Context, o PackOptions) (*manifest.Manifest, error) {
 		return nil, err
 	}
 	if rows.Read == 0 && !iface.AllowEmpty {
-		return nil, fmt.Errorf("%s: the period is empty: %d input files hold no rows (set allow_empty: true if that is normal)", where, len(inputs))
+		return nil, fmt.Errorf("%s: the period is empty: %d input files hold no rows (set allow_empty: true if that is normal)", where, len(ins))
 	}
 	if rows.Written == 0 && !iface.AllowEmpty {
 		return nil, fmt.Errorf("%s: every one of the %d rows was rejected; nothing to deliver", where, rows.Read)
@@ -174,7 +187,7 @@ func Pack(ctx context.Context, o PackOptions) (*manifest.Manifest, error) {
 		Inputs: ins, Rows: rows,
 	}
 	ctime := now().Format("20060102150405")
-	if len(p.partList) == 0 && iface.PartitionField == 0 {
+	if len(p.partList) == 0 && !iface.Partitioned() {
 		// allow_empty: an empty set still gets its .verf, so downstream
 		// learns the period is complete and empty.
 		p.partList = append(p.partList, &partOut{dir: tmp})
@@ -226,8 +239,14 @@ type packer struct {
 	parts    map[string]*partOut
 	partList []*partOut
 	flat     *partOut
-	bw       *blockWriter
-	pending  int64 // bytes in the open blocks of all partitions
+	// partitioned: rows are split by partition_field or the ADS partition.
+	partitioned bool
+	// rec and row are the transform output row being added (nil: a line).
+	rec     arrow.Record
+	row     int
+	outRows int64 // transform output rows seen, numbering them for messages
+	bw      *blockWriter
+	pending int64 // bytes in the open blocks of all partitions
 	// countOnly is set once a partition needs more files than its width
 	// allows: from then on rows are only counted, so the error can give
 	// the exact number of files needed without writing them.
@@ -243,25 +262,36 @@ type packer struct {
 func (p *packer) run(ctx context.Context, src transfer.Source, inputs []transfer.FileInfo, workers int) (manifest.Rows, []manifest.Input, error) {
 	var rows manifest.Rows
 	ins := make([]manifest.Input, 0, len(inputs))
+	err := p.drive(ctx, workers, func(ctx context.Context, cancel context.CancelCauseFunc) error {
+		// Several inputs decode at once, a few MiB ahead each, so decompression
+		// (one core per gzip stream at most) keeps all compressors busy.
+		streams := readAll(ctx, src, inputs, max(3, workers+1))
+		err := p.convertAll(ctx, streams, &rows, &ins)
+		if err != nil {
+			cancel(err)
+		}
+		// Drain what the readers still hold (they stop at once when the pack
+		// is abandoned) so every goroutine ends and its buffers go back.
+		for s := range streams {
+			for c := range s.ch {
+				if c.buf != nil {
+					putChunk(c.buf)
+				}
+			}
+		}
+		return err
+	})
+	return rows, ins, err
+}
+
+// drive runs the block writer around produce, which feeds lines through
+// p.line or p.record; it flushes the open files when produce succeeded
+// and waits until every file is written and closed.
+func (p *packer) drive(ctx context.Context, workers int, produce func(context.Context, context.CancelCauseFunc) error) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	p.bw = newBlockWriter(ctx, cancel, p.iface.GzipLevel, workers)
-	// Several inputs decode at once, a few MiB ahead each, so decompression
-	// (one core per gzip stream at most) keeps all compressors busy.
-	streams := readAll(ctx, src, inputs, max(3, workers+1))
-	err := p.convertAll(ctx, streams, &rows, &ins)
-	if err != nil {
-		cancel(err)
-	}
-	// Drain what the readers still hold (they stop at once when the pack
-	// is abandoned) so every goroutine ends and its buffers go back.
-	for s := range streams {
-		for c := range s.ch {
-			if c.buf != nil {
-				putChunk(c.buf)
-			}
-		}
-	}
+	err := produce(ctx, cancel)
 	if err == nil {
 		p.flushAll()
 	}
@@ -283,7 +313,7 @@ func (p *packer) run(ctx context.Context, src transfer.Source, inputs []transfer
 			err = cerr
 		}
 	}
-	return rows, ins, err
+	return err
 }
 
 func (p *packer) convertAll(ctx context.Context, streams <-chan *stream, rows *manifest.Rows, ins *[]manifest.Input) error {
@@ -330,19 +360,38 @@ func (p *packer) line(line []byte, path string, lineNo int64, rows *manifest.Row
 	if v.reject != "" {
 		return p.reject(path, lineNo, v.reject, line, rows)
 	}
-	po := p.flat
-	if p.conv.partField > 0 {
-		po = p.parts[string(v.part)]
-		if po == nil {
-			if len(p.partList) >= maxParts {
-				return fmt.Errorf("%s: %s line %d: more than %d partition values (field %d); is partition_field the right column?", p.where, path, lineNo, maxParts, p.conv.partField)
-			}
-			po = p.newPart(string(v.part))
-		}
-	} else if po == nil {
-		po = p.newPart("")
-		p.flat = po
+	po, err := p.part(v.part, path, lineNo)
+	if err != nil {
+		return err
 	}
+	return p.add(po, line, path, lineNo, &v, rows)
+}
+
+// part finds (or starts) the set of a partition value.
+func (p *packer) part(name []byte, path string, lineNo int64) (*partOut, error) {
+	if !p.partitioned {
+		if p.flat == nil {
+			p.flat = p.newPart("")
+		}
+		return p.flat, nil
+	}
+	po := p.parts[string(name)]
+	if po == nil {
+		if len(p.partList) >= maxParts {
+			what := fmt.Sprintf("field %d); is partition_field the right column?", p.conv.partField)
+			if p.iface.ADSPartition != "" {
+				what = fmt.Sprintf("column %s of transform.ads.%s)", p.iface.ADSPartition, p.iface.Name)
+			}
+			return nil, fmt.Errorf("%s: %s line %d: more than %d partition values (%s", p.where, path, lineNo, maxParts, what)
+		}
+		po = p.newPart(string(name))
+	}
+	return po, nil
+}
+
+// add converts one accepted row into its partition's open block: the
+// input line, or row p.row of p.rec when packing transform output.
+func (p *packer) add(po *partOut, line []byte, path string, lineNo int64, v *verdict, rows *manifest.Rows) error {
 	if p.countOnly {
 		po.rows++
 		rows.Written++
@@ -358,11 +407,18 @@ func (p *packer) line(line []byte, path string, lineNo int64, rows *manifest.Row
 		po.block = p.newBlock(po)
 	}
 	before := len(*po.block)
-	*po.block = p.conv.emit(*po.block, line, &v)
+	if p.rec != nil {
+		*po.block = p.conv.emitRecord(*po.block, p.rec, p.row, v)
+	} else {
+		*po.block = p.conv.emit(*po.block, line, v)
+	}
 	if v.fatal != "" {
 		return fmt.Errorf("%s: %s line %d: %s", p.where, path, lineNo, v.fatal)
 	}
 	if v.reject != "" {
+		if p.rec != nil {
+			line = p.recordLine()
+		}
 		return p.reject(path, lineNo, v.reject, line, rows)
 	}
 	if po.cur == nil {
@@ -372,7 +428,7 @@ func (p *packer) line(line []byte, path string, lineNo int64, rows *manifest.Row
 		po.files = append(po.files, f)
 		po.cur = f
 	}
-	if p.conv.partField > 0 {
+	if p.partitioned {
 		p.pending += int64(len(*po.block) - before)
 	}
 	rows.Delimiters += int64(v.affected)
@@ -441,7 +497,7 @@ func (p *packer) flush(po *partOut, last bool) error {
 	if po.block == nil {
 		po.block = p.newBlock(po)
 	}
-	if p.conv.partField > 0 {
+	if p.partitioned {
 		p.pending -= int64(len(*po.block))
 	}
 	j := &job{file: po.cur, data: po.block, lines: po.blockLines, dict: po.dict, first: po.blockIdx == 0, last: last}

@@ -16,21 +16,26 @@ func AppendLine(dst []byte, rec arrow.Record, row int, delim byte, null string) 
 		if c > 0 {
 			dst = append(dst, delim)
 		}
-		col := rec.Column(c)
-		if col.IsNull(row) {
-			dst = append(dst, null...)
-			continue
-		}
-		switch a := col.(type) {
-		case *array.String:
-			dst = append(dst, a.Value(row)...)
-		case *array.Int64:
-			dst = strconv.AppendInt(dst, a.Value(row), 10)
-		case *array.Float64:
-			dst = strconv.AppendFloat(dst, a.Value(row), 'g', -1, 64)
-		default:
-			dst = append(dst, col.ValueStr(row)...)
-		}
+		dst = AppendValue(dst, rec.Column(c), row, null)
+	}
+	return dst
+}
+
+// AppendValue appends one cell as text (null as null). The pack stage
+// uses it to apply its embedded-delimiter policy value by value.
+func AppendValue(dst []byte, col arrow.Array, row int, null string) []byte {
+	if col.IsNull(row) {
+		return append(dst, null...)
+	}
+	switch a := col.(type) {
+	case *array.String:
+		dst = append(dst, a.Value(row)...)
+	case *array.Int64:
+		dst = strconv.AppendInt(dst, a.Value(row), 10)
+	case *array.Float64:
+		dst = strconv.AppendFloat(dst, a.Value(row), 'g', -1, 64)
+	default:
+		dst = append(dst, col.ValueStr(row)...)
 	}
 	return dst
 }

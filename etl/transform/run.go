@@ -39,7 +39,11 @@ type Options struct {
 	// <layer>/<period>.rejects.txt). The file is only created when a line
 	// is rejected.
 	RejectPath string
-	Log        *slog.Logger
+	// OnReject, when set, receives every rejected line (from the collector
+	// goroutine, in input order) instead of the reject file; an error
+	// fails the run (pack's max_rejects).
+	OnReject func(source string, line int64, reason string, raw []byte) error
+	Log      *slog.Logger
 	// Mem allocates the Arrow buffers (default a recycling pool).
 	Mem memory.Allocator
 
@@ -412,7 +416,11 @@ func runStream(ctx context.Context, o Options, t *config.Transform, sh *funcs.Sh
 			ss.Hours[ch.hour] = h
 			ss.Total.add(c)
 			for _, rj := range res.rejected {
-				if err := rw.write(rj); err != nil {
+				if o.OnReject != nil {
+					if err := o.OnReject(rj.source, rj.line, rj.reason, rj.raw); err != nil {
+						fail(err)
+					}
+				} else if err := rw.write(rj); err != nil {
 					fail(err)
 				}
 			}
