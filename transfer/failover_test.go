@@ -570,16 +570,7 @@ func TestKeepaliveDetectsSilentDrop(t *testing.T) {
 	px := startFreezeProxy(t, s.Addr())
 	e.addKnownHost(px.Addr(), s.HostKey())
 	cfg := e.config(e.targetYAML("plat", []string{px.Addr()}, nil, "keepalive: 100ms", "timeout: 500ms"), "plat")
-	d, err := newDialer("plat", cfg.Targets["plat"], nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.close()
-	c, err := d.dial(context.Background(), cfg.Targets["plat"].Primary[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.close()
+	c := dialConn(t, cfg, "plat")
 	px.frozen.Store(true)
 	// Idle connection, no operation running: only the keepalive can
 	// notice. (The wait bound is a safety net, not a timing assertion.)

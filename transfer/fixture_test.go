@@ -333,3 +333,20 @@ func startWithKey(t *testing.T, root string, key ssh.PublicKey) (*sftpd.Server, 
 	}
 	return s, err
 }
+
+// dialConn opens one connection to the first primary of target name,
+// closed at the end of the test.
+func dialConn(t *testing.T, cfg *config.Config, name string) *conn {
+	t.Helper()
+	d, err := newDialer(name, cfg.Targets[name], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.close)
+	c, err := d.dial(context.Background(), cfg.Targets[name].Primary[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.close)
+	return c
+}

@@ -74,16 +74,7 @@ func TestSameFileReadsWholeLargeVerf(t *testing.T) {
 	if err := os.WriteFile(local, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d, err := newDialer("plat", cfg.Targets["plat"], nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.close()
-	c, err := d.dial(context.Background(), cfg.Targets["plat"].Primary[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.close()
+	c := dialConn(t, cfg, "plat")
 	u := &upload{Local: local, Name: "big.bin", Dir: "/in", Size: int64(len(data)), Verf: true, Suffix: ".part"}
 	st, err := c.sftp.Stat(u.final())
 	if err != nil {
