@@ -1,16 +1,22 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"maps"
 	"os"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/etl/transform"
 	"github.com/chama-data/chama/internal/exit"
+	"github.com/chama-data/chama/internal/ledger"
+	"github.com/chama-data/chama/internal/obs"
 )
 
 func init() {
@@ -84,9 +90,13 @@ config error (a bad expression names its key, text and line:column);
 					}
 					defer pprof.StopCPUProfile()
 				}
+				rc, closeRec := g.recorder(c)
+				defer closeRec()
 				var firstErr error
 				for _, p := range ps {
+					done := trackTransform(cmd.Context(), rc, c, layer, names, p.String())
 					sum, err := transform.RunStage(cmd.Context(), transform.Options{Config: c, Layer: layer, Period: p, Names: names, Log: g.Log})
+					done(sum, err)
 					if err != nil {
 						status := "FAIL"
 						if exit.Code(err) == exit.NotReady {
@@ -116,6 +126,42 @@ config error (a bad expression names its key, text and line:column);
 		f.MarkHidden("cpuprofile")
 		return cmd
 	})
+}
+
+// trackTransform records a standalone transform run in the run ledger and
+// metrics: one row per interface (ads) or DWD table (dwd), stage
+// transform, with rows in (read), out (written), rejected and filtered.
+// The returned function ends the rows with the run's summary and error.
+func trackTransform(ctx context.Context, rc *obs.Recorder, c *config.Config, layer string, names []string, period string) func(*transform.Summary, error) {
+	known := slices.Sorted(maps.Keys(c.Transform.DWD))
+	if layer == transform.LayerADS {
+		known = slices.Sorted(maps.Keys(c.Transform.ADS))
+	}
+	if len(names) == 0 {
+		names = known
+	}
+	// An unknown name is a usage error of the run itself, not a run to record.
+	names = slices.DeleteFunc(slices.Clone(names), func(n string) bool { return !slices.Contains(known, n) })
+	spans := make([]*obs.Span, len(names))
+	for i, n := range names {
+		spans[i] = rc.Begin(ctx, ledger.Run{Stage: ledger.StageTransform, Iface: n, Period: period, Hour: hourOf(period)})
+	}
+	return func(sum *transform.Summary, err error) {
+		for i, n := range names {
+			res := obs.Result(err)
+			if sum != nil {
+				if r, ok := sum.Rows[n]; ok {
+					res.RowsIn, res.RowsOut, res.Rejected, res.Filtered = r.Read, r.Written, r.Rejected, r.Filtered
+				}
+				for _, f := range sum.Outputs {
+					if f.Name == n {
+						res.Files++
+					}
+				}
+			}
+			spans[i].End(ctx, res)
+		}
+	}
 }
 
 func splitList(s string) []string {
