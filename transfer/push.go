@@ -927,30 +927,13 @@ func dedupe(ss []string) []string {
 }
 
 // DialTarget opens an SFTP session for reading to one endpoint of a
-// configured target with push's auth and host-key rules (for `chama
-// verify --remote`). Close the returned Closer when done; it also closes the
-// client.
+// configured target with push's auth and host-key rules. The client has
+// no deadlines of its own: prefer OpenTargetFS. Close the returned Closer
+// when done; it also closes the client.
 func DialTarget(ctx context.Context, cfg *config.Config, target string, ep config.Endpoint, log *slog.Logger) (*sftp.Client, io.Closer, error) {
-	t, ok := cfg.Targets[target]
-	if !ok {
-		return nil, nil, fmt.Errorf("unknown target %q", target)
-	}
-	d, err := newDialer(target, t, log)
+	t, err := OpenTargetFS(ctx, cfg, target, ep, log)
 	if err != nil {
 		return nil, nil, err
 	}
-	// verify only reads: use the read size every server serves in full
-	// (see NewSFTPSource), or pkg/sftp's concurrent WriteTo/Read skips
-	// the rest of each packet a server answers with 32 KiB.
-	d.maxPacket = readPacket
-	c, err := d.dial(ctx, ep)
-	if err != nil {
-		d.close()
-		return nil, nil, err
-	}
-	return c.sftp, closerFunc(func() error { c.close(); d.close(); return nil }), nil
+	return t.Client(), t, nil
 }
-
-type closerFunc func() error
-
-func (f closerFunc) Close() error { return f() }

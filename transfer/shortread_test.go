@@ -20,7 +20,7 @@ import (
 // a large .verf with a truncated copy. These tests read files larger than
 // the default packet from such a server, with the default tuning.
 
-func shortReadEnv(t *testing.T, size int) (*env, string, []byte) {
+func shortReadEnv(t *testing.T, size int, extra ...string) (*env, string, []byte) {
 	t.Helper()
 	e := newEnv(t)
 	s := e.server()
@@ -30,7 +30,7 @@ func shortReadEnv(t *testing.T, size int) (*env, string, []byte) {
 		t.Fatal(err)
 	}
 	// "max_packet: " (empty) leaves the default packet size.
-	return e, e.targetYAML("plat", []string{s.Addr()}, nil, "max_packet: "), data
+	return e, e.targetYAML("plat", []string{s.Addr()}, nil, append([]string{"max_packet: "}, extra...)...), data
 }
 
 func TestDialTargetReadsWholeFilesFromShortReadServers(t *testing.T) {

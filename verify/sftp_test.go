@@ -45,11 +45,11 @@ func TestVerifyRemoteOverSFTP(t *testing.T) {
 	}
 	o.Remote, o.Deep = true, true
 	o.Dial = func(ctx context.Context, name string, tg *config.Target) (RemoteFS, string, func() error, error) {
-		c, closer, err := transfer.DialTarget(ctx, cfg, name, tg.Primary[0], nil)
+		tfs, err := transfer.OpenTargetFS(ctx, cfg, name, tg.Primary[0], nil)
 		if err != nil {
 			return nil, "", nil, err
 		}
-		return SFTP(c), tg.Primary[0].Addr(), closer.Close, nil
+		return tfs, tg.Primary[0].Addr(), tfs.Close, nil
 	}
 	rep, lines := runLines(t, o)
 	if !rep.OK || strings.Join(lines, "\n") != "CHAMA_VERIFY OK iface=51007 period=20241212 files=3 lines=25" {

@@ -133,18 +133,22 @@ func verifyResult(r *verify.Result) ledger.Result {
 	return res
 }
 
-// dialTarget opens a target with push's auth and host-key rules, trying
-// its primaries then its standbys in order.
+// dialTarget opens a target with push's auth and host-key rules and
+// deadlines, trying its primaries then its standbys in order.
 func dialTarget(c *config.Config, g *globals) verify.Dialer {
 	return func(ctx context.Context, name string, t *config.Target) (verify.RemoteFS, string, func() error, error) {
 		var errs []string
 		for _, ep := range append(append([]config.Endpoint{}, t.Primary...), t.Standby...) {
-			cl, closer, err := transfer.DialTarget(ctx, c, name, ep, g.Log)
+			tfs, err := transfer.OpenTargetFS(ctx, c, name, ep, g.Log)
 			if err != nil {
-				errs = append(errs, fmt.Sprintf("%s: %v", ep.Addr(), err))
+				msg := err.Error()
+				if !strings.Contains(msg, ep.Addr()) {
+					msg = ep.Addr() + ": " + msg
+				}
+				errs = append(errs, msg)
 				continue
 			}
-			return verify.SFTP(cl), ep.Addr(), closer.Close, nil
+			return tfs, ep.Addr(), tfs.Close, nil
 		}
 		return nil, "", nil, fmt.Errorf("target %s: no endpoint reachable: %s", name, strings.Join(errs, "; "))
 	}
