@@ -25,6 +25,7 @@ type fileSet struct {
 	VerfSize int64 // -1 when the .verf is missing locally
 	VerfData []byte
 	Cols     map[string]bool
+	ColList  []string // the .verf's columns, in order (nil: no .verf read)
 	Entries  []Entry
 }
 
@@ -175,7 +176,7 @@ func readSet(s *fileSet, ifc *config.Interface, period string, mf map[string]man
 		r.add(Finding{Reason: ReasonBadVerf, File: s.Verf, Detail: err.Error()})
 		return
 	}
-	s.Entries, s.Cols = es, colSet(cols)
+	s.Entries, s.Cols, s.ColList = es, colSet(cols), cols
 	if !s.Cols["name"] {
 		r.add(Finding{Reason: ReasonBadVerf, File: s.Verf, Detail: "the .verf has no name column"})
 		s.Entries = nil

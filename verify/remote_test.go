@@ -86,6 +86,28 @@ func TestVerifyRemoteDamage(t *testing.T) {
 			local, _ := os.ReadFile(filepath.Join(p.dir, p.m.Sets[0].Verf))
 			return []string{pre + "file=" + p.m.Sets[0].Verf + " reason=checksum_mismatch where=target:t1 host=fake:22 want=" + md5hex(local) + " got=" + md5hex(data)}
 		}},
+		{".verf of an earlier pack of the same set (ctime differs), --deep accepts it as push does", true, func(t *testing.T, p *packed, dir string) []string {
+			// push keeps the .verf it delivered when a re-pack changed only
+			// the ctime column (transfer.verfEquivalent).
+			vp := filepath.Join(dir, p.m.Sets[0].Verf)
+			data, _ := os.ReadFile(vp)
+			var out []string
+			for _, l := range strings.Split(strings.TrimRight(string(data), "\n"), "\n") {
+				f := strings.Split(l, "|")
+				f[4] = "20000101000000" // ctime, same width
+				out = append(out, strings.Join(f, "|"))
+			}
+			os.WriteFile(vp, []byte(strings.Join(out, "\n")+"\n"), 0o644)
+			return []string{"CHAMA_VERIFY OK iface=51007 period=20241212 files=3 lines=25"}
+		}},
+		{".verf differing in more than ctime, --deep flags it", true, func(t *testing.T, p *packed, dir string) []string {
+			vp := filepath.Join(dir, p.m.Sets[0].Verf)
+			data, _ := os.ReadFile(vp)
+			changed := []byte(strings.Replace(string(data), "|20241212|", "|20241211|", 1))
+			os.WriteFile(vp, changed, 0o644)
+			local, _ := os.ReadFile(filepath.Join(p.dir, p.m.Sets[0].Verf))
+			return []string{pre + "file=" + p.m.Sets[0].Verf + " reason=checksum_mismatch where=target:t1 host=fake:22 want=" + md5hex(local) + " got=" + md5hex(changed)}
+		}},
 		{"flipped byte, --deep does", true, func(t *testing.T, p *packed, dir string) []string {
 			data := flip(t, filepath.Join(dir, p.names[0]))
 			return []string{pre + "file=" + p.names[0] + " reason=checksum_mismatch where=target:t1 host=fake:22 want=" + p.entries[0].MD5 + " got=" + md5hex(data)}
