@@ -607,7 +607,12 @@ func (r *targetRun) worker(ctx context.Context, h *hostState) {
 		if err != nil {
 			cls := classify(err)
 			if cls == classCancel {
-				return
+				if ctx.Err() != nil {
+					return
+				}
+				// Not this run's cancellation: a failure of the host, so
+				// that it is marked down and the standbys get their turn.
+				cls = classTransport
 			}
 			n := r.hostFailure(h, err, cls)
 			if cls == classTransport && sleep(ctx, backoff(n, r.o.BackoffBase, r.o.BackoffMax)) != nil {
