@@ -134,7 +134,11 @@ func (s *Span) End(ctx context.Context, res ledger.Result) {
 	}
 	end := s.rc.now()
 	if s.rc.Ledger != nil && s.id != 0 {
-		if err := s.rc.Ledger.Finish(ctx, s.id, res); err != nil {
+		// A cancelled run (SIGTERM from the scheduler) is exactly the one
+		// whose ending must be recorded: write it anyway, in bounded time.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+		defer cancel()
+		if err := s.rc.Ledger.Finish(wctx, s.id, res); err != nil {
 			s.Log.Warn("run ledger not written", Err(err))
 		}
 	}
