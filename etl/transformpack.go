@@ -55,10 +55,15 @@ func transformFeed(o PackOptions, log *slog.Logger, workers int) func(context.Co
 			topt.Source = func(string) (transfer.Source, error) { return o.Source, nil }
 		}
 		err := p.drive(ctx, workers, func(ctx context.Context, cancel context.CancelCauseFunc) error {
+			var sinkErr error
 			var err error
 			sum, err = transform.Run(ctx, topt, func(hour string, out transform.Output) error {
-				return p.batch(hour, out, &rows)
+				sinkErr = p.batch(hour, out, &rows)
+				return sinkErr
 			})
+			if sinkErr != nil {
+				err = sinkErr // pack's own error, already naming the interface and period
+			}
 			if err != nil {
 				cancel(err)
 			}
@@ -89,11 +94,13 @@ func transformFeed(o PackOptions, log *slog.Logger, workers int) func(context.Co
 }
 
 // batch adds one ADS batch (one partition value) to its set. A pack
-// reject names the interface, hour and the output row's number within the
-// period (transform does not carry the ODS line of an output row).
+// reject (or an embedded_delimiter: fail) names the interface, the hour and
+// the row's line number in the interface's output of the period, counted
+// over all partitions (transform does not carry the ODS line of an output
+// row).
 func (p *packer) batch(hour string, out transform.Output, rows *manifest.Rows) error {
 	n := int(out.Rec.NumRows())
-	src := "transform.ads." + out.Name + " hour " + hour + " output row"
+	src := "transform.ads." + out.Name + " output (hour " + hour + ")"
 	p.rec = out.Rec
 	defer func() { p.rec = nil }()
 	part := []byte(out.Part)
