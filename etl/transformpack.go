@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -95,9 +96,10 @@ func transformFeed(o PackOptions, log *slog.Logger, workers int) func(context.Co
 
 // batch adds one ADS batch (one partition value) to its set. A pack
 // reject (or an embedded_delimiter: fail) names the interface, the hour and
-// the row's line number in the interface's output of the period, counted
-// over all partitions (transform does not carry the ODS line of an output
-// row).
+// the row's number in the interface's output of the period, counted over
+// all partitions in delivery order (batch by batch, partition values in
+// order within a batch); transform does not carry the ODS line of an
+// output row.
 func (p *packer) batch(hour string, out transform.Output, rows *manifest.Rows) error {
 	n := int(out.Rec.NumRows())
 	src := "transform.ads." + out.Name + " output (hour " + hour + ")"
@@ -130,9 +132,14 @@ func (p *packer) batch(hour string, out transform.Output, rows *manifest.Rows) e
 	return nil
 }
 
-// recordLine is the current transform row as text, for the reject file.
+// recordLine is the current transform row as text, for the reject file,
+// with line breaks written as \n and \r so each reject stays one line.
 func (p *packer) recordLine() []byte {
-	return transform.AppendLine(nil, p.rec, p.row, p.conv.out, "")
+	line := transform.AppendLine(nil, p.rec, p.row, p.conv.out, "")
+	if bytes.IndexByte(line, '\n') < 0 && bytes.IndexByte(line, '\r') < 0 {
+		return line
+	}
+	return []byte(strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace(string(line)))
 }
 
 // emitRecord appends row `row` of an ADS batch as one output line: the

@@ -1,0 +1,203 @@
+package etl
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"golang.org/x/text/encoding/simplifiedchinese"
+
+	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/internal/manifest"
+	"github.com/chama-data/chama/naming"
+)
+
+// tpEnv is a config whose interfaces T1 (flat) and T2 (partitioned by the
+// ADS column p) come from a small transform spec over root/ods/dt={date}
+// (three string columns a, b, p).
+func tpEnv(t *testing.T, t1, t2 string, lines ...string) (*config.Config, string) {
+	t.Helper()
+	dir := t.TempDir()
+	root, work := filepath.Join(dir, "src"), filepath.Join(dir, "work")
+	in := filepath.Join(root, "ods", "dt=20241212")
+	if err := os.MkdirAll(in, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Two input files, so rows cross file and batch boundaries.
+	half := (len(lines) + 1) / 2
+	for i, part := range [][]string{lines[:half], lines[half:]} {
+		var b strings.Builder
+		for _, l := range part {
+			b.WriteString(strings.ReplaceAll(l, ",", "\x01") + "\n")
+		}
+		if err := os.WriteFile(filepath.Join(in, fmt.Sprintf("part-%05d", i)), []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	y := fmt.Sprintf(`workdir: %s
+sources:
+  local: {type: file, root: %s}
+interfaces:
+  T1: {from: transform, %s}
+  T2: {from: transform, %s}
+transform:
+  batch_rows: 2
+  workers: 3
+  readers: 2
+  ods:
+    ev: {source: local, path: "ods/dt={date}", columns: {a: string, b: string, p: string}}
+  dwd:
+    ev: {from: ev, derive: {b2: 'regexp_replace(b, "NL", "\n")'}}
+  ads:
+    T1:
+      from: ev
+      filter: a != "skip"
+      columns: {a: a, b: b2}
+    T2:
+      from: ev
+      filter: a != "skip"
+      partition: p
+      columns: {a: a, p: p}
+`, work, root, t1, t2)
+	c, err := config.Parse([]byte(y))
+	if err != nil {
+		t.Fatalf("config: %v\n%s", err, y)
+	}
+	return c, work
+}
+
+func packT(t *testing.T, c *config.Config, iface, period string) (*manifest.Manifest, error) {
+	t.Helper()
+	return Pack(context.Background(), PackOptions{Config: c, Iface: c.Interfaces[iface], Period: naming.MustPeriod(period), Workers: 2})
+}
+
+// Rows cut across input files and batches into exactly lines_per_file
+// lines, in input order; charset and embedded-delimiter policy as for text
+// input; every kind of reject goes to rejects.txt and is counted; nothing
+// but the published folder is written (no intermediate files).
+func TestTransformPackConvertsAndAccounts(t *testing.T) {
+	c, work := tpEnv(t, `lines_per_file: 3, charset: gbk, embedded_delimiter: strip, max_rejects: 3`, `lines_per_file: 3`,
+		"r1,江苏,250",
+		"r2,x|y,250",
+		"skip,s,250",
+		"bad line",
+		"r3,😀,571",
+		"r4,aNLb,571",
+		"r5,e,571",
+		"r6,f,100",
+		"r7,g,100",
+	)
+	m, err := packT(t, c, "T1", "20241212")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := manifest.Rows{Read: 9, Written: 5, Filtered: 1, Rejected: 3, Delimiters: 1}
+	if m.Rows != want {
+		t.Errorf("rows %+v, want %+v", m.Rows, want)
+	}
+	out := c.OutDir("T1", "20241212")
+	dec := simplifiedchinese.GBK.NewDecoder()
+	var got [][]string
+	for _, f := range m.Sets[0].Files {
+		var lines []string
+		for _, l := range readGz(t, filepath.Join(out, f.Name)) {
+			s, err := dec.String(l)
+			if err != nil {
+				t.Fatalf("%s: not GBK: %v", f.Name, err)
+			}
+			lines = append(lines, s)
+		}
+		got = append(got, lines)
+	}
+	if w := [][]string{{"r1|江苏", "r2|xy", "r5|e"}, {"r6|f", "r7|g"}}; !reflect.DeepEqual(got, w) {
+		t.Errorf("files %q, want %q", got, w)
+	}
+	if len(m.Inputs) != 2 || m.Inputs[0].Path != "ods/dt=20241212/part-00000" || m.Inputs[0].Lines != 5 || m.Inputs[1].Lines != 4 {
+		t.Errorf("inputs %+v", m.Inputs)
+	}
+	rej, _ := os.ReadFile(filepath.Join(out, RejectsFile))
+	wantRej := "ods/dt=20241212/part-00000\t4\t1 fields, want 3\tbad line\n" +
+		"transform.ads.T1 output (hour 20241212)\t3\tcharacter '😀' (U+1F600) at output byte 3 cannot be encoded in the output charset\tr3|😀\n" +
+		"transform.ads.T1 output (hour 20241212)\t4\tcolumn 2 (b) holds a line break\tr4|a\\nb\n"
+	if string(rej) != wantRej {
+		t.Errorf("rejects.txt\n got %q\nwant %q", rej, wantRej)
+	}
+	es, _ := os.ReadDir(work)
+	if len(es) != 1 || es[0].Name() != "out" {
+		t.Errorf("workdir holds %v; want only out/ (no staged files)", es)
+	}
+}
+
+// A transform reject past max_rejects fails the period: nothing is
+// published and the reject list is kept beside the period folder.
+func TestTransformPackMaxRejects(t *testing.T) {
+	c, _ := tpEnv(t, `max_rejects: 0`, ``, "r1,a,250", "bad line", "r2,b,250")
+	_, err := packT(t, c, "T1", "20241212")
+	if err == nil || !strings.Contains(err.Error(), "interface T1 period 20241212") || !strings.Contains(err.Error(), "more than 0 rejected lines") ||
+		!strings.Contains(err.Error(), "ods/dt=20241212/part-00000 line 2: 1 fields, want 3") {
+		t.Fatalf("err %v", err)
+	}
+	if _, err := os.Stat(c.OutDir("T1", "20241212")); !os.IsNotExist(err) {
+		t.Errorf("published after a failure: %v", err)
+	}
+	if _, err := os.Stat(c.OutDir("T1", "20241212") + "." + RejectsFile); err != nil {
+		t.Errorf("reject list not kept: %v", err)
+	}
+}
+
+// embedded_delimiter: fail names the interface, the output line and the
+// column.
+func TestTransformPackEmbeddedDelimiterFail(t *testing.T) {
+	c, _ := tpEnv(t, `embedded_delimiter: fail`, ``, "r1,a,250", "r2,b|c,250")
+	_, err := packT(t, c, "T1", "20241212")
+	want := "interface T1 period 20241212: transform.ads.T1 output (hour 20241212) line 2: field 2 contains the output delimiter '|' (embedded_delimiter: fail)"
+	if err == nil || err.Error() != want {
+		t.Fatalf("err %v\nwant %s", err, want)
+	}
+}
+
+// The ADS partition column splits the sets, numbered from 1 each; a value
+// that cannot be a folder or {part} name is a counted reject; an empty one
+// goes to the null part.
+func TestTransformPackPartitions(t *testing.T) {
+	c, _ := tpEnv(t, ``, `lines_per_file: 2, max_rejects: 1`, "r1,a,250", "r2,b,571", "r3,c,250", "r4,d,江苏", "r5,e,250", "r6,f,")
+	m, err := packT(t, c, "T2", "20241212")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for _, s := range m.Sets {
+		for _, f := range s.Files {
+			got[s.Part] = append(got[s.Part], fmt.Sprintf("%s:%s", f.Name, strings.Join(readGz(t, filepath.Join(c.OutDir("T2", "20241212"), s.Dir, f.Name)), ",")))
+		}
+	}
+	want := map[string][]string{
+		"250":  {"a_10000_20241212_T2_250_00_0001.dat.gz:r1|250,r3|250", "a_10000_20241212_T2_250_00_0002.dat.gz:r5|250"},
+		"571":  {"a_10000_20241212_T2_571_00_0001.dat.gz:r2|571"},
+		"null": {"a_10000_20241212_T2_null_00_0001.dat.gz:r6|"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("sets\n got %v\nwant %v", got, want)
+	}
+	if m.Rows != (manifest.Rows{Read: 6, Written: 5, Rejected: 1}) {
+		t.Errorf("rows %+v", m.Rows)
+	}
+	rej, _ := os.ReadFile(filepath.Join(c.OutDir("T2", "20241212"), RejectsFile))
+	// Row 5 of the output: r5 (part 250) is delivered before r4 in their batch.
+	if !strings.Contains(string(rej), "\t5\tpartition value \"江苏\" (column p) is not letters, digits or '-'\tr4|江苏\n") {
+		t.Errorf("rejects.txt %q", rej)
+	}
+}
+
+// An hour of a day interface needs {hour} in the ODS table's path.
+func TestTransformPackHourNeedsHourPath(t *testing.T) {
+	c, _ := tpEnv(t, ``, ``, "r1,a,250")
+	_, err := packT(t, c, "T1", "2024121207")
+	if err == nil || !strings.Contains(err.Error(), `path "ods/dt={date}" has no {hour}`) {
+		t.Fatalf("err %v", err)
+	}
+}
