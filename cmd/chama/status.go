@@ -24,7 +24,8 @@ the stage runs per hour, counts (rows, rejected, files, bytes), start and
 end times and the last error. A rerun replaces the attempt before it.
 
 States: done, running, failed, partial (safe to retry), not_ready (input
-not ready yet), missing (no run recorded). pull and transform are shown
+not ready yet), died (recorded as running, but its process on this
+machine is gone: killed), missing (no run recorded). pull and transform are shown
 only when they have runs; push when the interface has routes.
 
 Exit codes: 0 shown; 1 the ledger could not be read; 2 usage or config error.`,
