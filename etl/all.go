@@ -47,53 +47,68 @@ const StatusPrefix = "CHAMA_PACK"
 func PackAll(ctx context.Context, o PackAllOptions) error {
 	var failed, notReady, usage, ok int
 	var first error
-	type unit struct {
-		p naming.Period
-		i *config.Interface
-	}
-	var units []unit
+	var units []packUnit
 	for _, p := range o.Periods {
 		for _, i := range o.Ifaces {
 			if i.Granularity == "hour" && !p.Hourly {
 				// An hourly interface delivers each hour of a day on its own.
 				for _, h := range p.Hours() {
-					units = append(units, unit{h, i})
+					units = append(units, packUnit{h, i})
 				}
 				continue
 			}
-			units = append(units, unit{p, i})
+			units = append(units, packUnit{p, i})
 		}
 	}
-	for _, u := range units {
+	handled := make([]bool, len(units))
+	for k, u := range units {
 		if ctx.Err() != nil {
 			break
 		}
-		start := time.Now()
-		var done func(*manifest.Manifest, error)
-		if o.Track != nil {
-			done = o.Track(ctx, u.i.Name, u.p.String())
-		}
-		m, err := Pack(ctx, PackOptions{Config: o.Config, Iface: u.i, Period: u.p, Resend: o.Resend, Log: o.Log, Workers: o.Workers, Version: o.Version})
-		if done != nil {
-			done(m, err)
-		}
-		if o.Out != nil {
-			fmt.Fprintln(o.Out, StatusLine(u.i.Name, u.p.String(), m, err, time.Since(start)))
-		}
-		if err != nil {
-			failed++
-			switch exit.Code(err) {
-			case exit.NotReady:
-				notReady++
-			case exit.Usage: // e.g. a transform spec that cannot run
-				usage++
-			}
-			if first == nil {
-				first = err
-			}
+		if handled[k] {
 			continue
 		}
-		ok++
+		// from: transform interfaces of one period and ODS table share
+		// one transform pass (transformpack.go).
+		group := sharedGroup(o.Config, units, handled, k)
+		dones := make([]func(*manifest.Manifest, error), len(group))
+		if o.Track != nil {
+			for j, g := range group {
+				dones[j] = o.Track(ctx, units[g].i.Name, units[g].p.String())
+			}
+		}
+		var results []packResult
+		if len(group) > 1 {
+			results = packShared(ctx, o, units, group)
+		} else {
+			start := time.Now()
+			m, err := Pack(ctx, PackOptions{Config: o.Config, Iface: u.i, Period: u.p, Resend: o.Resend, Log: o.Log, Workers: o.Workers, Version: o.Version})
+			results = []packResult{{m, err, time.Since(start)}}
+		}
+		for j, g := range group {
+			handled[g] = true
+			u, m, err := units[g], results[j].m, results[j].err
+			if dones[j] != nil {
+				dones[j](m, err)
+			}
+			if o.Out != nil {
+				fmt.Fprintln(o.Out, StatusLine(u.i.Name, u.p.String(), m, err, results[j].took))
+			}
+			if err != nil {
+				failed++
+				switch exit.Code(err) {
+				case exit.NotReady:
+					notReady++
+				case exit.Usage: // e.g. a transform spec that cannot run
+					usage++
+				}
+				if first == nil {
+					first = err
+				}
+				continue
+			}
+			ok++
+		}
 	}
 	if err := ctx.Err(); err != nil && failed == 0 {
 		return err

@@ -46,6 +46,10 @@ type PackOptions struct {
 	Now func() time.Time
 	// Version is recorded in the manifest as the build that wrote it.
 	Version string
+
+	// shared is this interface's share of a transform pass run for
+	// several from: transform interfaces at once (PackAll; transformpack.go).
+	shared *passSub
 }
 
 // RejectsFile is the name of the reject list inside a period folder.

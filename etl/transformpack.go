@@ -3,15 +3,19 @@ package etl
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/etl/transform"
 	"github.com/chama-data/chama/internal/manifest"
+	"github.com/chama-data/chama/naming"
 	"github.com/chama-data/chama/transfer"
 )
 
@@ -34,36 +38,36 @@ func inputPath(c *config.Config, i *config.Interface) string {
 }
 
 // transformFeed runs the interface's transform.ads entry for the period
-// into the packer. Rows reconcile as read = written + filtered + rejected:
-// read and filtered are transform's (for this interface, filtered is every
-// valid row it did not take), rejected is transform's rejects (bad ODS
-// lines, written to pack's reject file with their source file and line)
-// plus pack's own (a value with a line break, a character the charset
-// cannot hold, a partition value that cannot be a folder name).
+// into the packer (or takes its share of a pass run for several
+// interfaces, o.shared). Rows reconcile as read = written + filtered +
+// rejected: read and filtered are transform's (for this interface,
+// filtered is every valid row it did not take), rejected is transform's
+// rejects (bad ODS lines, written to pack's reject file with their source
+// file and line) plus pack's own (a value with a line break, a character
+// the charset cannot hold, a partition value that cannot be a folder name).
 func transformFeed(o PackOptions, log *slog.Logger, workers int) func(context.Context, *packer) (manifest.Rows, []manifest.Input, error) {
 	return func(ctx context.Context, p *packer) (manifest.Rows, []manifest.Input, error) {
 		var rows manifest.Rows // pack's side: written, rejected, delimiters
 		var trRejected manifest.Rows
 		var sum *transform.Summary
 		name := p.iface.Name
-		topt := transform.Options{
-			Config: o.Config, Layer: transform.LayerADS, Period: p.period, Names: []string{name}, Log: log,
-			OnReject: func(source string, line int64, reason string, raw []byte) error {
-				return p.reject(source, line, reason, raw, &trRejected)
-			},
-		}
-		if o.Source != nil {
-			topt.Source = func(string) (transfer.Source, error) { return o.Source, nil }
-		}
 		err := p.drive(ctx, workers, func(ctx context.Context, cancel context.CancelCauseFunc) error {
-			var sinkErr error
 			var err error
-			sum, err = transform.Run(ctx, topt, func(hour string, out transform.Output) error {
-				sinkErr = p.batch(hour, out, &rows)
-				return sinkErr
-			})
-			if sinkErr != nil {
-				err = sinkErr // pack's own error, already naming the interface and period
+			if o.shared != nil {
+				sum, err = o.shared.consume(ctx, p, &rows, &trRejected)
+			} else {
+				var sinkErr error
+				topt := transformOptions(o.Config, p.period, []string{name}, o.Source, log)
+				topt.OnReject = func(source string, line int64, reason string, raw []byte) error {
+					return p.reject(source, line, reason, raw, &trRejected)
+				}
+				sum, err = transform.Run(ctx, topt, func(hour string, out transform.Output) error {
+					sinkErr = p.batch(hour, out, &rows)
+					return sinkErr
+				})
+				if sinkErr != nil {
+					err = sinkErr // pack's own error, already naming the interface and period
+				}
 			}
 			if err != nil {
 				cancel(err)
@@ -72,8 +76,14 @@ func transformFeed(o PackOptions, log *slog.Logger, workers int) func(context.Co
 		})
 		var ins []manifest.Input
 		if sum != nil {
+			table := ""
+			if t := o.Config.Transform; t != nil && t.ADS[name] != nil && t.DWD[t.ADS[name].From] != nil {
+				table = t.DWD[t.ADS[name].From].From
+			}
 			for _, st := range sum.Streams {
-				ins = append(ins, st.Inputs...)
+				if st.Table == table {
+					ins = append(ins, st.Inputs...)
+				}
 			}
 		}
 		if err != nil {
@@ -91,6 +101,147 @@ func transformFeed(o PackOptions, log *slog.Logger, workers int) func(context.Co
 		}
 		return manifest.Rows{Read: tr.Read, Written: rows.Written, Filtered: tr.Filtered,
 			Rejected: tr.Rejected + rows.Rejected, Delimiters: rows.Delimiters}, ins, nil
+	}
+}
+
+func transformOptions(c *config.Config, period naming.Period, names []string, src transfer.Source, log *slog.Logger) transform.Options {
+	o := transform.Options{Config: c, Layer: transform.LayerADS, Period: period, Names: names, Log: log}
+	if src != nil {
+		o.Source = func(string) (transfer.Source, error) { return src, nil }
+	}
+	return o
+}
+
+// sharedPass is one transform pass whose ADS outputs go to the packers of
+// several interfaces at once (all from one ODS table), so the table is
+// read and the DWD columns are derived once. Each interface gets its
+// batches, in input order, on its own channel, and every transform reject.
+// A packer that stops (it failed) quits; the pass drops its outputs and
+// stops when no packer is left.
+type sharedPass struct {
+	subs map[string]*passSub
+	done chan struct{} // closed when the pass ended: sum and err are set
+	sum  *transform.Summary
+	err  error
+}
+
+type passSub struct {
+	ch   chan passItem
+	quit chan struct{}
+	once sync.Once
+	pass *sharedPass
+}
+
+// passItem is an output batch (retained for the packer) or a reject.
+type passItem struct {
+	hour   string
+	out    transform.Output
+	reject *passReject
+}
+
+type passReject struct {
+	source, reason string
+	line           int64
+	raw            []byte
+}
+
+var errAllQuit = errors.New("every interface of the transform pass stopped")
+
+// startSharedPass starts the pass; each interface's Pack takes its share
+// through PackOptions.shared and must call stop when it returns.
+func startSharedPass(ctx context.Context, c *config.Config, period naming.Period, names []string, log *slog.Logger) *sharedPass {
+	sp := &sharedPass{subs: map[string]*passSub{}, done: make(chan struct{})}
+	for _, n := range names {
+		sp.subs[n] = &passSub{ch: make(chan passItem, 4), quit: make(chan struct{}), pass: sp}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	left := make(chan struct{})
+	go func() { // stop the pass once no packer is left
+		for _, s := range sp.subs {
+			<-s.quit
+		}
+		close(left)
+		cancel()
+	}()
+	send := func(s *passSub, it passItem) bool {
+		select {
+		case s.ch <- it:
+			return true
+		case <-s.quit:
+		case <-ctx.Done():
+		}
+		return false
+	}
+	go func() {
+		defer close(sp.done)
+		defer cancel()
+		o := transformOptions(c, period, names, nil, log)
+		o.OnReject = func(source string, line int64, reason string, raw []byte) error {
+			for _, n := range names {
+				send(sp.subs[n], passItem{reject: &passReject{source: source, line: line, reason: reason, raw: bytes.Clone(raw)}})
+			}
+			return nil
+		}
+		sp.sum, sp.err = transform.Run(ctx, o, func(hour string, out transform.Output) error {
+			out.Rec.Retain()
+			if !send(sp.subs[out.Name], passItem{hour: hour, out: out}) {
+				out.Rec.Release()
+			}
+			select {
+			case <-left:
+				return errAllQuit
+			default:
+				return nil
+			}
+		})
+		for _, s := range sp.subs {
+			close(s.ch)
+		}
+	}()
+	return sp
+}
+
+// sub is the share of one interface.
+func (sp *sharedPass) sub(name string) *passSub { return sp.subs[name] }
+
+// stop says the interface's packer is done with the pass (idempotent);
+// batches still queued for it are released.
+func (s *passSub) stop() {
+	s.once.Do(func() {
+		close(s.quit)
+		go func() {
+			for it := range s.ch { // closed when the pass ends
+				if it.out.Rec != nil {
+					it.out.Rec.Release()
+				}
+			}
+		}()
+	})
+}
+
+// consume packs the interface's share of the pass until the pass ends.
+func (s *passSub) consume(ctx context.Context, p *packer, rows, trRejected *manifest.Rows) (*transform.Summary, error) {
+	defer s.stop()
+	for {
+		select {
+		case it, ok := <-s.ch:
+			if !ok {
+				<-s.pass.done
+				return s.pass.sum, s.pass.err
+			}
+			var err error
+			if r := it.reject; r != nil {
+				err = p.reject(r.source, r.line, r.reason, r.raw, trRejected)
+			} else {
+				err = p.batch(it.hour, it.out, rows)
+				it.out.Rec.Release()
+			}
+			if err != nil {
+				return nil, err
+			}
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		}
 	}
 }
 
@@ -169,4 +320,72 @@ func (c *converter) emitRecord(dst []byte, rec arrow.Record, row int, v *verdict
 		}
 	}
 	return c.finish(dst, start, v)
+}
+
+// packUnit is one interface and period of a PackAll.
+type packUnit struct {
+	p naming.Period
+	i *config.Interface
+}
+
+type packResult struct {
+	m    *manifest.Manifest
+	err  error
+	took time.Duration
+}
+
+// odsTable is the ODS table behind a from: transform interface ("" if none).
+func odsTable(c *config.Config, i *config.Interface) string {
+	if i.From != config.FromTransform || i.HourlyPack || c.Transform == nil {
+		return ""
+	}
+	a := c.Transform.ADS[i.Name]
+	if a == nil || c.Transform.DWD[a.From] == nil {
+		return ""
+	}
+	return c.Transform.DWD[a.From].From
+}
+
+// sharedGroup is unit k and, when it is a from: transform interface, every
+// later unhandled unit of the same period whose ADS entry reads the same
+// ODS table: they are packed from one transform pass.
+func sharedGroup(c *config.Config, units []packUnit, handled []bool, k int) []int {
+	group := []int{k}
+	table := odsTable(c, units[k].i)
+	if table == "" {
+		return group
+	}
+	for j := k + 1; j < len(units); j++ {
+		if !handled[j] && units[j].p == units[k].p && units[j].i.Name != units[k].i.Name && odsTable(c, units[j].i) == table {
+			group = append(group, j)
+		}
+	}
+	return group
+}
+
+// packShared packs the units of a group at once, each Pack taking its
+// interface's share of one transform pass.
+func packShared(ctx context.Context, o PackAllOptions, units []packUnit, group []int) []packResult {
+	names := make([]string, len(group))
+	for j, g := range group {
+		names[j] = units[g].i.Name
+	}
+	pass := startSharedPass(ctx, o.Config, units[group[0]].p, names, o.Log)
+	res := make([]packResult, len(group))
+	var wg sync.WaitGroup
+	for j, g := range group {
+		u := units[g]
+		sub := pass.sub(u.i.Name)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer sub.stop()
+			start := time.Now()
+			m, err := Pack(ctx, PackOptions{Config: o.Config, Iface: u.i, Period: u.p, Resend: o.Resend, Log: o.Log, Workers: o.Workers, Version: o.Version, shared: sub})
+			res[j] = packResult{m, err, time.Since(start)}
+		}()
+	}
+	wg.Wait()
+	<-pass.done
+	return res
 }

@@ -1,8 +1,10 @@
 package etl
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,6 +14,7 @@ import (
 	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/naming"
 )
@@ -200,4 +203,95 @@ func TestTransformPackHourNeedsHourPath(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `path "ods/dt={date}" has no {hour}`) {
 		t.Fatalf("err %v", err)
 	}
+}
+
+// PackAll packs the from: transform interfaces of one period and ODS
+// table from one transform pass: the table is read once, and each
+// interface's files are byte-identical to packing it on its own. One
+// interface failing (here T1 past max_rejects) does not stop the others.
+func TestTransformPackSharedPass(t *testing.T) {
+	rows := []string{"r1,a,250", "r2,b,571", "bad line", "skip,s,250", "r3,c,250", "r4,d,100", "r5,e,250"}
+	c, _ := tpEnv(t, `lines_per_file: 2, max_rejects: 1`, `lines_per_file: 2, max_rejects: 1`, rows...)
+	var logBuf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logBuf, nil))
+	var status bytes.Buffer
+	err := PackAll(context.Background(), PackAllOptions{Config: c, Periods: []naming.Period{naming.MustPeriod("20241212")},
+		Ifaces: []*config.Interface{c.Interfaces["T1"], c.Interfaces["T2"]}, Out: &status, Log: log, Workers: 2})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, status.String())
+	}
+	if n := strings.Count(logBuf.String(), "msg=transform "); n != 1 {
+		t.Errorf("the ODS table was read by %d transform passes, want 1:\n%s", n, logBuf.String())
+	}
+	if !strings.Contains(status.String(), "CHAMA_PACK OK iface=T1 period=20241212 sets=1 files=3 rows=5 rejected=1 ") ||
+		!strings.Contains(status.String(), "CHAMA_PACK OK iface=T2 period=20241212 sets=3 files=4 rows=5 rejected=1 ") {
+		t.Errorf("status:\n%s", status.String())
+	}
+	shared := map[string]string{}
+	for _, iface := range []string{"T1", "T2"} {
+		for k, v := range treeBytes(t, c.OutDir(iface, "20241212")) {
+			shared[iface+"/"+k] = v
+		}
+	}
+	// Each on its own.
+	for _, iface := range []string{"T1", "T2"} {
+		m, err := packT(t, c, iface, "20241212")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Rows.Check(); err != nil || m.Rows.Read != 7 || m.Rows.Rejected != 1 {
+			t.Errorf("%s rows %+v %v", iface, m.Rows, err)
+		}
+		for k, v := range treeBytes(t, c.OutDir(iface, "20241212")) {
+			if shared[iface+"/"+k] != v {
+				t.Errorf("%s/%s differs between the shared pass and a pack on its own", iface, k)
+			}
+			delete(shared, iface+"/"+k)
+		}
+	}
+	if len(shared) != 0 {
+		t.Errorf("only in the shared pass: %v", shared)
+	}
+
+	// T1 now fails on its first reject; T2 (max_rejects 1) still publishes.
+	c.Interfaces["T1"].MaxRejects = 0
+	status.Reset()
+	err = PackAll(context.Background(), PackAllOptions{Config: c, Periods: []naming.Period{naming.MustPeriod("20241212")},
+		Ifaces: []*config.Interface{c.Interfaces["T1"], c.Interfaces["T2"]}, Out: &status, Workers: 2})
+	if exit.Code(err) != exit.Partial || !strings.Contains(status.String(), "CHAMA_PACK FAIL iface=T1 ") || !strings.Contains(status.String(), "CHAMA_PACK OK iface=T2 ") {
+		t.Errorf("exit %d %v\n%s", exit.Code(err), err, status.String())
+	}
+}
+
+// treeBytes maps the data files and .verf under dir (relative paths) to
+// their bytes, with the .verf ctime column blanked.
+func treeBytes(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		b, _ := os.ReadFile(p)
+		switch {
+		case strings.HasSuffix(p, ".dat.gz"), filepath.Base(p) == RejectsFile:
+			m[rel] = string(b)
+		case strings.HasSuffix(p, ".verf"):
+			var lines []string
+			for _, l := range strings.Split(string(b), "\n") {
+				if f := strings.Split(l, "|"); len(f) == 6 {
+					f[4] = "CTIME"
+					l = strings.Join(f, "|")
+				}
+				lines = append(lines, l)
+			}
+			m[rel] = strings.Join(lines, "\n")
+		}
+		return nil
+	})
+	if len(m) == 0 {
+		t.Fatalf("nothing under %s", dir)
+	}
+	return m
 }
