@@ -2,32 +2,15 @@ package transfer
 
 import (
 	"bytes"
-	"crypto/md5"
-	"encoding/binary"
 	"hash/crc32"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/chama-data/chama/internal/hdfstest"
 )
 
-// reference computes the file checksum the simple way, block by block.
-func reference(data []byte, block, bpc int, table *crc32.Table) []byte {
-	outer := md5.New()
-	total, padded := 0, 32
-	for s := 0; s < len(data); s += block {
-		b := data[s:min(s+block, len(data))]
-		inner := md5.New()
-		for c := 0; c < len(b); c += bpc {
-			inner.Write(binary.BigEndian.AppendUint32(nil, crc32.Checksum(b[c:min(c+bpc, len(b))], table)))
-		}
-		outer.Write(inner.Sum(nil))
-		total += 16
-		if padded < total {
-			padded *= 2
-		}
-	}
-	outer.Write(make([]byte, padded-total))
-	return outer.Sum(nil)
-}
+// reference is the block-by-block checksum (hdfstest.FileChecksum).
+var reference = hdfstest.FileChecksum
 
 // Any split of the writes gives the same checksum, Sum midway does not
 // disturb later writes, and Reset starts over.

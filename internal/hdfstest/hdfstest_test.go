@@ -2,10 +2,7 @@ package hdfstest
 
 import (
 	"bytes"
-	"crypto/md5"
-	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -56,28 +53,6 @@ func writeRandom(t *testing.T, path string, n int, seed uint64) []byte {
 		t.Fatal(err)
 	}
 	return data
-}
-
-// fileChecksum is the client's FileReader.Checksum computed from bytes:
-// MD5 over the per-block MD5s of the CRC32C of each chunk, zero padded
-// to a power of two of at least 32 bytes.
-func fileChecksum(data []byte, block, bpc int) []byte {
-	outer := md5.New()
-	total, padded := 0, 32
-	for s := 0; s < len(data); s += block {
-		b := data[s:min(s+block, len(data))]
-		inner := md5.New()
-		for c := 0; c < len(b); c += bpc {
-			inner.Write(binary.BigEndian.AppendUint32(nil, crc32.Checksum(b[c:min(c+bpc, len(b))], castagnoli)))
-		}
-		outer.Write(inner.Sum(nil))
-		total += 16
-		if padded < total {
-			padded *= 2
-		}
-	}
-	outer.Write(make([]byte, padded-total))
-	return outer.Sum(nil)
 }
 
 func TestClientListsStatsReadsAndChecksums(t *testing.T) {
@@ -136,7 +111,7 @@ func TestClientListsStatsReadsAndChecksums(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := fileChecksum(a, 64<<10, 512); !bytes.Equal(sum, want) {
+	if want := FileChecksum(a, 64<<10, 512, castagnoli); !bytes.Equal(sum, want) {
 		t.Fatalf("checksum %x, want %x", sum, want)
 	}
 	f.Close()
