@@ -179,6 +179,9 @@ func Pack(ctx context.Context, o PackOptions) (*manifest.Manifest, error) {
 		return nil, fmt.Errorf("%s: the period is empty: %d input files hold no rows (set allow_empty: true if that is normal)", where, len(ins))
 	}
 	if rows.Written == 0 && !iface.AllowEmpty {
+		if rows.Filtered > 0 { // from: transform: the filter took no row
+			return nil, fmt.Errorf("%s: none of the %d rows read was routed to the interface (%d filtered, %d rejected); nothing to deliver (set allow_empty: true if that is normal)", where, rows.Read, rows.Filtered, rows.Rejected)
+		}
 		return nil, fmt.Errorf("%s: every one of the %d rows was rejected; nothing to deliver", where, rows.Read)
 	}
 	if err := rows.Check(); err != nil {

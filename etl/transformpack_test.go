@@ -295,3 +295,29 @@ func treeBytes(t *testing.T, dir string) map[string]string {
 	}
 	return m
 }
+
+// A missing ODS partition is "not ready" (exit 4); a period whose rows
+// all go elsewhere fails unless allow_empty, and then publishes an empty
+// set with its .verf.
+func TestTransformPackNotReadyAndEmpty(t *testing.T) {
+	c, _ := tpEnv(t, ``, ``, "skip,a,250", "skip,b,571")
+	_, err := packT(t, c, "T1", "20241213")
+	if exit.Code(err) != exit.NotReady || !strings.Contains(err.Error(), "interface T1 period 20241213") {
+		t.Errorf("missing partition: exit %d %v", exit.Code(err), err)
+	}
+	_, err = packT(t, c, "T1", "20241212")
+	if err == nil || !strings.Contains(err.Error(), "none of the 2 rows read was routed to the interface (2 filtered, 0 rejected)") {
+		t.Errorf("nothing routed: %v", err)
+	}
+	c.Interfaces["T1"].AllowEmpty = true
+	m, err := packT(t, c, "T1", "20241212")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Rows != (manifest.Rows{Read: 2, Filtered: 2}) || len(m.Sets) != 1 || len(m.Sets[0].Files) != 0 {
+		t.Errorf("empty period: %+v %+v", m.Rows, m.Sets)
+	}
+	if v, err := os.ReadFile(filepath.Join(c.OutDir("T1", "20241212"), m.Sets[0].Verf)); err != nil || len(v) != 0 {
+		t.Errorf(".verf %q %v", v, err)
+	}
+}
