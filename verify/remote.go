@@ -17,14 +17,13 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/pkg/sftp"
-
 	"github.com/chama-data/chama/config"
 )
 
 // RemoteFS is the little of an SFTP session that remote checks need, so
-// they can run against a local folder in tests and against pkg/sftp for
-// real (see SFTP). Paths are slash-separated.
+// they can run against a local folder in tests (DirFS) and over SFTP for
+// real (transfer.TargetFS, which puts every operation under the target's
+// timeout). Paths are slash-separated.
 type RemoteFS interface {
 	ReadDir(dir string) ([]fs.FileInfo, error)
 	Stat(p string) (fs.FileInfo, error)
@@ -34,15 +33,6 @@ type RemoteFS interface {
 // Dialer opens a session on one endpoint of target name. host names the
 // endpoint in findings; closeFn ends the session.
 type Dialer func(ctx context.Context, name string, t *config.Target) (fsys RemoteFS, host string, closeFn func() error, err error)
-
-// SFTP adapts a *sftp.Client to RemoteFS.
-func SFTP(c *sftp.Client) RemoteFS { return sftpFS{c} }
-
-type sftpFS struct{ c *sftp.Client }
-
-func (s sftpFS) ReadDir(d string) ([]fs.FileInfo, error) { return s.c.ReadDir(d) }
-func (s sftpFS) Stat(p string) (fs.FileInfo, error)      { return s.c.Stat(p) }
-func (s sftpFS) Open(p string) (io.ReadCloser, error)    { return s.c.Open(p) }
 
 // RemoteDir is the folder a route delivers a set into: the route's dir,
 // else the target's. Sets of a partitioned interface share it; their
