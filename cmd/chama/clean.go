@@ -38,6 +38,7 @@ Every deletion is logged and printed as a stable line:
   CHAMA_CLEAN DELETE file=out/51007/20241201/a_10000_20241201_51007_00_0001.dat.gz bytes=N mtime=...
   CHAMA_CLEAN DELETE dir=out/51007/20241201
   CHAMA_CLEAN OK files=N bytes=N dirs=N kept=N retention_days=15 dry_run=false
+  CHAMA_CLEAN FAIL files=N bytes=N dirs=N kept=N not_deleted=N retention_days=15 dry_run=false
 --dry-run prints WOULD_DELETE lines and deletes nothing.
 
 Exit codes: 0 done; 1 a file could not be read or removed; 2 usage or config error.`,

@@ -153,6 +153,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	gone := map[string]bool{}
 	touched := map[string]bool{}
+	var failed []string
 	for _, v := range victims {
 		rel, _ := filepath.Rel(root, v.path)
 		if !o.DryRun {
@@ -161,8 +162,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			if err != nil || !st.Mode().IsRegular() {
 				continue
 			}
-			if err := os.Remove(v.path); err != nil {
+			if err := remove(v.path); err != nil {
 				o.Log.Error("not deleted", "file", v.path, "err", err.Error())
+				failed = append(failed, err.Error())
 				continue
 			}
 		}
@@ -212,9 +214,17 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			o.Log.Info("retention: removed emptied folder", "file", d, "dry_run", o.DryRun)
 		}
 	}
+	if len(failed) > 0 {
+		fmt.Fprintf(o.Out, "CHAMA_CLEAN FAIL files=%d bytes=%d dirs=%d kept=%d not_deleted=%d retention_days=%d dry_run=%t\n", res.Files, res.Bytes, res.Dirs, res.Kept, len(failed), o.Days, o.DryRun)
+		return res, fmt.Errorf("clean: %d files could not be deleted, first: %s", len(failed), failed[0])
+	}
 	fmt.Fprintf(o.Out, "CHAMA_CLEAN OK files=%d bytes=%d dirs=%d kept=%d retention_days=%d dry_run=%t\n", res.Files, res.Bytes, res.Dirs, res.Kept, o.Days, o.DryRun)
 	return res, nil
 }
+
+// remove deletes one file; tests replace it to make a deletion fail
+// (root, which runs CI, may delete anything).
+var remove = os.Remove
 
 // emptyAfter reports whether everything in d is (or would be) gone.
 func emptyAfter(d string, gone map[string]bool) bool {

@@ -299,3 +299,33 @@ func TestCleanHourChunksAndPartial(t *testing.T) {
 		t.Errorf("result %+v\n%s", res, out.String())
 	}
 }
+
+// TestCleanReportsFilesItCouldNotDelete: a failed deletion is a failed
+// run (exit 1, a CHAMA_CLEAN FAIL line), not an OK that hides it.
+func TestCleanReportsFilesItCouldNotDelete(t *testing.T) {
+	work := filepath.Join(t.TempDir(), "work")
+	dir := filepath.Join(work, "out", "51007", "20241201")
+	put(t, filepath.Join(dir, "a_10000_20241201_51007_00_0001.dat.gz"), 30)
+	put(t, filepath.Join(dir, "a_10000_20241201_51007_00_0002.dat.gz"), 30)
+	defer func(r func(string) error) { remove = r }(remove)
+	remove = func(p string) error {
+		if strings.HasSuffix(p, "_0002.dat.gz") {
+			return &os.PathError{Op: "remove", Path: p, Err: os.ErrPermission}
+		}
+		return os.Remove(p)
+	}
+	var out bytes.Buffer
+	res, err := Run(t.Context(), Options{Config: cfg(t, work), Now: now, Out: &out})
+	if err == nil || !strings.Contains(err.Error(), "1 files could not be deleted") || !strings.Contains(err.Error(), "_0002.dat.gz") {
+		t.Fatalf("err = %v", err)
+	}
+	if !strings.Contains(out.String(), "CHAMA_CLEAN FAIL files=1 bytes=1 dirs=0 kept=0 not_deleted=1 ") {
+		t.Fatalf("lines:\n%s", out.String())
+	}
+	if res.Files != 1 {
+		t.Errorf("result %+v", res)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Error("the folder still holds a file; it must stay")
+	}
+}
