@@ -31,7 +31,9 @@ never sees half a partition. Parts and markers of an earlier run in the same
 hour folders are replaced.
 
 Mobile numbers in user_value are encrypted with a public DEMO key
-(gen.DemoMobileKeyHex): the data holds no secret and no real person.`,
+(gen.DemoMobileKeyHex): the data holds no secret and no real person.
+
+Exit codes: 0 written; 1 a file could not be written; 2 usage error.`,
 			Example: `  # one day, 2 million rows, 4 files per hour, into ./demo/ods
   chama gen --out ./demo/ods --date 20241212 --rows 2000000 --files-per-hour 4
 
