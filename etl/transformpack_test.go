@@ -321,3 +321,48 @@ func TestTransformPackNotReadyAndEmpty(t *testing.T) {
 		t.Errorf(".verf %q %v", v, err)
 	}
 }
+
+// Interrupted mid-way (after the first file is written), a transform pack
+// publishes nothing, removes its temporary folder and leaves the previous
+// output as it was; so does a shared pass, whose goroutines all end.
+func TestTransformPackInterrupted(t *testing.T) {
+	var rows []string
+	for i := 0; i < 40; i++ {
+		rows = append(rows, fmt.Sprintf("r%d,v%d,%d", i, i, 250+i%3))
+	}
+	c, _ := tpEnv(t, `lines_per_file: 5`, `lines_per_file: 5`, rows...)
+	period := naming.MustPeriod("20241212")
+	for _, iface := range []string{"T1", "T2"} {
+		if _, err := packT(t, c, iface, "20241212"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := map[string]map[string]string{"T1": treeBytes(t, c.OutDir("T1", "20241212")), "T2": treeBytes(t, c.OutDir("T2", "20241212"))}
+	c.Interfaces["T1"].LinesPerFile, c.Interfaces["T2"].LinesPerFile = 2, 2
+	defer func() { testHookFileDone = nil }()
+	for _, shared := range []bool{false, true} {
+		ctx, cancel := context.WithCancel(context.Background())
+		testHookFileDone = func(context.Context) { cancel() }
+		var err error
+		if shared {
+			err = PackAll(ctx, PackAllOptions{Config: c, Periods: []naming.Period{period}, Ifaces: []*config.Interface{c.Interfaces["T1"], c.Interfaces["T2"]}, Workers: 2})
+		} else {
+			_, err = Pack(ctx, PackOptions{Config: c, Iface: c.Interfaces["T1"], Period: period, Workers: 2})
+		}
+		cancel()
+		if err == nil {
+			t.Fatalf("shared=%v: an interrupted pack succeeded", shared)
+		}
+		for _, iface := range []string{"T1", "T2"} {
+			if after := treeBytes(t, c.OutDir(iface, "20241212")); !reflect.DeepEqual(after, before[iface]) {
+				t.Errorf("shared=%v: %s output changed by an interrupted run", shared, iface)
+			}
+			es, _ := os.ReadDir(filepath.Dir(c.OutDir(iface, "20241212")))
+			for _, e := range es {
+				if strings.Contains(e.Name(), ".tmp-") {
+					t.Errorf("shared=%v: %s: temporary folder %s left", shared, iface, e.Name())
+				}
+			}
+		}
+	}
+}

@@ -173,6 +173,9 @@ func TestTransformPackGolden(t *testing.T) {
 			t.Errorf("verify of %s missing:\n%s", iface, out)
 		}
 	}
+	if _, err := os.Stat(filepath.Join(work, "stage")); !os.IsNotExist(err) {
+		t.Errorf("transform + pack staged files: %v", err)
+	}
 	got := readOutput(t, filepath.Join(work, "out"))
 	wantDir := filepath.Join(goldenDir, "want")
 	if *updateGolden {
