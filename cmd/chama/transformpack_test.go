@@ -386,9 +386,18 @@ func TestTransformStandaloneRecordsLedger(t *testing.T) {
 // from: transform is validated with key paths.
 func TestFromTransformValidation(t *testing.T) {
 	cfg, _, _ := goldenConfig(t, func(y string) string {
-		return strings.Replace(y, "  CM001:\n", `  "51099": {from: transform, path: "x/dt={date}", partition_field: 2}
+		y = strings.Replace(y, "  CM001:\n", `  "51099": {from: transform, path: "x/dt={date}", partition_field: 2}
   "51098": {from: hive}
   CM001:
+    hourly_pack: true
+`, 1)
+		return strings.Replace(y, `  "51010":
+    from: transform
+`, `  "51010":
+    from: transform
+    granularity: hour
+    file_name: "a_{period}_{iface}_{seq}.dat.gz"
+    verf_name: "a_{period}_{iface}.verf"
 `, 1)
 	})
 	_, err := config.Load(cfg)
@@ -400,6 +409,8 @@ func TestFromTransformValidation(t *testing.T) {
 		"interfaces.51099.path: not used with from: transform",
 		"interfaces.51099.partition_field: not used with from: transform",
 		`interfaces.51098.from: "hive" is not transform`,
+		"interfaces.CM001.hourly_pack: not supported with from: transform",
+		`interfaces.51010.granularity: an hourly interface from transform needs {hour} in its ODS table's path ("ods/events/dt={date}")`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in\n%v", want, err)
