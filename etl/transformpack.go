@@ -76,10 +76,7 @@ func transformFeed(o PackOptions, log *slog.Logger, workers int) func(context.Co
 		})
 		var ins []manifest.Input
 		if sum != nil {
-			table := ""
-			if t := o.Config.Transform; t != nil && t.ADS[name] != nil && t.DWD[t.ADS[name].From] != nil {
-				table = t.DWD[t.ADS[name].From].From
-			}
+			table := odsTable(o.Config, p.iface)
 			for _, st := range sum.Streams {
 				if st.Table == table {
 					ins = append(ins, st.Inputs...)
