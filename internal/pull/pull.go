@@ -211,6 +211,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	res := &Result{}
 	var pending []*Partition
 	for _, iface := range o.Ifaces {
+		if iface.From != "" {
+			continue // from: transform has no partitions of its own: transform reads its ODS table
+		}
 		for _, p := range o.Periods {
 			for _, part := range Partitions(iface, p) {
 				res.Partitions = append(res.Partitions, part)
