@@ -28,7 +28,10 @@ func init() {
 {hour} reads its 24 hour folders in order), converts each line (delimiter,
 charset, CR/LF, embedded-delimiter policy), cuts exactly lines_per_file lines
 per file, numbered from 1 within each partition value, gzips the files on
-all cores and writes a .verf and manifest.json beside them.
+all cores and writes a .verf and manifest.json beside them. An interface with
+from: transform is packed from its transform.ads entry instead: the
+transform runs for the period and its rows go straight into the files (one
+transform pass for the interfaces of a period that read the same ODS table).
 
 Output: <workdir>/out/<iface>/<period>/ (one sub-folder per partition value
 when the interface has partition_field). The folder is built under a hidden
