@@ -87,6 +87,47 @@ func BenchmarkTransformPack51007(b *testing.B) {
 			return m.Rows.Written
 		})
 	})
+	// Three interfaces with the 51007 spec: one shared pass, and each
+	// packed with its own pass.
+	// (ads is the spec's last section.)
+	y3 := strings.Replace(y, "  ads:\n    \"51007\":\n", "  ads:\n    \"51007\": &a51007\n", 1) +
+		"    \"51006\": *a51007\n    \"51010\": *a51007\n"
+	y3 = strings.Replace(y3, `"51007": {from: transform}`, `"51007": {from: transform}
+  "51006": {from: transform}
+  "51010": {from: transform}`, 1)
+	cfg3, err := config.Parse([]byte(y3))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg3.Transform.Readers = 1
+	ifs := []*config.Interface{cfg3.Interfaces["51006"], cfg3.Interfaces["51007"], cfg3.Interfaces["51010"]}
+	b.Run("3x-transform", func(b *testing.B) {
+		run(b, func() int64 {
+			if _, err := transform.Run(context.Background(), transform.Options{Config: cfg3, Layer: transform.LayerADS, Period: period, Log: quietLog},
+				func(string, transform.Output) error { return nil }); err != nil {
+				b.Fatal(err)
+			}
+			return 0
+		})
+	})
+	b.Run("3x-shared", func(b *testing.B) {
+		run(b, func() int64 {
+			if err := PackAll(context.Background(), PackAllOptions{Config: cfg3, Periods: []naming.Period{period}, Ifaces: ifs, Workers: 1, Log: quietLog}); err != nil {
+				b.Fatal(err)
+			}
+			return 0
+		})
+	})
+	b.Run("3x-separate", func(b *testing.B) {
+		run(b, func() int64 {
+			for _, i := range ifs {
+				if _, err := Pack(context.Background(), PackOptions{Config: cfg3, Iface: i, Period: period, Workers: 1, Log: quietLog}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			return 0
+		})
+	})
 }
 
 var quietLog = slog.New(slog.DiscardHandler)
