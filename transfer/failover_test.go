@@ -2,6 +2,8 @@ package transfer
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -382,6 +384,29 @@ func TestPushRealSSHD(t *testing.T) {
 	st, err := c.Stat(filepath.Join(remote, m.Sets[0].Verf))
 	if err != nil || st.Size() == 0 {
 		t.Errorf("stat .verf over DialTarget: %v", err)
+	}
+
+	// verify's session streams a file back whole from OpenSSH too.
+	dcfg := e.config(tg(d.Addr()), "plat")
+	tfs, err := OpenTargetFS(context.Background(), dcfg, "plat", dcfg.Targets["plat"].Primary[0], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tfs.Close()
+	rc, err := tfs.Open(filepath.Join(remote, m.Sets[0].Files[0].Name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := md5.New()
+	_, err = rc.(io.WriterTo).WriteTo(h)
+	rc.Close()
+	if got := hex.EncodeToString(h.Sum(nil)); err != nil || got != m.Sets[0].Files[0].MD5 {
+		t.Errorf("streamed back over TargetFS: md5 %s, %v; want %s", got, err, m.Sets[0].Files[0].MD5)
+	}
+	// --force checks every file with md5sum on the server: all the same.
+	res, err, _ = e.push(dcfg, func(o *PushOptions) { o.Force = true })
+	if err != nil || res.Files != 0 || res.Skipped != 6 {
+		t.Errorf("--force against sshd: %v files=%d skipped=%d", err, res.Files, res.Skipped)
 	}
 }
 
