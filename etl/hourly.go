@@ -181,6 +181,7 @@ func chunkOptions(o PackOptions) PackOptions {
 	ic.FileName, ic.VerfName = chunkFileName, chunkVerfName
 	o.Config, o.Iface = &c, &ic
 	o.Resend = 0 // the re-send number is given at assembly
+	o.hourChunk = true
 	return o
 }
 
@@ -297,6 +298,10 @@ func buildDay(ctx context.Context, o PackOptions, day naming.Period, full bool) 
 	}
 	if err := m.Rows.Check(); err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	if full && m.Rows.Written == 0 && !iface.AllowEmpty {
+		// Hours may be empty on their own; the day may not (as pack).
+		return nil, fmt.Errorf("%s: the day is empty: its 24 hours hold %d rows, %d rejected, nothing to deliver (set allow_empty: true if that is normal)", where, m.Rows.Read, m.Rows.Rejected)
 	}
 	if len(partNames) == 0 && iface.PartitionField == 0 {
 		partNames = []string{""} // allow_empty: an empty flat day still gets its .verf

@@ -47,6 +47,12 @@ type PackOptions struct {
 	// Version is recorded in the manifest as the build that wrote it.
 	Version string
 
+	// hourChunk: the period is one hour of an hourly_pack day. An hour
+	// whose files hold no rows (or only rejects) is then an empty chunk,
+	// as it is an empty stretch of a whole-day split; whether the day is
+	// empty is decided when the day is assembled.
+	hourChunk bool
+
 	// shared is this interface's share of a transform pass run for
 	// several from: transform interfaces at once (PackAll; transformpack.go).
 	shared *passSub
@@ -175,10 +181,11 @@ func Pack(ctx context.Context, o PackOptions) (*manifest.Manifest, error) {
 		}
 		return nil, err
 	}
-	if rows.Read == 0 && !iface.AllowEmpty {
+	emptyOK := iface.AllowEmpty || o.hourChunk
+	if rows.Read == 0 && !emptyOK {
 		return nil, fmt.Errorf("%s: the period is empty: %d input files hold no rows (set allow_empty: true if that is normal)", where, len(ins))
 	}
-	if rows.Written == 0 && !iface.AllowEmpty {
+	if rows.Written == 0 && !emptyOK {
 		if rows.Filtered > 0 { // from: transform: the filter took no row
 			return nil, fmt.Errorf("%s: none of the %d rows read was routed to the interface (%d filtered, %d rejected); nothing to deliver (set allow_empty: true if that is normal)", where, rows.Read, rows.Filtered, rows.Rejected)
 		}

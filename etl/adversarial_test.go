@@ -1,0 +1,320 @@
+package etl
+
+// Adversarial inputs against the real pack path (real gzip, real files):
+// every row is accounted for, every file holds exactly its lines, and
+// bad input fails precisely or is a counted reject.
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/chama-data/chama/internal/manifest"
+	"github.com/chama-data/chama/naming"
+)
+
+// checkRows fails unless read = written + filtered + rejected and the
+// data files of the manifest hold `written` lines in total.
+func checkRows(t *testing.T, dir string, m *manifest.Manifest) {
+	t.Helper()
+	r := m.Rows
+	if r.Read != r.Written+r.Filtered+r.Rejected {
+		t.Errorf("rows do not reconcile: %+v", r)
+	}
+	var lines int64
+	for _, s := range m.Sets {
+		for _, f := range s.Files {
+			got := int64(len(readGz(t, filepath.Join(dir, s.Dir, f.Name))))
+			if got != f.Lines {
+				t.Errorf("%s holds %d lines, manifest says %d", f.Name, got, f.Lines)
+			}
+			lines += got
+		}
+	}
+	if lines != r.Written {
+		t.Errorf("files hold %d lines, manifest says %d written", lines, r.Written)
+	}
+}
+
+func writeRaw(t *testing.T, p string, data []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func gz(data string) []byte {
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write([]byte(data))
+	zw.Close()
+	return b.Bytes()
+}
+
+// Empty lines, lines of only '\r', a last line without '\n', a zero-byte
+// file and a multi-member gzip whose CRLF is split across two members:
+// every line is read once, counted, and cut exactly.
+func TestPackAdversarialLineShapes(t *testing.T) {
+	e := newEnv(t, "lines_per_file: 3")
+	d := filepath.Join(e.root, "ods/dt=20241212")
+	writeRaw(t, filepath.Join(d, "a"), []byte("a\x01b\n\nc\r\n\r\nlast")) // 5 lines
+	writeRaw(t, filepath.Join(d, "b"), nil)                              // zero bytes
+	writeRaw(t, filepath.Join(d, "c.gz"), append(gz("m\x01n\r"), gz("\no\x01p\r\n")...))
+	writeRaw(t, filepath.Join(d, "d.gz"), gz("")) // a gzip without data
+	m := e.mustPack("20241212")
+	checkRows(t, e.outDir("20241212"), m)
+	var got []string
+	for _, f := range m.Sets[0].Files {
+		got = append(got, readGz(t, filepath.Join(e.outDir("20241212"), f.Name))...)
+	}
+	want := []string{"a|b", "", "c", "", "last", "m|n", "o|p"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if m.Rows.Read != 7 || m.Rows.Written != 7 {
+		t.Errorf("rows %+v, want 7 read and written", m.Rows)
+	}
+	lines := map[string]int64{}
+	for _, in := range m.Inputs {
+		lines[filepath.Base(in.Path)] = in.Lines
+	}
+	if lines["a"] != 5 || lines["b"] != 0 || lines["c.gz"] != 2 || lines["d.gz"] != 0 {
+		t.Errorf("input line counts %v", lines)
+	}
+}
+
+// With a field count, the same empty and '\r'-only lines are rejects,
+// counted, each named with its file and line number.
+func TestPackAdversarialEmptyLinesAreCountedRejects(t *testing.T) {
+	e := newEnv(t, "fields: 2\nmax_rejects: 10")
+	writeRaw(t, filepath.Join(e.root, "ods/dt=20241212/a"), []byte("a\x01b\n\n\r\nc\x01d"))
+	m := e.mustPack("20241212")
+	checkRows(t, e.outDir("20241212"), m)
+	if m.Rows.Rejected != 2 || m.Rows.Written != 2 {
+		t.Errorf("rows %+v", m.Rows)
+	}
+	rej, _ := os.ReadFile(filepath.Join(e.outDir("20241212"), RejectsFile))
+	if !strings.Contains(string(rej), "\t2\t1 fields, want 2") || !strings.Contains(string(rej), "\t3\t1 fields, want 2") {
+		t.Errorf("rejects %q", rej)
+	}
+}
+
+// Partition values that could escape the output folder or cannot be a
+// {part} in a name (empty, '/', '..', a Chinese province name) are
+// counted rejects naming the value; nothing is written outside the set.
+func TestPackAdversarialPartitionValues(t *testing.T) {
+	e := newEnv(t, "partition_field: 1\nfields: 2\nmax_rejects: 10")
+	e.writeInput("ods/dt=20241212/a.gz", row("250", "ok"), row("", "empty"), row("../x", "dots"),
+		row("a/b", "slash"), row("..", "dotdot"), row("江苏", "hanzi"), row("100", "ok"))
+	m := e.mustPack("20241212")
+	checkRows(t, e.outDir("20241212"), m)
+	if m.Rows.Rejected != 5 || m.Rows.Written != 2 || len(m.Sets) != 2 {
+		t.Errorf("rows %+v sets %d", m.Rows, len(m.Sets))
+	}
+	tree := listTree(t, filepath.Join(e.work, "out"))
+	for _, p := range tree {
+		if !strings.HasPrefix(p, "X/20241212/") && !strings.HasPrefix(p, "X/.") {
+			t.Errorf("file outside the period folder: %s", p)
+		}
+	}
+	rej, _ := os.ReadFile(filepath.Join(e.outDir("20241212"), RejectsFile))
+	if strings.Count(string(rej), "is not letters, digits or '-'") != 5 {
+		t.Errorf("rejects %q", rej)
+	}
+}
+
+// A character GBK cannot hold (an emoji, a rare CJK extension) is a
+// counted reject that names it; the other lines convert.
+func TestPackAdversarialOutsideGBK(t *testing.T) {
+	e := newEnv(t, "charset: gbk\nmax_rejects: 5")
+	e.writeInput("ods/dt=20241212/a.gz", row("江苏", "1"), row("x😀", "2"), row("𠀀", "3"), row("北京", "4"))
+	m := e.mustPack("20241212")
+	if m.Rows.Rejected != 2 || m.Rows.Written != 2 || m.Rows.Read != 4 {
+		t.Errorf("rows %+v", m.Rows)
+	}
+	rej, _ := os.ReadFile(filepath.Join(e.outDir("20241212"), RejectsFile))
+	if !strings.Contains(string(rej), "U+1F600") || !strings.Contains(string(rej), "U+20000") {
+		t.Errorf("rejects %q", rej)
+	}
+}
+
+// An embedded delimiter at the very start or end of a value, or a value
+// that is only the delimiter: the policy applies and the field count of
+// the output line is unchanged.
+func TestPackAdversarialEmbeddedDelimiterAtEdges(t *testing.T) {
+	for _, tc := range []struct{ policy, want string }{
+		{"strip", "a|b||c"},
+		{"replace:_", "_a|b_|_|_c_"},
+	} {
+		e := newEnv(t, `embedded_delimiter: "`+tc.policy+`"`)
+		e.writeInput("ods/dt=20241212/a.gz", row("|a", "b|", "|", "|c|"))
+		m := e.mustPack("20241212")
+		got := readGz(t, filepath.Join(e.outDir("20241212"), "a_10000_20241212_X_00_0001.dat.gz"))
+		if len(got) != 1 || got[0] != tc.want || m.Rows.Delimiters != 4 {
+			t.Errorf("%s: got %q (delimiters %d), want %q", tc.policy, got, m.Rows.Delimiters, tc.want)
+		}
+	}
+}
+
+// A line longer than a read chunk at the very end of a file without a
+// trailing newline, in a multi-member gzip.
+func TestPackAdversarialLongLastLine(t *testing.T) {
+	e := newEnv(t, "lines_per_file: 2")
+	long := strings.Repeat("y", 2<<20+3)
+	writeRaw(t, filepath.Join(e.root, "ods/dt=20241212/a.gz"), append(append(gz("1\n2\n"), gz(long[:1<<20])...), gz(long[1<<20:])...))
+	m := e.mustPack("20241212")
+	checkRows(t, e.outDir("20241212"), m)
+	got := readGz(t, filepath.Join(e.outDir("20241212"), "a_10000_20241212_X_00_0002.dat.gz"))
+	if len(got) != 1 || got[0] != long {
+		t.Errorf("long last line mangled: %d lines", len(got))
+	}
+}
+
+// Two packs of the same period at once: one publishes, the other fails
+// naming the lock, and the published set is whole.
+func TestPackAdversarialConcurrentSamePeriod(t *testing.T) {
+	e := newEnv(t, "lines_per_file: 100")
+	var lines []string
+	for i := range 5000 {
+		lines = append(lines, row(fmt.Sprint(i), "v"))
+	}
+	e.writeInput("ods/dt=20241212/a.gz", lines...)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for k := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[k] = e.pack("20241212")
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case !strings.Contains(err.Error(), "another chama is packing this period"):
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if ok == 0 {
+		t.Fatal("no pack succeeded")
+	}
+	m, err := manifest.Read(e.outDir("20241212"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRows(t, e.outDir("20241212"), m)
+	if FileCount(m) != 50 || len(listTree(t, e.outDir("20241212"))) != 52 {
+		t.Errorf("files %d, tree %v", FileCount(m), len(listTree(t, e.outDir("20241212"))))
+	}
+	e.noTemporaries()
+}
+
+// --resend 99 fits {resend:02}; a template with a narrower width fails
+// before anything is published, naming the number.
+func TestPackAdversarialResend99(t *testing.T) {
+	e := newEnv(t, "")
+	e.writeInput("ods/dt=20241212/a.gz", row("1"))
+	m := e.mustPack("20241212", func(o *PackOptions) { o.Resend = 99 })
+	if m.Sets[0].Files[0].Name != "a_10000_20241212_X_99_0001.dat.gz" || m.Sets[0].Verf != "a_10000_20241212_X_99.verf" {
+		t.Errorf("names %+v", m.Sets[0])
+	}
+	e2 := newEnv(t, `file_name: "a_{date}_{iface}_{resend:1}_{seq}.dat.gz"`+"\n"+`verf_name: "a_{date}_{iface}_{resend:1}.verf"`)
+	e2.writeInput("ods/dt=20241212/a.gz", row("1"))
+	_, err := e2.pack("20241212", func(o *PackOptions) { o.Resend = 99 })
+	if err == nil || !strings.Contains(err.Error(), "resend 99 does not fit in 1 digits") {
+		t.Errorf("err = %v", err)
+	}
+	if _, serr := os.Stat(e2.outDir("20241212")); !os.IsNotExist(serr) {
+		t.Error("published after a name error")
+	}
+	e2.noTemporaries()
+}
+
+// A cancelled context stops pack cleanly: an error, nothing published,
+// no temporary left.
+func TestPackAdversarialCancelled(t *testing.T) {
+	e := newEnv(t, "lines_per_file: 10")
+	var lines []string
+	for i := range 2000 {
+		lines = append(lines, row(fmt.Sprint(i), "v"))
+	}
+	e.writeInput("ods/dt=20241212/a.gz", lines...)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := Pack(ctx, PackOptions{Config: e.cfg, Iface: e.cfg.Interfaces["X"], Period: naming.MustPeriod("20241212"), Workers: 2})
+	if err == nil {
+		t.Fatal("a cancelled pack succeeded")
+	}
+	if _, serr := os.Stat(e.outDir("20241212")); !os.IsNotExist(serr) {
+		t.Error("published after cancel")
+	}
+	e.noTemporaries()
+}
+
+// Hourly mode: an hour whose partition holds files but no rows is an
+// empty chunk, as the same hour is an empty stretch of a whole-day
+// split; the day assembles from the other hours.
+func TestHourlyAdversarialZeroRowHour(t *testing.T) {
+	e := newEnv(t, "path: ods/dt={date}/hour={hour}\nhourly_pack: true\nfields: 3\nlines_per_file: 10")
+	e.writeHours("20241212", map[int]int{})
+	for h := range 24 {
+		if h == 5 {
+			e.writeInput(fmt.Sprintf("ods/dt=20241212/hour=%02d/part-0.gz", h)) // no rows
+			continue
+		}
+		e.writeInput(fmt.Sprintf("ods/dt=20241212/hour=%02d/part-0.gz", h), row(fmt.Sprintf("%02d", h), "1", "x"))
+	}
+	m := e.mustPack("20241212")
+	checkRows(t, e.outDir("20241212"), m)
+	if FileCount(m) != 23 || m.Rows.Written != 23 {
+		t.Errorf("files %d rows %+v", FileCount(m), m.Rows)
+	}
+	if whole := newEnv(t, "path: ods/dt={date}/hour={hour}\nfields: 3"); true {
+		whole.root = e.root
+		whole.cfg.Sources["local"].Root = e.root
+		wm := whole.mustPack("20241212")
+		if wm.Rows.Written != 23 {
+			t.Errorf("whole-day rows %+v", wm.Rows)
+		}
+	}
+	// Every hour empty: the day is empty, an error as in pack.
+	empty := newEnv(t, "path: ods/dt={date}/hour={hour}\nhourly_pack: true\nfields: 3")
+	for h := range 24 {
+		empty.writeInput(fmt.Sprintf("ods/dt=20241212/hour=%02d/part-0.gz", h))
+	}
+	if _, err := empty.pack("20241212"); err == nil || !strings.Contains(err.Error(), "the day is empty") {
+		t.Errorf("empty day: err = %v", err)
+	}
+	if _, err := manifest.Read(empty.outDir("20241212")); err == nil {
+		t.Error("an empty day was assembled")
+	}
+}
+
+// Hourly mode: a day whose hour 23 has not landed fails naming the
+// missing partition, publishes no day, and leaves no temporary.
+func TestHourlyAdversarialMissingLastHour(t *testing.T) {
+	e := newEnv(t, "path: ods/dt={date}/hour={hour}\nhourly_pack: true\nfields: 3\nlines_per_file: 10")
+	for h := range 23 {
+		e.writeInput(fmt.Sprintf("ods/dt=20241212/hour=%02d/part-0.gz", h), row(fmt.Sprintf("%02d", h), "1", "x"))
+	}
+	_, err := e.pack("20241212")
+	if err == nil || !strings.Contains(err.Error(), "partition not found") || !strings.Contains(err.Error(), "hour=23") {
+		t.Fatalf("err = %v, want partition not found naming hour=23", err)
+	}
+	if _, err := manifest.Read(e.outDir("20241212")); err == nil {
+		t.Error("a day without hour 23 was assembled")
+	}
+	e.noTemporaries()
+}
