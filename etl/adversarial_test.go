@@ -67,7 +67,7 @@ func TestPackAdversarialLineShapes(t *testing.T) {
 	e := newEnv(t, "lines_per_file: 3")
 	d := filepath.Join(e.root, "ods/dt=20241212")
 	writeRaw(t, filepath.Join(d, "a"), []byte("a\x01b\n\nc\r\n\r\nlast")) // 5 lines
-	writeRaw(t, filepath.Join(d, "b"), nil)                              // zero bytes
+	writeRaw(t, filepath.Join(d, "b"), nil)                               // zero bytes
 	writeRaw(t, filepath.Join(d, "c.gz"), append(gz("m\x01n\r"), gz("\no\x01p\r\n")...))
 	writeRaw(t, filepath.Join(d, "d.gz"), gz("")) // a gzip without data
 	m := e.mustPack("20241212")
