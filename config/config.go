@@ -517,16 +517,24 @@ func (c *Config) Validate() error {
 		if i.Format != "text" {
 			bad(key+".format", "%q is not supported (text: plain or gzip)", i.Format)
 		}
+		// A line break as a delimiter or in the replacement would split an
+		// output line, so files would not hold exactly their counted lines.
 		if len(i.Delimiter) != 1 {
 			bad(key+".delimiter", "must be a single byte, got %q", i.Delimiter)
+		} else if strings.ContainsAny(i.Delimiter, "\r\n") {
+			bad(key+".delimiter", "must not be a line break, got %q (lines end with \\n)", i.Delimiter)
 		}
 		if len(i.OutDelimiter) != 1 {
 			bad(key+".out_delimiter", "must be a single byte, got %q", i.OutDelimiter)
+		} else if strings.ContainsAny(i.OutDelimiter, "\r\n") {
+			bad(key+".out_delimiter", "must not be a line break, got %q (lines end with \\n)", i.OutDelimiter)
 		}
 		if _, err := ParsePolicy(i.EmbeddedDelimiter); err != nil {
 			bad(key+".embedded_delimiter", "%v", err)
 		} else if p, _ := ParsePolicy(i.EmbeddedDelimiter); p.Mode == "replace" && strings.Contains(p.With, i.OutDelimiter) {
 			bad(key+".embedded_delimiter", "the replacement %q contains the output delimiter", p.With)
+		} else if p.Mode == "replace" && strings.ContainsAny(p.With, "\r\n") {
+			bad(key+".embedded_delimiter", "the replacement %q holds a line break, which would split the line", p.With)
 		}
 		switch strings.ToLower(i.Charset) {
 		case "utf-8", "utf8", "gbk", "gb18030":
