@@ -208,3 +208,26 @@ func TestStatusDiedRun(t *testing.T) {
 		t.Fatalf("%+v", ss[0])
 	}
 }
+
+// TestStatusVerifyCountsOneCheck: a local verify and a remote one (which
+// records its targets) check the same files; status shows their lines
+// and files once, not added up, and the state of each kind of check.
+func TestStatusVerifyCountsOneCheck(t *testing.T) {
+	l := openLedger(t)
+	add(t, l, ledger.Run{Stage: "verify", Iface: "51007", Period: "20241212", Target: "a"}, ledger.Result{RowsIn: 100, RowsOut: 100, Files: 3, Bytes: 4096, Host: "h:22"}, t0, time.Minute)
+	add(t, l, ledger.Run{Stage: "verify", Iface: "51007", Period: "20241212"}, ledger.Result{RowsIn: 100, RowsOut: 100, Files: 3, Bytes: 4096}, t0.Add(time.Hour), time.Minute)
+	ss, err := Status(t.Context(), StatusOptions{Ledger: l, Periods: []naming.Period{naming.MustPeriod("20241212")}, Ifaces: []*config.Interface{ifc("51007", "a")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range ss {
+		if s.Stage != "verify" {
+			continue
+		}
+		if s.State != StateDone || s.RowsOut != 100 || s.Files != 3 || s.Bytes != 4096 || s.Hosts != "h:22" {
+			t.Fatalf("verify status %+v: want done, 100 rows, 3 files, 4096 bytes, host h:22", s)
+		}
+		return
+	}
+	t.Fatal("no verify row")
+}

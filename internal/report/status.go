@@ -163,6 +163,17 @@ func summarize(iface, period, stage string, rows []ledger.Row, gone func(string,
 		counted = cur
 	}
 	var hosts []string
+	if stage == ledger.StageVerify {
+		// A local and a remote check (one row per target list) look at
+		// the same files: count them once, from the newest check of each
+		// period and hour; hosts still come from every check.
+		for _, r := range counted {
+			if r.Host != "" && !contains(hosts, r.Host) {
+				hosts = append(hosts, r.Host)
+			}
+		}
+		counted = newestPerHour(counted)
+	}
 	for _, r := range counted {
 		s.RowsIn += r.RowsIn
 		s.RowsOut += r.RowsOut
@@ -207,6 +218,27 @@ func summarize(iface, period, stage string, rows []ledger.Row, gone func(string,
 	}
 	s.State = state
 	return s
+}
+
+// newestPerHour keeps the newest row of each (period, hour).
+func newestPerHour(rows []ledger.Row) []ledger.Row {
+	last := map[string]ledger.Row{}
+	var keys []string
+	for _, r := range rows {
+		k := r.Period + "|" + r.Hour
+		prev, ok := last[k]
+		if !ok {
+			keys = append(keys, k)
+		}
+		if !ok || r.ID > prev.ID {
+			last[k] = r
+		}
+	}
+	out := make([]ledger.Row, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, last[k])
+	}
+	return out
 }
 
 // localGone reports a process of this machine that no longer exists.
