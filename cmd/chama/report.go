@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -62,6 +64,8 @@ could not be read); 2 usage or config error.`,
 			}
 			if stage == "" {
 				stage = c.Alerts.Stage()
+			} else if !slices.Contains(ledger.Stages, stage) {
+				return exit.Usagef("--stage %q: want one of %s", stage, strings.Join(ledger.Stages, ", "))
 			}
 			l, err := ledger.Open(c)
 			if err != nil {

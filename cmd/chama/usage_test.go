@@ -2,6 +2,8 @@ package main
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -21,6 +23,7 @@ func TestArgumentErrorsAreUsageErrors(t *testing.T) {
 		{"verify", "--bogus"},
 		{"demo", "--dir", t.TempDir(), "--date", "2024121207"},
 		{"demo", "--dir", t.TempDir(), "--rows", "0"},
+		{"report", "volume", "--config", writeMinimalConfig(t), "--date", "20241212", "--stage", "bogus"},
 	} {
 		root := newRoot()
 		root.SetArgs(args)
@@ -62,4 +65,16 @@ func TestPrintJSONKeepsTheRunError(t *testing.T) {
 	if err := printJSON(&b, func() {}, nil); err == nil {
 		t.Error("an unencodable summary must fail the command")
 	}
+}
+
+// writeMinimalConfig writes a valid config with one interface.
+func writeMinimalConfig(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "chama.yaml")
+	y := "workdir: w\nsources: {s: {type: file, root: r}}\ninterfaces:\n  \"51007\": {source: s, path: \"dt={date}\"}\n"
+	if err := os.WriteFile(p, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
