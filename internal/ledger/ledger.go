@@ -195,16 +195,40 @@ func (l *Ledger) migrate(ctx context.Context) error {
 	if l.driver == "postgres" {
 		id = "BIGSERIAL PRIMARY KEY"
 	}
-	for _, q := range []string{
+	qs := []string{
 		fmt.Sprintf(schema, id),
 		`CREATE INDEX IF NOT EXISTS chama_runs_day ON chama_runs (day, iface, stage)`,
-	} {
-		if _, err := l.db.ExecContext(ctx, q); err != nil {
+	}
+	if l.driver != "postgres" {
+		for _, q := range qs {
+			if _, err := l.db.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// Several machines may open a fresh shared ledger at once, and
+	// PostgreSQL's CREATE ... IF NOT EXISTS is not safe against a
+	// concurrent twin (duplicate key in its catalog): take turns under a
+	// transaction-scoped advisory lock.
+	tx, err := l.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, migrateLock); err != nil {
+		return err
+	}
+	for _, q := range qs {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return err
 		}
 	}
-	return nil
+	return tx.Commit()
 }
+
+// migrateLock is the advisory lock key of the schema migration ("chama").
+const migrateLock int64 = 0x6368616d61
 
 // rebind turns ? placeholders into $n for PostgreSQL.
 func (l *Ledger) rebind(q string) string {
