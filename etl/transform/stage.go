@@ -123,9 +123,21 @@ func (s *stager) drain() error {
 type stageFile struct {
 	name, part string
 	seq        int
-	f          *os.File
+	f          syncFile
 	w          *pqarrow.FileWriter
 	rows       int64
+}
+
+// syncFile is an output file whose Close (called by the Parquet writer
+// after the footer) fsyncs it first, so a published stage file is on disk.
+type syncFile struct{ *os.File }
+
+func (f syncFile) Close() error {
+	err := f.File.Sync()
+	if cerr := f.File.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 var partSafe = regexp.MustCompile(`^[A-Za-z0-9_.\-\p{Han}]+$`)
@@ -152,10 +164,11 @@ func (s *stager) writeSync(l *lane, out Output) error {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
-		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("part-%05d.parquet", sf.seq)))
+		of, err := os.Create(filepath.Join(dir, fmt.Sprintf("part-%05d.parquet", sf.seq)))
 		if err != nil {
 			return err
 		}
+		f := syncFile{of}
 		// Plain encoding: dictionary-encoding 51 string columns cost more CPU than
 		// the whole transform, for a staging file read once.
 		props := parquet.NewWriterProperties(parquet.WithCompression(s.codec), parquet.WithDictionaryDefault(false), parquet.WithStats(false))
@@ -211,9 +224,39 @@ func (s *stager) commit(names []string) error {
 		if err := removeOldStage(final); err != nil {
 			return err
 		}
+		if err := syncTree(partial); err != nil {
+			return err
+		}
 		if err := os.Rename(partial, final); err != nil {
 			return err
 		}
+		if err := syncDir(filepath.Dir(final)); err != nil { // the rename itself
+			return err
+		}
+	}
+	return nil
+}
+
+// syncTree fsyncs dir and the folders in it (not the files: each was
+// fsynced when closed), so the names inside are durable.
+func syncTree(dir string) error {
+	return filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		return syncDir(p)
+	})
+}
+
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
 }
@@ -250,11 +293,16 @@ func removeOldStage(dir string) error {
 	return nil
 }
 
+// abort stops the lanes and removes what this run wrote: its
+// <period>.partial folders (only the part files chama writes in them).
 func (s *stager) abort() {
 	for _, l := range s.lanes {
 		l.stop.Store(true) // lanes stop writing; open files are closed
 	}
 	s.drain()
+	for _, name := range sortedKeys(s.cleaned) {
+		removeOldStage(s.dir(name)) // a folder holding foreign files stays
+	}
 }
 
 // RunStage runs the transform on its own: outputs go to Parquet under

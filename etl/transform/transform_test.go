@@ -716,3 +716,29 @@ func TestCorruptInputNamesTheFile(t *testing.T) {
 		t.Fatalf("want an error naming the file, got %v", err)
 	}
 }
+
+// A standalone run that fails after its lanes wrote Parquet files (here:
+// the accounting check at the end) publishes nothing and removes its
+// <period>.partial folders, not only on the next run.
+func TestRunStageFailureRemovesPartial(t *testing.T) {
+	f := newFixture(t, "text", nil)
+	f.writeText(t, "07", sampleRows(t), 3, true)
+	once := false
+	testHookCounts = func(c *Counts) {
+		if !once && c.Filtered > 0 {
+			c.Filtered--
+			once = true
+		}
+	}
+	defer func() { testHookCounts = nil }()
+	_, err := RunStage(context.Background(), Options{Config: f.cfg, Layer: LayerADS, Period: naming.MustPeriod("2024121207"), Log: quiet})
+	if err == nil || !strings.Contains(err.Error(), "rows do not reconcile") {
+		t.Fatalf("err = %v", err)
+	}
+	filepath.WalkDir(StageDir(f.work, LayerADS), func(p string, d os.DirEntry, err error) error {
+		if err == nil && (strings.HasSuffix(p, ".partial") || strings.HasSuffix(p, ".parquet")) {
+			t.Errorf("left behind: %s", p)
+		}
+		return nil
+	})
+}
