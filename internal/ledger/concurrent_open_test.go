@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"path/filepath"
 	"sync"
 	"testing"
 )
@@ -29,6 +30,36 @@ func TestPostgresConcurrentFirstOpen(t *testing.T) {
 	for i, err := range errs {
 		if err != nil {
 			t.Errorf("open %d: %v", i, err)
+		}
+	}
+}
+
+// TestSQLiteConcurrentFirstOpen: Airflow starts several stages at once
+// on a fresh workdir; each opens the new ledger.db (WAL switch, CREATE
+// TABLE) and records its run. SQLite answered some "database is locked"
+// at once, whatever the busy timeout.
+func TestSQLiteConcurrentFirstOpen(t *testing.T) {
+	for round := range 25 {
+		path := filepath.Join(t.TempDir(), FileName)
+		var wg sync.WaitGroup
+		errs := make([]error, 8)
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				l, err := OpenSQLite(path)
+				if err == nil {
+					_, err = l.Start(t.Context(), Run{Stage: StagePack, Iface: "51007", Period: "20241212"})
+					l.Close()
+				}
+				errs[i] = err
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("round %d, open %d: %v", round, i, err)
+			}
 		}
 	}
 }

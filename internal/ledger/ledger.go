@@ -15,6 +15,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -22,7 +23,8 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx"
-	_ "modernc.org/sqlite"             // driver "sqlite"
+	"modernc.org/sqlite"               // driver "sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/chama-data/chama/config"
 )
@@ -151,11 +153,29 @@ func open(db *sql.DB, driver, what string) (*Ledger, error) {
 	l.machine, _ = os.Hostname()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := l.migrate(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("ledger %s: %w", what, err)
+	for {
+		err := l.migrate(ctx)
+		if err == nil {
+			return l, nil
+		}
+		// Processes opening a new SQLite ledger at once (switching it to
+		// WAL, creating the table) can get SQLITE_BUSY straight away,
+		// busy timeout or not: try again until the deadline.
+		if !isBusy(err) || ctx.Err() != nil {
+			db.Close()
+			return nil, fmt.Errorf("ledger %s: %w", what, err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Duration(10+rand.IntN(40)) * time.Millisecond):
+		}
 	}
-	return l, nil
+}
+
+// isBusy: SQLite's "database is locked".
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 // Machine is the host name this ledger records runs under.
