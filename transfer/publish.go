@@ -341,23 +341,18 @@ func (c *conn) sameFile(ctx context.Context, u *upload, st os.FileInfo) (bool, s
 }
 
 // readMD5 reads a remote file back and returns its md5, for targets
-// without a remote md5sum. The watchdog restarts with every packet read.
+// without a remote md5sum. Reads run under the watchdog like the
+// relay source's (sftpReader): each packet read restarts it.
 func (c *conn) readMD5(ctx context.Context, p string) (string, error) {
-	if c.broken() {
-		return "", c.op(ctx, "read "+p, func() error { return nil })
+	var f *sftp.File
+	if err := c.op(ctx, "open "+p, func() (err error) { f, err = c.sftp.Open(p); return }); err != nil {
+		return "", err
 	}
-	w := c.watch(ctx, "read "+p)
+	r := &sftpReader{r: packetReader{f}, f: f, w: c.watch(ctx, "read "+p)}
 	h := md5.New()
-	err := func() error {
-		f, err := c.sftp.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		_, err = io.Copy(h, &progressReader{r: packetReader{f}, w: w})
-		return err
-	}()
-	if err = w.end(err); err != nil {
+	_, err := io.Copy(h, r)
+	r.Close()
+	if err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
