@@ -318,3 +318,41 @@ func TestHourlyAdversarialMissingLastHour(t *testing.T) {
 	}
 	e.noTemporaries()
 }
+
+// Many partition values (a partition_field pointing at a city column):
+// the buffers the open sets hold (blocks and compression dictionaries,
+// by capacity, not by the bytes in them) stay within the budget, and
+// every file still holds exactly its lines.
+func TestPackManyPartitionsMemoryBounded(t *testing.T) {
+	old := pendingLimit
+	pendingLimit = 1 << 20
+	defer func() { pendingLimit = old }()
+	var peak int64
+	testHookHeld = func(p *packer) {
+		var n int64
+		for _, po := range p.partList {
+			if po.block != nil {
+				n += int64(cap(*po.block))
+			}
+			if po.dict != nil {
+				n += int64(cap(*po.dict))
+			}
+		}
+		peak = max(peak, n)
+	}
+	defer func() { testHookHeld = nil }()
+	e := newEnv(t, "lines_per_file: 250\npartition_field: 1")
+	var ls []string
+	for i := range 60000 {
+		ls = append(ls, row(fmt.Sprint(1000+i%200), fmt.Sprintf("v%06d", i)))
+	}
+	e.writeInput("ods/dt=20241212/a.gz", ls...)
+	m := e.mustPack("20241212")
+	checkRows(t, e.outDir("20241212"), m)
+	if len(m.Sets) != 200 || FileCount(m) != 400 {
+		t.Errorf("sets %d files %d", len(m.Sets), FileCount(m))
+	}
+	if limit := pendingLimit + 128<<10; peak > limit {
+		t.Errorf("open sets held %d bytes of buffers, budget %d", peak, limit)
+	}
+}

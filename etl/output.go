@@ -31,6 +31,21 @@ var blockPool = sync.Pool{New: func() any { b := make([]byte, 0, blockSize+64<<1
 
 var dictPool = sync.Pool{New: func() any { b := make([]byte, 0, dictSize); return &b }}
 
+// putBlock returns a full-size block to the pool (small ones to the GC).
+func putBlock(b *[]byte) {
+	if cap(*b) >= blockSize {
+		*b = (*b)[:0]
+		blockPool.Put(b)
+	}
+}
+
+// putDict returns a full-size dictionary buffer to the pool.
+func putDict(d *[]byte) {
+	if cap(*d) == dictSize {
+		dictPool.Put(d)
+	}
+}
+
 var outPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // outFile is one data file being written under a temporary name.
@@ -209,12 +224,9 @@ func (w *blockWriter) writer() {
 			outPool.Put(j.out)
 		}
 		if j.dict != nil {
-			dictPool.Put(j.dict)
+			putDict(j.dict)
 		}
-		if cap(*j.data) >= blockSize {
-			*j.data = (*j.data)[:0]
-			blockPool.Put(j.data)
-		}
+		putBlock(j.data)
 		<-w.tokens
 	}
 }

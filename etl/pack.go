@@ -420,12 +420,13 @@ func (p *packer) add(po *partOut, line []byte, path string, lineNo int64, v *ver
 	if po.block == nil {
 		po.block = p.newBlock(po)
 	}
-	before := len(*po.block)
+	capBefore := cap(*po.block)
 	if p.rec != nil {
 		*po.block = p.conv.emitRecord(*po.block, p.rec, p.row, v)
 	} else {
 		*po.block = p.conv.emit(*po.block, line, v)
 	}
+	p.hold(cap(*po.block) - capBefore) // a long line grew the block
 	if v.fatal != "" {
 		return fmt.Errorf("%s: %s line %d: %s", p.where, path, lineNo, v.fatal)
 	}
@@ -442,9 +443,6 @@ func (p *packer) add(po *partOut, line []byte, path string, lineNo int64, v *ver
 		po.files = append(po.files, f)
 		po.cur = f
 	}
-	if p.partitioned {
-		p.pending += int64(len(*po.block) - before)
-	}
 	rows.Delimiters += int64(v.affected)
 	rows.Written++
 	po.rows++
@@ -452,6 +450,9 @@ func (p *packer) add(po *partOut, line []byte, path string, lineNo int64, v *ver
 	po.blockLines++
 	if po.linesInFile == p.lpf {
 		return p.flush(po, true)
+	}
+	if testHookHeld != nil {
+		testHookHeld(p)
 	}
 	if len(*po.block) >= blockSize {
 		return p.flush(po, false)
@@ -462,11 +463,27 @@ func (p *packer) add(po *partOut, line []byte, path string, lineNo int64, v *ver
 	return nil
 }
 
-// pendingLimit bounds the bytes waiting in the open blocks of all
-// partitions together; past it the largest block is compressed early
-// (a block may be any size), so memory stays bounded however many
-// partition values a period has.
+// pendingLimit bounds the memory the open sets of all partitions hold
+// together: their blocks and compression dictionaries, counted by
+// capacity (a 1 MiB block holding one line still holds 1 MiB). Past half
+// of it, new blocks start small and flushed blocks keep no dictionary;
+// past it, the largest block is compressed early (a block may be any
+// size). So memory stays bounded however many partition values a period
+// has; only the compression ratio of such a period suffers.
 var pendingLimit int64 = 128 << 20
+
+// hold counts n more (or, negative, fewer) bytes held by open sets.
+func (p *packer) hold(n int) {
+	if p.partitioned {
+		p.pending += int64(n)
+	}
+}
+
+// pressed reports whether the open sets hold more than half the budget.
+func (p *packer) pressed() bool { return p.partitioned && p.pending > pendingLimit/2 }
+
+// testHookHeld lets a test measure the buffers held after each row.
+var testHookHeld func(*packer)
 
 func (p *packer) flushLargest() error {
 	var big *partOut
@@ -475,10 +492,24 @@ func (p *packer) flushLargest() error {
 			big = po
 		}
 	}
-	if big == nil || len(*big.block) == 0 {
-		return nil
+	if big != nil && len(*big.block) > 0 {
+		return p.flush(big, false)
 	}
-	return p.flush(big, false)
+	// Nothing to compress: what is held is empty blocks (their lines were
+	// rejected) and dictionaries, which are only there for the ratio.
+	for _, po := range p.partList {
+		if po.block != nil {
+			p.hold(-cap(*po.block))
+			putBlock(po.block)
+			po.block = nil
+		}
+		if po.dict != nil {
+			p.hold(-cap(*po.dict))
+			putDict(po.dict)
+			po.dict = nil
+		}
+	}
+	return nil
 }
 
 // maxParts bounds the partition values of one period: far more than the
@@ -489,11 +520,19 @@ const maxParts = 20000
 // newBlock gives a partition a block buffer. A partition's first block
 // starts small, so many small partitions do not each hold a full block.
 func (p *packer) newBlock(po *partOut) *[]byte {
-	if po.rows < 256 && len(p.partList) > 1 {
-		b := make([]byte, 0, 64<<10)
-		return &b
+	var b *[]byte
+	if po.rows < 256 && len(p.partList) > 1 || p.pressed() {
+		size := 64 << 10
+		if p.pressed() {
+			size = 4 << 10 // 20000 partitions (maxParts) still fit in the budget
+		}
+		s := make([]byte, 0, size)
+		b = &s
+	} else {
+		b = blockPool.Get().(*[]byte)
 	}
-	return blockPool.Get().(*[]byte)
+	p.hold(cap(*b))
+	return b
 }
 
 func (p *packer) newPart(name string) *partOut {
@@ -511,16 +550,26 @@ func (p *packer) flush(po *partOut, last bool) error {
 	if po.block == nil {
 		po.block = p.newBlock(po)
 	}
-	if p.partitioned {
-		p.pending -= int64(len(*po.block))
+	// The block and the dictionary go with the job.
+	p.hold(-cap(*po.block))
+	if po.dict != nil {
+		p.hold(-cap(*po.dict))
 	}
 	j := &job{file: po.cur, data: po.block, lines: po.blockLines, dict: po.dict, first: po.blockIdx == 0, last: last}
 	po.dict = nil
-	if !last {
-		d := dictPool.Get().(*[]byte)
+	if !last && !p.pressed() {
 		b := *po.block
-		*d = append((*d)[:0], b[max(0, len(b)-dictSize):]...)
+		b = b[max(0, len(b)-dictSize):]
+		var d *[]byte
+		if len(b) == dictSize {
+			d = dictPool.Get().(*[]byte)
+		} else {
+			s := make([]byte, 0, len(b)) // a short block: a short dictionary
+			d = &s
+		}
+		*d = append((*d)[:0], b...)
 		po.dict = d
+		p.hold(cap(*d))
 	}
 	po.block, po.blockLines = nil, 0
 	po.blockIdx++
@@ -528,8 +577,7 @@ func (p *packer) flush(po *partOut, last bool) error {
 		po.cur, po.blockIdx, po.linesInFile = nil, 0, 0
 	}
 	if !p.bw.submit(j) {
-		*j.data = (*j.data)[:0]
-		blockPool.Put(j.data)
+		putBlock(j.data)
 		return context.Cause(p.bw.ctx)
 	}
 	return nil
