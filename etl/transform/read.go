@@ -69,6 +69,10 @@ func openInput(ctx context.Context, src transfer.Source, path string) (io.Reader
 	return br, rc, nil
 }
 
+// maxLine bounds one text line, so a file without line breaks is an
+// error rather than unbounded memory (pack has the same bound).
+var maxLine = 64 << 20
+
 // readText cuts a text file into chunks of up to batch lines and passes
 // each to emit, in order.
 func readText(ctx context.Context, src transfer.Source, path, hour string, batch int, emit func(*chunk) error) error {
@@ -87,6 +91,9 @@ func readText(ctx context.Context, src transfer.Source, path, hour string, batch
 		if errors.Is(err, bufio.ErrBufferFull) {
 			long := append([]byte(nil), b...)
 			for errors.Is(err, bufio.ErrBufferFull) {
+				if len(long) > maxLine {
+					return fmt.Errorf("%s: line %d is longer than %d bytes (no line break): is it a text file with the right format?", path, line, maxLine)
+				}
 				b, err = br.ReadSlice('\n')
 				long = append(long, b...)
 			}
@@ -167,6 +174,9 @@ func (d *decoder) decode(ch *chunk) (arrow.Record, []reject) {
 		end := bytes.IndexByte(raw, '\n')
 		line := raw[:end]
 		raw = raw[end+1:]
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1] // CRLF input: the '\r' is not part of the last field (as in pack)
+		}
 		no := lineNo
 		lineNo++
 		d.fields = d.fields[:0]

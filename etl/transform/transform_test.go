@@ -742,3 +742,62 @@ func TestRunStageFailureRemovesPartial(t *testing.T) {
 		return nil
 	})
 }
+
+// CRLF input (also with the CR and LF in different members of a
+// multi-member gzip, and a last line without its newline) gives the same
+// outputs and counts as LF input: the '\r' is not part of the last field.
+func TestCRLFInputEqualsLF(t *testing.T) {
+	lf := newFixture(t, "text", nil)
+	lf.writeText(t, "07", sampleRows(t), 100, false)
+	want, wsum, err := lf.collect(t, LayerADS, "2024121207")
+	if err != nil {
+		t.Fatal(err)
+	}
+	crlf := newFixture(t, "text", nil)
+	var lines []string
+	for _, r := range sampleRows(t) {
+		lines = append(lines, strings.Join(r, "\x01"))
+	}
+	text := strings.Join(lines, "\r\n") // the last line ends without a newline
+	cut := strings.Index(text, "\r\n") + 1 // between a CR and its LF
+	gzOf := func(s string) []byte {
+		var z bytes.Buffer
+		zw := gzip.NewWriter(&z)
+		zw.Write([]byte(s))
+		zw.Close()
+		return z.Bytes()
+	}
+	dir := filepath.Join(crlf.root, "ods/events/dt=20241212/hour=07")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "000000_0.gz"), append(gzOf(text[:cut]), gzOf(text[cut:])...), 0o644)
+	got, gsum, err := crlf.collect(t, LayerADS, "2024121207")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("CRLF outputs differ:\n got %q\nwant %q", got, want)
+	}
+	if gsum.Streams[0].Total.Read != wsum.Streams[0].Total.Read || gsum.Streams[0].Total.Rejected != wsum.Streams[0].Total.Rejected {
+		t.Errorf("counts %+v, want %+v", gsum.Streams[0].Total, wsum.Streams[0].Total)
+	}
+}
+
+// A line longer than the bound (a file without line breaks) fails the run
+// naming the file and line, instead of growing memory without limit.
+func TestOverlongLineFails(t *testing.T) {
+	old := maxLine
+	maxLine = 2 << 20
+	defer func() { maxLine = old }()
+	f := newFixture(t, "text", nil)
+	dir := filepath.Join(f.root, "ods/events/dt=20241212/hour=07")
+	os.MkdirAll(dir, 0o755)
+	var lines []string
+	for _, r := range sampleRows(t) {
+		lines = append(lines, strings.Join(r, "\x01"))
+	}
+	os.WriteFile(filepath.Join(dir, "000000_0"), []byte(lines[0]+"\n"+strings.Repeat("x", 5<<20)+"\n"), 0o644)
+	_, _, err := f.collect(t, LayerADS, "2024121207")
+	if err == nil || !strings.Contains(err.Error(), "000000_0: line 2 is longer than 2097152 bytes") {
+		t.Fatalf("err = %v", err)
+	}
+}
