@@ -758,7 +758,7 @@ func TestCRLFInputEqualsLF(t *testing.T) {
 	for _, r := range sampleRows(t) {
 		lines = append(lines, strings.Join(r, "\x01"))
 	}
-	text := strings.Join(lines, "\r\n") // the last line ends without a newline
+	text := strings.Join(lines, "\r\n")    // the last line ends without a newline
 	cut := strings.Index(text, "\r\n") + 1 // between a CR and its LF
 	gzOf := func(s string) []byte {
 		var z bytes.Buffer
