@@ -222,7 +222,7 @@ func TestPackAdversarialConcurrentSamePeriod(t *testing.T) {
 }
 
 // --resend 99 fits {resend:02}; a template with a narrower width fails
-// before anything is published, naming the number.
+// before any input is read, naming the number.
 func TestPackAdversarialResend99(t *testing.T) {
 	e := newEnv(t, "")
 	e.writeInput("ods/dt=20241212/a.gz", row("1"))
@@ -231,7 +231,7 @@ func TestPackAdversarialResend99(t *testing.T) {
 		t.Errorf("names %+v", m.Sets[0])
 	}
 	e2 := newEnv(t, `file_name: "a_{date}_{iface}_{resend:1}_{seq}.dat.gz"`+"\n"+`verf_name: "a_{date}_{iface}_{resend:1}.verf"`)
-	e2.writeInput("ods/dt=20241212/a.gz", row("1"))
+	// No input at all: the name is checked before anything is read.
 	_, err := e2.pack("20241212", func(o *PackOptions) { o.Resend = 99 })
 	if err == nil || !strings.Contains(err.Error(), "resend 99 does not fit in 1 digits") {
 		t.Errorf("err = %v", err)

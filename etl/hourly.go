@@ -232,6 +232,14 @@ func buildDay(ctx context.Context, o PackOptions, day naming.Period, full bool) 
 		full = true
 	}
 	res := &AssembleResult{Partial: !full}
+	tpl, vtpl := iface.Template(), iface.VerfTemplate()
+	width := tpl.SeqWidth()
+	if width == 0 {
+		width = naming.SeqWidth(iface.SeqWidth, day.String())
+	}
+	if err := checkNames(iface, day, tpl, vtpl, width, o.Resend); err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err) // before any hour is packed
+	}
 
 	// The chunks, in hour order.
 	var chunks []*manifest.Manifest
@@ -309,11 +317,6 @@ func buildDay(ctx context.Context, o PackOptions, day naming.Period, full bool) 
 	slices.Sort(partNames)
 
 	// The width rule of the day, checked before anything is written.
-	tpl, vtpl := iface.Template(), iface.VerfTemplate()
-	width := tpl.SeqWidth()
-	if width == 0 {
-		width = naming.SeqWidth(iface.SeqWidth, day.String())
-	}
 	for _, p := range partNames {
 		if err := naming.CheckCapacity(iface.Name, day.String(), len(parts[p]), width); err != nil {
 			if p != "" {

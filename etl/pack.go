@@ -101,6 +101,9 @@ func Pack(ctx context.Context, o PackOptions) (*manifest.Manifest, error) {
 	if width == 0 {
 		width = naming.SeqWidth(iface.SeqWidth, period.String())
 	}
+	if err := checkNames(iface, period, tpl, vtpl, width, o.Resend); err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
 	// feed produces the rows: the text partitions of the interface's
 	// source, or its transform.ads entry run for the period (transformpack.go).
 	var feed func(ctx context.Context, p *packer) (manifest.Rows, []manifest.Input, error)
@@ -687,6 +690,22 @@ func (p *packer) finishSet(po *partOut, tpl, vtpl *naming.Template, width, resen
 		return set, err
 	}
 	return set, nil
+}
+
+// checkNames formats a first file name and the .verf name, so a value
+// the templates cannot hold (a re-send number wider than {resend:N})
+// fails before any input is read.
+func checkNames(iface *config.Interface, period naming.Period, tpl, vtpl *naming.Template, width, resend int) error {
+	f := naming.Fields{Date: period.Date(), Hour: period.Hour(), Iface: iface.Name, Resend: resend, Seq: 1}
+	if iface.Partitioned() {
+		f.Part = "0"
+	}
+	if _, err := tpl.Format(f, width); err != nil {
+		return err
+	}
+	f.Seq = 0
+	_, err := vtpl.Format(f, width)
+	return err
 }
 
 func writeSynced(path string, data []byte) error {
