@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/chama-data/chama/internal/manifest"
@@ -354,5 +356,87 @@ func TestPackManyPartitionsMemoryBounded(t *testing.T) {
 	}
 	if limit := pendingLimit + 128<<10; peak > limit {
 		t.Errorf("open sets held %d bytes of buffers, budget %d", peak, limit)
+	}
+}
+
+// syncFailFile is an output file whose fsync fails (an I/O error the
+// page cache hid until then).
+type syncFailFile struct{ *os.File }
+
+func (f syncFailFile) Sync() error {
+	return &os.PathError{Op: "sync", Path: f.Name(), Err: syscall.EIO}
+}
+
+// waitGoroutines waits (bounded by scheduling rounds, not wall time) for
+// the goroutine count to fall back to n, and fails naming the stacks.
+func waitGoroutines(t *testing.T, n int) {
+	t.Helper()
+	for i := 0; i < 2000 && runtime.NumGoroutine() > n; i++ {
+		runtime.Gosched()
+		runtime.GC()
+	}
+	if got := runtime.NumGoroutine(); got > n {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%d goroutines left running (was %d):\n%s", got, n, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// Every way a pack can fail part-way (too many rejects while later inputs
+// are still being decoded, a full disk, an fsync error) ends every reader,
+// compressor and writer goroutine, publishes nothing and removes the
+// temporaries; the fsync error is reported, not lost.
+func TestPackFailuresLeaveNoGoroutines(t *testing.T) {
+	var big []string
+	for i := range 40000 {
+		big = append(big, row(fmt.Sprint(i), strings.Repeat("v", 60)))
+	}
+	for _, tc := range []struct {
+		name, keys, want string
+		create           func(orig func(string) (outWriter, error)) func(string) (outWriter, error)
+	}{
+		{name: "rejects", keys: "fields: 2\nlines_per_file: 1000", want: "more than 0 rejected lines"},
+		{name: "disk full", keys: "lines_per_file: 1000", want: "no space left on device",
+			create: func(orig func(string) (outWriter, error)) func(string) (outWriter, error) {
+				return func(p string) (outWriter, error) {
+					f, err := orig(p)
+					if err != nil {
+						return nil, err
+					}
+					return &failingFile{File: f.(*os.File), room: 100}, nil
+				}
+			}},
+		{name: "fsync", keys: "lines_per_file: 1000", want: "input/output error",
+			create: func(orig func(string) (outWriter, error)) func(string) (outWriter, error) {
+				return func(p string) (outWriter, error) {
+					f, err := orig(p)
+					if err != nil {
+						return nil, err
+					}
+					return syncFailFile{f.(*os.File)}, nil
+				}
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, tc.keys)
+			e.writeInput("ods/dt=20241212/a0.gz", row("1", "x"), "bad line", row("2", "x"))
+			for i := 1; i <= 8; i++ {
+				e.writeInput(fmt.Sprintf("ods/dt=20241212/a%d.gz", i), big...)
+			}
+			if tc.create != nil {
+				orig := createFile
+				createFile = tc.create(orig)
+				defer func() { createFile = orig }()
+			}
+			base := runtime.NumGoroutine()
+			_, err := e.pack("20241212")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+			waitGoroutines(t, base)
+			if _, serr := os.Stat(e.outDir("20241212")); !os.IsNotExist(serr) {
+				t.Error("published after a failure")
+			}
+			e.noTemporaries()
+		})
 	}
 }
