@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/naming"
 )
@@ -438,5 +439,25 @@ func TestPackFailuresLeaveNoGoroutines(t *testing.T) {
 			}
 			e.noTemporaries()
 		})
+	}
+}
+
+// A shared transform pass whose packers fail (one, then both) ends its
+// transform workers, readers and every packer's goroutines.
+func TestTransformPackSharedPassFailuresLeaveNoGoroutines(t *testing.T) {
+	rows := []string{"r1,a,250", "r2,b,571", "bad line", "skip,s,250", "r3,c,250", "r4,d,100", "r5,e,250"}
+	c, _ := tpEnv(t, `lines_per_file: 2, max_rejects: 0`, `lines_per_file: 2, max_rejects: 1`, rows...)
+	for _, both := range []bool{false, true} {
+		if both {
+			c.Interfaces["T2"].MaxRejects = 0
+		}
+		base := runtime.NumGoroutine()
+		var status bytes.Buffer
+		err := PackAll(context.Background(), PackAllOptions{Config: c, Periods: []naming.Period{naming.MustPeriod("20241212")},
+			Ifaces: []*config.Interface{c.Interfaces["T1"], c.Interfaces["T2"]}, Out: &status, Workers: 2})
+		if err == nil || strings.Count(status.String(), "CHAMA_PACK FAIL") != map[bool]int{false: 1, true: 2}[both] {
+			t.Fatalf("both=%v: %v\n%s", both, err, status.String())
+		}
+		waitGoroutines(t, base)
 	}
 }
