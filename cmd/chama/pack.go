@@ -33,6 +33,12 @@ from: transform is packed from its transform.ads entry instead: the
 transform runs for the period and its rows go straight into the files (one
 transform pass for the interfaces of a period that read the same ODS table).
 
+An interface with hourly_pack: true (a day interface) is packed hour by
+hour: --date 2024121207 packs that hour into its chunk under
+<workdir>/chunks/ and refreshes the day's known prefix (push --partial);
+--date 20241212 assembles the day from the 24 chunks (packing missing hours
+first) by hard-linking, never recompressing. See docs/hourly.md.
+
 Output: <workdir>/out/<iface>/<period>/ (one sub-folder per partition value
 when the interface has partition_field). The folder is built under a hidden
 temporary name and published by an atomic rename: a crash or kill leaves the
@@ -52,11 +58,18 @@ some failed (safe to run again); 4 every failure is input not ready yet.`,
   chama pack --date 20231220..20231228 --iface 51007 --resend 1
 
   # hours 00-05 of a day, as six hourly periods
-  chama pack --date 20241212 --hours 00-05 --iface CM001`,
+  chama pack --date 20241212 --hours 00-05 --iface CM001
+
+  # hourly_pack: pack hour 07 as soon as it lands, assemble the day after 23
+  chama pack --date 2024121207 --iface 51007
+  chama pack --date 20241212 --iface 51007`,
 			Args: cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				if resend < 0 || resend > 99 {
 					return exit.Usagef("--resend %d: want 0-99", resend)
+				}
+				if workers < 0 {
+					return exit.Usagef("--workers %d: want 1 or more (0: one per CPU)", workers)
 				}
 				c, periods, ifs, err := pf.resolve(g)
 				if err != nil {

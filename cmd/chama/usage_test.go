@@ -23,6 +23,10 @@ func TestArgumentErrorsAreUsageErrors(t *testing.T) {
 		{"verify", "--bogus"},
 		{"demo", "--dir", t.TempDir(), "--date", "2024121207"},
 		{"demo", "--dir", t.TempDir(), "--rows", "0"},
+		{"pack", "--config", writeMinimalConfig(t), "--date", "20241212", "--workers", "-3"},
+		{"pack", "--config", writeMinimalConfig(t), "--date", "20241212", "--resend", "100"},
+		{"run", "--config", writeMinimalConfig(t), "--date", "20241212", "--resend", "-1"},
+		{"pack", "--config", writeMinimalConfig(t), "--date", "20241312"},
 		{"report", "volume", "--config", writeMinimalConfig(t), "--date", "20241212", "--stage", "bogus"},
 	} {
 		root := newRoot()
