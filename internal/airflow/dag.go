@@ -97,11 +97,32 @@ func Render(w io.Writer, o Options) error {
 	hourly := dag{ID: o.DagID + "_hourly", Schedule: o.HourlySchedule, Period: "{{ logical_date.strftime('%Y%m%d%H') }}",
 		Doc: "Hour H is processed by the run whose logical date is H."}
 	for _, ifc := range o.Ifaces {
+		hdfs := false
+		if src := o.Config.Sources[ifc.Source]; src != nil && src.Type == "hdfs" {
+			hdfs = true
+		}
+		if ifc.HourlyPack {
+			// Each hour is packed as it lands and the day's known hours go
+			// out early (push --partial); the daily chain below assembles
+			// the day, sends the rest and the .verf, and verifies.
+			h := chain{Iface: ifc.Name}
+			addTo := func(c *chain, stage, date, args string) {
+				c.Tasks = append(c.Tasks, task{ID: stage + "_" + ifc.Name, Cmd: stage + " --date \" + " + date + " + \" --iface " + ifc.Name + args})
+			}
+			if hdfs {
+				addTo(&h, "pull", "PERIOD", "")
+			}
+			addTo(&h, "pack", "PERIOD", "")
+			if len(ifc.Routes) > 0 {
+				addTo(&h, "push", "DAY", " --partial")
+			}
+			hourly.Chains = append(hourly.Chains, h)
+		}
 		c := chain{Iface: ifc.Name}
 		add := func(stage, args string) {
 			c.Tasks = append(c.Tasks, task{ID: stage + "_" + ifc.Name, Cmd: stage + " --date \" + PERIOD + \" --iface " + ifc.Name + args})
 		}
-		if src := o.Config.Sources[ifc.Source]; src != nil && src.Type == "hdfs" {
+		if hdfs {
 			add("pull", "")
 		}
 		add("pack", "")
@@ -184,6 +205,7 @@ with DAG(
     tags=["chama"],
 ) as dag_[[ $n ]]:
     PERIOD = [[ py .Period ]]
+    DAY = "{{ ds_nodash }}"
     verified = []
 [[- range .Chains ]]
 

@@ -29,6 +29,7 @@ interfaces:
     path: ads/51007/dt={date}/hour={hour}
     file_name: a_10000_{date}_{iface}_{resend:02}_{seq}.dat.gz
     verf_name: a_10000_{date}_{iface}_{resend:02}.verf
+    hourly_pack: true
     routes: [{target: panda}]
   "99001":
     source: local
@@ -63,6 +64,9 @@ func TestRenderGolden(t *testing.T) {
 		`pull_51007 >> pack_51007 >> push_51007 >> verify_51007`,
 		`verify_51007 = chama("verify_51007", "verify --date " + PERIOD + " --iface 51007 --remote")`,
 		`pack_99001 >> verify_99001`,
+		// hourly_pack: each hour packed and the day's known hours sent early.
+		`push_51007 = chama("push_51007", "push --date " + DAY + " --iface 51007 --partial")`,
+		`pack_51007 = chama("pack_51007", "pack --date " + PERIOD + " --iface 51007")`,
 		`PERIOD = "{{ logical_date.strftime('%Y%m%d%H') }}"`,
 	} {
 		if !strings.Contains(b.String(), s) {

@@ -45,6 +45,7 @@ with DAG(
     tags=["chama"],
 ) as dag_0:
     PERIOD = "{{ ds_nodash }}"
+    DAY = "{{ ds_nodash }}"
     verified = []
 
     # interface 51007
@@ -66,3 +67,24 @@ with DAG(
     # Volume against the same hours 1 and 28 days earlier; alerts, never retried.
     report_volume = chama("report_volume", "report volume --date " + PERIOD + " --iface 51007,CM001", retries=0, trigger_rule="all_done")
     verified >> report_volume
+
+# Hour H is processed by the run whose logical date is H.
+with DAG(
+    dag_id="chama_hourly",
+    schedule="20 * * * *",
+    start_date=datetime.fromisoformat("2024-12-01"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args,
+    tags=["chama"],
+) as dag_1:
+    PERIOD = "{{ logical_date.strftime('%Y%m%d%H') }}"
+    DAY = "{{ ds_nodash }}"
+    verified = []
+
+    # interface 51007
+    pull_51007 = chama("pull_51007", "pull --date " + PERIOD + " --iface 51007")
+    pack_51007 = chama("pack_51007", "pack --date " + PERIOD + " --iface 51007")
+    push_51007 = chama("push_51007", "push --date " + DAY + " --iface 51007 --partial")
+    pull_51007 >> pack_51007 >> push_51007
+    verified.append(push_51007)

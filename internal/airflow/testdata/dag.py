@@ -45,6 +45,7 @@ with DAG(
     tags=["chama"],
 ) as dag_0:
     PERIOD = "{{ ds_nodash }}"
+    DAY = "{{ ds_nodash }}"
     verified = []
 
     # interface 51007
@@ -70,7 +71,15 @@ with DAG(
     tags=["chama"],
 ) as dag_1:
     PERIOD = "{{ logical_date.strftime('%Y%m%d%H') }}"
+    DAY = "{{ ds_nodash }}"
     verified = []
+
+    # interface 51007
+    pull_51007 = chama("pull_51007", "pull --date " + PERIOD + " --iface 51007")
+    pack_51007 = chama("pack_51007", "pack --date " + PERIOD + " --iface 51007")
+    push_51007 = chama("push_51007", "push --date " + DAY + " --iface 51007 --partial")
+    pull_51007 >> pack_51007 >> push_51007
+    verified.append(push_51007)
 
     # interface 99001
     pack_99001 = chama("pack_99001", "pack --date " + PERIOD + " --iface 99001")
