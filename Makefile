@@ -4,7 +4,7 @@ BIN     := bin/chama
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build demo test vet fmt-check bench-pack bench-push bench-day bench-pull bench-transform clean
+.PHONY: all build demo test vet fmt-check bench-deps bench-pack bench-push bench-day bench-pull bench-transform clean
 
 all: build
 
@@ -31,7 +31,11 @@ fmt-check:
 bench-pack: build
 	./scripts/bench/pack.sh
 
-bench-push: build
+# Baselines the benchmarks compare against (sshd, lftp, rclone, Miller).
+bench-deps:
+	./scripts/bench/deps.sh
+
+bench-push: build bench-deps
 	./scripts/bench/push.sh
 
 bench-day: build
@@ -40,7 +44,7 @@ bench-day: build
 bench-pull: build
 	./scripts/bench/pull.sh
 
-bench-transform: build
+bench-transform: build bench-deps
 	./scripts/bench/transform.sh
 
 clean:
