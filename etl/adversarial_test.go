@@ -461,3 +461,27 @@ func TestTransformPackSharedPassFailuresLeaveNoGoroutines(t *testing.T) {
 		waitGoroutines(t, base)
 	}
 }
+
+// An assembly that fails after carrying the day's delivery records into
+// its temporary folder (here: cancelled just before publishing) removes
+// that folder entirely, links of the records included; the published day
+// and its records stay as they were.
+func TestHourlyFailedAssemblyRemovesItsTemporary(t *testing.T) {
+	e := newEnv(t, hourlyKeys+"\nlines_per_file: 2")
+	e.writeHours("20241212", map[int]int{0: 3, 1: 2})
+	e.mustPack("20241212")
+	rec := filepath.Join(e.outDir("20241212"), "delivery-plat.json")
+	os.WriteFile(rec, []byte(`{"target":"plat"}`), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	testHookDayStaged = func(string) { cancel() }
+	defer func() { testHookDayStaged = nil }()
+	_, err := Pack(ctx, PackOptions{Config: e.cfg, Iface: e.cfg.Interfaces["X"], Period: naming.MustPeriod("20241212"), Workers: 2})
+	if err == nil {
+		t.Fatal("a cancelled assembly succeeded")
+	}
+	e.noTemporaries()
+	if data, err := os.ReadFile(rec); err != nil || string(data) != `{"target":"plat"}` {
+		t.Errorf("the published day's record: %q %v", data, err)
+	}
+}

@@ -52,6 +52,9 @@ func ChunkDir(c *config.Config, iface string, hour naming.Period) string {
 	return filepath.Join(ChunkRoot(c), "out", iface, hour.String())
 }
 
+// testHookDayStaged is called when a day folder is ready to publish.
+var testHookDayStaged func(tmp string)
+
 // linkFile is os.Link; tests make it fail to take the copy path.
 var linkFile = os.Link
 
@@ -326,22 +329,12 @@ func buildDay(ctx context.Context, o PackOptions, day naming.Period, full bool) 
 		}
 	}
 
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return nil, err
-	}
-	cleanStaleDay(parent, day.String(), iface, log)
-	tmp, err := os.MkdirTemp(parent, "."+day.String()+".tmp-")
+	st, err := newStaging(parent, day.String(), func(dir string) error { return removeDayOutput(dir, iface) }, log)
 	if err != nil {
 		return nil, err
 	}
-	published := false
-	defer func() {
-		if !published {
-			if err := removeDayOutput(tmp, iface); err != nil {
-				log.Warn("temporary output not fully removed", "dir", tmp, "err", err)
-			}
-		}
-	}()
+	defer st.discard()
+	tmp := st.tmp
 
 	ctime := now().Format("20060102150405")
 	for _, p := range partNames {
@@ -362,8 +355,7 @@ func buildDay(ctx context.Context, o PackOptions, day naming.Period, full bool) 
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
 	}
-	records, err := carryRecords(final, tmp)
-	if err != nil {
+	if err := carryRecords(final, tmp); err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	if full {
@@ -379,21 +371,14 @@ func buildDay(ctx context.Context, o PackOptions, day naming.Period, full bool) 
 	}
 	res.Changed = diffSets(prev, m)
 	res.Delivered = deliveredDiffer(final, m)
+	if testHookDayStaged != nil {
+		testHookDayStaged(tmp)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	old, err := publish(tmp, final)
-	if err != nil {
+	if err := st.publish(); err != nil {
 		return nil, fmt.Errorf("%s: publish: %w", where, err)
-	}
-	published = true
-	if old != "" {
-		for _, r := range records {
-			os.Remove(filepath.Join(old, r)) // carried over into the new folder
-		}
-		if err := removeDayOutput(old, iface); err != nil {
-			log.Warn("previous output not fully removed", "dir", old, "err", err)
-		}
 	}
 	res.Manifest = m
 	if len(res.Changed) > 0 {
@@ -562,63 +547,51 @@ func summarize(ss []string) string {
 }
 
 // carryRecords hard-links the records other stages keep in the day folder
-// (delivery-<target>.json and the like: every top-level file that
-// assembly does not write) into the new folder, so a rebuilt day keeps
-// what was already delivered. It returns their names.
-func carryRecords(final, tmp string) ([]string, error) {
+// (delivery-<target>.json and the like, see isRecord) into the new
+// folder, so a rebuilt day keeps what was already delivered.
+func carryRecords(final, tmp string) error {
 	ents, err := os.ReadDir(final)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var out []string
 	for _, e := range ents {
 		n := e.Name()
-		if !e.Type().IsRegular() || strings.HasPrefix(n, ".") || n == manifest.FileName || n == PartialFile || n == RejectsFile || !strings.HasSuffix(n, ".json") {
+		if !isRecord(e) {
 			continue
 		}
 		if err := os.Link(filepath.Join(final, n), filepath.Join(tmp, n)); err != nil {
 			if err := copyFile(filepath.Join(final, n), filepath.Join(tmp, n)); err != nil {
-				return nil, err
+				return err
 			}
 		}
-		out = append(out, n)
 	}
-	return out, nil
+	return nil
 }
 
-// removeDayOutput is removeOutput that also knows partial.json.
+// isRecord tells a record of another stage in a day folder: every
+// top-level .json file assembly does not write itself.
+func isRecord(e fs.DirEntry) bool {
+	n := e.Name()
+	return e.Type().IsRegular() && !strings.HasPrefix(n, ".") && strings.HasSuffix(n, ".json") &&
+		n != manifest.FileName && n != PartialFile && n != RejectsFile
+}
+
+// removeDayOutput removes what assembly writes in a day folder that is
+// not the published one (a temporary, a leftover or the replaced day):
+// pack's files, partial.json, and the records carried into it (links or
+// copies of the published day's records, which stay there).
 func removeDayOutput(dir string, iface *config.Interface) error {
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if isRecord(e) {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 	os.Remove(filepath.Join(dir, PartialFile))
 	return removeOutput(dir, iface)
-}
-
-// cleanStaleDay removes what a killed assembly of the day left behind.
-func cleanStaleDay(parent, day string, iface *config.Interface, log *slog.Logger) {
-	ents, err := os.ReadDir(parent)
-	if err != nil {
-		return
-	}
-	for _, e := range ents {
-		n := e.Name()
-		if e.IsDir() && (strings.HasPrefix(n, "."+day+".tmp-") || strings.HasPrefix(n, "."+day+".old-")) {
-			p := filepath.Join(parent, n)
-			log.Info("removing the leftovers of an interrupted run", "dir", p)
-			// Records carried into a temporary folder are copies.
-			if rs, _ := os.ReadDir(p); rs != nil {
-				for _, r := range rs {
-					if r.Type().IsRegular() && strings.HasPrefix(r.Name(), "delivery-") && strings.HasSuffix(r.Name(), ".json") {
-						os.Remove(filepath.Join(p, r.Name()))
-					}
-				}
-			}
-			if err := removeDayOutput(p, iface); err != nil {
-				log.Warn("leftovers not fully removed", "dir", p, "err", err)
-			}
-		}
-	}
 }
 
 func copyFile(src, dst string) error {

@@ -137,19 +137,12 @@ func Pack(ctx context.Context, o PackOptions) (*manifest.Manifest, error) {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	defer unlock()
-	cleanStale(parent, period.String(), iface, log)
-	tmp, err := os.MkdirTemp(parent, "."+period.String()+".tmp-")
+	st, err := newStaging(parent, period.String(), func(dir string) error { return removeOutput(dir, iface) }, log)
 	if err != nil {
 		return nil, err
 	}
-	published := false
-	defer func() {
-		if !published {
-			if err := removeOutput(tmp, iface); err != nil {
-				log.Warn("temporary output not fully removed", "dir", tmp, "err", err)
-			}
-		}
-	}()
+	defer st.discard()
+	tmp := st.tmp
 	log.Info("pack started", "workers", workers)
 
 	p := &packer{
@@ -229,17 +222,10 @@ func Pack(ctx context.Context, o PackOptions) (*manifest.Manifest, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	old, err := publish(tmp, final)
-	if err != nil {
+	if err := st.publish(); err != nil {
 		return nil, fmt.Errorf("%s: publish: %w", where, err)
 	}
-	published = true
 	os.Remove(final + "." + RejectsFile) // a failed run's list is stale now
-	if old != "" {
-		if err := removeOutput(old, iface); err != nil {
-			log.Warn("previous output not fully removed", "dir", old, "err", err)
-		}
-	}
 	log.Info("pack done", "files", FileCount(m), "rows", rows.Written, "rejected", rows.Rejected)
 	return m, nil
 }

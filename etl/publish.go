@@ -98,9 +98,10 @@ func removeOutput(dir string, iface *config.Interface) error {
 	return nil
 }
 
-// cleanStale removes what a killed run of the same period left behind.
+// cleanStale removes what a killed run of the same period left behind
+// (its temporary and moved-aside folders), each through remove.
 // The caller holds the period lock, so no live run owns these folders.
-func cleanStale(parent, period string, iface *config.Interface, log *slog.Logger) {
+func cleanStale(parent, period string, remove func(dir string) error, log *slog.Logger) {
 	ents, err := os.ReadDir(parent)
 	if err != nil {
 		return
@@ -110,11 +111,62 @@ func cleanStale(parent, period string, iface *config.Interface, log *slog.Logger
 		if e.IsDir() && (strings.HasPrefix(n, "."+period+".tmp-") || strings.HasPrefix(n, "."+period+".old-")) {
 			p := filepath.Join(parent, n)
 			log.Info("removing the leftovers of an interrupted run", "dir", p)
-			if err := removeOutput(p, iface); err != nil {
+			if err := remove(p); err != nil {
 				log.Warn("leftovers not fully removed", "dir", p, "err", err)
 			}
 		}
 	}
+}
+
+// staging is the hidden temporary folder a run builds a period's output
+// in, beside the published folder. Pack and day assembly share it: the
+// caller holds the period's lock, defers discard, and calls publish last.
+type staging struct {
+	tmp, final string
+	// remove deletes what chama wrote in an output folder (and nothing else).
+	remove    func(dir string) error
+	log       *slog.Logger
+	published bool
+}
+
+// newStaging clears the leftovers of killed runs of the period and makes
+// the temporary folder <parent>/.<period>.tmp-*.
+func newStaging(parent, period string, remove func(string) error, log *slog.Logger) (*staging, error) {
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, err
+	}
+	cleanStale(parent, period, remove, log)
+	tmp, err := os.MkdirTemp(parent, "."+period+".tmp-")
+	if err != nil {
+		return nil, err
+	}
+	return &staging{tmp: tmp, final: filepath.Join(parent, period), remove: remove, log: log}, nil
+}
+
+// discard removes the temporary folder unless it was published.
+func (s *staging) discard() {
+	if s.published {
+		return
+	}
+	if err := s.remove(s.tmp); err != nil {
+		s.log.Warn("temporary output not fully removed", "dir", s.tmp, "err", err)
+	}
+}
+
+// publish swaps the temporary folder into place atomically, then removes
+// the previous output.
+func (s *staging) publish() error {
+	old, err := publish(s.tmp, s.final)
+	if err != nil {
+		return err
+	}
+	s.published = true
+	if old != "" {
+		if err := s.remove(old); err != nil {
+			s.log.Warn("previous output not fully removed", "dir", old, "err", err)
+		}
+	}
+	return nil
 }
 
 // syncDirs fsyncs dir and the folders in it, so the renames inside are
