@@ -45,7 +45,8 @@ func TestPackRejectThreshold(t *testing.T) {
 	// published output stays the previous one, the list is kept beside it.
 	e.writeInput("ods/dt=20241212/c.gz", row("bad"))
 	_, err = e.pack("20241212")
-	if err == nil || !strings.Contains(err.Error(), "more than 2 rejected lines") || !strings.Contains(err.Error(), "first: ods/dt=20241212/a.gz line 2: 2 fields, want 3") {
+	if err == nil || !strings.Contains(err.Error(), "more than 2 rejected lines") || !strings.Contains(err.Error(), "first: ods/dt=20241212/a.gz line 2: 2 fields, want 3") ||
+		!strings.Contains(err.Error(), "the rejected lines are listed in "+e.outDir("20241212")+"."+RejectsFile) {
 		t.Fatalf("err = %v", err)
 	}
 	m2, rerr := readManifest(e.outDir("20241212"))

@@ -155,8 +155,7 @@ func lockDay(ctx context.Context, o PackOptions) (func(), error) {
 		if err == nil {
 			return unlock, nil
 		}
-		// lockPeriod says "another chama is packing" when the lock is held.
-		if !strings.Contains(err.Error(), "another chama") {
+		if !errors.Is(err, errLocked) {
 			return nil, fmt.Errorf("interface %s period %s: %w", o.Iface.Name, o.Period.Day(), err)
 		}
 		if !waited && o.Log != nil {

@@ -149,6 +149,7 @@ func Pack(ctx context.Context, o PackOptions) (*manifest.Manifest, error) {
 		iface: iface, period: period, where: where, conv: conv, tmp: tmp,
 		lpf: int64(iface.LinesPerFile), maxSeq: naming.MaxSeq(width),
 		parts: map[string]*partOut{}, partitioned: iface.Partitioned(),
+		keptRejects: final + "." + RejectsFile,
 	}
 	rows, ins, err := feed(ctx, p)
 	if p.rejects != nil {
@@ -157,7 +158,7 @@ func Pack(ctx context.Context, o PackOptions) (*manifest.Manifest, error) {
 		}
 	}
 	if err != nil {
-		p.keepRejects(final + "." + RejectsFile)
+		p.keepRejects(p.keptRejects)
 		if !strings.HasPrefix(err.Error(), where) {
 			err = fmt.Errorf("%s: %w", where, err)
 		}
@@ -257,6 +258,7 @@ type packer struct {
 
 	rejects     *os.File
 	rejectsW    *bufio.Writer
+	keptRejects string // where a failed run's reject list is kept
 	rejected    int64
 	firstReject string
 }
@@ -610,7 +612,7 @@ func (p *packer) reject(path string, lineNo int64, reason string, line []byte, r
 	w.Write(line)
 	w.WriteByte('\n')
 	if p.rejected > int64(p.iface.MaxRejects) {
-		return fmt.Errorf("%s: more than %d rejected lines (max_rejects %d); first: %s", p.where, p.iface.MaxRejects, p.iface.MaxRejects, p.firstReject)
+		return fmt.Errorf("%s: more than %d rejected lines (max_rejects %d); first: %s; the rejected lines are listed in %s (fix the input, or raise max_rejects if they may be dropped)", p.where, p.iface.MaxRejects, p.iface.MaxRejects, p.firstReject, p.keptRejects)
 	}
 	return nil
 }

@@ -49,6 +49,9 @@ func publish(tmp, final string) (old string, err error) {
 
 var errNoExchange = errors.New("atomic exchange not supported")
 
+// errLocked is lockPeriod's error when another run holds the lock.
+var errLocked = errors.New("another chama is packing this period")
+
 // ownFile reports whether a file in an output folder is one pack writes:
 // cleanup deletes only those (never a folder wholesale), so anything an
 // operator put there survives and is reported.

@@ -33,7 +33,7 @@ func lockPeriod(parent, period string) (func(), error) {
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, fmt.Errorf("another chama is packing this period (lock %s is held)", path)
+			return nil, fmt.Errorf("%w (lock %s is held): wait for it to finish, or find it with 'fuser %s'", errLocked, path, path)
 		}
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
