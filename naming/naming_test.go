@@ -164,3 +164,19 @@ func TestCheckCapacity(t *testing.T) {
 		}
 	}
 }
+
+// A range is bounded by days whatever its kind: a year of days or of
+// hours fits, ten years of days (a typo) is refused before any work.
+func TestParsePeriodsRangeBound(t *testing.T) {
+	if ps, err := ParsePeriods("20240101..20241231"); err != nil || len(ps) != 366 {
+		t.Errorf("a leap year of days: %d periods, %v", len(ps), err)
+	}
+	if ps, err := ParsePeriods("2024010100..2024123123"); err != nil || len(ps) != 366*24 {
+		t.Errorf("a year of hours: %d periods, %v", len(ps), err)
+	}
+	for _, spec := range []string{"20240101..20341231", "2024010100..2025123123"} {
+		if _, err := ParsePeriods(spec); err == nil || !strings.Contains(err.Error(), "more than") {
+			t.Errorf("%s: err = %v", spec, err)
+		}
+	}
+}

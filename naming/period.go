@@ -94,9 +94,10 @@ func (p Period) AddDays(n int) Period {
 	return Period{Start: p.Start.AddDate(0, 0, n), Hourly: p.Hourly}
 }
 
-// maxRange bounds a range so a typo such as 2023..2024 cannot start a
-// year of work by accident.
-const maxRange = 400 * 24
+// maxRangeDays bounds a range (of days, or of hours over that many days)
+// so a typo such as 20231220..20331228 cannot start years of work by
+// accident; a year of re-sends still fits.
+const maxRangeDays = 400
 
 // ParsePeriods reads the --date syntax: a period, a range A..B of the same
 // kind (both ends included), or a comma list of either. The result is
@@ -131,10 +132,14 @@ func ParsePeriods(spec string) ([]Period, error) {
 			if to.Start.Before(from.Start) {
 				return nil, fmt.Errorf("bad period range %q: end is before start", item)
 			}
+			limit, unit := maxRangeDays, "days"
+			if from.Hourly {
+				limit, unit = maxRangeDays*24, "hours"
+			}
 			n := 0
 			for p := from; !p.Start.After(to.Start); p = p.Next() {
-				if n++; n > maxRange {
-					return nil, fmt.Errorf("bad period range %q: more than %d periods", item, maxRange)
+				if n++; n > limit {
+					return nil, fmt.Errorf("bad period range %q: more than %d %s (split it if you mean it)", item, limit, unit)
 				}
 				add(p)
 			}
