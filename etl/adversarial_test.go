@@ -485,3 +485,22 @@ func TestHourlyFailedAssemblyRemovesItsTemporary(t *testing.T) {
 		t.Errorf("the published day's record: %q %v", data, err)
 	}
 }
+
+// A carriage return inside a line (not the CR of a CRLF end) is a line
+// break for Hive's and Java's line readers downstream, so it would split
+// the row there and break the .verf line count: it is a counted reject,
+// as a value holding a line break is in the transform path.
+func TestPackEmbeddedCarriageReturnIsAReject(t *testing.T) {
+	e := newEnv(t, "max_rejects: 5")
+	writeRaw(t, filepath.Join(e.root, "ods/dt=20241212/a"), []byte("a\x01b\r\nc\rd\x01e\r\nf\x01g\r\r\n\r\n"))
+	m := e.mustPack("20241212")
+	checkRows(t, e.outDir("20241212"), m)
+	got := readGz(t, filepath.Join(e.outDir("20241212"), "a_10000_20241212_X_00_0001.dat.gz"))
+	if strings.Join(got, ",") != "a|b," || m.Rows.Rejected != 2 {
+		t.Errorf("got %q rows %+v", got, m.Rows)
+	}
+	rej, _ := os.ReadFile(filepath.Join(e.outDir("20241212"), RejectsFile))
+	if strings.Count(string(rej), "carriage return") != 2 || !strings.Contains(string(rej), "\t2\t") || !strings.Contains(string(rej), "\t3\t") {
+		t.Errorf("rejects %q", rej)
+	}
+}

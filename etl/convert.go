@@ -79,6 +79,12 @@ func (c *converter) check(line []byte) ([]byte, verdict) {
 	if n := len(line); n > 0 && line[n-1] == '\r' {
 		line = line[:n-1]
 	}
+	if i := bytes.IndexByte(line, '\r'); i >= 0 {
+		// Hive's and Java's line readers end a line at a lone CR too: the
+		// row would be split downstream and the .verf count broken.
+		v.reject = fmt.Sprintf("a carriage return at byte %d (a line break for Hive and Java readers)", i)
+		return line, v
+	}
 	nf := bytes.Count(line, []byte{c.in}) + 1
 	if c.fields > 0 && nf != c.fields {
 		v.reject = fmt.Sprintf("%d fields, want %d", nf, c.fields)

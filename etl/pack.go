@@ -609,6 +609,9 @@ func (p *packer) reject(path string, lineNo int64, reason string, line []byte, r
 	w.WriteByte('\t')
 	w.WriteString(reason)
 	w.WriteByte('\t')
+	if bytes.IndexByte(line, '\r') >= 0 { // one line per reject
+		line = bytes.ReplaceAll(line, []byte{'\r'}, []byte(`\r`))
+	}
 	w.Write(line)
 	w.WriteByte('\n')
 	if p.rejected > int64(p.iface.MaxRejects) {
