@@ -504,3 +504,27 @@ func TestPackEmbeddedCarriageReturnIsAReject(t *testing.T) {
 		t.Errorf("rejects %q", rej)
 	}
 }
+
+// The first pack of an interface creates <workdir>/out/<iface>: the parent
+// of every folder it creates is fsynced, and so is the folder the period
+// is renamed into, so a crash after "published" cannot lose the output.
+func TestPackFsyncsTheFoldersItCreates(t *testing.T) {
+	e := newEnv(t, "")
+	e.writeInput("ods/dt=20241212/a.gz", row("1"))
+	orig := syncDir
+	synced := map[string]int{}
+	var mu sync.Mutex
+	syncDir = func(dir string) error {
+		mu.Lock()
+		synced[dir]++
+		mu.Unlock()
+		return orig(dir)
+	}
+	defer func() { syncDir = orig }()
+	e.mustPack("20241212")
+	for _, d := range []string{filepath.Dir(e.work), e.work, filepath.Join(e.work, "out"), filepath.Join(e.work, "out", "X")} {
+		if synced[d] == 0 {
+			t.Errorf("%s was not fsynced (synced: %v)", d, synced)
+		}
+	}
+}

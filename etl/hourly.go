@@ -146,7 +146,7 @@ func checkHourly(o PackOptions) error {
 // day are often packed at overlapping times.
 func lockDay(ctx context.Context, o PackOptions) (func(), error) {
 	parent := filepath.Join(o.Config.Workdir, "out", o.Iface.Name)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
+	if err := mkdirAllSynced(parent); err != nil {
 		return nil, err
 	}
 	waited := false

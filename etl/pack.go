@@ -129,7 +129,7 @@ func Pack(ctx context.Context, o PackOptions) (*manifest.Manifest, error) {
 
 	parent := filepath.Join(o.Config.Workdir, "out", iface.Name)
 	final := filepath.Join(parent, period.String())
-	if err := os.MkdirAll(parent, 0o755); err != nil {
+	if err := mkdirAllSynced(parent); err != nil {
 		return nil, err
 	}
 	unlock, err := lockPeriod(parent, period.String())

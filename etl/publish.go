@@ -135,7 +135,7 @@ type staging struct {
 // newStaging clears the leftovers of killed runs of the period and makes
 // the temporary folder <parent>/.<period>.tmp-*.
 func newStaging(parent, period string, remove func(string) error, log *slog.Logger) (*staging, error) {
-	if err := os.MkdirAll(parent, 0o755); err != nil {
+	if err := mkdirAllSynced(parent); err != nil {
 		return nil, err
 	}
 	cleanStale(parent, period, remove, log)
@@ -186,7 +186,31 @@ func syncDirs(dir string) error {
 	})
 }
 
-func syncDir(dir string) error {
+// mkdirAllSynced is os.MkdirAll that fsyncs the parent of every folder it
+// creates: the first output of an interface must not lose its path
+// (<workdir>/out/<iface>) in a crash after pack reported it published.
+func mkdirAllSynced(dir string) error {
+	if st, err := os.Stat(dir); err == nil {
+		if !st.IsDir() {
+			return fmt.Errorf("%s is not a folder", dir)
+		}
+		return nil
+	}
+	parent := filepath.Dir(dir)
+	if parent != dir {
+		if err := mkdirAllSynced(parent); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return syncDir(parent)
+}
+
+// syncDir fsyncs a folder, making the names created in it durable (a
+// variable so tests can see which folders were synced).
+var syncDir = func(dir string) error {
 	f, err := os.Open(dir)
 	if err != nil {
 		return err
