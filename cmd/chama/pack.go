@@ -4,6 +4,8 @@ import (
 	"context"
 	"os"
 	"runtime/pprof"
+	"slices"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -104,13 +106,33 @@ some failed (safe to run again); 4 every failure is input not ready yet.`,
 	})
 }
 
-// packStage is the pack step of `chama run`.
+// packStage is the pack step of `chama run`. Its error names the
+// interfaces that failed, so the later stages still deliver the others.
 func packStage(ctx context.Context, p pipeline.Params, period naming.Period) error {
-	rc := p.Recorder
-	return etl.PackAll(ctx, etl.PackAllOptions{
+	track := trackPack(p.Recorder)
+	var mu sync.Mutex
+	var failed []string
+	err := etl.PackAll(ctx, etl.PackAllOptions{
 		Config: p.Config, Periods: []naming.Period{period}, Ifaces: p.Ifaces, Resend: p.Resend,
-		Out: p.Stdout, Log: p.Log, Version: p.Version, Track: trackPack(rc),
+		Out: p.Stdout, Log: p.Log, Version: p.Version,
+		Track: func(ctx context.Context, iface, period string) func(*manifest.Manifest, error) {
+			done := track(ctx, iface, period)
+			return func(m *manifest.Manifest, err error) {
+				if err != nil {
+					mu.Lock()
+					if !slices.Contains(failed, iface) {
+						failed = append(failed, iface)
+					}
+					mu.Unlock()
+				}
+				done(m, err)
+			}
+		},
 	})
+	if err != nil && len(failed) > 0 {
+		return &pipeline.FailedIfaces{Names: failed, Err: err}
+	}
+	return err
 }
 
 // trackPack records each pack in the run ledger and metrics (a nil

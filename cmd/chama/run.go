@@ -31,8 +31,10 @@ task can produce a period end to end. The stages, in order:
   push    as 'chama push' (an hour of an hourly_pack interface: --partial)
   verify  as 'chama verify --remote' (an hourly_pack hour: with its day)
 
-A stage that fails stops the later stages of that period (nothing is
-delivered from a failed pack); the other periods still run. Each stage
+A stage that fails stops the later stages of that period for the
+interfaces it failed for (nothing is delivered from a failed pack; the
+interfaces that packed are still pushed and verified); the other periods
+still run. Each stage
 prints its own status lines (CHAMA_PACK, CHAMA_PUSH, CHAMA_VERIFY).
 
 Exit codes: 0 all done; 1 a stage failed; 2 usage or config error; 3 partly

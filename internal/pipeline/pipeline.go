@@ -5,9 +5,12 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/exit"
@@ -36,15 +39,40 @@ type Stage struct {
 	Run  func(ctx context.Context, p Params, period naming.Period) error
 }
 
+// FailedIfaces is a stage error that names the interfaces it failed for
+// (the others of the period passed): the later stages still run for those
+// others, so one bad interface does not hold back the day's deliveries.
+type FailedIfaces struct {
+	Names []string
+	Err   error
+}
+
+func (e *FailedIfaces) Error() string { return e.Err.Error() }
+func (e *FailedIfaces) Unwrap() error { return e.Err }
+
+// without is ifaces less the named ones.
+func without(ifaces []*config.Interface, names []string) []*config.Interface {
+	var out []*config.Interface
+	for _, i := range ifaces {
+		if !slices.Contains(names, i.Name) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
 // Run runs the stages for each period in order. A failing stage stops the
-// later stages of that period (nothing is pushed from a failed pack), and
-// the run carries on with the next period. The error has the highest exit
+// later stages of that period (nothing is pushed from a failed pack) --
+// for the interfaces it failed for, when it says which (FailedIfaces) --
+// and the run carries on with the next period. The error has the highest exit
 // code met, so "not ready" (4) is not hidden behind a failure (1) only
 // when it is the sole problem.
 func Run(ctx context.Context, stages []Stage, p Params, periods []naming.Period) error {
 	var first error
 	code, failed := 0, 0
 	for _, period := range periods {
+		pp := p // the interfaces still going for this period
+		periodFailed := false
 		for _, s := range stages {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -52,15 +80,28 @@ func Run(ctx context.Context, stages []Stage, p Params, periods []naming.Period)
 			if p.Log != nil {
 				p.Log.Info("stage", "stage", s.Name, "period", period.String())
 			}
-			err := s.Run(ctx, p, period)
+			err := s.Run(ctx, pp, period)
 			if err == nil {
 				continue
 			}
-			failed++
+			if !periodFailed {
+				failed++
+				periodFailed = true
+			}
 			if first == nil {
 				first = fmt.Errorf("%s %s: %w", s.Name, period, err)
 			}
 			code = worse(code, exit.Code(err))
+			var fi *FailedIfaces
+			if errors.As(err, &fi) {
+				if rest := without(pp.Ifaces, fi.Names); len(rest) > 0 && len(rest) < len(pp.Ifaces) {
+					if p.Log != nil {
+						p.Log.Warn("later stages run without the failed interfaces", "stage", s.Name, "period", period.String(), "failed", strings.Join(fi.Names, ","))
+					}
+					pp.Ifaces = rest
+					continue
+				}
+			}
 			break
 		}
 	}
