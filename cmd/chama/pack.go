@@ -77,17 +77,11 @@ some failed (safe to run again); 4 every failure is input not ready yet.`,
 				if err != nil {
 					return err
 				}
-				if cpuProfile != "" {
-					f, err := os.Create(cpuProfile)
-					if err != nil {
-						return err
-					}
-					defer f.Close()
-					if err := pprof.StartCPUProfile(f); err != nil {
-						return err
-					}
-					defer pprof.StopCPUProfile()
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
 				}
+				defer stop()
 				rc, closeRec := g.recorder(c)
 				defer closeRec()
 				return etl.PackAll(cmd.Context(), etl.PackAllOptions{
@@ -104,6 +98,26 @@ some failed (safe to run again); 4 every failure is input not ready yet.`,
 		cmd.Flags().MarkHidden("cpuprofile")
 		return cmd
 	})
+}
+
+// startCPUProfile starts the hidden --cpuprofile of pack and transform
+// (for tuning); the returned function stops it. An empty path does nothing.
+func startCPUProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // packStage is the pack step of `chama run`. Its error names the

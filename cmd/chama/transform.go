@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"os"
-	"runtime/pprof"
 	"slices"
 	"sort"
 	"strings"
@@ -79,17 +77,11 @@ config error (a bad expression names its key, text and line:column);
 				if c.Transform == nil {
 					return exit.Usagef("config %s has no transform section", c.Path())
 				}
-				if cpuProfile != "" {
-					f, err := os.Create(cpuProfile)
-					if err != nil {
-						return err
-					}
-					defer f.Close()
-					if err := pprof.StartCPUProfile(f); err != nil {
-						return err
-					}
-					defer pprof.StopCPUProfile()
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
 				}
+				defer stop()
 				rc, closeRec := g.recorder(c)
 				defer closeRec()
 				var firstErr error
