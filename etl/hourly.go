@@ -234,12 +234,8 @@ func buildDay(ctx context.Context, o PackOptions, day naming.Period, full bool) 
 		full = true
 	}
 	res := &AssembleResult{Partial: !full}
-	tpl, vtpl := iface.Template(), iface.VerfTemplate()
-	width := tpl.SeqWidth()
-	if width == 0 {
-		width = naming.SeqWidth(iface.SeqWidth, day.String())
-	}
-	if err := checkNames(iface, day, tpl, vtpl, width, o.Resend); err != nil {
+	tpl, vtpl, width, err := setNaming(iface, day, o.Resend)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err) // before any hour is packed
 	}
 

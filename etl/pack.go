@@ -96,12 +96,8 @@ func Pack(ctx context.Context, o PackOptions) (*manifest.Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	tpl, vtpl := iface.Template(), iface.VerfTemplate()
-	width := tpl.SeqWidth()
-	if width == 0 {
-		width = naming.SeqWidth(iface.SeqWidth, period.String())
-	}
-	if err := checkNames(iface, period, tpl, vtpl, width, o.Resend); err != nil {
+	tpl, vtpl, width, err := setNaming(iface, period, o.Resend)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	// feed produces the rows: the text partitions of the interface's
@@ -683,20 +679,25 @@ func (p *packer) finishSet(po *partOut, tpl, vtpl *naming.Template, width, resen
 	return set, nil
 }
 
-// checkNames formats a first file name and the .verf name, so a value
-// the templates cannot hold (a re-send number wider than {resend:N})
-// fails before any input is read.
-func checkNames(iface *config.Interface, period naming.Period, tpl, vtpl *naming.Template, width, resend int) error {
+// setNaming gives the name templates of a period's sets and the
+// sequence width of the period (the template's own, else the seq_width
+// rule in force), and formats a first file name and the .verf name, so a
+// value the templates cannot hold (a re-send number wider than
+// {resend:N}) fails before any input is read.
+func setNaming(iface *config.Interface, period naming.Period, resend int) (tpl, vtpl *naming.Template, width int, err error) {
+	tpl, vtpl = iface.Template(), iface.VerfTemplate()
+	if width = tpl.SeqWidth(); width == 0 {
+		width = naming.SeqWidth(iface.SeqWidth, period.String())
+	}
 	f := naming.Fields{Date: period.Date(), Hour: period.Hour(), Iface: iface.Name, Resend: resend, Seq: 1}
 	if iface.Partitioned() {
 		f.Part = "0"
 	}
-	if _, err := tpl.Format(f, width); err != nil {
-		return err
+	if _, err = tpl.Format(f, width); err == nil {
+		f.Seq = 0
+		_, err = vtpl.Format(f, width)
 	}
-	f.Seq = 0
-	_, err := vtpl.Format(f, width)
-	return err
+	return tpl, vtpl, width, err
 }
 
 func writeSynced(path string, data []byte) error {
