@@ -49,24 +49,55 @@ type result struct {
 	err      error
 }
 
-// openInput opens a file, undoing gzip when it starts with gzip's magic
+// countedInput tells where reading a file stopped, for precise errors.
+type countedInput struct {
+	r    io.Reader
+	n    int64
+	gz   bool
+	path string
+	br   *bufio.Reader
+}
+
+func (c *countedInput) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// wrap names the file and, for gzip, the compressed byte offset, and
+// tells a truncated stream from a corrupt one.
+func (c *countedInput) wrap(err error, line int64) error {
+	off := c.n - int64(c.br.Buffered())
+	switch {
+	case !c.gz:
+		return fmt.Errorf("read input %s at byte %d (line %d): %w", c.path, off, line, err)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("truncated gzip input %s: the compressed stream ends at byte %d (line %d) before the end of the data: %w", c.path, off, line, err)
+	}
+	return fmt.Errorf("corrupt gzip input %s at compressed byte offset %d (line %d): %w", c.path, off, line, err)
+}
+
+// openCounted opens a file, undoing gzip when it starts with gzip's magic
 // bytes (Hive writes .gz, .deflate-less text or plain files).
-func openInput(ctx context.Context, src transfer.Source, path string) (io.Reader, io.Closer, error) {
+func openCounted(ctx context.Context, src transfer.Source, path string) (io.Reader, io.Closer, *countedInput, error) {
 	rc, err := src.Open(ctx, path)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	br := bufio.NewReaderSize(rc, 1<<20)
+	ci := &countedInput{r: rc, path: path}
+	br := bufio.NewReaderSize(ci, 1<<20)
+	ci.br = br
 	magic, _ := br.Peek(2)
 	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		ci.gz = true
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			rc.Close()
-			return nil, nil, fmt.Errorf("%s: %w", path, err)
+			return nil, nil, nil, ci.wrap(err, 1)
 		}
-		return bufio.NewReaderSize(zr, 1<<20), rc, nil
+		return bufio.NewReaderSize(zr, 1<<20), rc, ci, nil
 	}
-	return br, rc, nil
+	return br, rc, ci, nil
 }
 
 // maxLine bounds one text line, so a file without line breaks is an
@@ -76,7 +107,7 @@ var maxLine = 64 << 20
 // readText cuts a text file into chunks of up to batch lines and passes
 // each to emit, in order.
 func readText(ctx context.Context, src transfer.Source, path, hour string, batch int, emit func(*chunk) error) error {
-	r, c, err := openInput(ctx, src, path)
+	r, c, ci, err := openCounted(ctx, src, path)
 	if err != nil {
 		return err
 	}
@@ -120,7 +151,7 @@ func readText(ctx context.Context, src transfer.Source, path, hour string, batch
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("%s: line %d: %w", path, line, err)
+			return ci.wrap(err, line)
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()

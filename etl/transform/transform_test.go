@@ -801,3 +801,25 @@ func TestOverlongLineFails(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// A truncated gzip input says so, with the file, the compressed offset
+// where it ends and the line reached; a corrupt one names the offset.
+func TestTruncatedAndCorruptGzipInput(t *testing.T) {
+	f := newFixture(t, "text", nil)
+	f.writeText(t, "07", sampleRows(t), 100, true)
+	p := filepath.Join(f.root, "ods/events/dt=20241212/hour=07/000000_0.gz")
+	data, _ := os.ReadFile(p)
+	os.WriteFile(p, data[:len(data)-12], 0o644)
+	_, _, err := f.collect(t, LayerADS, "2024121207")
+	if err == nil || !strings.Contains(err.Error(), "truncated gzip input ods/events/dt=20241212/hour=07/000000_0.gz: the compressed stream ends at byte") {
+		t.Errorf("truncated: %v", err)
+	}
+	for i := 20; i < len(data)-8; i++ {
+		data[i] ^= 0x5a
+	}
+	os.WriteFile(p, data, 0o644)
+	_, _, err = f.collect(t, LayerADS, "2024121207")
+	if err == nil || !strings.Contains(err.Error(), "corrupt gzip input ods/events/dt=20241212/hour=07/000000_0.gz at compressed byte offset") {
+		t.Errorf("corrupt: %v", err)
+	}
+}
