@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"unsafe"
 
@@ -291,7 +292,9 @@ func (d *decoder) decode(ch *chunk) (arrow.Record, []reject) {
 }
 
 // readParquet reads the ODS columns of a Parquet file by name, in batches.
-func readParquet(ctx context.Context, src transfer.Source, path, hour string, schema *arrow.Schema, batch int, mem memory.Allocator, emit func(*chunk) error) error {
+// A source that cannot seek (HDFS streams) has its Parquet file spooled
+// to spoolDir, so memory stays bounded whatever the file size.
+func readParquet(ctx context.Context, src transfer.Source, path, hour string, schema *arrow.Schema, batch int, mem memory.Allocator, spoolDir string, emit func(*chunk) error) error {
 	rc, err := src.Open(ctx, path)
 	if err != nil {
 		return err
@@ -299,11 +302,12 @@ func readParquet(ctx context.Context, src transfer.Source, path, hour string, sc
 	defer rc.Close()
 	ras, ok := rc.(parquet.ReaderAtSeeker)
 	if !ok {
-		data, err := io.ReadAll(rc)
+		f, err := spool(rc, spoolDir)
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
-		ras = bytes.NewReader(data)
+		defer f.Close()
+		ras = f
 	}
 	pf, err := file.NewParquetReader(ras)
 	if err != nil {
@@ -345,6 +349,34 @@ func readParquet(ctx context.Context, src transfer.Source, path, hour string, sc
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
+}
+
+// testHookSpooled is called with each spool file's (already unlinked) name.
+var testHookSpooled func(name string)
+
+// spool copies r into an unlinked temporary file in dir (nothing is left
+// behind, even by a kill) and returns it, positioned at the start.
+func spool(r io.Reader, dir string) (*os.File, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(dir, ".parquet-spool-*")
+	if err != nil {
+		return nil, err
+	}
+	os.Remove(f.Name())
+	if testHookSpooled != nil {
+		testHookSpooled(f.Name())
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("spool to %s: %w", dir, err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // conform returns rec (retained) with the ODS schema's column order, names

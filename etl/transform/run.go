@@ -365,7 +365,7 @@ func runStream(ctx context.Context, o Options, t *config.Transform, sh *funcs.Sh
 				}
 				var err error
 				if st.ods.Format == "parquet" {
-					err = readParquet(ctx, src, f.info.Path, f.hour, st.schema, t.BatchRows, o.Mem, emit)
+					err = readParquet(ctx, src, f.info.Path, f.hour, st.schema, t.BatchRows, o.Mem, filepath.Join(o.Config.Workdir, "stage", ".spool"), emit)
 				} else {
 					err = readText(ctx, src, f.info.Path, f.hour, t.BatchRows, emit)
 				}

@@ -26,6 +26,7 @@ import (
 	"github.com/chama-data/chama/etl/funcs"
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/naming"
+	"github.com/chama-data/chama/transfer"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -821,5 +822,60 @@ func TestTruncatedAndCorruptGzipInput(t *testing.T) {
 	_, _, err = f.collect(t, LayerADS, "2024121207")
 	if err == nil || !strings.Contains(err.Error(), "corrupt gzip input ods/events/dt=20241212/hour=07/000000_0.gz at compressed byte offset") {
 		t.Errorf("corrupt: %v", err)
+	}
+}
+
+// streamSource hides the ReaderAt of local files, as an HDFS stream does.
+type streamSource struct{ *transfer.Local }
+
+func (s streamSource) Open(ctx context.Context, p string) (io.ReadCloser, error) {
+	rc, err := s.Local.Open(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{rc, rc}, nil
+}
+
+// Parquet from a source that cannot seek (HDFS) is spooled to an unlinked
+// file under the workdir, not read whole into memory; the outputs equal
+// those of a seekable source and nothing is left in the spool folder.
+func TestParquetFromAStreamIsSpooled(t *testing.T) {
+	rows := sampleRows(t)
+	f := newFixture(t, "parquet", nil)
+	f.writeParquet(t, "07", rows, 5)
+	want, _, err := f.collect(t, LayerADS, "2024121207")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spooled []string
+	testHookSpooled = func(name string) { spooled = append(spooled, name) }
+	defer func() { testHookSpooled = nil }()
+	got := map[string][]string{}
+	_, err = Run(context.Background(), Options{Config: f.cfg, Layer: LayerADS, Period: naming.MustPeriod("2024121207"), Log: quiet,
+		Source: func(string) (transfer.Source, error) { return streamSource{&transfer.Local{Root: f.root}}, nil }},
+		func(hour string, out Output) error {
+			k := out.Name
+			if out.Part != "" {
+				k += "/" + out.Part
+			}
+			for r := 0; r < int(out.Rec.NumRows()); r++ {
+				got[k] = append(got[k], string(AppendLine(nil, out.Rec, r, '|', "")))
+			}
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("spooled outputs differ:\n got %v\nwant %v", got, want)
+	}
+	if len(spooled) != 2 || !strings.HasPrefix(spooled[0], filepath.Join(f.work, "stage", ".spool")) {
+		t.Errorf("spooled %v, want the 2 input files under the workdir", spooled)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(f.work, "stage", ".spool")); len(ents) != 0 {
+		t.Errorf("left in the spool folder: %v", ents)
 	}
 }
