@@ -8,7 +8,9 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -20,6 +22,7 @@ import (
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/naming"
+	"github.com/chama-data/chama/transfer"
 )
 
 // checkRows fails unless read = written + filtered + rejected and the
@@ -526,5 +529,28 @@ func TestPackFsyncsTheFoldersItCreates(t *testing.T) {
 		if synced[d] == 0 {
 			t.Errorf("%s was not fsynced (synced: %v)", d, synced)
 		}
+	}
+}
+
+// At re-send 99 there is no higher re-send number: the way out offered
+// after a re-packed hour changed delivered files is --force only.
+func TestHourlyRepackAtResend99OffersNoResend100(t *testing.T) {
+	e := newEnv(t, hourlyKeys+"\nlines_per_file: 3")
+	e.writeHours("20241212", map[int]int{0: 4, 1: 3})
+	m := e.mustPack("20241212", func(o *PackOptions) { o.Resend = 99 })
+	d := transfer.Delivery{Version: 1, Iface: "X", Period: "20241212", Target: "plat", Resend: 99, Complete: true}
+	for _, f := range m.Sets[0].Files {
+		d.Files = append(d.Files, transfer.Delivered{Name: f.Name, Bytes: f.Bytes, MD5: f.MD5, Host: "h", Path: "/in/" + f.Name})
+	}
+	b, _ := json.Marshal(d)
+	os.WriteFile(filepath.Join(e.outDir("20241212"), transfer.DeliveryFileName("plat")), b, 0o644)
+	e.writeHours("20241212", map[int]int{0: 7, 1: 3})
+	var logs bytes.Buffer
+	e.mustPack("2024121200", func(o *PackOptions) { o.Log = slog.New(slog.NewTextHandler(&logs, nil)) })
+	if !strings.Contains(logs.String(), "push refuses to send a mixed set") || !strings.Contains(logs.String(), "--force") {
+		t.Fatalf("no way out logged:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "--resend 100") {
+		t.Errorf("offers a re-send number that cannot exist:\n%s", logs.String())
 	}
 }

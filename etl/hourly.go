@@ -380,8 +380,12 @@ func buildDay(ctx context.Context, o PackOptions, day naming.Period, full bool) 
 		log.Warn("the day's set changed: a re-packed hour renumbered or changed these files", "files", summarize(res.Changed))
 	}
 	if len(res.Delivered) > 0 {
-		log.Warn(fmt.Sprintf("files already delivered differ from the new set: push refuses to send a mixed set; way out: pack the day with a new re-send number (chama pack --date %s --resend %02d, then chama push --date %s --resend %02d), or chama push --date %s --force to replace the differing files",
-			day, o.Resend+1, day, o.Resend+1, day), "targets", strings.Join(res.Delivered, ", "))
+		way := fmt.Sprintf("pack the day with a new re-send number (chama pack --date %s --resend %02d, then chama push --date %s --resend %02d), or ", day, o.Resend+1, day, o.Resend+1)
+		if o.Resend >= 99 {
+			way = "" // no re-send number is left
+		}
+		log.Warn(fmt.Sprintf("files already delivered differ from the new set: push refuses to send a mixed set; way out: %schama push --date %s --force to replace the differing files", way, day),
+			"targets", strings.Join(res.Delivered, ", "))
 	}
 	what := "day assembled"
 	if !full {
