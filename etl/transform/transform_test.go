@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -851,7 +852,12 @@ func TestParquetFromAStreamIsSpooled(t *testing.T) {
 		t.Fatal(err)
 	}
 	var spooled []string
-	testHookSpooled = func(name string) { spooled = append(spooled, name) }
+	var mu sync.Mutex // readers spool files at once
+	testHookSpooled = func(name string) {
+		mu.Lock()
+		spooled = append(spooled, name)
+		mu.Unlock()
+	}
 	defer func() { testHookSpooled = nil }()
 	got := map[string][]string{}
 	_, err = Run(context.Background(), Options{Config: f.cfg, Layer: LayerADS, Period: naming.MustPeriod("2024121207"), Log: quiet,
