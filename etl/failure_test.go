@@ -326,3 +326,32 @@ func (s *countingSource) Open(ctx context.Context, p string) (io.ReadCloser, err
 	s.opened.Add(1)
 	return s.Local.Open(ctx, p)
 }
+
+// A re-pack keeps push's delivery records: they say what the targets
+// hold, and push needs them to see that the set changed. A failed re-pack
+// leaves the old folder, records included, and no temporaries.
+func TestPackRerunKeepsDeliveryRecords(t *testing.T) {
+	e := newEnv(t, "lines_per_file: 2")
+	e.writeInput("ods/dt=20241212/a.gz", row("1"), row("2"), row("3"))
+	e.mustPack("20241212")
+	rec := filepath.Join(e.outDir("20241212"), "delivery-plat.json")
+	if err := os.WriteFile(rec, []byte(`{"target":"plat"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.cfg.Interfaces["X"].LinesPerFile = 10
+	e.mustPack("20241212")
+	if b, err := os.ReadFile(rec); err != nil || string(b) != `{"target":"plat"}` {
+		t.Errorf("delivery record after a re-pack: %q %v", b, err)
+	}
+	e.noTemporaries()
+
+	e.writeInput("ods/dt=20241212/b.gz", "not\x01a\x01gzip")
+	os.WriteFile(filepath.Join(e.root, "ods/dt=20241212/b.gz"), []byte("\x1f\x8b\x08garbage"), 0o644)
+	if _, err := e.pack("20241212"); err == nil {
+		t.Fatal("a corrupt input packed")
+	}
+	if _, err := os.Stat(rec); err != nil {
+		t.Errorf("the failed re-pack lost the record: %v", err)
+	}
+	e.noTemporaries()
+}

@@ -133,7 +133,9 @@ func Pack(ctx context.Context, o PackOptions) (*manifest.Manifest, error) {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	defer unlock()
-	st, err := newStaging(parent, period.String(), func(dir string) error { return removeOutput(dir, iface) }, log)
+	// removeDayOutput also drops the delivery records carried into a
+	// temporary folder (copies) and left in the replaced one (links).
+	st, err := newStaging(parent, period.String(), func(dir string) error { return removeDayOutput(dir, iface) }, log)
 	if err != nil {
 		return nil, err
 	}
@@ -209,6 +211,11 @@ func Pack(ctx context.Context, o PackOptions) (*manifest.Manifest, error) {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
 		m.Sets = append(m.Sets, set)
+	}
+	// Push's delivery records stay with the period: they say what the
+	// targets hold, and push needs them to see that a re-packed set changed.
+	if err := carryRecords(final, tmp); err != nil {
+		return nil, fmt.Errorf("%s: keeping the delivery records: %w", where, err)
 	}
 	if err := manifest.Write(tmp, m); err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
