@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
+	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/chama-data/chama/internal/lockfile"
 )
 
 // exchange swaps two folders atomically.
@@ -22,20 +24,19 @@ func exchange(a, b string) error {
 }
 
 // lockPeriod takes an exclusive lock on <parent>/.<period>.lock, so two
-// packs of the same interface and period never share a folder. The lock
-// dies with the process, so a killed run never blocks the next one.
+// packs of the same interface and period never share a folder. Push takes
+// the same lock while it writes its delivery records there.
 func lockPeriod(parent, period string) (func(), error) {
-	path := filepath.Join(parent, "."+period+".lock")
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
+	path := lockfile.Period(parent, period)
+	unlock, err := lockfile.TryLock(path)
+	// Push holds the lock only for the instant it writes a delivery
+	// record: give it a moment before calling the period busy.
+	for i := 0; i < 20 && errors.Is(err, lockfile.ErrHeld); i++ {
+		time.Sleep(100 * time.Millisecond)
+		unlock, err = lockfile.TryLock(path)
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w (lock %s is held): wait for it to finish, or find it with 'fuser %s'", errLocked, path, path)
-		}
-		return nil, fmt.Errorf("lock %s: %w", path, err)
+	if errors.Is(err, lockfile.ErrHeld) {
+		return nil, fmt.Errorf("%w (lock %s is held): wait for it to finish, or find it with 'fuser %s'", errLocked, path, path)
 	}
-	return func() { f.Close() }, nil
+	return unlock, err
 }

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/chama-data/chama/internal/lockfile"
 	"github.com/chama-data/chama/internal/manifest"
 )
 
@@ -108,5 +109,12 @@ func (d *Delivery) write(dir string) error {
 	if err != nil {
 		return err
 	}
+	// Under the period's lock: a re-pack carries the records into its new
+	// folder under the same lock, so an update is never lost in between.
+	unlock, err := lockfile.Lock(lockfile.ForDir(dir))
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	return manifest.WriteFileAtomic(filepath.Join(dir, DeliveryFileName(d.Target)), append(b, '\n'), 0o644)
 }
