@@ -103,9 +103,17 @@ func refuseMixed(m *manifest.Manifest, prev *Delivery, force bool) error {
 	if len(m.Sets) > 0 && m.Sets[0].Verf == "" {
 		// A day still packed hour by hour: a new re-send number needs the
 		// assembled day; until then only --force can go on.
-		return fmt.Errorf("the day's known files changed since target %s received them (a re-packed hour renumbers the files after it): %d files differ: %s; refusing to push a mixed set. Way out: chama push --date %s --partial --force replaces the differing files (files the new set no longer has stay on the target), or wait for the assembled day and re-send it (chama pack --date %s --resend %02d && chama push --date %s --resend %02d)",
-			prev.Target, n, strings.Join(diff, ", "), m.Period, m.Period, m.Resend+1, m.Period, m.Resend+1)
+		msg := fmt.Sprintf("the day's known files changed since target %s received them (a re-packed hour renumbers the files after it): %d files differ: %s; refusing to push a mixed set. Way out: chama push --date %s --partial --force replaces the differing files (files the new set no longer has stay on the target)",
+			prev.Target, n, strings.Join(diff, ", "), m.Period)
+		if m.Resend < 99 {
+			msg += fmt.Sprintf(", or wait for the assembled day and re-send it (chama pack --date %s --resend %02d && chama push --date %s --resend %02d)", m.Period, m.Resend+1, m.Period, m.Resend+1)
+		}
+		return errors.New(msg)
 	}
-	return fmt.Errorf("the packed set changed since target %s received it (a re-packed hour renumbers the files after it): %d files differ: %s; refusing to push a mixed set. Way out: pack the period with a new re-send number and push that (chama pack --date %s --resend %02d && chama push --date %s --resend %02d), or replace the differing files with chama push --date %s --force (files the new set no longer has stay on the target)",
-		prev.Target, n, strings.Join(diff, ", "), m.Period, m.Resend+1, m.Period, m.Resend+1, m.Period)
+	msg := fmt.Sprintf("the packed set changed since target %s received it (a re-packed hour renumbers the files after it): %d files differ: %s; refusing to push a mixed set. Way out: ", prev.Target, n, strings.Join(diff, ", "))
+	if m.Resend < 99 { // 99 is the last re-send number two digits hold
+		msg += fmt.Sprintf("pack the period with a new re-send number and push that (chama pack --date %s --resend %02d && chama push --date %s --resend %02d), or ", m.Period, m.Resend+1, m.Period, m.Resend+1)
+	}
+	msg += fmt.Sprintf("replace the differing files with chama push --date %s --force (files the new set no longer has stay on the target)", m.Period)
+	return errors.New(msg)
 }
