@@ -1,20 +1,14 @@
 package main
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/ledger"
-	"github.com/chama-data/chama/internal/sftpd"
 )
 
 // Hourly mode through the CLI: pack hour 00, deliver it early with push
@@ -23,18 +17,7 @@ import (
 // refused by push before anything is sent; status --by-hour shows it all.
 func TestHourlyCommands(t *testing.T) {
 	dir := t.TempDir()
-	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	signer, _ := ssh.NewSignerFromKey(priv)
-	blk, _ := ssh.MarshalPrivateKey(priv, "")
-	os.WriteFile(filepath.Join(dir, "id"), pem.EncodeToMemory(blk), 0o600)
-	remote := filepath.Join(dir, "exchange")
-	os.MkdirAll(filepath.Join(remote, "in"), 0o755)
-	srv, err := sftpd.Start(sftpd.Options{Root: remote, AuthorizedKeys: []ssh.PublicKey{signer.PublicKey()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	os.WriteFile(filepath.Join(dir, "known_hosts"), []byte(srv.KnownHostsLine()+"\n"), 0o644)
+	srv, remote := startExchange(t, dir, "in")
 	hour := func(h, n int) {
 		in := filepath.Join(dir, "ods", "dt=20241212", fmt.Sprintf("hour=%02d", h))
 		os.MkdirAll(in, 0o755)

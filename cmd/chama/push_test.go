@@ -1,21 +1,15 @@
 package main
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/ledger"
-	"github.com/chama-data/chama/internal/sftpd"
 	"github.com/chama-data/chama/transfer"
 )
 
@@ -23,19 +17,7 @@ import (
 // SFTP server, re-run (nothing sent), --json, and usage errors.
 func TestPushCommand(t *testing.T) {
 	dir := t.TempDir()
-	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	signer, _ := ssh.NewSignerFromKey(priv)
-	blk, _ := ssh.MarshalPrivateKey(priv, "")
-	key := filepath.Join(dir, "id")
-	os.WriteFile(key, pem.EncodeToMemory(blk), 0o600)
-	remote := filepath.Join(dir, "exchange")
-	os.MkdirAll(filepath.Join(remote, "in"), 0o755)
-	srv, err := sftpd.Start(sftpd.Options{Root: remote, AuthorizedKeys: []ssh.PublicKey{signer.PublicKey()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	os.WriteFile(filepath.Join(dir, "known_hosts"), []byte(srv.KnownHostsLine()+"\n"), 0o644)
+	srv, remote := startExchange(t, dir, "in")
 
 	in := filepath.Join(dir, "ods", "dt=20241212")
 	os.MkdirAll(in, 0o755)

@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
-	"encoding/pem"
 	"flag"
 	"io"
 	"io/fs"
@@ -21,15 +18,12 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/etl"
 	"github.com/chama-data/chama/etl/funcs"
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/ledger"
 	"github.com/chama-data/chama/internal/manifest"
-	"github.com/chama-data/chama/internal/sftpd"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite testdata/transform/golden/want from this run")
@@ -44,21 +38,7 @@ func goldenConfig(t *testing.T, edit func(string) string) (cfg, work, remote str
 	t.Helper()
 	t.Setenv("CHAMA_TEST_MOBILE_KEY", "00112233445566778899aabbccddeeff")
 	dir := t.TempDir()
-	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	signer, _ := ssh.NewSignerFromKey(priv)
-	blk, _ := ssh.MarshalPrivateKey(priv, "")
-	key := filepath.Join(dir, "id")
-	os.WriteFile(key, pem.EncodeToMemory(blk), 0o600)
-	remote = filepath.Join(dir, "exchange")
-	os.MkdirAll(filepath.Join(remote, "national"), 0o755)
-	os.MkdirAll(filepath.Join(remote, "province"), 0o755)
-	srv, err := sftpd.Start(sftpd.Options{Root: remote, AuthorizedKeys: []ssh.PublicKey{signer.PublicKey()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	kh := filepath.Join(dir, "known_hosts")
-	os.WriteFile(kh, []byte(srv.KnownHostsLine()+"\n"), 0o644)
+	srv, remote := startExchange(t, dir, "national", "province")
 	ip := func(s string) uint32 { v, _ := funcs.ParseIPv4(s); return v }
 	xdb, err := funcs.BuildXDB([]funcs.XDBRange{
 		{Start: ip("1.0.0.0"), End: ip("1.0.0.255"), Region: "中国|0|江苏省|南京市|移动"},
@@ -81,7 +61,7 @@ func goldenConfig(t *testing.T, edit func(string) string) (cfg, work, remote str
 	}
 	work = filepath.Join(dir, "work")
 	y := strings.NewReplacer("{{WORK}}", work, "{{ROOT}}", root, "{{XDB}}", filepath.Join(dir, "ip.xdb"),
-		"__PORT__", strconv.Itoa(srv.Port()), "{{KEY}}", key, "{{KNOWN_HOSTS}}", kh).Replace(string(spec))
+		"__PORT__", strconv.Itoa(srv.Port()), "{{KEY}}", filepath.Join(dir, "id"), "{{KNOWN_HOSTS}}", filepath.Join(dir, "known_hosts")).Replace(string(spec))
 	if edit != nil {
 		y = edit(y)
 	}
