@@ -49,10 +49,15 @@ split, correctly named, gzipped interface files with a .verf check file,
 and delivers them over SFTP to the file-exchange platform.
 
 One subcommand per stage and period, so Airflow or cron can call them:
-  chama pack   --date 20241212 --iface 51007   cut and gzip the files
-  chama push   --date 20241212                 deliver them over SFTP
-  chama verify --date 20241212                 check what was delivered
-  chama run    --date 20241212                 every stage in order
+  chama pull      --date 2024121207 --iface 51007   stage an hour from HDFS
+  chama transform --date 20241212 --layer ads       clean and route ODS rows
+  chama pack      --date 20241212 --iface 51007     cut and gzip the files
+  chama push      --date 20241212                   deliver them over SFTP
+  chama verify    --date 20241212 --remote          check what was delivered
+  chama run       --date 20241212                   pack, push, verify in order
+  chama status    --date 20241212                   what is done, per stage
+
+Try it end to end on generated data: chama demo --dir /tmp/chama-demo
 
 Periods: --date 20241212 (a day), 2024121207 (an hour), 20231220..20231228
 (a range), or a comma list of these.
