@@ -189,7 +189,7 @@ func (s *Set) fastTable() map[string]FastFunc {
 				*dst = Val{}
 				return nil
 			}
-			*dst = Any(s.jsonGet(doc, path))
+			*dst = strOrNull(s.jsonGet(doc, path))
 			return nil
 		},
 		"url_decode": func(args []Val, dst *Val) error {
@@ -205,8 +205,7 @@ func (s *Set) fastTable() map[string]FastFunc {
 				*dst = args[0]
 				return nil
 			}
-			r, _ := urlDecode(v)
-			*dst = Any(r)
+			*dst = strOrNull(urlDecodeString(v))
 			return nil
 		},
 		"url_param": func(args []Val, dst *Val) error {
@@ -219,10 +218,14 @@ func (s *Set) fastTable() map[string]FastFunc {
 				*dst = Val{}
 				return nil
 			}
-			*dst = Any(urlParamString(raw, key))
+			*dst = strOrNull(urlParamString(raw, key))
 			return nil
 		},
 		"substr": func(args []Val, dst *Val) error {
+			if len(args) == 3 && args[0].K == KNull {
+				*dst = Val{} // substr of null is null whatever the bounds
+				return nil
+			}
 			if len(args) == 3 && args[0].K == KStr {
 				if pos, ok := args[1].A.(int); ok {
 					if n, ok := args[2].A.(int); ok && pos >= 1 && n > 0 && isASCII(args[0].S) {
@@ -380,7 +383,7 @@ func (s *Set) fastTable() map[string]FastFunc {
 				*dst = Any(r)
 				return err
 			}
-			*dst = Any(splitPartString(v, sep, n))
+			*dst = strOrNull(splitPartString(v, sep, n))
 			return nil
 		},
 		"case_map": func(args []Val, dst *Val) error {
@@ -450,6 +453,14 @@ func (s *Set) fastTable() map[string]FastFunc {
 		"ip_prov":            ip(2),
 		"ip_city":            ip(3),
 	}
+}
+
+// strOrNull makes a string value, or null when ok is false.
+func strOrNull(s string, ok bool) Val {
+	if !ok {
+		return Val{}
+	}
+	return Val{S: s, K: KStr}
 }
 
 func boxAll(args []Val) []any {

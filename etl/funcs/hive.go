@@ -462,23 +462,26 @@ func (s *Set) splitPart(args ...any) (any, error) {
 	if !ok1 || !ok2 || !ok3 {
 		return nil, nil
 	}
-	return splitPartString(v, sep, n), nil
+	if r, ok := splitPartString(v, sep, n); ok {
+		return r, nil
+	}
+	return nil, nil
 }
 
-func splitPartString(v, sep string, n int) any {
+func splitPartString(v, sep string, n int) (string, bool) {
 	if n < 1 || sep == "" {
-		return nil
+		return "", false
 	}
 	for i := 1; ; i++ {
 		j := strings.Index(v, sep)
 		if i == n {
 			if j < 0 {
-				return v
+				return v, true
 			}
-			return v[:j]
+			return v[:j], true
 		}
 		if j < 0 {
-			return nil
+			return "", false
 		}
 		v = v[j+len(sep):]
 	}

@@ -36,17 +36,20 @@ func (s *Set) getJSONObject(args ...any) (any, error) {
 	if !ok1 || !ok2 {
 		return nil, nil
 	}
-	return s.jsonGet(doc, path), nil
+	if v, ok := s.jsonGet(doc, path); ok {
+		return v, nil
+	}
+	return nil, nil
 }
 
-// jsonGet is get_json_object on strings (nil for null). Parsed paths are
+// jsonGet is get_json_object on strings (ok false for null). Parsed paths are
 // cached per worker: a spec uses a handful.
-func (s *Set) jsonGet(doc, path string) any {
+func (s *Set) jsonGet(doc, path string) (string, bool) {
 	steps, ok := s.paths[path]
 	if !ok {
 		steps, ok = parseJSONPath(path)
 		if !ok {
-			return nil
+			return "", false
 		}
 		if s.paths == nil || len(s.paths) > 1024 {
 			s.paths = map[string][]jsonPathStep{}
@@ -55,7 +58,7 @@ func (s *Set) jsonGet(doc, path string) any {
 	}
 	m := s.indexJSON(doc)
 	if !m.valid {
-		return nil
+		return "", false
 	}
 	var raw string
 	if len(steps) > 0 && !steps[0].isIndex && m.isObj {
@@ -67,7 +70,7 @@ func (s *Set) jsonGet(doc, path string) any {
 			}
 		}
 		if !found {
-			return nil
+			return "", false
 		}
 		steps = steps[1:]
 	} else {
@@ -76,11 +79,10 @@ func (s *Set) jsonGet(doc, path string) any {
 	for _, st := range steps {
 		var ok bool
 		if raw, ok = jsonStep(raw, st); !ok {
-			return nil
+			return "", false
 		}
 	}
-	v, _ := jsonResult(raw)
-	return v
+	return jsonResult(raw)
 }
 
 // indexJSON validates doc and lists its top-level members, reusing the
@@ -248,20 +250,16 @@ func jsonStep(raw string, st jsonPathStep) (string, bool) {
 }
 
 // jsonResult turns a raw value into get_json_object's result.
-func jsonResult(raw string) (any, error) {
+func jsonResult(raw string) (string, bool) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" || raw == "null" {
-		return nil, nil
+		return "", false
 	}
 	if raw[0] == '"' {
 		p := jsonParser{s: raw}
-		v, ok := p.str()
-		if !ok {
-			return nil, nil
-		}
-		return v, nil
+		return p.str()
 	}
-	return raw, nil
+	return raw, true
 }
 
 // jsonParser is a small strict JSON scanner: it validates and finds value

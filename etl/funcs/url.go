@@ -105,23 +105,23 @@ func urlParam(args ...any) (any, error) {
 	if !ok1 || !ok2 || key == "" {
 		return nil, nil
 	}
-	return urlParamString(raw, key), nil
+	if v, ok := urlParamString(raw, key); ok {
+		return v, nil
+	}
+	return nil, nil
 }
 
-func urlParamString(raw, key string) any {
+func urlParamString(raw, key string) (string, bool) {
 	i := strings.IndexByte(raw, '?')
 	if i < 0 {
-		return nil
+		return "", false
 	}
 	q := raw[i+1:]
 	// The same key may appear in the query and again in a hash route's query.
 	if strings.IndexByte(q, '?') >= 0 {
 		q = strings.ReplaceAll(q, "?", "&")
 	}
-	if v, ok := queryParam(q, key); ok {
-		return v
-	}
-	return nil
+	return queryParam(q, key)
 }
 
 // urlDecode is java.net.URLDecoder.decode(s, "UTF-8"), as Hive's reflect
@@ -138,6 +138,15 @@ func urlDecode(args ...any) (any, error) {
 	if strings.IndexByte(s, '%') < 0 && strings.IndexByte(s, '+') < 0 {
 		return args[0], nil
 	}
+	if r, ok := urlDecodeString(s); ok {
+		return r, nil
+	}
+	return nil, nil
+}
+
+// urlDecodeString is urlDecode on a string that has an escape or a '+';
+// ok is false where urlDecode gives null.
+func urlDecodeString(s string) (string, bool) {
 	b := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; c {
@@ -145,11 +154,11 @@ func urlDecode(args ...any) (any, error) {
 			b = append(b, ' ')
 		case '%':
 			if i+2 >= len(s) {
-				return nil, nil
+				return "", false
 			}
 			h, l := unhex(s[i+1]), unhex(s[i+2])
 			if h < 0 || l < 0 {
-				return nil, nil
+				return "", false
 			}
 			b = append(b, byte(h<<4|l))
 			i += 2
@@ -158,9 +167,9 @@ func urlDecode(args ...any) (any, error) {
 		}
 	}
 	if !utf8.Valid(b) {
-		return strings.ToValidUTF8(string(b), "\uFFFD"), nil
+		return strings.ToValidUTF8(string(b), "\uFFFD"), true
 	}
-	return string(b), nil
+	return string(b), true
 }
 
 func unhex(c byte) int {
