@@ -164,12 +164,13 @@ func (s *Set) fastTable() map[string]FastFunc {
 				*dst = Val{}
 				return nil
 			}
-			ipv, ok := ParseIPv4(v)
-			if !ok {
-				*dst = Val{}
-				return nil
+			if !s.ipLastSet || s.ipLast != v {
+				s.ipLast, s.ipLastR, s.ipLastSet = v, nil, true
+				if ipv, ok := ParseIPv4(v); ok {
+					s.ipLastR = s.region(ipv)
+				}
 			}
-			r := s.region(ipv)
+			r := s.ipLastR
 			if r == nil || r.fields[k] == "" {
 				*dst = Val{}
 				return nil
@@ -178,6 +179,12 @@ func (s *Set) fastTable() map[string]FastFunc {
 			return nil
 		}
 	}
+	// strip_chars' set is a constant: its byte table is built once.
+	var (
+		stripSet   string
+		stripASCII bool
+		stripTab   [256]bool
+	)
 	return map[string]FastFunc{
 		"get_json_object": func(args []Val, dst *Val) error {
 			if len(args) != 2 {
@@ -354,7 +361,15 @@ func (s *Set) fastTable() map[string]FastFunc {
 				*dst = Val{}
 				return nil
 			}
-			if !strings.ContainsAny(v, set) {
+			if set != stripSet {
+				stripSet, stripASCII = set, true
+				stripTab = [256]bool{}
+				for i := 0; i < len(set); i++ {
+					stripTab[set[i]] = true
+					stripASCII = stripASCII && set[i] < utf8.RuneSelf
+				}
+			}
+			if stripASCII && !containsTab(v, &stripTab) || !stripASCII && !strings.ContainsAny(v, set) {
 				*dst = args[0]
 				return nil
 			}
@@ -453,6 +468,16 @@ func (s *Set) fastTable() map[string]FastFunc {
 		"ip_prov":            ip(2),
 		"ip_city":            ip(3),
 	}
+}
+
+// containsTab reports whether s has a byte marked in tab.
+func containsTab(s string, tab *[256]bool) bool {
+	for i := 0; i < len(s); i++ {
+		if tab[s[i]] {
+			return true
+		}
+	}
+	return false
 }
 
 // strOrNull makes a string value, or null when ok is false.

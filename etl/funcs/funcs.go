@@ -41,6 +41,11 @@ type Set struct {
 	json  jsonMemo
 	smap  strMapMemo
 	ipMap map[uint32]*region
+	// ipLast memoises the last ip_* lookup: ip_prov and ip_city of a row
+	// read the same address (it may point into the batch: see EndBatch).
+	ipLast    string
+	ipLastR   *region
+	ipLastSet bool
 	paths map[string][]jsonPathStep
 	fast  map[string]FastFunc
 }
@@ -62,6 +67,7 @@ func (s *Set) EndBatch() {
 	s.json = jsonMemo{members: s.json.members[:0]}
 	s.smap = strMapMemo{}
 	s.ua.lastKey, s.ua.last = "", nil
+	s.ipLast, s.ipLastR, s.ipLastSet = "", nil, false
 }
 
 // fn is one function: its Go body and the signatures the checker uses to
