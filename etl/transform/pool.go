@@ -27,6 +27,10 @@ const (
 	poolMinShift = 6 // 64 bytes, which also keeps buffers 64-byte aligned
 	poolKeep     = 64
 	poolMaxShift = 28 // larger buffers are left to the GC
+	// poolKeepBytes lets small classes keep more than poolKeep buffers:
+	// a batch of 51 string columns needs 150 buffers, several batches
+	// are in flight, and a dry pool means fresh zeroed allocations.
+	poolKeepBytes = 32 << 20
 )
 
 func newPoolAllocator() *poolAllocator { return &poolAllocator{} }
@@ -49,8 +53,9 @@ func (p *poolAllocator) Allocate(size int) []byte {
 		b := c.free[n-1]
 		c.free = c.free[:n-1]
 		c.mu.Unlock()
+		b = b[:size:size] // Reallocate never grows past the cap, so the rest stays unseen
 		clear(b)
-		return b[:size:size]
+		return b
 	}
 	c.mu.Unlock()
 	// Power-of-two sizes from 64 bytes up are 64-byte aligned in Go's heap.
@@ -81,7 +86,7 @@ func (p *poolAllocator) Free(b []byte) {
 	full := unsafe.Slice(unsafe.SliceData(b), 1<<sh)
 	c := &p.classes[sh]
 	c.mu.Lock()
-	if len(c.free) < poolKeep {
+	if len(c.free) < max(poolKeep, poolKeepBytes>>sh) {
 		c.free = append(c.free, full)
 	}
 	c.mu.Unlock()
