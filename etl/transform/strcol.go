@@ -58,6 +58,34 @@ func (c *strCol) append(s string) {
 	c.setOff(c.n, c.size)
 }
 
+// gatherStr appends rows sel of a, in order, sizing the buffers once.
+func (c *strCol) gatherStr(a *array.String, sel []int32) {
+	offs := a.ValueOffsets()
+	data := a.ValueBytes()
+	base := offs[0]
+	total := 0
+	for _, r := range sel {
+		total += int(offs[r+1] - offs[r])
+	}
+	c.grow(c.n + len(sel))
+	if need := c.size + total; need > len(c.data) {
+		c.data = c.mem.Reallocate(max(need, 2*len(c.data)), c.data)
+	}
+	hasNulls := a.NullN() > 0
+	for _, r := range sel {
+		if hasNulls && a.IsNull(int(r)) {
+			c.n++
+			c.nulls++
+			c.setOff(c.n, c.size)
+			continue
+		}
+		c.size += copy(c.data[c.size:], data[offs[r]-base:offs[r+1]-base])
+		c.valid[c.n>>3] |= 1 << (c.n & 7)
+		c.n++
+		c.setOff(c.n, c.size)
+	}
+}
+
 func (c *strCol) appendBytes(b []byte) { c.append(unsafe.String(unsafe.SliceData(b), len(b))) }
 
 func (c *strCol) appendNull() {
