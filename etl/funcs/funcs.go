@@ -46,8 +46,8 @@ type Set struct {
 	ipLast    string
 	ipLastR   *region
 	ipLastSet bool
-	paths map[string][]jsonPathStep
-	fast  map[string]FastFunc
+	paths     map[string][]jsonPathStep
+	fast      map[string]FastFunc
 }
 
 // NewSet returns a fresh function set for one worker.
