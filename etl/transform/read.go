@@ -173,6 +173,7 @@ type decoder struct {
 	null   []byte
 	b      *array.RecordBuilder // numeric columns
 	fields [][]byte
+	ints   []int64 // bigint fields of the current line, parsed when validated
 	// lastBytes per column, to size the string data of the next batch at
 	// once instead of growing it by doubling.
 	lastBytes []int
@@ -180,7 +181,8 @@ type decoder struct {
 
 func newDecoder(mem memory.Allocator, schema *arrow.Schema, delim byte, null string) *decoder {
 	return &decoder{schema: schema, fs: schema.Fields(), mem: mem, delim: delim, null: []byte(null),
-		b: array.NewRecordBuilder(mem, schema), lastBytes: make([]int, len(schema.Fields()))}
+		b: array.NewRecordBuilder(mem, schema), lastBytes: make([]int, len(schema.Fields())),
+		ints: make([]int64, len(schema.Fields()))}
 }
 
 func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
@@ -233,7 +235,7 @@ func (d *decoder) decode(ch *chunk) (arrow.Record, []reject) {
 			}
 			var err error
 			if f.Type.ID() == arrow.INT64 {
-				_, err = strconv.ParseInt(bstr(d.fields[i]), 10, 64)
+				d.ints[i], err = strconv.ParseInt(bstr(d.fields[i]), 10, 64)
 			} else {
 				_, err = strconv.ParseFloat(bstr(d.fields[i]), 64)
 			}
@@ -262,8 +264,7 @@ func (d *decoder) decode(ch *chunk) (arrow.Record, []reject) {
 				if isNull || len(fv) == 0 {
 					bb.AppendNull()
 				} else {
-					v, _ := strconv.ParseInt(bstr(fv), 10, 64)
-					bb.Append(v)
+					bb.Append(d.ints[i]) // parsed by the check above
 				}
 			case *array.Float64Builder:
 				if isNull || len(fv) == 0 {

@@ -47,15 +47,24 @@ func (c *strCol) grow(rows int) {
 }
 
 func (c *strCol) append(s string) {
+	n := c.n
+	if 4*(n+2) > len(c.offs) || n>>3 >= len(c.valid) || c.size+len(s) > len(c.data) {
+		c.makeRoom(len(s))
+	}
+	c.size += copy(c.data[c.size:], s)
+	c.valid[n>>3] |= 1 << (n & 7)
+	c.n = n + 1
+	*(*int32)(unsafe.Pointer(&c.offs[4*(n+1)])) = int32(c.size)
+}
+
+// makeRoom is append's slow path, kept out of line so that append's
+// common case (room for one more value) stays small; decode and the
+// ADS outputs call append tens of times a row.
+func (c *strCol) makeRoom(bytes int) {
 	c.grow(c.n + 1)
-	if need := c.size + len(s); need > len(c.data) {
+	if need := c.size + bytes; need > len(c.data) {
 		c.data = c.mem.Reallocate(max(need, 2*len(c.data)), c.data)
 	}
-	copy(c.data[c.size:], s)
-	c.size += len(s)
-	c.valid[c.n>>3] |= 1 << (c.n & 7)
-	c.n++
-	c.setOff(c.n, c.size)
 }
 
 // gatherStr appends rows sel of a, in order, sizing the buffers once.
