@@ -48,6 +48,8 @@ type evaluator struct {
 	cur  int
 	// scratch formats numbers for output.
 	scratch []byte
+	// fv holds a filter's result (a local escaped: an allocation a row).
+	fv funcs.Val
 }
 
 // ref names where a value comes from: an ODS column or a derived slot.
@@ -535,12 +537,12 @@ func (e *evaluator) eval(layer string, rec arrow.Record) (*batchOut, error) {
 			}
 			for ai, a := range d.ads {
 				if a.filter != nil {
-					var v funcs.Val
-					if err := e.runInto(a.filter, &v); err != nil {
+					v := &e.fv
+					if err := e.runInto(a.filter, v); err != nil {
 						return nil, fmt.Errorf("ads %s filter: %w", a.plan.iface, err)
 					}
 					if _, isBool := v.A.(bool); v.K != funcs.KNull && (v.K != funcs.KAny || !isBool) {
-						return nil, fmt.Errorf("ads %s filter: %s gave %s, want a boolean", a.plan.iface, a.filter.code, kindName(v))
+						return nil, fmt.Errorf("ads %s filter: %s gave %s, want a boolean", a.plan.iface, a.filter.code, kindName(*v))
 					}
 					if !v.True() {
 						continue

@@ -259,14 +259,18 @@ func (e *evaluator) compileBinary(x *ast.BinaryNode, scope map[string]ref) (fexp
 			return nil, false
 		}
 		neg := x.Operator == "!="
+		// The right side's value lives with the closure: a local escapes
+		// through the indirect call and cost an allocation per row. A
+		// node never runs inside itself, so one slot is enough.
+		rv := new(funcs.Val)
 		return func(dst *funcs.Val) error {
-			var b funcs.Val
 			if err := l(dst); err != nil {
 				return err
 			}
-			if err := r(&b); err != nil {
+			if err := r(rv); err != nil {
 				return err
 			}
+			b := *rv
 			a := dst
 			var eq bool
 			switch {
