@@ -3,6 +3,7 @@ package funcs
 import (
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Val is an unboxed expression value for the transform's fast evaluator:
@@ -300,13 +301,13 @@ func (s *Set) fastTable() map[string]FastFunc {
 				}
 				n += len(s)
 			}
-			var b strings.Builder
-			b.Grow(n)
+			b := s.scratch(n)
+			w := 0
 			for _, a := range args {
-				s, _ := a.Str()
-				b.WriteString(s)
+				v, _ := a.Str()
+				w += copy(b[w:], v)
 			}
-			*dst = Str(b.String())
+			*dst = Str(arenaString(b))
 			return nil
 		},
 		"concat_ws": func(args []Val, dst *Val) error {
@@ -318,20 +319,30 @@ func (s *Set) fastTable() map[string]FastFunc {
 				*dst = Val{}
 				return nil
 			}
-			var b strings.Builder
-			first := true
+			n, parts := 0, 0
 			for _, a := range args[1:] {
-				s, ok := a.Str()
+				if v, ok := a.Str(); ok {
+					n += len(v)
+					parts++
+				}
+			}
+			if parts > 1 {
+				n += (parts - 1) * len(sep)
+			}
+			b := s.scratch(n)
+			w := 0
+			for _, a := range args[1:] {
+				v, ok := a.Str()
 				if !ok {
 					continue
 				}
-				if !first {
-					b.WriteString(sep)
+				if parts < 0 {
+					w += copy(b[w:], sep)
 				}
-				first = false
-				b.WriteString(s)
+				parts = -1 // a separator before every later part
+				w += copy(b[w:], v)
 			}
-			*dst = Str(b.String())
+			*dst = Str(arenaString(b))
 			return nil
 		},
 		"lower": func(args []Val, dst *Val) error { return str1v(args, dst, lowerASCIIFast) },
@@ -469,6 +480,9 @@ func (s *Set) fastTable() map[string]FastFunc {
 		"ip_city":            ip(3),
 	}
 }
+
+// arenaString views arena bytes as a string (see Set.scratch).
+func arenaString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // containsTab reports whether s has a byte marked in tab.
 func containsTab(s string, tab *[256]bool) bool {

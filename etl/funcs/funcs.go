@@ -46,6 +46,10 @@ type Set struct {
 	ipLast    string
 	ipLastR   *region
 	ipLastSet bool
+	// arena backs strings the fast functions build (concat, concat_ws,
+	// url_decode): a heap string each was several allocations a row.
+	// Such results live until EndBatch, like the batch's own strings.
+	arena []byte
 	paths     map[string][]jsonPathStep
 	fast      map[string]FastFunc
 }
@@ -68,6 +72,18 @@ func (s *Set) EndBatch() {
 	s.smap = strMapMemo{}
 	s.ua.lastKey, s.ua.last = "", nil
 	s.ipLast, s.ipLastR, s.ipLastSet = "", nil, false
+	s.arena = s.arena[:0]
+}
+
+// scratch returns n bytes of the batch arena for a result string. Older
+// chunks are left to strings that still point into them.
+func (s *Set) scratch(n int) []byte {
+	if cap(s.arena)-len(s.arena) < n {
+		s.arena = make([]byte, 0, max(64<<10, n))
+	}
+	l := len(s.arena)
+	s.arena = s.arena[:l+n]
+	return s.arena[l : l+n : l+n]
 }
 
 // fn is one function: its Go body and the signatures the checker uses to
