@@ -50,8 +50,8 @@ type Set struct {
 	// url_decode): a heap string each was several allocations a row.
 	// Such results live until EndBatch, like the batch's own strings.
 	arena []byte
-	paths     map[string][]jsonPathStep
-	fast      map[string]FastFunc
+	paths map[string][]jsonPathStep
+	fast  map[string]FastFunc
 }
 
 // NewSet returns a fresh function set for one worker.
