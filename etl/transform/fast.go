@@ -241,6 +241,27 @@ func (e *evaluator) compileBinary(x *ast.BinaryNode, scope map[string]ref) (fexp
 		if set == nil {
 			return nil, false
 		}
+		if len(set) <= 8 {
+			// A routing list of a few ids: comparing is cheaper than
+			// hashing the value.
+			list := sortedKeys(set)
+			return func(dst *funcs.Val) error {
+				if err := l(dst); err != nil {
+					return err
+				}
+				in := false
+				if dst.K == funcs.KStr {
+					for _, s := range list {
+						if s == dst.S {
+							in = true
+							break
+						}
+					}
+				}
+				*dst = funcs.Bool(in)
+				return nil
+			}, true
+		}
 		return func(dst *funcs.Val) error {
 			if err := l(dst); err != nil {
 				return err
