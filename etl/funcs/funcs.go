@@ -46,8 +46,8 @@ type Set struct {
 	ipLast    string
 	ipLastR   *region
 	ipLastSet bool
-	// arena backs strings the fast functions build (concat, concat_ws,
-	// url_decode): a heap string each was several allocations a row.
+	// arena backs strings the fast functions build (concat, concat_ws):
+	// a heap string each was several allocations a row.
 	// Such results live until EndBatch, like the batch's own strings.
 	arena []byte
 	paths map[string][]jsonPathStep
