@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -43,6 +44,7 @@ type evaluator struct {
 	// The current batch's columns by type, and the current row.
 	cols []arrow.Array
 	strs []*array.String
+	sraw []strRaw // the string columns' buffers, read without Value's checks
 	i64s []*array.Int64
 	f64s []*array.Float64
 	cur  int
@@ -50,6 +52,15 @@ type evaluator struct {
 	scratch []byte
 	// fv holds a filter's result (a local escaped: an allocation a row).
 	fv funcs.Val
+}
+
+// strRaw is a string column's offsets and bytes, for the per-row reads
+// (String.Value re-checks the index and offset on each of them).
+type strRaw struct {
+	offs  []int32
+	data  string // the values' bytes, from offs[0]
+	base  int32
+	nulls bool
 }
 
 // ref names where a value comes from: an ODS column or a derived slot.
@@ -204,12 +215,18 @@ func (e *evaluator) setBatch(rec arrow.Record) {
 	n := int(rec.NumCols())
 	e.cols = e.cols[:0]
 	e.strs, e.i64s, e.f64s = make([]*array.String, n), make([]*array.Int64, n), make([]*array.Float64, n)
+	e.sraw = make([]strRaw, n)
 	for i := 0; i < n; i++ {
 		c := rec.Column(i)
 		e.cols = append(e.cols, c)
 		switch a := c.(type) {
 		case *array.String:
 			e.strs[i] = a
+			if a.Len() == 0 {
+				continue // no row reads it
+			}
+			offs, b := a.ValueOffsets(), a.ValueBytes()
+			e.sraw[i] = strRaw{offs: offs, data: unsafe.String(unsafe.SliceData(b), len(b)), base: offs[0], nulls: a.NullN() > 0}
 		case *array.Int64:
 			e.i64s[i] = a
 		case *array.Float64:
@@ -254,10 +271,11 @@ func (e *evaluator) value(r ref) funcs.Val {
 func (e *evaluator) valueInto(i int, dst *funcs.Val) {
 	row := e.cur
 	if s := e.strs[i]; s != nil {
-		if s.IsNull(row) {
+		r := &e.sraw[i]
+		if r.nulls && s.IsNull(row) {
 			*dst = funcs.Val{}
 		} else {
-			*dst = funcs.Val{S: s.Value(row), K: funcs.KStr}
+			*dst = funcs.Val{S: r.data[r.offs[row]-r.base : r.offs[row+1]-r.base], K: funcs.KStr}
 		}
 		return
 	}
