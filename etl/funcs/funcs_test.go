@@ -325,8 +325,13 @@ func TestUACacheParsesOncePerAgentAndIsBounded(t *testing.T) {
 		t.Fatalf("parses = %d, want 2", s.ua.Parses)
 	}
 	get("C", "ua_os") // evicts B (least recently used)
-	if s.ua.ll.Len() != 2 || s.ua.m["B"] != nil {
-		t.Fatalf("cache holds %d entries, B present: %v", s.ua.ll.Len(), s.ua.m["B"] != nil)
+	n := len(s.ua.cur) + len(s.ua.old)
+	if n != 2 || s.ua.cur["B"] != nil || s.ua.old["B"] != nil {
+		t.Fatalf("cache holds %d entries, B present: %v", n, s.ua.cur["B"] != nil || s.ua.old["B"] != nil)
+	}
+	get("A leadeon/1.0", "ua_os")
+	if s.ua.Parses != 3 {
+		t.Fatalf("parses = %d, want 3 (A kept, only C added)", s.ua.Parses)
 	}
 }
 

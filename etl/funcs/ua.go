@@ -1,7 +1,6 @@
 package funcs
 
 import (
-	"container/list"
 	"strings"
 )
 
@@ -13,15 +12,18 @@ type UA struct {
 	DeviceBrand, DeviceModel string
 }
 
-// uaCache is a bounded LRU of parsed user agents, fronted by the last one
-// seen: the six ua_* calls of a row hit the front entry, and the few
-// thousand distinct agents of an hour hit the LRU.
+// uaCache is a bounded cache of parsed user agents, fronted by the last
+// one seen: the six ua_* calls of a row hit the front entry, and the few
+// thousand distinct agents of an hour hit the maps. It keeps two
+// generations of at most max/2 agents: a hit in the current one writes
+// nothing (an LRU list's move cost several cache misses a row), a hit in
+// the previous one brings the agent forward, and a full current
+// generation retires the previous one, so rarely used agents go first.
 type uaCache struct {
-	max     int
-	ll      *list.List
-	m       map[string]*list.Element
-	lastKey string
-	last    *UA
+	half     int
+	cur, old map[string]*uaEntry
+	lastKey  string
+	last     *UA
 	// Parses counts real parses (tests check the cache works).
 	Parses int
 }
@@ -32,30 +34,30 @@ type uaEntry struct {
 }
 
 func newUACache(n int) *uaCache {
-	return &uaCache{max: n, ll: list.New(), m: make(map[string]*list.Element, n)}
+	h := max(n/2, 1)
+	return &uaCache{half: h, cur: make(map[string]*uaEntry, h), old: map[string]*uaEntry{}}
 }
 
 func (c *uaCache) get(s string) *UA {
 	if c.last != nil && c.lastKey == s {
 		return c.last
 	}
-	if e, ok := c.m[s]; ok {
-		c.ll.MoveToFront(e)
-		u := e.Value.(*uaEntry).ua
-		c.lastKey, c.last = s, u
-		return u
+	e, ok := c.cur[s]
+	if !ok {
+		if e, ok = c.old[s]; ok {
+			delete(c.old, s)
+		} else {
+			k := strings.Clone(s) // the key and the fields cut from it outlive the batch
+			e = &uaEntry{k, ParseUA(k)}
+			c.Parses++
+		}
+		if len(c.cur) >= c.half {
+			c.old, c.cur = c.cur, make(map[string]*uaEntry, c.half)
+		}
+		c.cur[e.key] = e
 	}
-	s = strings.Clone(s) // the key and the fields cut from it outlive the batch
-	u := ParseUA(s)
-	c.Parses++
-	if c.ll.Len() >= c.max {
-		old := c.ll.Back()
-		c.ll.Remove(old)
-		delete(c.m, old.Value.(*uaEntry).key)
-	}
-	c.m[s] = c.ll.PushFront(&uaEntry{s, u})
-	c.lastKey, c.last = s, u
-	return u
+	c.lastKey, c.last = s, e.ua
+	return e.ua
 }
 
 func (s *Set) uaField(get func(*UA) string) func(args ...any) (any, error) {
