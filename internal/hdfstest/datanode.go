@@ -239,13 +239,34 @@ func baseBlock(base []byte) ([]byte, error) {
 	return b.b, nil
 }
 
+// failer answers a request with an error status and message.
+func (d *Datanode) failer(w *bufio.Writer) func(format string, a ...any) {
+	return func(format string, a ...any) {
+		d.respond(w, pb(nil).uint(1, statusError).str(5, fmt.Sprintf(format, a...)))
+	}
+}
+
+// blockOf finds the block a BaseHeaderProto names, answering the error
+// through fail when it cannot.
+func (d *Datanode) blockOf(baseHeader []byte, fail func(string, ...any)) (span, bool) {
+	eb, err := baseBlock(baseHeader)
+	if err != nil {
+		fail("bad header: %v", err)
+		return span{}, false
+	}
+	sp, err := d.locate(eb)
+	if err != nil {
+		fail("%v", err)
+		return span{}, false
+	}
+	return sp, true
+}
+
 // readBlock serves OpReadBlockProto: header = 1 (ClientOperationHeaderProto:
 // baseHeader = 1, clientName = 2), offset = 2, len = 3.
 func (d *Datanode) readBlock(w *bufio.Writer, req []byte) {
 	d.reads.Add(1)
-	fail := func(format string, a ...any) {
-		d.respond(w, pb(nil).uint(1, statusError).str(5, fmt.Sprintf(format, a...)))
-	}
+	fail := d.failer(w)
 	fs, err := decode(req)
 	if err != nil {
 		fail("bad request: %v", err)
@@ -258,14 +279,8 @@ func (d *Datanode) readBlock(w *bufio.Writer, req []byte) {
 		return
 	}
 	bh, _ := get(ch, 1)
-	eb, err := baseBlock(bh.b)
-	if err != nil {
-		fail("bad header: %v", err)
-		return
-	}
-	sp, err := d.locate(eb)
-	if err != nil {
-		fail("%v", err)
+	sp, ok := d.blockOf(bh.b, fail)
+	if !ok {
 		return
 	}
 	of, _ := get(fs, 2)
@@ -364,23 +379,15 @@ func (d *Datanode) writePacket(w *bufio.Writer, off, seq int64, last bool, sums,
 // crcPerBlock = 2, blockChecksum = 3, crcType = 4): the MD5 of the
 // block's chunk CRCs, computed from the bytes on disk now.
 func (d *Datanode) blockChecksum(w *bufio.Writer, req []byte) {
-	fail := func(format string, a ...any) {
-		d.respond(w, pb(nil).uint(1, statusError).str(5, fmt.Sprintf(format, a...)))
-	}
+	fail := d.failer(w)
 	fs, err := decode(req)
 	if err != nil {
 		fail("bad request: %v", err)
 		return
 	}
 	hf, _ := get(fs, 1)
-	eb, err := baseBlock(hf.b)
-	if err != nil {
-		fail("bad header: %v", err)
-		return
-	}
-	sp, err := d.locate(eb)
-	if err != nil {
-		fail("%v", err)
+	sp, ok := d.blockOf(hf.b, fail)
+	if !ok {
 		return
 	}
 	f, err := os.Open(sp.file)
