@@ -147,7 +147,7 @@ func (s *Set) fastTable() map[string]FastFunc {
 				*dst = Val{}
 				return nil
 			}
-			if r := get(s.ua.get(v)); r != "" {
+			if r := get(s.userAgent(v)); r != "" {
 				*dst = Str(r)
 				return nil
 			}
@@ -165,13 +165,7 @@ func (s *Set) fastTable() map[string]FastFunc {
 				*dst = Val{}
 				return nil
 			}
-			if !s.ipLastSet || s.ipLast != v {
-				s.ipLast, s.ipLastR, s.ipLastSet = v, nil, true
-				if ipv, ok := ParseIPv4(v); ok {
-					s.ipLastR = s.region(ipv)
-				}
-			}
-			r := s.ipLastR
+			r := s.ipRegion(v)
 			if r == nil || r.fields[k] == "" {
 				*dst = Val{}
 				return nil
@@ -527,4 +521,21 @@ func upperASCIIFast(s string) string {
 		}
 	}
 	return s
+}
+
+// ipRegion looks an address up, memoised for the row (ip_prov and ip_city
+// of a row read the same address).
+func (s *Set) ipRegion(v string) *region {
+	key, r, set := &s.ipLast, &s.ipLastR, &s.ipLastSet
+	if s.rows != nil {
+		m := &s.rows[s.row]
+		key, r, set = &m.ipKey, &m.ipR, &m.ipSet
+	}
+	if !*set || *key != v {
+		*key, *r, *set = v, nil, true
+		if ipv, ok := ParseIPv4(v); ok {
+			*r = s.region(ipv)
+		}
+	}
+	return *r
 }

@@ -50,6 +50,10 @@ type Set struct {
 	// a heap string each was several allocations a row.
 	// Such results live until EndBatch, like the batch's own strings.
 	arena []byte
+	// rows holds the per-row memos in vector mode (see Vector): nil in
+	// row-at-a-time use, where the single memos above serve.
+	rows  []rowMemo
+	row   int
 	paths map[string][]jsonPathStep
 	fast  map[string]FastFunc
 }
@@ -73,6 +77,45 @@ func (s *Set) EndBatch() {
 	s.ua.lastKey, s.ua.last = "", nil
 	s.ipLast, s.ipLastR, s.ipLastSet = "", nil, false
 	s.arena = s.arena[:0]
+	for i := range s.rows {
+		s.rows[i] = rowMemo{json: jsonMemo{members: s.rows[i].json.members[:0]}}
+	}
+}
+
+// rowMemo is one row's memos in vector mode: the parsed JSON document, the
+// user agent and the IP region of that row.
+type rowMemo struct {
+	json  jsonMemo
+	uaKey string
+	ua    *UA
+	ipKey string
+	ipR   *region
+	ipSet bool
+	smap  strMapMemo
+}
+
+// Vector switches the set to column-at-a-time use over windows of up to n
+// rows. An evaluator that runs one expression over many rows before the
+// next would defeat the last-row memos (a row's dozen JSON attributes, six
+// user-agent fields, two IP fields would each parse again), so the memos
+// are kept per row of the window instead: call Row before each call.
+func (s *Set) Vector(n int) {
+	s.rows = make([]rowMemo, n)
+}
+
+// Row names the window row the next calls are for (Vector mode).
+func (s *Set) Row(i int) { s.row = i }
+
+// userAgent returns the parsed agent, memoised per row in vector mode.
+func (s *Set) userAgent(v string) *UA {
+	if s.rows == nil {
+		return s.ua.get(v)
+	}
+	m := &s.rows[s.row]
+	if m.ua == nil || m.uaKey != v {
+		m.uaKey, m.ua = v, s.ua.get(v)
+	}
+	return m.ua
 }
 
 // scratch returns n bytes of the batch arena for a result string. Older

@@ -532,8 +532,12 @@ func (s *Set) strToMap(args ...any) (any, error) {
 	} else if len(args) == 2 {
 		return nil, fmt.Errorf("str_to_map: give both delimiters or neither")
 	}
-	if s.smap.m != nil && s.smap.text == text && s.smap.d1 == d1 && s.smap.d2 == d2 {
-		return s.smap.m, nil
+	memo := &s.smap
+	if s.rows != nil {
+		memo = &s.rows[s.row].smap
+	}
+	if memo.m != nil && memo.text == text && memo.d1 == d1 && memo.d2 == d2 {
+		return memo.m, nil
 	}
 	m := map[string]any{}
 	if text != "" {
@@ -546,7 +550,7 @@ func (s *Set) strToMap(args ...any) (any, error) {
 			}
 		}
 	}
-	s.smap = strMapMemo{text, d1, d2, m}
+	*memo = strMapMemo{text, d1, d2, m}
 	return m, nil
 }
 

@@ -89,6 +89,9 @@ func (s *Set) jsonGet(doc, path string) (string, bool) {
 // previous result for the same document.
 func (s *Set) indexJSON(doc string) *jsonMemo {
 	m := &s.json
+	if s.rows != nil {
+		m = &s.rows[s.row].json
+	}
 	if m.parsed && m.doc == doc {
 		return m
 	}

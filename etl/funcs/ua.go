@@ -69,7 +69,7 @@ func (s *Set) uaField(get func(*UA) string) func(args ...any) (any, error) {
 		if !ok || v == "" {
 			return nil, nil
 		}
-		if r := get(s.ua.get(v)); r != "" {
+		if r := get(s.userAgent(v)); r != "" {
 			return r, nil
 		}
 		return nil, nil

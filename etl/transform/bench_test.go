@@ -80,7 +80,7 @@ func BenchmarkEval51007(b *testing.B) {
 		b.Fatal(err)
 	}
 	mem := newPoolAllocator()
-	ev, err := newEvaluator(st, sh, mem, false)
+	ev, err := newEvaluator(st, sh, mem, evalVector)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -30,8 +30,12 @@ type evaluator struct {
 	dv   []funcs.Val // this row's derived values
 	row  []funcs.Val // scratch for one output row
 	// needEnv is set when some expression runs on expr's VM, which reads
-	// columns from env; noFast forces that for every expression (tests).
-	needEnv, noFast bool
+	// columns from env.
+	needEnv bool
+	mode    evalMode
+	// v is the column-at-a-time state (vec.go); nil when rows are
+	// evaluated one at a time.
+	v *vecState
 	// lazy derives a DWD column only when a filter or an output first
 	// reads it in a row (so rows no interface takes skip the UA, IP, JSON
 	// and decryption work); eager when the DWD table itself is an output
@@ -75,8 +79,19 @@ type prog struct {
 	ident bool
 	ref   ref
 	fast  fexpr
+	vec   vexpr
 	p     *vm.Program
 }
+
+// evalMode chooses how an evaluator runs its expressions. Tests compare
+// the three; the run uses evalVector.
+type evalMode int
+
+const (
+	evalVector evalMode = iota // column at a time (vec.go), else as evalRows
+	evalRows                   // a row at a time through closures (fast.go)
+	evalVM                     // every expression on expr's VM
+)
 
 type dwdEval struct {
 	plan   *dwdPlan
@@ -95,9 +110,10 @@ type adsEval struct {
 	hint []int
 }
 
-func newEvaluator(st *stream, sh *funcs.Shared, mem memory.Allocator, noFast bool) (*evaluator, error) {
-	e := &evaluator{st: st, set: sh.NewSet(), env: map[string]any{}, mem: mem, noFast: noFast}
+func newEvaluator(st *stream, sh *funcs.Shared, mem memory.Allocator, mode evalMode) (*evaluator, error) {
+	e := &evaluator{st: st, set: sh.NewSet(), env: map[string]any{}, mem: mem, mode: mode}
 	usedODS := map[int]bool{}
+	vecOK := mode == evalVector
 	compile := func(code string, visible []string, scope map[string]ref, what string) (prog, error) {
 		c, err := e.set.Compile(code, visible)
 		if err != nil {
@@ -108,9 +124,12 @@ func newEvaluator(st *stream, sh *funcs.Shared, mem memory.Allocator, noFast boo
 			pr.ident, pr.ref = true, scope[c.Ident]
 			return pr, nil
 		}
-		if !e.noFast {
+		if e.mode != evalVM {
 			if f, ok := e.compileFast(c.Program.Node(), scope); ok {
 				pr.fast = f
+				if vecOK {
+					pr.vec, vecOK = e.compileVec(c.Program.Node(), scope)
+				}
 				return pr, nil
 			}
 		}
@@ -171,6 +190,10 @@ func newEvaluator(st *stream, sh *funcs.Shared, mem memory.Allocator, noFast boo
 	e.dv = make([]funcs.Val, e.nder)
 	e.dvGen = make([]uint64, e.nder)
 	e.lazy = !e.needEnv
+	if vecOK && !e.needEnv {
+		e.v = newVecState(e.nder)
+		e.set.Vector(vecW)
+	}
 	for _, d := range e.dwds {
 		e.lazy = e.lazy && !d.plan.emit
 		for k := range d.derive {
@@ -524,6 +547,12 @@ func (e *evaluator) eval(layer string, rec arrow.Record) (*batchOut, error) {
 	}()
 	e.setBatch(rec)
 	defer e.set.EndBatch()
+	if e.v != nil {
+		if err := e.evalVec(rec, out, dwdB, adsB); err != nil {
+			return nil, err
+		}
+		return e.finish(n, out, dwdB, adsB), nil
+	}
 	names := e.st.schema.Fields()
 	for row := 0; row < n; row++ {
 		e.cur = row
@@ -613,6 +642,12 @@ func (e *evaluator) eval(layer string, rec arrow.Record) (*batchOut, error) {
 			out.routed++
 		}
 	}
+	return e.finish(n, out, dwdB, adsB), nil
+}
+
+// finish gathers the plain ODS output columns and turns the batch's
+// builders into records.
+func (e *evaluator) finish(n int, out *batchOut, dwdB []*array.RecordBuilder, adsB [][]*partBuilders) *batchOut {
 	for di, d := range e.dwds {
 		if b := dwdB[di]; b != nil {
 			out.outs = append(out.outs, Output{Layer: LayerDWD, Name: d.plan.name, Rec: b.NewRecordBatch()})
@@ -644,5 +679,5 @@ func (e *evaluator) eval(layer string, rec arrow.Record) (*batchOut, error) {
 			}
 		}
 	}
-	return out, nil
+	return out
 }

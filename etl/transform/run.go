@@ -47,7 +47,7 @@ type Options struct {
 	// Mem allocates the Arrow buffers (default a recycling pool).
 	Mem memory.Allocator
 
-	noFast bool // tests: run every expression on expr's VM
+	mode evalMode // tests: rows at a time, or expr's VM
 }
 
 // Sink receives every output batch, in input order: for each input file
@@ -299,7 +299,7 @@ func runStream(ctx context.Context, o Options, t *config.Transform, sh *funcs.Sh
 	// Compile before reading anything: a spec error fails fast.
 	evs := make([]*evaluator, t.Workers)
 	for i := range evs {
-		if evs[i], err = newEvaluator(st, sh, o.Mem, o.noFast); err != nil {
+		if evs[i], err = newEvaluator(st, sh, o.Mem, o.mode); err != nil {
 			return nil, exit.With(exit.Usage, err)
 		}
 	}

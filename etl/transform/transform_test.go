@@ -565,13 +565,13 @@ func TestDWDLayerColumns(t *testing.T) {
 	}
 }
 
-// The closure evaluator and expr's VM give the same output, on the test
-// spec and on the 51007 bench spec over generated rows (with its defects:
-// bad escapes, truncated JSON, bad mobiles).
-func TestFastPathMatchesExprVM(t *testing.T) {
-	run := func(cfg *config.Config, period string, noFast bool) map[string][]string {
+// The column-at-a-time evaluator, the row closures and expr's VM give the
+// same output, on the test spec and on the 51007 bench spec over generated
+// rows (with its defects: bad escapes, truncated JSON, bad mobiles).
+func TestEvalModesAgree(t *testing.T) {
+	run := func(cfg *config.Config, period string, mode evalMode) map[string][]string {
 		got := map[string][]string{}
-		_, err := Run(context.Background(), Options{Config: cfg, Layer: LayerADS, Period: naming.MustPeriod(period), Log: quiet, noFast: noFast},
+		_, err := Run(context.Background(), Options{Config: cfg, Layer: LayerADS, Period: naming.MustPeriod(period), Log: quiet, mode: mode},
 			func(hour string, out Output) error {
 				k := out.Name + "/" + out.Part
 				for r := 0; r < int(out.Rec.NumRows()); r++ {
@@ -586,8 +586,9 @@ func TestFastPathMatchesExprVM(t *testing.T) {
 	}
 	f := newFixture(t, "text", nil)
 	f.writeText(t, "07", sampleRows(t), 3, false)
-	if a, b := run(f.cfg, "2024121207", false), run(f.cfg, "2024121207", true); !reflect.DeepEqual(a, b) {
-		t.Errorf("test spec: fast %v\n vm %v", a, b)
+	vec, rows, vm := run(f.cfg, "2024121207", evalVector), run(f.cfg, "2024121207", evalRows), run(f.cfg, "2024121207", evalVM)
+	if !reflect.DeepEqual(vec, vm) || !reflect.DeepEqual(rows, vm) {
+		t.Errorf("test spec:\nvector %v\n  rows %v\n    vm %v", vec, rows, vm)
 	}
 	cfg, _ := benchConfig(t, 3000)
 	streams, err := buildPlan(cfg.Transform, LayerADS, nil)
@@ -598,17 +599,22 @@ func TestFastPathMatchesExprVM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev, err := newEvaluator(streams[0], sh, memory.DefaultAllocator, false); err != nil || ev.needEnv {
-		t.Fatalf("every bench expression should take the fast path (err %v)", err)
+	if ev, err := newEvaluator(streams[0], sh, memory.DefaultAllocator, evalVector); err != nil || ev.needEnv || ev.v == nil {
+		t.Fatalf("every bench expression should run column at a time (err %v)", err)
 	}
-	a, b := run(cfg, "2024121207", false), run(cfg, "2024121207", true)
-	if len(a["51007/"]) < 1000 {
-		t.Fatalf("bench spec routed only %d rows", len(a["51007/"]))
-	}
-	for k := range b {
-		for i := range b[k] {
-			if i >= len(a[k]) || a[k][i] != b[k][i] {
-				t.Fatalf("%s row %d:\nfast %v\n  vm %s", k, i, a[k][i:i+1], b[k][i])
+	b := run(cfg, "2024121207", evalVM)
+	for name, a := range map[string]map[string][]string{"vector": run(cfg, "2024121207", evalVector), "rows": run(cfg, "2024121207", evalRows)} {
+		if len(a["51007/"]) < 1000 {
+			t.Fatalf("%s: bench spec routed only %d rows", name, len(a["51007/"]))
+		}
+		for k := range b {
+			if len(a[k]) != len(b[k]) {
+				t.Fatalf("%s: %s has %d rows, vm %d", name, k, len(a[k]), len(b[k]))
+			}
+			for i := range b[k] {
+				if a[k][i] != b[k][i] {
+					t.Fatalf("%s: %s row %d:\n%s\n  vm %s", name, k, i, a[k][i], b[k][i])
+				}
 			}
 		}
 	}

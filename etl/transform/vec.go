@@ -1,0 +1,632 @@
+package transform
+
+import (
+	"fmt"
+	"reflect"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/expr-lang/expr/ast"
+
+	"github.com/chama-data/chama/etl/funcs"
+)
+
+// Column-at-a-time evaluation. The row evaluator (fast.go) walks every
+// expression's closures once per row; with 50 output columns that walk
+// (calls, checks, copies between layers) cost more than the functions
+// themselves. Here each expression node runs once per window of up to
+// vecW rows, over a selection vector of the window's rows, so the per-row
+// work left is the function call and a copy: filters run first and
+// narrow the selection, derived columns are computed for the rows that
+// read them (and only once), and output columns are appended one column
+// at a time.
+//
+// The results are the row evaluator's, value for value and error for
+// error (TestVectorMatchesRows checks it on the test and bench specs).
+
+// vecW is the window: 1024 values of 40 bytes keep a node's vector in L2.
+const vecW = 1024
+
+// vexpr evaluates an expression for batch rows sel (ascending, inside the
+// current window) into out[:len(sel)].
+type vexpr func(sel []int32, out []funcs.Val) error
+
+// vecState is the evaluator's column-at-a-time state.
+type vecState struct {
+	lo  int    // first batch row of the window
+	win uint32 // window stamp (derived values computed in it carry it)
+	// Per derived slot: values by window row, the stamp each was computed
+	// in, and scratch for the rows still missing.
+	dv   [][]funcs.Val
+	done [][]uint32
+	miss [][]int32
+	tmp  [][]funcs.Val
+	// Scratch for the window's rows, filters and output columns.
+	all    []int32
+	routed []bool
+	filt   []funcs.Val
+	sel    []int32
+	col    []funcs.Val
+	parts  map[string][]int32
+	order  []string
+}
+
+func newVecState(nder int) *vecState {
+	v := &vecState{
+		all: make([]int32, vecW), routed: make([]bool, vecW), filt: make([]funcs.Val, vecW),
+		sel: make([]int32, 0, vecW), col: make([]funcs.Val, vecW), parts: map[string][]int32{},
+	}
+	for range nder {
+		v.dv = append(v.dv, make([]funcs.Val, vecW))
+		v.done = append(v.done, make([]uint32, vecW))
+		v.miss = append(v.miss, make([]int32, 0, vecW))
+		v.tmp = append(v.tmp, make([]funcs.Val, vecW))
+	}
+	return v
+}
+
+// vrun evaluates a compiled expression over sel, wrapping errors as
+// runInto does.
+func (e *evaluator) vrun(pr *prog, sel []int32, out []funcs.Val) error {
+	if pr.ident {
+		return e.vref(pr.ref, sel, out)
+	}
+	if err := pr.vec(sel, out); err != nil {
+		return fmt.Errorf("%s: %w", pr.code, err)
+	}
+	return nil
+}
+
+// vref reads a column (an ODS column or a derived one) for rows sel.
+func (e *evaluator) vref(r ref, sel []int32, out []funcs.Val) error {
+	if r.derived >= 0 {
+		return e.vderived(r.derived, sel, out)
+	}
+	e.vread(r.ods, sel, out)
+	return nil
+}
+
+// vread reads ODS column i for rows sel.
+func (e *evaluator) vread(i int, sel []int32, out []funcs.Val) {
+	if s := e.strs[i]; s != nil {
+		r := &e.sraw[i]
+		for j, row := range sel {
+			if r.nulls && s.IsNull(int(row)) {
+				out[j] = funcs.Val{}
+			} else {
+				out[j] = funcs.Val{S: r.data[r.offs[row]-r.base : r.offs[row+1]-r.base], K: funcs.KStr}
+			}
+		}
+		return
+	}
+	save := e.cur
+	for j, row := range sel {
+		e.cur = int(row)
+		out[j] = e.valueOther(i)
+	}
+	e.cur = save
+}
+
+// vderived returns derived slot k for rows sel (out may be nil), computing
+// it first for the rows of sel the window has not computed yet: a column
+// no output of a row reads is never computed for that row.
+func (e *evaluator) vderived(k int, sel []int32, out []funcs.Val) error {
+	v := e.v
+	vals, done := v.dv[k], v.done[k]
+	miss := v.miss[k][:0]
+	for _, r := range sel {
+		if done[int(r)-v.lo] != v.win {
+			miss = append(miss, r)
+		}
+	}
+	if len(miss) > 0 {
+		tmp := v.tmp[k][:len(miss)]
+		if err := e.vrun(e.slotProg[k], miss, tmp); err != nil {
+			return fmt.Errorf("dwd %s: %w", e.slotName[k], err)
+		}
+		for j, r := range miss {
+			vals[int(r)-v.lo] = tmp[j]
+			done[int(r)-v.lo] = v.win
+		}
+	}
+	for j, r := range sel[:len(out)] {
+		out[j] = vals[int(r)-v.lo]
+	}
+	return nil
+}
+
+// evalVec is eval's loop, column at a time over windows of vecW rows.
+func (e *evaluator) evalVec(rec arrow.Record, out *batchOut, dwdB []*array.RecordBuilder, adsB [][]*partBuilders) error {
+	n := int(rec.NumRows())
+	v := e.v
+	for lo := 0; lo < n; lo += vecW {
+		w := min(vecW, n-lo)
+		v.lo = lo
+		v.win++
+		all := v.all[:w]
+		for j := range all {
+			all[j] = int32(lo + j)
+		}
+		routed := v.routed[:w]
+		clear(routed)
+		for di, d := range e.dwds {
+			if b := dwdB[di]; b != nil {
+				// The DWD table is an output: every derived column of every
+				// row, in order (the row evaluator's eager mode).
+				for k := range d.derive {
+					if err := e.vderived(d.slots[k], all, nil); err != nil {
+						return err
+					}
+				}
+				col := v.col[:w]
+				for c, r := range d.out {
+					if err := e.vref(r, all, col); err != nil {
+						return err
+					}
+					f := b.Field(c)
+					for j := range col {
+						appendValue(f, col[j])
+					}
+				}
+				for j := range routed {
+					routed[j] = true
+				}
+			}
+			for ai, a := range d.ads {
+				sel := all
+				if a.filter != nil {
+					fv := v.filt[:w]
+					if err := e.vrun(a.filter, all, fv); err != nil {
+						return fmt.Errorf("ads %s filter: %w", a.plan.iface, err)
+					}
+					sel = v.sel[:0]
+					for j := range fv {
+						x := &fv[j]
+						if x.K != funcs.KNull && !isBoolVal(x) {
+							return fmt.Errorf("ads %s filter: %s gave %s, want a boolean", a.plan.iface, a.filter.code, kindName(*x))
+						}
+						if x.True() {
+							sel = append(sel, all[j])
+						}
+					}
+				}
+				if len(sel) == 0 {
+					continue
+				}
+				out.written[a.plan.iface] += int64(len(sel))
+				for _, r := range sel {
+					routed[int(r)-lo] = true
+				}
+				if err := e.vads(a, adsB[di][ai], n, sel); err != nil {
+					return err
+				}
+			}
+		}
+		for _, r := range routed {
+			if r {
+				out.routed++
+			}
+		}
+	}
+	return nil
+}
+
+// vads appends the rows sel to one interface's output, by partition.
+func (e *evaluator) vads(a *adsEval, pb *partBuilders, n int, sel []int32) error {
+	v := e.v
+	pi := a.plan.partIdx
+	if pi < 0 {
+		return e.vcols(a, pb.get(e.mem, "", n, a.hint), sel)
+	}
+	pv := v.col[:len(sel)]
+	if err := e.vrun(&a.cols[pi], sel, pv); err != nil {
+		return fmt.Errorf("ads %s.%s: %w", a.plan.iface, a.plan.spec.Columns[pi].Name, err)
+	}
+	// Group the rows by partition value, in order of first appearance.
+	// The groups are emptied before returning, while the values in order
+	// still point at live memory (they may point into the batch).
+	defer func() {
+		for _, p := range v.order {
+			v.parts[p] = v.parts[p][:0]
+		}
+		v.order = v.order[:0]
+	}()
+	for j, r := range sel {
+		p, _ := pv[j].Str()
+		if p == "" {
+			p = NullPart
+		}
+		rows, ok := v.parts[p]
+		if !ok || len(rows) == 0 {
+			if !ok {
+				// The value may point into the batch: keep a copy as key.
+				p = string([]byte(p))
+			}
+			v.order = append(v.order, p)
+		}
+		v.parts[p] = append(rows, r)
+	}
+	if len(v.parts) > 4096 {
+		// Many distinct values over time: forget the idle ones.
+		for p, rows := range v.parts {
+			if len(rows) == 0 {
+				delete(v.parts, p)
+			}
+		}
+	}
+	for _, p := range v.order {
+		if err := e.vcols(a, pb.get(e.mem, p, 64, nil), v.parts[p]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// vcols evaluates an interface's computed columns for rows sel and
+// appends them; plain ODS columns are gathered at the end of the batch.
+func (e *evaluator) vcols(a *adsEval, pc *partCols, sel []int32) error {
+	pc.sel = append(pc.sel, sel...)
+	col := e.v.col[:len(sel)]
+	for k := range a.cols {
+		pr := &a.cols[k]
+		if pr.ident && pr.ref.derived < 0 {
+			continue
+		}
+		if err := e.vrun(pr, sel, col); err != nil {
+			return fmt.Errorf("ads %s.%s: %w", a.plan.iface, a.plan.spec.Columns[k].Name, err)
+		}
+		c := pc.cs[k]
+		for j := range col {
+			appendCol(c, &col[j])
+		}
+	}
+	return nil
+}
+
+// compileVec is compileFast for windows: the same node kinds, the same
+// results and errors. ok is false where compileFast's would be.
+func (e *evaluator) compileVec(n ast.Node, scope map[string]ref) (vexpr, bool) {
+	if c, ok := constVal(n); ok {
+		return vconst(c), true
+	}
+	switch x := n.(type) {
+	case *ast.IdentifierNode:
+		r, ok := scope[x.Value]
+		if !ok {
+			return nil, false
+		}
+		return func(sel []int32, out []funcs.Val) error { return e.vref(r, sel, out) }, true
+	case *ast.ConstantNode:
+		if _, isSet := x.Value.(map[string]struct{}); isSet {
+			return nil, false
+		}
+		switch x.Value.(type) {
+		case nil, string, int, bool, float64:
+			return vconst(funcs.Any(x.Value)), true
+		}
+		return nil, false
+	case *ast.UnaryNode:
+		if x.Operator != "!" && x.Operator != "not" {
+			return nil, false
+		}
+		in, ok := e.compileVec(x.Node, scope)
+		if !ok {
+			return nil, false
+		}
+		return func(sel []int32, out []funcs.Val) error {
+			if err := in(sel, out); err != nil {
+				return err
+			}
+			for j := range sel {
+				b, isBool := out[j].A.(bool)
+				if out[j].K != funcs.KAny || !isBool {
+					return fmt.Errorf("invalid operation: ! %s", kindName(out[j]))
+				}
+				out[j] = funcs.Bool(!b)
+			}
+			return nil
+		}, true
+	case *ast.ConditionalNode:
+		c, ok1 := e.compileVec(x.Cond, scope)
+		a, ok2 := e.compileVec(x.Exp1, scope)
+		b, ok3 := e.compileVec(x.Exp2, scope)
+		if !ok1 || !ok2 || !ok3 {
+			return nil, false
+		}
+		s := newSplit()
+		return func(sel []int32, out []funcs.Val) error {
+			if err := c(sel, out); err != nil {
+				return err
+			}
+			for j := range sel {
+				if !isBoolVal(&out[j]) {
+					return fmt.Errorf("non-bool expression (type %s) used as condition", kindName(out[j]))
+				}
+			}
+			s.split(sel, out, func(v *funcs.Val) bool { return v.True() })
+			if err := s.run(a, s.selA, s.posA, out); err != nil {
+				return err
+			}
+			return s.run(b, s.selB, s.posB, out)
+		}, true
+	case *ast.BinaryNode:
+		return e.compileVecBinary(x, scope)
+	case *ast.CallNode:
+		return e.compileVecCall(x, scope)
+	}
+	return nil, false
+}
+
+func vconst(c funcs.Val) vexpr {
+	return func(sel []int32, out []funcs.Val) error {
+		for j := range sel {
+			out[j] = c
+		}
+		return nil
+	}
+}
+
+// split divides a selection in two by a predicate on each row's value,
+// for the branches of ?: and the right side of && and ||, each evaluated
+// over its own rows only, as the row evaluator would.
+type split struct {
+	selA, selB []int32
+	posA, posB []int32
+	tmp        []funcs.Val
+}
+
+func newSplit() *split {
+	return &split{
+		selA: make([]int32, 0, vecW), selB: make([]int32, 0, vecW),
+		posA: make([]int32, 0, vecW), posB: make([]int32, 0, vecW), tmp: make([]funcs.Val, vecW),
+	}
+}
+
+func (s *split) split(sel []int32, vals []funcs.Val, pred func(*funcs.Val) bool) {
+	s.selA, s.selB, s.posA, s.posB = s.selA[:0], s.selB[:0], s.posA[:0], s.posB[:0]
+	for j, r := range sel {
+		if pred(&vals[j]) {
+			s.selA, s.posA = append(s.selA, r), append(s.posA, int32(j))
+		} else {
+			s.selB, s.posB = append(s.selB, r), append(s.posB, int32(j))
+		}
+	}
+}
+
+// run evaluates f over rows sel and scatters the values to out at pos.
+func (s *split) run(f vexpr, sel, pos []int32, out []funcs.Val) error {
+	if len(sel) == 0 {
+		return nil
+	}
+	tmp := s.tmp[:len(sel)]
+	if err := f(sel, tmp); err != nil {
+		return err
+	}
+	for j, p := range pos {
+		out[p] = tmp[j]
+	}
+	return nil
+}
+
+func (e *evaluator) compileVecBinary(x *ast.BinaryNode, scope map[string]ref) (vexpr, bool) {
+	switch x.Operator {
+	case "in":
+		l, ok := e.compileVec(x.Left, scope)
+		if !ok {
+			return nil, false
+		}
+		var set map[string]struct{}
+		switch r := x.Right.(type) {
+		case *ast.ConstantNode:
+			set, _ = r.Value.(map[string]struct{})
+		case *ast.ArrayNode:
+			set = map[string]struct{}{}
+			for _, n := range r.Nodes {
+				s, ok := n.(*ast.StringNode)
+				if !ok {
+					return nil, false
+				}
+				set[s.Value] = struct{}{}
+			}
+		}
+		if set == nil {
+			return nil, false
+		}
+		list := sortedKeys(set)
+		return func(sel []int32, out []funcs.Val) error {
+			if err := l(sel, out); err != nil {
+				return err
+			}
+			for j := range sel {
+				in := false
+				if v := &out[j]; v.K == funcs.KStr {
+					if len(list) <= 8 {
+						for _, s := range list {
+							if s == v.S {
+								in = true
+								break
+							}
+						}
+					} else {
+						_, in = set[v.S]
+					}
+				}
+				out[j] = funcs.Bool(in)
+			}
+			return nil
+		}, true
+	case "==", "!=":
+		l, ok1 := e.compileVec(x.Left, scope)
+		r, ok2 := e.compileVec(x.Right, scope)
+		if !ok1 || !ok2 {
+			return nil, false
+		}
+		neg := x.Operator == "!="
+		rv := make([]funcs.Val, vecW)
+		return func(sel []int32, out []funcs.Val) error {
+			if err := l(sel, out); err != nil {
+				return err
+			}
+			if err := r(sel, rv[:len(sel)]); err != nil {
+				return err
+			}
+			for j := range sel {
+				a, b := &out[j], &rv[j]
+				var eq bool
+				switch {
+				case a.K == funcs.KStr && b.K == funcs.KStr:
+					eq = a.S == b.S
+				case a.K == funcs.KNull || b.K == funcs.KNull:
+					eq = a.K == b.K
+				case a.K == funcs.KAny && b.K == funcs.KAny:
+					eq = reflect.DeepEqual(a.A, b.A)
+				}
+				out[j] = funcs.Bool(eq != neg)
+			}
+			return nil
+		}, true
+	case "&&", "and", "||", "or":
+		l, ok1 := e.compileVec(x.Left, scope)
+		r, ok2 := e.compileVec(x.Right, scope)
+		if !ok1 || !ok2 {
+			return nil, false
+		}
+		and := x.Operator == "&&" || x.Operator == "and"
+		s := newSplit()
+		return func(sel []int32, out []funcs.Val) error {
+			if err := l(sel, out); err != nil {
+				return err
+			}
+			for j := range sel {
+				if !isBoolVal(&out[j]) {
+					return fmt.Errorf("invalid operation: %s on %s", x.Operator, kindName(out[j]))
+				}
+			}
+			// false && ..., true || ... are decided: the right side runs
+			// for the other rows only.
+			s.split(sel, out, func(v *funcs.Val) bool { return v.True() == and })
+			if err := s.run(r, s.selA, s.posA, out); err != nil {
+				return err
+			}
+			for _, p := range s.posA {
+				if !isBoolVal(&out[p]) {
+					return fmt.Errorf("invalid operation: %s on %s", x.Operator, kindName(out[p]))
+				}
+			}
+			return nil
+		}, true
+	}
+	return nil, false
+}
+
+// vecArg is a per-row argument of a call: a column or a nested expression,
+// with its values for the current selection.
+type vecArg struct {
+	i    int
+	ref  *ref
+	f    vexpr
+	vals []funcs.Val
+}
+
+func (e *evaluator) compileVecCall(x *ast.CallNode, scope map[string]ref) (vexpr, bool) {
+	id, ok := x.Callee.(*ast.IdentifierNode)
+	if !ok {
+		return nil, false
+	}
+	buf := make([]funcs.Val, len(x.Arguments))
+	var dyn []vecArg
+	for i, a := range x.Arguments {
+		if c, ok := constVal(a); ok {
+			buf[i] = c
+			continue
+		}
+		if id, ok := a.(*ast.IdentifierNode); ok {
+			if r, ok := scope[id.Value]; ok {
+				dyn = append(dyn, vecArg{i: i, ref: &r, vals: make([]funcs.Val, vecW)})
+				continue
+			}
+		}
+		f, ok := e.compileVec(a, scope)
+		if !ok {
+			return nil, false
+		}
+		dyn = append(dyn, vecArg{i: i, f: f, vals: make([]funcs.Val, vecW)})
+	}
+	fill := func(sel []int32) error {
+		for k := range dyn {
+			d := &dyn[k]
+			vals := d.vals[:len(sel)]
+			if d.ref != nil {
+				if err := e.vref(*d.ref, sel, vals); err != nil {
+					return err
+				}
+			} else if err := d.f(sel, vals); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	set := e.set
+	if ff := set.Fast(id.Value); ff != nil {
+		if len(dyn) == 1 {
+			// The common shape, one column or expression argument.
+			d := &dyn[0]
+			return func(sel []int32, out []funcs.Val) error {
+				if err := fill(sel); err != nil {
+					return err
+				}
+				lo := e.v.lo
+				for j, r := range sel {
+					set.Row(int(r) - lo)
+					buf[d.i] = d.vals[j]
+					if err := ff(buf, &out[j]); err != nil {
+						return err
+					}
+				}
+				return nil
+			}, true
+		}
+		return func(sel []int32, out []funcs.Val) error {
+			if err := fill(sel); err != nil {
+				return err
+			}
+			lo := e.v.lo
+			for j, r := range sel {
+				set.Row(int(r) - lo)
+				for k := range dyn {
+					buf[dyn[k].i] = dyn[k].vals[j]
+				}
+				if err := ff(buf, &out[j]); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, true
+	}
+	g := set.Func(id.Value)
+	if g == nil {
+		return nil, false
+	}
+	boxed := make([]any, len(buf))
+	return func(sel []int32, out []funcs.Val) error {
+		if err := fill(sel); err != nil {
+			return err
+		}
+		lo := e.v.lo
+		for j, r := range sel {
+			set.Row(int(r) - lo)
+			for k := range dyn {
+				buf[dyn[k].i] = dyn[k].vals[j]
+			}
+			for i := range buf {
+				boxed[i] = buf[i].Box()
+			}
+			v, err := g(boxed...)
+			if err != nil {
+				return fmt.Errorf("%s: %w", id.Value, err)
+			}
+			out[j] = funcs.Any(v)
+		}
+		return nil
+	}, true
+}
