@@ -172,17 +172,44 @@ type decoder struct {
 	delim  byte
 	null   []byte
 	b      *array.RecordBuilder // numeric columns
-	fields [][]byte
-	ints   []int64 // bigint fields of the current line, parsed when validated
+	pos    []int32              // the current line's field bounds, start and end of each
+	nums   []int                // numeric columns
+	ints   []int64              // bigint fields of the current line, parsed when validated
 	// lastBytes per column, to size the string data of the next batch at
 	// once instead of growing it by doubling.
 	lastBytes []int
 }
 
 func newDecoder(mem memory.Allocator, schema *arrow.Schema, delim byte, null string) *decoder {
-	return &decoder{schema: schema, fs: schema.Fields(), mem: mem, delim: delim, null: []byte(null),
+	d := &decoder{schema: schema, fs: schema.Fields(), mem: mem, delim: delim, null: []byte(null),
 		b: array.NewRecordBuilder(mem, schema), lastBytes: make([]int, len(schema.Fields())),
 		ints: make([]int64, len(schema.Fields()))}
+	for i, f := range d.fs {
+		if f.Type.ID() != arrow.STRING {
+			d.nums = append(d.nums, i)
+		}
+	}
+	return d
+}
+
+// appendNum appends numeric field i of a validated line.
+func (d *decoder) appendNum(i int, fv []byte) {
+	isNull := len(fv) == 0 || bytes.Equal(fv, d.null)
+	switch bb := d.b.Field(i).(type) {
+	case *array.Int64Builder:
+		if isNull {
+			bb.AppendNull()
+		} else {
+			bb.Append(d.ints[i]) // parsed by the check above
+		}
+	case *array.Float64Builder:
+		if isNull {
+			bb.AppendNull()
+		} else {
+			v, _ := strconv.ParseFloat(bstr(fv), 64)
+			bb.Append(v)
+		}
+	}
 }
 
 func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
@@ -213,34 +240,38 @@ func (d *decoder) decode(ch *chunk) (arrow.Record, []reject) {
 		}
 		no := lineNo
 		lineNo++
-		d.fields = d.fields[:0]
-		rest := line
+		// Field boundaries first (start and end of each), so that a line
+		// with the wrong field count or a bad number appends nothing.
+		pos := d.pos[:0]
+		start := 0
 		for {
-			i := bytes.IndexByte(rest, d.delim)
+			i := bytes.IndexByte(line[start:], d.delim)
 			if i < 0 {
-				d.fields = append(d.fields, rest)
+				pos = append(pos, int32(start), int32(len(line)))
 				break
 			}
-			d.fields = append(d.fields, rest[:i])
-			rest = rest[i+1:]
+			pos = append(pos, int32(start), int32(start+i))
+			start += i + 1
 		}
-		if len(d.fields) != ncol {
-			rejects = append(rejects, reject{ch.source, no, fmt.Sprintf("%d fields, want %d", len(d.fields), ncol), append([]byte(nil), line...)})
+		d.pos = pos
+		if len(pos) != 2*ncol {
+			rejects = append(rejects, reject{ch.source, no, fmt.Sprintf("%d fields, want %d", len(pos)/2, ncol), append([]byte(nil), line...)})
 			continue
 		}
 		bad := ""
-		for i, f := range d.fs {
-			if strs[i] != nil || bytes.Equal(d.fields[i], d.null) || len(d.fields[i]) == 0 {
+		for _, i := range d.nums {
+			fv := line[pos[2*i]:pos[2*i+1]]
+			if len(fv) == 0 || bytes.Equal(fv, d.null) {
 				continue
 			}
 			var err error
-			if f.Type.ID() == arrow.INT64 {
-				d.ints[i], err = strconv.ParseInt(bstr(d.fields[i]), 10, 64)
+			if d.fs[i].Type.ID() == arrow.INT64 {
+				d.ints[i], err = strconv.ParseInt(bstr(fv), 10, 64)
 			} else {
-				_, err = strconv.ParseFloat(bstr(d.fields[i]), 64)
+				_, err = strconv.ParseFloat(bstr(fv), 64)
 			}
 			if err != nil {
-				bad = fmt.Sprintf("field %d (%s) %q is not a %s", i+1, f.Name, d.fields[i], f.Type)
+				bad = fmt.Sprintf("field %d (%s) %q is not a %s", i+1, d.fs[i].Name, fv, d.fs[i].Type)
 				break
 			}
 		}
@@ -249,30 +280,17 @@ func (d *decoder) decode(ch *chunk) (arrow.Record, []reject) {
 			continue
 		}
 		rows++
-		for i, fv := range d.fields {
-			isNull := len(fv) == len(d.null) && bytes.Equal(fv, d.null)
-			if c := strs[i]; c != nil {
-				if isNull {
-					c.appendNull()
-				} else {
-					c.appendBytes(fv)
-				}
+		nl := len(d.null)
+		for i, c := range strs {
+			fv := line[pos[2*i]:pos[2*i+1]]
+			if c == nil {
+				d.appendNum(i, fv)
 				continue
 			}
-			switch bb := d.b.Field(i).(type) {
-			case *array.Int64Builder:
-				if isNull || len(fv) == 0 {
-					bb.AppendNull()
-				} else {
-					bb.Append(d.ints[i]) // parsed by the check above
-				}
-			case *array.Float64Builder:
-				if isNull || len(fv) == 0 {
-					bb.AppendNull()
-				} else {
-					v, _ := strconv.ParseFloat(bstr(fv), 64)
-					bb.Append(v)
-				}
+			if len(fv) == nl && bytes.Equal(fv, d.null) {
+				c.appendNull()
+			} else {
+				c.appendBytes(fv)
 			}
 		}
 	}
