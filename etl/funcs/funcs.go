@@ -55,7 +55,11 @@ type Set struct {
 	rows  []rowMemo
 	row   int
 	paths map[string][]jsonPathStep
-	fast  map[string]FastFunc
+	// lastPath is the JSON path of the previous call (maybe in the batch).
+	lastPath   string
+	lastSteps  []jsonPathStep
+	lastPathOK bool
+	fast       map[string]FastFunc
 }
 
 // NewSet returns a fresh function set for one worker.
@@ -77,6 +81,7 @@ func (s *Set) EndBatch() {
 	s.ua.lastKey, s.ua.last = "", nil
 	s.ipLast, s.ipLastR, s.ipLastSet = "", nil, false
 	s.arena = s.arena[:0]
+	s.lastPath, s.lastSteps, s.lastPathOK = "", nil, false
 	for i := range s.rows {
 		s.rows[i] = rowMemo{json: jsonMemo{members: s.rows[i].json.members[:0]}}
 	}

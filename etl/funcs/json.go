@@ -45,7 +45,14 @@ func (s *Set) getJSONObject(args ...any) (any, error) {
 // jsonGet is get_json_object on strings (ok false for null). Parsed paths are
 // cached per worker: a spec uses a handful.
 func (s *Set) jsonGet(doc, path string) (string, bool) {
-	steps, ok := s.paths[path]
+	var steps []jsonPathStep
+	ok := false
+	if s.lastPathOK && s.lastPath == path {
+		// The same call site over a window of rows: no map lookup.
+		steps, ok = s.lastSteps, true
+	} else {
+		steps, ok = s.paths[path]
+	}
 	if !ok {
 		steps, ok = parseJSONPath(path)
 		if !ok {
@@ -54,8 +61,10 @@ func (s *Set) jsonGet(doc, path string) (string, bool) {
 		if s.paths == nil || len(s.paths) > 1024 {
 			s.paths = map[string][]jsonPathStep{}
 		}
-		s.paths[strings.Clone(path)] = steps // a path from data must not alias a recycled batch
+		path = strings.Clone(path) // a path from data must not alias a recycled batch
+		s.paths[path] = steps
 	}
+	s.lastPath, s.lastSteps, s.lastPathOK = path, steps, true
 	m := s.indexJSON(doc)
 	if !m.valid {
 		return "", false

@@ -24,8 +24,8 @@ import (
 // The results are the row evaluator's, value for value and error for
 // error (TestVectorMatchesRows checks it on the test and bench specs).
 
-// vecW is the window: 1024 values of 40 bytes keep a node's vector in L2.
-const vecW = 1024
+// vecW is the window: 512 values of 40 bytes keep a node's vector in L1/L2.
+const vecW = 512
 
 // vexpr evaluates an expression for batch rows sel (ascending, inside the
 // current window) into out[:len(sel)].
@@ -272,10 +272,21 @@ func (e *evaluator) vcols(a *adsEval, pc *partCols, sel []int32) error {
 		if pr.ident && pr.ref.derived < 0 {
 			continue
 		}
+		c := pc.cs[k]
+		if pr.ident {
+			// A derived column: appended from the window's values.
+			if err := e.vderived(pr.ref.derived, sel, nil); err != nil {
+				return fmt.Errorf("ads %s.%s: %w", a.plan.iface, a.plan.spec.Columns[k].Name, err)
+			}
+			vals, lo := e.v.dv[pr.ref.derived], e.v.lo
+			for _, r := range sel {
+				appendCol(c, &vals[int(r)-lo])
+			}
+			continue
+		}
 		if err := e.vrun(pr, sel, col); err != nil {
 			return fmt.Errorf("ads %s.%s: %w", a.plan.iface, a.plan.spec.Columns[k].Name, err)
 		}
-		c := pc.cs[k]
 		for j := range col {
 			appendCol(c, &col[j])
 		}
@@ -343,7 +354,20 @@ func (e *evaluator) compileVec(n ast.Node, scope map[string]ref) (vexpr, bool) {
 					return fmt.Errorf("non-bool expression (type %s) used as condition", kindName(out[j]))
 				}
 			}
-			s.split(sel, out, func(v *funcs.Val) bool { return v.True() })
+			if ca, ok := constVal(x.Exp1); ok {
+				if cb, ok := constVal(x.Exp2); ok {
+					// Both branches constant (flags like `x ? "1" : "0"`).
+					for j := range sel {
+						if out[j].True() {
+							out[j] = ca
+						} else {
+							out[j] = cb
+						}
+					}
+					return nil
+				}
+			}
+			s.split(sel, out, true)
 			if err := s.run(a, s.selA, s.posA, out); err != nil {
 				return err
 			}
@@ -382,10 +406,11 @@ func newSplit() *split {
 	}
 }
 
-func (s *split) split(sel []int32, vals []funcs.Val, pred func(*funcs.Val) bool) {
+// split puts the rows whose value's truth is want in A, the others in B.
+func (s *split) split(sel []int32, vals []funcs.Val, want bool) {
 	s.selA, s.selB, s.posA, s.posB = s.selA[:0], s.selB[:0], s.posA[:0], s.posB[:0]
 	for j, r := range sel {
-		if pred(&vals[j]) {
+		if vals[j].True() == want {
 			s.selA, s.posA = append(s.selA, r), append(s.posA, int32(j))
 		} else {
 			s.selB, s.posB = append(s.selB, r), append(s.posB, int32(j))
@@ -462,6 +487,20 @@ func (e *evaluator) compileVecBinary(x *ast.BinaryNode, scope map[string]ref) (v
 			return nil, false
 		}
 		neg := x.Operator == "!="
+		if c, ok := constVal(x.Right); ok && c.K == funcs.KStr {
+			// column == "literal": no vector for the literal.
+			return func(sel []int32, out []funcs.Val) error {
+				if err := l(sel, out); err != nil {
+					return err
+				}
+				for j := range sel {
+					a := &out[j]
+					eq := a.K == funcs.KStr && a.S == c.S
+					out[j] = funcs.Bool(eq != neg)
+				}
+				return nil
+			}, true
+		}
 		rv := make([]funcs.Val, vecW)
 		return func(sel []int32, out []funcs.Val) error {
 			if err := l(sel, out); err != nil {
@@ -504,7 +543,7 @@ func (e *evaluator) compileVecBinary(x *ast.BinaryNode, scope map[string]ref) (v
 			}
 			// false && ..., true || ... are decided: the right side runs
 			// for the other rows only.
-			s.split(sel, out, func(v *funcs.Val) bool { return v.True() == and })
+			s.split(sel, out, and)
 			if err := s.run(r, s.selA, s.posA, out); err != nil {
 				return err
 			}
@@ -519,13 +558,46 @@ func (e *evaluator) compileVecBinary(x *ast.BinaryNode, scope map[string]ref) (v
 	return nil, false
 }
 
-// vecArg is a per-row argument of a call: a column or a nested expression,
-// with its values for the current selection.
+// vecArg is a per-row argument of a call. Columns are read in place in
+// the call loop (an ODS column from the batch, a derived one from the
+// window's values); a nested expression is evaluated into vals first.
 type vecArg struct {
-	i    int
-	ref  *ref
-	f    vexpr
-	vals []funcs.Val
+	i       int
+	ods     int // ODS column, or -1
+	derived int // derived slot, or -1
+	f       vexpr
+	vals    []funcs.Val
+}
+
+// prepare evaluates the argument for rows sel.
+func (e *evaluator) prepare(d *vecArg, sel []int32) error {
+	switch {
+	case d.derived >= 0:
+		return e.vderived(d.derived, sel, nil)
+	case d.ods >= 0:
+		if e.strs[d.ods] == nil { // bigint, double: read through Val
+			e.vread(d.ods, sel, d.vals[:len(sel)])
+		}
+		return nil
+	}
+	return d.f(sel, d.vals[:len(sel)])
+}
+
+// arg sets the argument's value for row r (position j in sel).
+func (e *evaluator) arg(d *vecArg, j int, r int32, dst *funcs.Val) {
+	switch {
+	case d.derived >= 0:
+		*dst = e.v.dv[d.derived][int(r)-e.v.lo]
+	case d.ods >= 0 && e.strs[d.ods] != nil:
+		c := &e.sraw[d.ods]
+		if c.nulls && e.strs[d.ods].IsNull(int(r)) {
+			*dst = funcs.Val{}
+		} else {
+			*dst = funcs.Val{S: c.data[c.offs[r]-c.base : c.offs[r+1]-c.base], K: funcs.KStr}
+		}
+	default:
+		*dst = d.vals[j]
+	}
 }
 
 func (e *evaluator) compileVecCall(x *ast.CallNode, scope map[string]ref) (vexpr, bool) {
@@ -542,7 +614,7 @@ func (e *evaluator) compileVecCall(x *ast.CallNode, scope map[string]ref) (vexpr
 		}
 		if id, ok := a.(*ast.IdentifierNode); ok {
 			if r, ok := scope[id.Value]; ok {
-				dyn = append(dyn, vecArg{i: i, ref: &r, vals: make([]funcs.Val, vecW)})
+				dyn = append(dyn, vecArg{i: i, ods: r.ods, derived: r.derived, vals: make([]funcs.Val, vecW)})
 				continue
 			}
 		}
@@ -550,17 +622,11 @@ func (e *evaluator) compileVecCall(x *ast.CallNode, scope map[string]ref) (vexpr
 		if !ok {
 			return nil, false
 		}
-		dyn = append(dyn, vecArg{i: i, f: f, vals: make([]funcs.Val, vecW)})
+		dyn = append(dyn, vecArg{i: i, ods: -1, derived: -1, f: f, vals: make([]funcs.Val, vecW)})
 	}
 	fill := func(sel []int32) error {
 		for k := range dyn {
-			d := &dyn[k]
-			vals := d.vals[:len(sel)]
-			if d.ref != nil {
-				if err := e.vref(*d.ref, sel, vals); err != nil {
-					return err
-				}
-			} else if err := d.f(sel, vals); err != nil {
+			if err := e.prepare(&dyn[k], sel); err != nil {
 				return err
 			}
 		}
@@ -570,17 +636,40 @@ func (e *evaluator) compileVecCall(x *ast.CallNode, scope map[string]ref) (vexpr
 	if ff := set.Fast(id.Value); ff != nil {
 		if len(dyn) == 1 {
 			// The common shape, one column or expression argument.
+			// The common shape, one argument: a loop per kind.
 			d := &dyn[0]
+			a := &buf[d.i]
 			return func(sel []int32, out []funcs.Val) error {
 				if err := fill(sel); err != nil {
 					return err
 				}
 				lo := e.v.lo
-				for j, r := range sel {
-					set.Row(int(r) - lo)
-					buf[d.i] = d.vals[j]
-					if err := ff(buf, &out[j]); err != nil {
-						return err
+				switch {
+				case d.derived >= 0:
+					vals := e.v.dv[d.derived]
+					for j, r := range sel {
+						set.Row(int(r) - lo)
+						*a = vals[int(r)-lo]
+						if err := ff(buf, &out[j]); err != nil {
+							return err
+						}
+					}
+				case d.ods >= 0 && e.strs[d.ods] != nil && !e.sraw[d.ods].nulls:
+					c := &e.sraw[d.ods]
+					for j, r := range sel {
+						set.Row(int(r) - lo)
+						*a = funcs.Val{S: c.data[c.offs[r]-c.base : c.offs[r+1]-c.base], K: funcs.KStr}
+						if err := ff(buf, &out[j]); err != nil {
+							return err
+						}
+					}
+				default:
+					for j, r := range sel {
+						set.Row(int(r) - lo)
+						e.arg(d, j, r, a)
+						if err := ff(buf, &out[j]); err != nil {
+							return err
+						}
 					}
 				}
 				return nil
@@ -594,7 +683,7 @@ func (e *evaluator) compileVecCall(x *ast.CallNode, scope map[string]ref) (vexpr
 			for j, r := range sel {
 				set.Row(int(r) - lo)
 				for k := range dyn {
-					buf[dyn[k].i] = dyn[k].vals[j]
+					e.arg(&dyn[k], j, r, &buf[dyn[k].i])
 				}
 				if err := ff(buf, &out[j]); err != nil {
 					return err
@@ -616,7 +705,7 @@ func (e *evaluator) compileVecCall(x *ast.CallNode, scope map[string]ref) (vexpr
 		for j, r := range sel {
 			set.Row(int(r) - lo)
 			for k := range dyn {
-				buf[dyn[k].i] = dyn[k].vals[j]
+				e.arg(&dyn[k], j, r, &buf[dyn[k].i])
 			}
 			for i := range buf {
 				boxed[i] = buf[i].Box()
