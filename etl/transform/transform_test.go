@@ -620,6 +620,62 @@ func TestEvalModesAgree(t *testing.T) {
 	}
 }
 
+// With batches of thousands of rows, column-at-a-time evaluation spans
+// several windows per batch: every interface (overlapping filters, a
+// computed partition column whose parts change from window to window) and
+// the DWD table come out as the row evaluator and expr's VM give them.
+func TestEvalModesAgreeAcrossWindows(t *testing.T) {
+	f := newFixture(t, "text", func(y string) string {
+		return strings.Replace(y, "batch_rows: 3", "batch_rows: 2500", 1)
+	})
+	var rows [][]string
+	sample := sampleRows(t)
+	for i := 0; i < 3000; i++ {
+		r := append([]string(nil), sample[(i*7+i/100)%len(sample)]...)
+		r[0] = fmt.Sprintf("e%d", i)
+		if i%13 == 0 {
+			r[6] = fmt.Sprintf("210315_QYCS_%d", i) // 51010, not 51006
+		}
+		rows = append(rows, r)
+	}
+	f.writeText(t, "07", rows, 1800, false)
+	run := func(layer string, mode evalMode) map[string][]string {
+		got := map[string][]string{}
+		_, err := Run(context.Background(), Options{Config: f.cfg, Layer: layer, Period: naming.MustPeriod("2024121207"), Log: quiet, mode: mode},
+			func(hour string, out Output) error {
+				k := out.Name + "/" + out.Part
+				for r := 0; r < int(out.Rec.NumRows()); r++ {
+					got[k] = append(got[k], string(AppendLine(nil, out.Rec, r, '|', `\N`)))
+				}
+				return nil
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	for _, layer := range []string{LayerADS, LayerDWD} {
+		vm := run(layer, evalVM)
+		if n := len(vm["51007/"]) + len(vm["events/"]); n < 700 {
+			t.Fatalf("%s: only %d rows came out", layer, n)
+		}
+		if layer == LayerADS && len(vm) < 5 {
+			t.Fatalf("want every interface and several CM001 parts, got %d outputs", len(vm))
+		}
+		for _, mode := range []evalMode{evalVector, evalRows} {
+			got := run(layer, mode)
+			for k := range vm {
+				if !reflect.DeepEqual(got[k], vm[k]) {
+					t.Fatalf("%s mode %d: %s differs from the VM's (%d rows, VM %d)", layer, mode, k, len(got[k]), len(vm[k]))
+				}
+			}
+			if len(got) != len(vm) {
+				t.Fatalf("%s mode %d: outputs %d, VM %d", layer, mode, len(got), len(vm))
+			}
+		}
+	}
+}
+
 // With ready: marker, an hour without its _SUCCESS is not read (exit 4).
 func TestReadyMarkerIsRequired(t *testing.T) {
 	f := newFixture(t, "text", func(y string) string {
