@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/gen"
 	"github.com/chama-data/chama/naming"
@@ -135,4 +137,98 @@ func BenchmarkStage51007(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(cpuTime()-c0)/float64(b.N*rows), "cpu-ns/row")
+}
+
+// BenchmarkEval51007Parts prices the bench spec's pieces: the 51007
+// filter alone, the 19 columns copied from the ODS row, then each group
+// of derived columns on top of that projection, then all 51 columns
+// (derived columns run only when an output reads them). It runs the
+// evaluator on one decoded batch, as BenchmarkEval51007 does.
+func BenchmarkEval51007Parts(b *testing.B) {
+	spec, err := os.ReadFile("../../testdata/transform/bench51007.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	at := strings.LastIndex(string(spec), "      columns:\n")
+	head, cols := string(spec[:at]), strings.Split(strings.TrimRight(string(spec[at+len("      columns:\n"):]), "\n"), "\n")
+	name := func(line string) string { return strings.TrimSpace(strings.SplitN(line, ":", 2)[0]) }
+	var project []string
+	for _, l := range cols[:20] {
+		if name(l) != "user_value" { // mobile: priced on its own
+			project = append(project, l)
+		}
+	}
+	with := func(names ...string) []string {
+		out := append([]string(nil), project...)
+		for _, l := range cols {
+			for _, n := range names {
+				if name(l) == n {
+					out = append(out, l)
+				}
+			}
+		}
+		return out
+	}
+	parts := []struct {
+		name string
+		cols []string
+	}{
+		{"filter", cols[:1]},
+		{"project19", project},
+		{"+json", with("wt_et", "wt_es", "wt_ti", "wt_vtid")},
+		{"+url", with("page_id", "channel_id")},
+		{"+ua", with("os", "os_version", "browser", "browser_version", "device_brand", "device_model")},
+		{"+ip", with("ip_prov", "ip_city")},
+		{"+mobile", with("user_value")},
+		{"+wt_av", with("wt_av", "client_version")},
+		{"all51", cols},
+	}
+	cfg0, _ := benchConfig(b, 8192)
+	for _, p := range parts {
+		y := strings.NewReplacer("{{WORK}}", cfg0.Workdir, "{{ROOT}}", cfg0.Sources["gen"].Root, "{{XDB}}", cfg0.Transform.IPDB,
+			"{{WORKERS}}", "1").Replace(head + "      columns:\n" + strings.Join(p.cols, "\n") + "\n")
+		cfg, err := config.Parse([]byte(y))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ev, rec := benchBatch(b, cfg)
+		b.Run(p.name, func(b *testing.B) {
+			c0 := cpuTime()
+			for i := 0; i < b.N; i++ {
+				out, err := ev.eval(LayerADS, rec)
+				if err != nil {
+					b.Fatal(err)
+				}
+				releaseOuts(out)
+			}
+			b.ReportMetric(float64(cpuTime()-c0)/float64(b.N*int(rec.NumRows())), "cpu-ns/row")
+		})
+	}
+}
+
+// benchBatch compiles cfg's stream and decodes the first batch of its
+// first input file.
+func benchBatch(b *testing.B, cfg *config.Config) (*evaluator, arrow.Record) {
+	streams, err := buildPlan(cfg.Transform, LayerADS, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st := streams[0]
+	sh, err := cfg.Transform.FuncShared()
+	if err != nil {
+		b.Fatal(err)
+	}
+	mem := newPoolAllocator()
+	ev, err := newEvaluator(st, sh, mem, evalVector)
+	if err != nil {
+		b.Fatal(err)
+	}
+	src, files, err := listInputs(context.Background(), Options{Config: cfg, Period: naming.MustPeriod("2024121207")}, st)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ch *chunk
+	readText(context.Background(), src, files[0].info.Path, "07", 1<<20, func(c *chunk) error { ch = c; return nil })
+	rec, _ := newDecoder(mem, st.schema, 1, `\N`).decode(ch)
+	return ev, rec
 }
