@@ -79,7 +79,7 @@ written=$(grep -o '"written": [0-9]*' "$summary" | tail -1 | grep -o '[0-9]*$')
 # 4. The pack path: the same spec to an in-memory sink (no Parquet), one
 # worker, as the Go benchmark measures it (CPU ns per row).
 echo "transform to a sink, 1 worker (go test -bench Transform51007) ..."
-sink_ns=$(CHAMA_BENCH_ROWS=$rows go test -run XXX -bench 'Transform51007$' -benchtime 1x ./etl/transform 2>&1 |
+sink_ns=$(CHAMA_BENCH_ROWS=$rows go test -count=1 -run XXX -bench 'Transform51007$' -benchtime 1x ./etl/transform 2>&1 |
 	awk '/cpu-ns\/row/ { for (i = 1; i < NF; i++) if ($(i+1) == "cpu-ns/row") print $i }')
 
 # 4b. Miller: the same routing filter and the raw columns projected, '|' out.
