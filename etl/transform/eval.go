@@ -24,27 +24,25 @@ type evaluator struct {
 	vm   vm.VM
 	env  map[string]any
 	mem  memory.Allocator
-	ods  []int // ODS columns some VM program reads (set in env per row)
 	dwds []*dwdEval
-	nder int         // derived values per row, all DWD tables
-	dv   []funcs.Val // this row's derived values
-	row  []funcs.Val // scratch for one output row
-	// needEnv is set when some expression runs on expr's VM, which reads
-	// columns from env.
-	needEnv bool
-	mode    evalMode
-	// v is the column-at-a-time state (vec.go); nil when rows are
-	// evaluated one at a time.
+	nder int // derived values per row, all DWD tables
+	mode evalMode
+	// v is the column-at-a-time state (vec.go); nil in evalVM mode, where
+	// rows are evaluated one at a time on expr's VM (the tests' oracle).
 	v *vecState
-	// lazy derives a DWD column only when a filter or an output first
-	// reads it in a row (so rows no interface takes skip the UA, IP, JSON
-	// and decryption work); eager when the DWD table itself is an output
-	// or a VM program needs every column in env.
-	lazy     bool
-	gen      uint64   // row generation
-	dvGen    []uint64 // generation each derived value was computed in
-	slotProg []*prog
+	// vmNodes counts expressions that run on expr's VM inside the column
+	// evaluator (shapes compileVec does not know).
+	vmNodes  int
+	slotProg []*prog // each derived slot's expression and name
 	slotName []string
+	// evalVM's row state: the ODS columns a program reads (put in env per
+	// row), the row's derived values and the generation each was
+	// computed in, scratch for one output row.
+	ods   []int
+	dv    []funcs.Val
+	gen   uint64
+	dvGen []uint64
+	row   []funcs.Val
 	// The current batch's columns by type, and the current row.
 	cols []arrow.Array
 	strs []*array.String
@@ -78,19 +76,17 @@ type prog struct {
 	code  string
 	ident bool
 	ref   ref
-	fast  fexpr
 	vec   vexpr
 	p     *vm.Program
 }
 
 // evalMode chooses how an evaluator runs its expressions. Tests compare
-// the three; the run uses evalVector.
+// the two; the run uses evalVector.
 type evalMode int
 
 const (
-	evalVector evalMode = iota // column at a time (vec.go), else as evalRows
-	evalRows                   // a row at a time through closures (fast.go)
-	evalVM                     // every expression on expr's VM
+	evalVector evalMode = iota // column at a time (vec.go)
+	evalVM                     // a row at a time, every expression on expr's VM
 )
 
 type dwdEval struct {
@@ -113,7 +109,6 @@ type adsEval struct {
 func newEvaluator(st *stream, sh *funcs.Shared, mem memory.Allocator, mode evalMode) (*evaluator, error) {
 	e := &evaluator{st: st, set: sh.NewSet(), env: map[string]any{}, mem: mem, mode: mode}
 	usedODS := map[int]bool{}
-	vecOK := mode == evalVector
 	compile := func(code string, visible []string, scope map[string]ref, what string) (prog, error) {
 		c, err := e.set.Compile(code, visible)
 		if err != nil {
@@ -124,20 +119,19 @@ func newEvaluator(st *stream, sh *funcs.Shared, mem memory.Allocator, mode evalM
 			pr.ident, pr.ref = true, scope[c.Ident]
 			return pr, nil
 		}
-		if e.mode != evalVM {
-			if f, ok := e.compileFast(c.Program.Node(), scope); ok {
-				pr.fast = f
-				if vecOK {
-					pr.vec, vecOK = e.compileVec(c.Program.Node(), scope)
+		if e.mode == evalVM {
+			for _, col := range c.Columns {
+				if r := scope[col]; r.derived < 0 {
+					usedODS[r.ods] = true
 				}
-				return pr, nil
 			}
+			return pr, nil
 		}
-		e.needEnv = true
-		for _, col := range c.Columns {
-			if r := scope[col]; r.derived < 0 {
-				usedODS[r.ods] = true
-			}
+		if f, ok := e.compileVec(c.Program.Node(), scope); ok {
+			pr.vec = f
+		} else {
+			pr.vec = e.vmVec(c.Program, c.Columns, scope)
+			e.vmNodes++
 		}
 		return pr, nil
 	}
@@ -189,13 +183,11 @@ func newEvaluator(st *stream, sh *funcs.Shared, mem memory.Allocator, mode evalM
 	sort.Ints(e.ods)
 	e.dv = make([]funcs.Val, e.nder)
 	e.dvGen = make([]uint64, e.nder)
-	e.lazy = !e.needEnv
-	if vecOK && !e.needEnv {
+	if e.mode != evalVM {
 		e.v = newVecState(e.nder)
 		e.set.Vector(vecW)
 	}
 	for _, d := range e.dwds {
-		e.lazy = e.lazy && !d.plan.emit
 		for k := range d.derive {
 			e.slotProg = append(e.slotProg, &d.derive[k])
 			e.slotName = append(e.slotName, d.plan.name+"."+d.plan.spec.Derive[k].Name)
@@ -258,11 +250,6 @@ func (e *evaluator) setBatch(rec arrow.Record) {
 	}
 }
 
-// refExpr reads a column of the current row.
-func (e *evaluator) refExpr(r ref) fexpr {
-	return func(dst *funcs.Val) error { return e.getInto(r, dst) }
-}
-
 // odsValue reads one cell as an expression value (nil for null).
 func odsValue(col arrow.Array, row int) any {
 	if col.IsNull(row) {
@@ -323,12 +310,6 @@ func (e *evaluator) valueOther(i int) funcs.Val {
 func (e *evaluator) runInto(pr *prog, dst *funcs.Val) error {
 	if pr.ident {
 		return e.getInto(pr.ref, dst)
-	}
-	if pr.fast != nil {
-		if err := pr.fast(dst); err != nil {
-			return fmt.Errorf("%s: %w", pr.code, err)
-		}
-		return nil
 	}
 	v, err := e.vm.Run(pr.p, e.env)
 	if err != nil {
@@ -558,28 +539,23 @@ func (e *evaluator) eval(layer string, rec arrow.Record) (*batchOut, error) {
 		}
 		return e.finish(n, out, dwdB, adsB), nil
 	}
+	// evalVM: a row at a time, every derived column of every row first
+	// (the VM reads columns from env), as a plain oracle for the tests.
 	names := e.st.schema.Fields()
 	for row := 0; row < n; row++ {
 		e.cur = row
-		if e.needEnv {
-			for _, i := range e.ods {
-				e.env[names[i].Name] = odsValue(e.cols[i], row)
-			}
+		for _, i := range e.ods {
+			e.env[names[i].Name] = odsValue(e.cols[i], row)
 		}
 		routed := false
 		e.gen++
 		for di, d := range e.dwds {
 			for k := range d.derive {
-				if e.lazy {
-					break
-				}
 				v, err := e.derivedPtr(d.slots[k])
 				if err != nil {
 					return nil, err
 				}
-				if e.needEnv {
-					e.env[d.plan.spec.Derive[k].Name] = v.Box()
-				}
+				e.env[d.plan.spec.Derive[k].Name] = v.Box()
 			}
 			if b := dwdB[di]; b != nil {
 				for c, r := range d.out {

@@ -565,8 +565,8 @@ func TestDWDLayerColumns(t *testing.T) {
 	}
 }
 
-// The column-at-a-time evaluator, the row closures and expr's VM give the
-// same output, on the test spec and on the 51007 bench spec over generated
+// The column-at-a-time evaluator and expr's VM row by row give the same
+// output, on the test spec and on the 51007 bench spec over generated
 // rows (with its defects: bad escapes, truncated JSON, bad mobiles).
 func TestEvalModesAgree(t *testing.T) {
 	run := func(cfg *config.Config, period string, mode evalMode) map[string][]string {
@@ -586,9 +586,9 @@ func TestEvalModesAgree(t *testing.T) {
 	}
 	f := newFixture(t, "text", nil)
 	f.writeText(t, "07", sampleRows(t), 3, false)
-	vec, rows, vm := run(f.cfg, "2024121207", evalVector), run(f.cfg, "2024121207", evalRows), run(f.cfg, "2024121207", evalVM)
-	if !reflect.DeepEqual(vec, vm) || !reflect.DeepEqual(rows, vm) {
-		t.Errorf("test spec:\nvector %v\n  rows %v\n    vm %v", vec, rows, vm)
+	vec, vm := run(f.cfg, "2024121207", evalVector), run(f.cfg, "2024121207", evalVM)
+	if !reflect.DeepEqual(vec, vm) {
+		t.Errorf("test spec:\nvector %v\n    vm %v", vec, vm)
 	}
 	cfg, _ := benchConfig(t, 3000)
 	streams, err := buildPlan(cfg.Transform, LayerADS, nil)
@@ -599,11 +599,11 @@ func TestEvalModesAgree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev, err := newEvaluator(streams[0], sh, memory.DefaultAllocator, evalVector); err != nil || ev.needEnv || ev.v == nil {
+	if ev, err := newEvaluator(streams[0], sh, memory.DefaultAllocator, evalVector); err != nil || ev.vmNodes != 0 || ev.v == nil {
 		t.Fatalf("every bench expression should run column at a time (err %v)", err)
 	}
 	b := run(cfg, "2024121207", evalVM)
-	for name, a := range map[string]map[string][]string{"vector": run(cfg, "2024121207", evalVector), "rows": run(cfg, "2024121207", evalRows)} {
+	for name, a := range map[string]map[string][]string{"vector": run(cfg, "2024121207", evalVector)} {
 		if len(a["51007/"]) < 1000 {
 			t.Fatalf("%s: bench spec routed only %d rows", name, len(a["51007/"]))
 		}
@@ -623,11 +623,20 @@ func TestEvalModesAgree(t *testing.T) {
 // With batches of thousands of rows, column-at-a-time evaluation spans
 // several windows per batch: every interface (overlapping filters, a
 // computed partition column whose parts change from window to window) and
-// the DWD table come out as the row evaluator and expr's VM give them.
+// the DWD table come out as expr's VM gives them row by row. Two extra
+// columns use shapes the column compiler leaves to the VM (a comparison,
+// string +, map indexing), one of them the input of a later one.
 func TestEvalModesAgreeAcrossWindows(t *testing.T) {
 	f := newFixture(t, "text", func(y string) string {
-		return strings.Replace(y, "batch_rows: 3", "batch_rows: 2500", 1)
+		y = strings.Replace(y, "batch_rows: 3", "batch_rows: 2500", 1)
+		y = strings.Replace(y, `        wt_av: nvl(`, `        ua_kind: 'length(user_agent) > 60 ? "long:" + nvl(os, "-") : "short"'
+        kv: str_to_map(concat("k=", ua_kind), ",", "=")["k"]
+        wt_av: nvl(`, 1)
+		return strings.Replace(y, "        channel_id: channel_id\n", "        channel_id: channel_id\n        kv: kv\n", 1)
 	})
+	if ev := f.evaluator(t); ev.vmNodes != 2 {
+		t.Fatalf("want the two VM expressions inside the column evaluator, got %d", ev.vmNodes)
+	}
 	var rows [][]string
 	sample := sampleRows(t)
 	for i := 0; i < 3000; i++ {
@@ -659,10 +668,17 @@ func TestEvalModesAgreeAcrossWindows(t *testing.T) {
 		if n := len(vm["51007/"]) + len(vm["events/"]); n < 700 {
 			t.Fatalf("%s: only %d rows came out", layer, n)
 		}
+		var all []string
+		for _, l := range vm {
+			all = append(all, l...)
+		}
+		if j := strings.Join(all, "\n"); layer == LayerADS && (!strings.Contains(j, "|long:Android|") || !strings.Contains(j, "|long:iOS|") || !strings.Contains(j, "|short|")) {
+			t.Fatalf("the kv column is not what the spec says: %q", vm["51007/"][:3])
+		}
 		if layer == LayerADS && len(vm) < 5 {
 			t.Fatalf("want every interface and several CM001 parts, got %d outputs", len(vm))
 		}
-		for _, mode := range []evalMode{evalVector, evalRows} {
+		for _, mode := range []evalMode{evalVector} {
 			got := run(layer, mode)
 			for k := range vm {
 				if !reflect.DeepEqual(got[k], vm[k]) {
@@ -674,6 +690,24 @@ func TestEvalModesAgreeAcrossWindows(t *testing.T) {
 			}
 		}
 	}
+}
+
+// evaluator compiles the fixture's first stream for the ADS layer.
+func (f *fixture) evaluator(t *testing.T) *evaluator {
+	t.Helper()
+	streams, err := buildPlan(f.cfg.Transform, LayerADS, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh, err := f.cfg.Transform.FuncShared()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := newEvaluator(streams[0], sh, memory.DefaultAllocator, evalVector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
 }
 
 // With ready: marker, an hour without its _SUCCESS is not read (exit 4).

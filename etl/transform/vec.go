@@ -7,6 +7,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/vm"
 
 	"github.com/chama-data/chama/etl/funcs"
 )
@@ -21,8 +22,11 @@ import (
 // read them (and only once), and output columns are appended one column
 // at a time.
 //
-// The results are the row evaluator's, value for value and error for
-// error (TestVectorMatchesRows checks it on the test and bench specs).
+// Node kinds compileVec does not know (map indexing, arithmetic) run on
+// expr's VM inside a vector node, a row at a time over its selection; the
+// rest of the spec stays column at a time. The results are those of expr's
+// VM evaluating every expression row by row (TestEvalModesAgree and
+// TestEvalModesAgreeAcrossWindows check it).
 
 // vecW is the window: 512 values of 40 bytes keep a node's vector in L1/L2.
 const vecW = 512
@@ -294,8 +298,10 @@ func (e *evaluator) vcols(a *adsEval, pc *partCols, sel []int32) error {
 	return nil
 }
 
-// compileVec is compileFast for windows: the same node kinds, the same
-// results and errors. ok is false where compileFast's would be.
+// compileVec compiles a checked expression's AST to vector closures:
+// columns, literals, !, ?:, ==, !=, in, &&, || and calls of the funcs
+// package (unboxed where it has a fast form). ok is false for other node
+// kinds; the caller runs those expressions on expr's VM.
 func (e *evaluator) compileVec(n ast.Node, scope map[string]ref) (vexpr, bool) {
 	if c, ok := constVal(n); ok {
 		return vconst(c), true
@@ -718,4 +724,65 @@ func (e *evaluator) compileVecCall(x *ast.CallNode, scope map[string]ref) (vexpr
 		}
 		return nil
 	}, true
+}
+
+// vmVec runs a checked program on expr's VM for each row of the selection,
+// with the columns it reads (ODS or derived, computed first) in its env.
+func (e *evaluator) vmVec(p *vm.Program, names []string, scope map[string]ref) vexpr {
+	refs := make([]ref, len(names))
+	vals := make([][]funcs.Val, len(names))
+	for i, n := range names {
+		refs[i], vals[i] = scope[n], make([]funcs.Val, vecW)
+	}
+	env := make(map[string]any, len(names))
+	return func(sel []int32, out []funcs.Val) error {
+		for i, r := range refs {
+			if err := e.vref(r, sel, vals[i][:len(sel)]); err != nil {
+				return err
+			}
+		}
+		lo := e.v.lo
+		for j, r := range sel {
+			e.set.Row(int(r) - lo)
+			for i, n := range names {
+				env[n] = vals[i][j].Box()
+			}
+			v, err := e.vm.Run(p, env)
+			if err != nil {
+				return err
+			}
+			out[j] = funcs.Any(v)
+		}
+		return nil
+	}
+}
+
+// constVal reports the value of a literal node.
+func constVal(n ast.Node) (funcs.Val, bool) {
+	switch x := n.(type) {
+	case *ast.StringNode:
+		return funcs.Str(x.Value), true
+	case *ast.IntegerNode:
+		return funcs.Any(x.Value), true
+	case *ast.BoolNode:
+		return funcs.Bool(x.Value), true
+	case *ast.NilNode:
+		return funcs.Val{}, true
+	}
+	return funcs.Val{}, false
+}
+
+func kindName(v funcs.Val) string {
+	switch v.K {
+	case funcs.KNull:
+		return "<nil>"
+	case funcs.KStr:
+		return "string"
+	}
+	return reflect.TypeOf(v.A).String()
+}
+
+func isBoolVal(v *funcs.Val) bool {
+	_, ok := v.A.(bool)
+	return v.K == funcs.KAny && ok
 }
