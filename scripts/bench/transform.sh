@@ -82,6 +82,14 @@ echo "transform to a sink, 1 worker (go test -bench Transform51007) ..."
 sink_ns=$(CHAMA_BENCH_ROWS=$rows go test -count=1 -run XXX -bench 'Transform51007$' -benchtime 1x ./etl/transform 2>&1 |
 	awk '/cpu-ns\/row/ { for (i = 1; i < NF; i++) if ($(i+1) == "cpu-ns/row") print $i }')
 
+# 4a. Where a row's time goes: the spec's pieces on one decoded batch
+# (go test -bench Eval51007Parts; CPU ns a row, each on top of the
+# 19-column projection).
+echo "pricing the spec's pieces (go test -bench Eval51007Parts) ..."
+parts=$(go test -count=1 -run XXX -bench 'Eval51007' -benchtime 50x ./etl/transform 2>&1 |
+	awk '/cpu-ns\/row/ { n = $1; sub(/^BenchmarkEval51007(Parts)?\//, "", n); sub(/-[0-9]+$/, "", n);
+		if (n != "eval") for (i = 1; i < NF; i++) if ($(i+1) == "cpu-ns/row") printf "%s %.0f  ", n, $i }')
+
 # 4b. Miller: the same routing filter and the raw columns projected, '|' out.
 if command -v "$mlr" >/dev/null 2>&1; then
 	echo "mlr: same filter and projection ..."
@@ -102,6 +110,9 @@ printf '  %-28s wall %6.2fs  cpu %6.2fs  rows/s %9s  rows/s per core %9s  (51007
 if [ -n "$sink_ns" ]; then
 	printf '  %-28s %s CPU ns/row -> rows/s per core %9s  (no Parquet: the pack path)\n' \
 		"transform to sink, 1 worker" "$sink_ns" "$(awk -v n="$sink_ns" 'BEGIN{printf "%.0f", 1e9/n}')"
+fi
+if [ -n "$parts" ]; then
+	echo "  ns a row by piece (1 worker, warm caches): $parts"
 fi
 if [ -n "$mw" ]; then
 	printf '  %-28s wall %6.2fs  cpu %6.2fs  rows/s %9s  rows/s per core %9s\n' \
