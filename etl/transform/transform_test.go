@@ -981,3 +981,51 @@ func TestParquetFromAStreamIsSpooled(t *testing.T) {
 		t.Errorf("left in the spool folder: %v", ents)
 	}
 }
+
+// The window stamp wraps after 2^32 windows without a stale derived value
+// being taken for a computed one.
+func TestWindowStampWraps(t *testing.T) {
+	f := newFixture(t, "text", nil)
+	f.writeText(t, "07", sampleRows(t), 100, false)
+	want, _, err := f.collect(t, LayerADS, "2024121207")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := f.evaluator(t)
+	ev.v.win = ^uint32(0) - 1 // the next windows are 2^32-1, then 0 -> 1
+	for i := range ev.v.done {
+		for j := range ev.v.done[i] {
+			ev.v.done[i][j] = 1 // what a window 2^32 ago left behind
+		}
+	}
+	streams, _ := buildPlan(f.cfg.Transform, LayerADS, nil)
+	src, files, err := listInputs(context.Background(), Options{Config: f.cfg, Period: naming.MustPeriod("2024121207")}, streams[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for range 2 { // windows 2^32-1 and then the wrapped one
+		var ch *chunk
+		readText(context.Background(), src, files[0].info.Path, "07", 1<<20, func(c *chunk) error { ch = c; return nil })
+		rec, _ := newDecoder(memory.DefaultAllocator, streams[0].schema, 1, `\N`).decode(ch)
+		out, err := ev.eval(LayerADS, rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = map[string][]string{}
+		for _, o := range out.outs {
+			k := o.Name
+			if o.Part != "" {
+				k += "/" + o.Part
+			}
+			for r := 0; r < int(o.Rec.NumRows()); r++ {
+				got[k] = append(got[k], string(AppendLine(nil, o.Rec, r, '|', "")))
+			}
+		}
+		releaseOuts(out)
+		rec.Release()
+	}
+	if ev.v.win != 1 || !reflect.DeepEqual(got, want) {
+		t.Fatalf("after the wrap (stamp %d):\n got %v\nwant %v", ev.v.win, got, want)
+	}
+}

@@ -146,7 +146,12 @@ func (e *evaluator) evalVec(rec arrow.Record, out *batchOut, dwdB []*array.Recor
 	for lo := 0; lo < n; lo += vecW {
 		w := min(vecW, n-lo)
 		v.lo = lo
-		v.win++
+		if v.win++; v.win == 0 { // 2^32 windows: stale stamps would match again
+			for _, d := range v.done {
+				clear(d)
+			}
+			v.win = 1
+		}
 		all := v.all[:w]
 		for j := range all {
 			all[j] = int32(lo + j)
