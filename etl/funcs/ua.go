@@ -90,18 +90,21 @@ func ParseUA(s string) *UA {
 			p = s[i+1 : i+j]
 		}
 	}
-	// OS.
+	// OS. Each marker is looked for once; the device below reuses them.
+	harmony := strings.Contains(p, "HarmonyOS") || strings.Contains(p, "OpenHarmony")
+	android := !harmony && strings.Contains(p, "Android")
+	iphone, ipad := strings.Contains(p, "iPhone"), strings.Contains(p, "iPad")
 	switch {
-	case strings.Contains(p, "HarmonyOS") || strings.Contains(p, "OpenHarmony"):
+	case harmony:
 		u.OS = "HarmonyOS"
 		u.OSVersion = versionAfter(p, "HarmonyOS ", " ;)")
 		if u.OSVersion == "" {
 			u.OSVersion = versionAfter(p, "OpenHarmony ", " ;)")
 		}
-	case strings.Contains(p, "Android"):
+	case android:
 		u.OS = "Android"
 		u.OSVersion = versionAfter(p, "Android ", " ;)")
-	case strings.Contains(p, "iPhone") || strings.Contains(p, "iPad") || strings.Contains(p, "iPod"):
+	case iphone || ipad || strings.Contains(p, "iPod"):
 		u.OS = "iOS"
 		v := versionAfter(p, "iPhone OS ", " ;)")
 		if v == "" {
@@ -130,20 +133,20 @@ func ParseUA(s string) *UA {
 		for k > 0 && s[k-1] != ' ' && s[k-1] != ')' && s[k-1] != '(' && s[k-1] != ';' {
 			k--
 		}
-		if r, ok := browserRank[s[k:slash]]; ok && r < best {
+		if r := browserRank(s[k:slash]); r < best {
 			best = r
 			u.BrowserVersion = versionToken(s[slash+1:])
 		}
 		i = slash + 1
 	}
 	if best < len(browsers) {
-		u.Browser = browsers[best].name
+		u.Browser = browsers[best]
 	}
 	// Device.
 	switch {
-	case strings.Contains(p, "iPhone"):
+	case iphone:
 		u.DeviceBrand, u.DeviceModel = "Apple", "iPhone"
-	case strings.Contains(p, "iPad"):
+	case ipad:
 		u.DeviceBrand, u.DeviceModel = "Apple", "iPad"
 	case strings.Contains(p, "Macintosh"):
 		u.DeviceBrand, u.DeviceModel = "Apple", "Mac"
@@ -154,30 +157,47 @@ func ParseUA(s string) *UA {
 	return u
 }
 
-// browserRank maps a token name (before its '/') to its priority.
-var browserRank = func() map[string]int {
-	m := map[string]int{}
-	for i, b := range browsers {
-		m[strings.TrimSuffix(b.marker, "/")] = i
+// browserRank is a token name's (before its '/') priority in browsers, or
+// len(browsers). A switch, not a map: most tokens (Mozilla, AppleWebKit,
+// Safari, Build) are rejected on their length without hashing them.
+func browserRank(tok string) int {
+	switch tok {
+	case "leadeon":
+		return 0
+	case "MicroMessenger":
+		return 1
+	case "AlipayClient":
+		return 2
+	case "MQQBrowser":
+		return 3
+	case "UCBrowser":
+		return 4
+	case "HuaweiBrowser":
+		return 5
+	case "MiuiBrowser":
+		return 6
+	case "Edg":
+		return 7
+	case "OPR":
+		return 8
+	case "Firefox":
+		return 9
+	case "CriOS":
+		return 10
+	case "Chrome":
+		return 11
+	case "Version":
+		return 12
 	}
-	return m
-}()
-
-var browsers = []struct{ marker, name string }{
-	{"leadeon/", "leadeon"},
-	{"MicroMessenger/", "WeChat"},
-	{"AlipayClient/", "Alipay"},
-	{"MQQBrowser/", "QQBrowser"},
-	{"UCBrowser/", "UCBrowser"},
-	{"HuaweiBrowser/", "HuaweiBrowser"},
-	{"MiuiBrowser/", "MiuiBrowser"},
-	{"Edg/", "Edge"},
-	{"OPR/", "Opera"},
-	{"Firefox/", "Firefox"},
-	{"CriOS/", "Chrome"},
-	{"Chrome/", "Chrome"},
-	{"Version/", "Safari"},
+	return len(browsers)
 }
+
+// browsers are the names of browserRank's tokens, by rank: the app
+// first, then in-app browsers, then desktop browsers, Safari's Version
+// last (every WebKit agent has it).
+var browsers = []string{
+	"leadeon", "WeChat", "Alipay", "QQBrowser", "UCBrowser", "HuaweiBrowser", "MiuiBrowser",
+	"Edge", "Opera", "Firefox", "Chrome" /* CriOS */, "Chrome", "Safari" /* Version */}
 
 // versionAfter returns the text after marker up to one of the stop bytes.
 func versionAfter(s, marker, stops string) string {
@@ -247,10 +267,20 @@ var brandPrefixes = []struct{ prefix, brand string }{
 	{"Pixel", "Google"}, {"Nokia", "Nokia"}, {"ZTE", "ZTE"}, {"Lenovo", "Lenovo"},
 }
 
+// brandsByFirst indexes brandPrefixes by their first byte, in list order.
+var brandsByFirst = func() (t [256][]int) {
+	for i, b := range brandPrefixes {
+		t[b.prefix[0]] = append(t[b.prefix[0]], i)
+	}
+	return t
+}()
+
 func brandOf(model, ua string) string {
-	for _, b := range brandPrefixes {
-		if strings.HasPrefix(model, b.prefix) {
-			return b.brand
+	if model != "" {
+		for _, i := range brandsByFirst[model[0]] {
+			if b := brandPrefixes[i]; strings.HasPrefix(model, b.prefix) {
+				return b.brand
+			}
 		}
 	}
 	if strings.Contains(ua, "HarmonyOS") || strings.Contains(ua, "HuaweiBrowser") {

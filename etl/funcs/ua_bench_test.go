@@ -1,0 +1,64 @@
+package funcs
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chama-data/chama/internal/gen"
+)
+
+// genAgents returns the user agents of n rows from chama gen, in order.
+func genAgents(b *testing.B, n int64) []string {
+	o := gen.Defaults()
+	o.Dir, o.Date, o.Hours, o.Rows, o.Gzip, o.Marker = b.TempDir(), "20241212", []int{7}, n, false, false
+	if _, err := gen.Run(context.Background(), o); err != nil {
+		b.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(o.Dir, "dt=20241212", "hour=07", "part-*"))
+	var uas []string
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			uas = append(uas, strings.Split(sc.Text(), "\x01")[13])
+		}
+		f.Close()
+	}
+	return uas
+}
+
+// BenchmarkUAStream is the six ua_* functions over the agents of 200,000
+// generated rows in order (about half of them occur once), through one
+// Set's cache, per row. BenchmarkParseUA is one parse.
+func BenchmarkUAStream(b *testing.B) {
+	uas := genAgents(b, 200000)
+	s := (&Shared{}).NewSet()
+	var fns []FastFunc
+	for _, n := range []string{"ua_os", "ua_os_version", "ua_browser", "ua_browser_version", "ua_device_brand", "ua_device_model"} {
+		fns = append(fns, s.Fast(n))
+	}
+	args, out := make([]Val, 1), Val{}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		args[0] = Str(uas[i%len(uas)])
+		for _, f := range fns {
+			f(args, &out)
+		}
+	}
+}
+
+func BenchmarkParseUA(b *testing.B) {
+	uas := genAgents(b, 20000)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ParseUA(uas[i%len(uas)])
+	}
+}
