@@ -12,7 +12,10 @@ import (
 )
 
 // genAgents returns the user agents of n rows from chama gen, in order.
-func genAgents(b *testing.B, n int64) []string {
+func genAgents(b *testing.B, n int64) []string { return genColumn(b, n, 13) }
+
+// genColumn returns field col of n rows from chama gen, in order.
+func genColumn(b *testing.B, n int64, col int) []string {
 	o := gen.Defaults()
 	o.Dir, o.Date, o.Hours, o.Rows, o.Gzip, o.Marker = b.TempDir(), "20241212", []int{7}, n, false, false
 	if _, err := gen.Run(context.Background(), o); err != nil {
@@ -28,7 +31,7 @@ func genAgents(b *testing.B, n int64) []string {
 		sc := bufio.NewScanner(f)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
-			uas = append(uas, strings.Split(sc.Text(), "\x01")[13])
+			uas = append(uas, strings.Split(sc.Text(), "\x01")[col])
 		}
 		f.Close()
 	}
@@ -60,5 +63,30 @@ func BenchmarkParseUA(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		ParseUA(uas[i%len(uas)])
+	}
+}
+
+// BenchmarkJSONAttrs is the bench spec's attribute work a row: strip_chars,
+// five get_json_object on the result (one parse) and url_decode of WT_es,
+// over the attributes of 100,000 generated rows.
+func BenchmarkJSONAttrs(b *testing.B) {
+	docs := genColumn(b, 100000, 17)
+	s := (&Shared{}).NewSet()
+	strip, get, dec := s.Fast("strip_chars"), s.Fast("get_json_object"), s.Fast("url_decode")
+	paths := []string{"$.WT_et", "$.WT_es", "$.WT_ti", "$.WT_vtid", "$.WT_av"}
+	a2, a1 := make([]Val, 2), make([]Val, 1)
+	var attrs, v, out Val
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		a2[0], a2[1] = Str(docs[i%len(docs)]), Str("\n\r\t|")
+		strip(a2, &attrs)
+		for k, p := range paths {
+			a2[0], a2[1] = attrs, Str(p)
+			get(a2, &v)
+			if k == 1 {
+				a1[0] = v
+				dec(a1, &out)
+			}
+		}
 	}
 }
