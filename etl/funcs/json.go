@@ -20,7 +20,8 @@ type jsonMemo struct {
 
 type jsonMember struct {
 	key        string
-	start, end int // raw value span in doc
+	start, end int  // raw value span in doc
+	plain      bool // a string without escapes: its value is the span's inside
 }
 
 // getJSONObject is Hive's get_json_object(json, path) for paths made of
@@ -73,8 +74,11 @@ func (s *Set) jsonGet(doc, path string) (string, bool) {
 	if len(steps) > 0 && !steps[0].isIndex && m.isObj {
 		found := false
 		for i := len(m.members) - 1; i >= 0; i-- { // last duplicate wins, like Jackson
-			if m.members[i].key == steps[0].key {
-				raw, found = doc[m.members[i].start:m.members[i].end], true
+			if mb := &m.members[i]; mb.key == steps[0].key {
+				if mb.plain && len(steps) == 1 { // no need to scan it again
+					return doc[mb.start+1 : mb.end-1], true
+				}
+				raw, found = doc[mb.start:mb.end], true
 				break
 			}
 		}
@@ -127,11 +131,17 @@ func (s *Set) indexJSON(doc string) *jsonMemo {
 				}
 				p.i++
 				p.ws()
-				st := p.i
-				if !p.value(0) {
+				st, plain := p.i, false
+				if p.peek() == '"' { // the common case, and its escapes are known
+					esc, ok := p.strRaw()
+					if !ok {
+						return m
+					}
+					plain = !esc
+				} else if !p.value(0) {
 					return m
 				}
-				m.members = append(m.members, jsonMember{k, st, p.i})
+				m.members = append(m.members, jsonMember{k, st, p.i, plain})
 				p.ws()
 				if p.peek() == ',' {
 					p.i++
