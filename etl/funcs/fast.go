@@ -207,7 +207,16 @@ func (s *Set) fastTable() map[string]FastFunc {
 				*dst = args[0]
 				return nil
 			}
-			*dst = strOrNull(urlDecodeString(v))
+			// Decoded into the batch arena: no allocation a row.
+			b, ok := appendURLDecode(s.scratch(len(v))[:0], v)
+			switch {
+			case !ok:
+				*dst = Val{}
+			case !utf8.Valid(b):
+				*dst = Str(strings.ToValidUTF8(string(b), "\uFFFD"))
+			default:
+				*dst = Str(arenaString(b))
+			}
 			return nil
 		},
 		"url_param": func(args []Val, dst *Val) error {
@@ -456,12 +465,12 @@ func (s *Set) fastTable() map[string]FastFunc {
 				*dst = args[1]
 				return nil
 			}
-			p, ok := s.sh.Mobile.Decrypt(v)
+			p, ok := s.sh.Mobile.appendDecrypt(s.scratch(len(v))[:0], v) // in the batch arena
 			if !ok {
 				*dst = Val{}
 				return nil
 			}
-			*dst = Str(p)
+			*dst = Str(arenaString(p))
 			return nil
 		},
 		"ua_os":              ua(func(u *UA) string { return u.OS }),

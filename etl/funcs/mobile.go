@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"unsafe"
 )
 
 // MobileUserKey is the user-key value whose user ids are encrypted mobile
@@ -71,24 +72,39 @@ func LoadMobileKey(env, file string) (*MobileCipher, error) {
 // Decrypt returns the plaintext, ok false on bad base64, a length that is
 // not whole blocks, or bad padding.
 func (c *MobileCipher) Decrypt(b64 string) (string, bool) {
-	ct, err := base64.StdEncoding.DecodeString(b64)
+	p, ok := c.appendDecrypt(nil, b64)
+	return string(p), ok
+}
+
+// appendDecrypt appends the plaintext to dst (it is shorter than b64).
+// A mobile number's ciphertext is decoded on the stack.
+func (c *MobileCipher) appendDecrypt(dst []byte, b64 string) ([]byte, bool) {
+	var buf [96]byte
+	ct := buf[:0]
+	if n := base64.StdEncoding.DecodedLen(len(b64)); n > len(buf) {
+		ct = make([]byte, n)
+	} else {
+		ct = buf[:n]
+	}
+	n, err := base64.StdEncoding.Decode(ct, unsafe.Slice(unsafe.StringData(b64), len(b64)))
+	ct = ct[:n]
 	bs := c.block.BlockSize()
 	if err != nil || len(ct) == 0 || len(ct)%bs != 0 {
-		return "", false
+		return dst, false
 	}
 	for i := 0; i < len(ct); i += bs {
 		c.block.Decrypt(ct[i:i+bs], ct[i:i+bs])
 	}
-	n := int(ct[len(ct)-1])
-	if n == 0 || n > bs {
-		return "", false
+	pad := int(ct[len(ct)-1])
+	if pad == 0 || pad > bs {
+		return dst, false
 	}
-	for _, p := range ct[len(ct)-n:] {
-		if int(p) != n {
-			return "", false
+	for _, p := range ct[len(ct)-pad:] {
+		if int(p) != pad {
+			return dst, false
 		}
 	}
-	return string(ct[:len(ct)-n]), true
+	return append(dst, ct[:len(ct)-pad]...), true
 }
 
 // Encrypt is the inverse, for tests and the data generator.

@@ -147,18 +147,30 @@ func urlDecode(args ...any) (any, error) {
 // urlDecodeString is urlDecode on a string that has an escape or a '+';
 // ok is false where urlDecode gives null.
 func urlDecodeString(s string) (string, bool) {
-	b := make([]byte, 0, len(s))
+	b, ok := appendURLDecode(make([]byte, 0, len(s)), s)
+	if !ok {
+		return "", false
+	}
+	if !utf8.Valid(b) {
+		return strings.ToValidUTF8(string(b), "\uFFFD"), true
+	}
+	return string(b), true
+}
+
+// appendURLDecode appends the decoded s to b (at most len(s) bytes); ok is
+// false for a truncated or non-hex escape.
+func appendURLDecode(b []byte, s string) ([]byte, bool) {
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; c {
 		case '+':
 			b = append(b, ' ')
 		case '%':
 			if i+2 >= len(s) {
-				return "", false
+				return b, false
 			}
 			h, l := unhex(s[i+1]), unhex(s[i+2])
 			if h < 0 || l < 0 {
-				return "", false
+				return b, false
 			}
 			b = append(b, byte(h<<4|l))
 			i += 2
@@ -166,10 +178,7 @@ func urlDecodeString(s string) (string, bool) {
 			b = append(b, c)
 		}
 	}
-	if !utf8.Valid(b) {
-		return strings.ToValidUTF8(string(b), "\uFFFD"), true
-	}
-	return string(b), true
+	return b, true
 }
 
 func unhex(c byte) int {

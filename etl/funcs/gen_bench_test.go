@@ -3,6 +3,7 @@ package funcs
 import (
 	"bufio"
 	"context"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,6 +88,40 @@ func BenchmarkJSONAttrs(b *testing.B) {
 				a1[0] = v
 				dec(a1, &out)
 			}
+		}
+	}
+}
+
+// BenchmarkMobileURL is decrypt_mobile(user_key, user_value) and
+// url_decode(WT_es) over 100,000 generated rows, as the bench spec calls
+// them.
+func BenchmarkMobileURL(b *testing.B) {
+	keys, vals, docs := genColumn(b, 100000, 5), genColumn(b, 100000, 6), genColumn(b, 100000, 17)
+	key, _ := hex.DecodeString(gen.DemoMobileKeyHex)
+	c, err := NewMobileCipher(key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := (&Shared{Mobile: c}).NewSet()
+	var es []string
+	get := s.Fast("get_json_object")
+	for _, d := range docs {
+		var v Val
+		get([]Val{Str(d), Str("$.WT_es")}, &v)
+		es = append(es, v.S)
+	}
+	dec, url := s.Fast("decrypt_mobile"), s.Fast("url_decode")
+	a2, a1 := make([]Val, 2), make([]Val, 1)
+	var out Val
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		k := i % len(keys)
+		a2[0], a2[1] = Str(keys[k]), Str(vals[k])
+		dec(a2, &out)
+		a1[0] = Str(es[k])
+		url(a1, &out)
+		if k == len(keys)-1 {
+			s.EndBatch() // the arena is per batch
 		}
 	}
 }
