@@ -348,8 +348,8 @@ func (s *Set) fastTable() map[string]FastFunc {
 			*dst = Str(arenaString(b))
 			return nil
 		},
-		"lower": func(args []Val, dst *Val) error { return str1v(args, dst, lowerASCIIFast) },
-		"upper": func(args []Val, dst *Val) error { return str1v(args, dst, upperASCIIFast) },
+		"lower": func(args []Val, dst *Val) error { return str1v(args, dst, s.lower) },
+		"upper": func(args []Val, dst *Val) error { return str1v(args, dst, s.upper) },
 		"trim": func(args []Val, dst *Val) error {
 			return str1v(args, dst, func(s string) string { return strings.Trim(s, " ") })
 		},
@@ -533,23 +533,37 @@ func boxAll(args []Val) []any {
 	return out
 }
 
-// lowerASCIIFast avoids strings.ToLower's allocation when nothing changes.
-func lowerASCIIFast(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= utf8.RuneSelf || (c >= 'A' && c <= 'Z') {
-			return strings.ToLower(s)
-		}
-	}
-	return s
-}
+// lower and upper change ASCII letters into the batch arena (the common
+// case, os and browser names, was an allocation a row each) and leave
+// other text to strings.ToLower/ToUpper.
+func (s *Set) lower(v string) string { return s.mapCase(v, 'A', strings.ToLower) }
+func (s *Set) upper(v string) string { return s.mapCase(v, 'a', strings.ToUpper) }
 
-func upperASCIIFast(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= utf8.RuneSelf || (c >= 'a' && c <= 'z') {
-			return strings.ToUpper(s)
+// mapCase flips the case of the ASCII letters from..from+25.
+func (s *Set) mapCase(v string, from byte, slow func(string) string) string {
+	first := -1
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c >= utf8.RuneSelf {
+			return slow(v)
+		}
+		if first < 0 && c >= from && c <= from+25 {
+			first = i
 		}
 	}
-	return s
+	if first < 0 {
+		return v
+	}
+	b := s.scratch(len(v))
+	copy(b, v[:first])
+	for i := first; i < len(v); i++ {
+		c := v[i]
+		if c >= from && c <= from+25 {
+			c ^= 0x20
+		}
+		b[i] = c
+	}
+	return arenaString(b)
 }
 
 // ipRegion looks an address up, memoised for the row (ip_prov and ip_city

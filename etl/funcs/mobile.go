@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"unsafe"
 )
@@ -76,35 +77,33 @@ func (c *MobileCipher) Decrypt(b64 string) (string, bool) {
 	return string(p), ok
 }
 
-// appendDecrypt appends the plaintext to dst (it is shorter than b64).
-// A mobile number's ciphertext is decoded on the stack.
+// appendDecrypt appends the plaintext to dst. The ciphertext is decoded
+// into dst's spare room and decrypted in place (a stack buffer escapes
+// through the cipher interface), so a dst with len(b64) bytes to spare
+// (the batch arena) costs no allocation.
 func (c *MobileCipher) appendDecrypt(dst []byte, b64 string) ([]byte, bool) {
-	var buf [96]byte
-	ct := buf[:0]
-	if n := base64.StdEncoding.DecodedLen(len(b64)); n > len(buf) {
-		ct = make([]byte, n)
-	} else {
-		ct = buf[:n]
-	}
+	n0 := len(dst)
+	dst = slices.Grow(dst, base64.StdEncoding.DecodedLen(len(b64)))
+	ct := dst[n0:cap(dst)]
 	n, err := base64.StdEncoding.Decode(ct, unsafe.Slice(unsafe.StringData(b64), len(b64)))
 	ct = ct[:n]
 	bs := c.block.BlockSize()
 	if err != nil || len(ct) == 0 || len(ct)%bs != 0 {
-		return dst, false
+		return dst[:n0], false
 	}
 	for i := 0; i < len(ct); i += bs {
 		c.block.Decrypt(ct[i:i+bs], ct[i:i+bs])
 	}
 	pad := int(ct[len(ct)-1])
 	if pad == 0 || pad > bs {
-		return dst, false
+		return dst[:n0], false
 	}
 	for _, p := range ct[len(ct)-pad:] {
 		if int(p) != pad {
-			return dst, false
+			return dst[:n0], false
 		}
 	}
-	return append(dst, ct[:len(ct)-pad]...), true
+	return dst[:n0+len(ct)-pad], true
 }
 
 // Encrypt is the inverse, for tests and the data generator.
