@@ -1,11 +1,14 @@
 package transform
 
 import (
+	"strconv"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/chama-data/chama/etl/funcs"
 )
 
 // strCol builds an Arrow string array straight into allocator memory:
@@ -93,6 +96,65 @@ func (c *strCol) gatherStr(a *array.String, sel []int32) {
 		c.n++
 		c.setOff(c.n, c.size)
 	}
+}
+
+// appendVals appends vals[idx[k]-lo] for each k (every val when idx is
+// nil), sizing the buffers once and then copying without a check a value:
+// an output column's values for a window arrive together.
+func (c *strCol) appendVals(vals []funcs.Val, idx []int32, lo int) {
+	n := len(vals)
+	if idx != nil {
+		n = len(idx)
+	}
+	total := 0
+	for k := 0; k < n; k++ {
+		j := k
+		if idx != nil {
+			j = int(idx[k]) - lo
+		}
+		v := &vals[j]
+		if v.K == funcs.KStr {
+			total += len(v.S)
+		} else if v.K != funcs.KNull {
+			total += 24 // an int's digits; other kinds take the slow path
+		}
+	}
+	c.grow(c.n + n)
+	if need := c.size + total; need > len(c.data) {
+		c.data = c.mem.Reallocate(max(need, 2*len(c.data)), c.data)
+	}
+	offs := unsafe.Slice((*int32)(unsafe.Pointer(&c.offs[0])), len(c.offs)/4)
+	for k := 0; k < n; k++ {
+		j := k
+		if idx != nil {
+			j = int(idx[k]) - lo
+		}
+		v := &vals[j]
+		switch v.K {
+		case funcs.KStr:
+			c.size += copy(c.data[c.size:], v.S)
+		case funcs.KNull:
+			c.nulls++
+			c.n++
+			offs[c.n] = int32(c.size)
+			continue
+		default:
+			if i, ok := v.A.(int); ok {
+				c.size = len(strconv.AppendInt(c.data[:c.size], int64(i), 10))
+			} else {
+				c.appendValSlow(v)
+				continue
+			}
+		}
+		c.valid[c.n>>3] |= 1 << (c.n & 7)
+		c.n++
+		offs[c.n] = int32(c.size)
+	}
+}
+
+// appendValSlow appends a value that is neither a string, null nor int.
+func (c *strCol) appendValSlow(v *funcs.Val) {
+	c.append(funcs.ToString(v.A))
 }
 
 func (c *strCol) appendBytes(b []byte) { c.append(unsafe.String(unsafe.SliceData(b), len(b))) }

@@ -287,18 +287,13 @@ func (e *evaluator) vcols(a *adsEval, pc *partCols, sel []int32) error {
 			if err := e.vderived(pr.ref.derived, sel, nil); err != nil {
 				return fmt.Errorf("ads %s.%s: %w", a.plan.iface, a.plan.spec.Columns[k].Name, err)
 			}
-			vals, lo := e.v.dv[pr.ref.derived], e.v.lo
-			for _, r := range sel {
-				appendCol(c, &vals[int(r)-lo])
-			}
+			c.appendVals(e.v.dv[pr.ref.derived], sel, e.v.lo)
 			continue
 		}
 		if err := e.vrun(pr, sel, col); err != nil {
 			return fmt.Errorf("ads %s.%s: %w", a.plan.iface, a.plan.spec.Columns[k].Name, err)
 		}
-		for j := range col {
-			appendCol(c, &col[j])
-		}
+		c.appendVals(col, nil, 0)
 	}
 	return nil
 }
