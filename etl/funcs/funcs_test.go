@@ -2,6 +2,7 @@ package funcs
 
 import (
 	"encoding/hex"
+	"hash/maphash"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -326,8 +327,8 @@ func TestUACacheParsesOncePerAgentAndIsBounded(t *testing.T) {
 	}
 	get("C", "ua_os") // evicts B (least recently used)
 	n := len(s.ua.cur) + len(s.ua.old)
-	if n != 2 || s.ua.cur["B"] != nil || s.ua.old["B"] != nil {
-		t.Fatalf("cache holds %d entries, B present: %v", n, s.ua.cur["B"] != nil || s.ua.old["B"] != nil)
+	if n != 2 || s.ua.has("B") || !s.ua.has("C") {
+		t.Fatalf("cache holds %d entries, B present: %v, C present: %v", n, s.ua.has("B"), s.ua.has("C"))
 	}
 	get("A leadeon/1.0", "ua_os")
 	if s.ua.Parses != 3 {
@@ -470,5 +471,22 @@ func TestArityIsCheckedAtCompileTime(t *testing.T) {
 	_, err = expr.Compile(`no_such_fn("a")`, append(s.Options(), expr.Env(map[string]any{}))...)
 	if err == nil {
 		t.Fatal("an unknown function must not compile")
+	}
+}
+
+// Two agents with one hash: the cache never answers one with the other's
+// parse.
+func TestUACacheHashCollision(t *testing.T) {
+	c := newUACache(8)
+	other := &uaEntry{"Mozilla/5.0 (iPhone; CPU iPhone OS 16_0 like Mac OS X)", ParseUA("Mozilla/5.0 (iPhone; CPU iPhone OS 16_0 like Mac OS X)")}
+	a := "okhttp/4.9.3 (Linux; Android 12; SM-G9910)"
+	c.cur[maphash.String(c.seed, a)] = other // as if other's hash were a's
+	if u := c.get(a); u.OS != "Android" || c.Parses != 1 {
+		t.Fatalf("got %+v after %d parses, want a's own parse", u, c.Parses)
+	}
+	c.last = nil
+	c.old[maphash.String(c.seed, "B")] = other
+	if u := c.get("B"); u == other.ua || c.Parses != 2 {
+		t.Fatalf("old generation answered B with another agent's parse")
 	}
 }

@@ -1,6 +1,7 @@
 package funcs
 
 import (
+	"hash/maphash"
 	"strings"
 )
 
@@ -21,7 +22,8 @@ type UA struct {
 // generation retires the previous one, so rarely used agents go first.
 type uaCache struct {
 	half     int
-	cur, old map[string]*uaEntry
+	seed     maphash.Seed
+	cur, old map[uint64]*uaEntry // by the agent's hash, computed once a lookup
 	lastKey  string
 	last     *UA
 	// Parses counts real parses (tests check the cache works).
@@ -35,29 +37,40 @@ type uaEntry struct {
 
 func newUACache(n int) *uaCache {
 	h := max(n/2, 1)
-	return &uaCache{half: h, cur: make(map[string]*uaEntry, h), old: map[string]*uaEntry{}}
+	return &uaCache{half: h, seed: maphash.MakeSeed(), cur: make(map[uint64]*uaEntry, h), old: map[uint64]*uaEntry{}}
 }
 
 func (c *uaCache) get(s string) *UA {
 	if c.last != nil && c.lastKey == s {
 		return c.last
 	}
-	e, ok := c.cur[s]
-	if !ok {
-		if e, ok = c.old[s]; ok {
-			delete(c.old, s)
+	// One hash of the agent (100-300 bytes) serves both generations and
+	// the insert; a hash shared by two agents is a miss that replaces.
+	h := maphash.String(c.seed, s)
+	e, ok := c.cur[h]
+	if !ok || e.key != s {
+		if e, ok = c.old[h]; ok && e.key == s {
+			delete(c.old, h)
 		} else {
 			k := strings.Clone(s) // the key and the fields cut from it outlive the batch
 			e = &uaEntry{k, ParseUA(k)}
 			c.Parses++
 		}
 		if len(c.cur) >= c.half {
-			c.old, c.cur = c.cur, make(map[string]*uaEntry, c.half)
+			c.old, c.cur = c.cur, make(map[uint64]*uaEntry, c.half)
 		}
-		c.cur[e.key] = e
+		c.cur[h] = e
 	}
 	c.lastKey, c.last = s, e.ua
 	return e.ua
+}
+
+// has reports whether the agent is cached (tests).
+func (c *uaCache) has(s string) bool {
+	h := maphash.String(c.seed, s)
+	e1, ok1 := c.cur[h]
+	e2, ok2 := c.old[h]
+	return ok1 && e1.key == s || ok2 && e2.key == s
 }
 
 func (s *Set) uaField(get func(*UA) string) func(args ...any) (any, error) {
