@@ -12,21 +12,20 @@ import (
 	"github.com/chama-data/chama/etl/funcs"
 )
 
-// Column-at-a-time evaluation. The row evaluator (fast.go) walks every
-// expression's closures once per row; with 50 output columns that walk
-// (calls, checks, copies between layers) cost more than the functions
-// themselves. Here each expression node runs once per window of up to
-// vecW rows, over a selection vector of the window's rows, so the per-row
-// work left is the function call and a copy: filters run first and
-// narrow the selection, derived columns are computed for the rows that
-// read them (and only once), and output columns are appended one column
-// at a time.
+// Column-at-a-time evaluation. Walking every expression's closures once a
+// row (chama's first evaluator) cost more than the functions themselves
+// with 50 output columns: calls, checks and copies between layers. Here
+// each expression node runs once per window of up to vecW rows, over a
+// selection vector of the window's rows, so the per-row work left is the
+// function call and a copy: filters run first and narrow the selection,
+// derived columns are computed for the rows that read them (and only
+// once), and output columns are appended one column at a time.
 //
 // Node kinds compileVec does not know (map indexing, arithmetic) run on
 // expr's VM inside a vector node, a row at a time over its selection; the
 // rest of the spec stays column at a time. The results are those of expr's
-// VM evaluating every expression row by row (TestEvalModesAgree and
-// TestEvalModesAgreeAcrossWindows check it).
+// VM evaluating every expression row by row (TestEvalModesAgree,
+// TestEvalModesAgreeAcrossWindows and TestEvalModesAgreeRandomSpecs).
 
 // vecW is the window: 512 values of 40 bytes keep a node's vector in L1/L2.
 const vecW = 512
