@@ -72,27 +72,7 @@ func benchConfig(tb testing.TB, rows int64) (*config.Config, string) {
 // columns) on one decoded batch of generated rows.
 func BenchmarkEval51007(b *testing.B) {
 	cfg, _ := benchConfig(b, 8192)
-	streams, err := buildPlan(cfg.Transform, LayerADS, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	st := streams[0]
-	sh, err := cfg.Transform.FuncShared()
-	if err != nil {
-		b.Fatal(err)
-	}
-	mem := newPoolAllocator()
-	ev, err := newEvaluator(st, sh, mem, evalVector)
-	if err != nil {
-		b.Fatal(err)
-	}
-	src, files, err := listInputs(context.Background(), Options{Config: cfg, Period: naming.MustPeriod("2024121207")}, st)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var ch *chunk
-	readText(context.Background(), src, files[0].info.Path, "07", 1<<20, func(c *chunk) error { ch = c; return nil })
-	dec := newDecoder(mem, st.schema, 1, `\N`)
+	ev, dec, ch := benchInput(b, cfg)
 	raw := ch.raw
 	b.Run("decode", func(b *testing.B) {
 		c0 := cpuTime()
@@ -209,6 +189,14 @@ func BenchmarkEval51007Parts(b *testing.B) {
 // benchBatch compiles cfg's stream and decodes the first batch of its
 // first input file.
 func benchBatch(b *testing.B, cfg *config.Config) (*evaluator, arrow.Record) {
+	ev, dec, ch := benchInput(b, cfg)
+	rec, _ := dec.decode(ch)
+	return ev, rec
+}
+
+// benchInput compiles cfg's stream and reads the first batch of its first
+// input file, with a decoder for it.
+func benchInput(b *testing.B, cfg *config.Config) (*evaluator, *decoder, *chunk) {
 	streams, err := buildPlan(cfg.Transform, LayerADS, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -229,6 +217,5 @@ func benchBatch(b *testing.B, cfg *config.Config) (*evaluator, arrow.Record) {
 	}
 	var ch *chunk
 	readText(context.Background(), src, files[0].info.Path, "07", 1<<20, func(c *chunk) error { ch = c; return nil })
-	rec, _ := newDecoder(mem, st.schema, 1, `\N`).decode(ch)
-	return ev, rec
+	return ev, newDecoder(mem, st.schema, 1, `\N`), ch
 }

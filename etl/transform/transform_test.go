@@ -568,17 +568,24 @@ func TestDWDLayerColumns(t *testing.T) {
 // The column-at-a-time evaluator and expr's VM row by row give the same
 // output, on the test spec and on the 51007 bench spec over generated
 // rows (with its defects: bad escapes, truncated JSON, bad mobiles).
+// runMode runs a layer of cfg for period with one evaluator and returns
+// each output's lines by "<name>/<part>".
+func runMode(cfg *config.Config, layer, period string, mode evalMode) (map[string][]string, error) {
+	got := map[string][]string{}
+	_, err := Run(context.Background(), Options{Config: cfg, Layer: layer, Period: naming.MustPeriod(period), Log: quiet, mode: mode},
+		func(hour string, out Output) error {
+			k := out.Name + "/" + out.Part
+			for r := 0; r < int(out.Rec.NumRows()); r++ {
+				got[k] = append(got[k], string(AppendLine(nil, out.Rec, r, '|', `\N`)))
+			}
+			return nil
+		})
+	return got, err
+}
+
 func TestEvalModesAgree(t *testing.T) {
 	run := func(cfg *config.Config, period string, mode evalMode) map[string][]string {
-		got := map[string][]string{}
-		_, err := Run(context.Background(), Options{Config: cfg, Layer: LayerADS, Period: naming.MustPeriod(period), Log: quiet, mode: mode},
-			func(hour string, out Output) error {
-				k := out.Name + "/" + out.Part
-				for r := 0; r < int(out.Rec.NumRows()); r++ {
-					got[k] = append(got[k], string(AppendLine(nil, out.Rec, r, '|', `\N`)))
-				}
-				return nil
-			})
+		got, err := runMode(cfg, LayerADS, period, mode)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -649,15 +656,7 @@ func TestEvalModesAgreeAcrossWindows(t *testing.T) {
 	}
 	f.writeText(t, "07", rows, 1800, false)
 	run := func(layer string, mode evalMode) map[string][]string {
-		got := map[string][]string{}
-		_, err := Run(context.Background(), Options{Config: f.cfg, Layer: layer, Period: naming.MustPeriod("2024121207"), Log: quiet, mode: mode},
-			func(hour string, out Output) error {
-				k := out.Name + "/" + out.Part
-				for r := 0; r < int(out.Rec.NumRows()); r++ {
-					got[k] = append(got[k], string(AppendLine(nil, out.Rec, r, '|', `\N`)))
-				}
-				return nil
-			})
+		got, err := runMode(f.cfg, layer, "2024121207", mode)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -605,6 +605,15 @@ func (e *evaluator) arg(d *vecArg, j int, r int32, dst *funcs.Val) {
 	}
 }
 
+// args sets a call's arguments for row r (position j in the selection)
+// and names the row to the function set's memos.
+func (e *evaluator) args(dyn []vecArg, j int, r int32, buf []funcs.Val) {
+	e.set.Row(int(r) - e.v.lo)
+	for k := range dyn {
+		e.arg(&dyn[k], j, r, &buf[dyn[k].i])
+	}
+}
+
 func (e *evaluator) compileVecCall(x *ast.CallNode, scope map[string]ref) (vexpr, bool) {
 	id, ok := x.Callee.(*ast.IdentifierNode)
 	if !ok {
@@ -684,12 +693,8 @@ func (e *evaluator) compileVecCall(x *ast.CallNode, scope map[string]ref) (vexpr
 			if err := fill(sel); err != nil {
 				return err
 			}
-			lo := e.v.lo
 			for j, r := range sel {
-				set.Row(int(r) - lo)
-				for k := range dyn {
-					e.arg(&dyn[k], j, r, &buf[dyn[k].i])
-				}
+				e.args(dyn, j, r, buf)
 				if err := ff(buf, &out[j]); err != nil {
 					return err
 				}
@@ -706,12 +711,8 @@ func (e *evaluator) compileVecCall(x *ast.CallNode, scope map[string]ref) (vexpr
 		if err := fill(sel); err != nil {
 			return err
 		}
-		lo := e.v.lo
 		for j, r := range sel {
-			set.Row(int(r) - lo)
-			for k := range dyn {
-				e.arg(&dyn[k], j, r, &buf[dyn[k].i])
-			}
+			e.args(dyn, j, r, buf)
 			for i := range buf {
 				boxed[i] = buf[i].Box()
 			}

@@ -1,7 +1,6 @@
 package transform
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/chama-data/chama/config"
-	"github.com/chama-data/chama/naming"
 )
 
 // specGen writes random, well-typed expressions over the test spec's
@@ -136,20 +134,8 @@ func TestEvalModesAgreeRandomSpecs(t *testing.T) {
 		if err != nil {
 			continue // a random expression expr's checker refuses (a type mismatch)
 		}
-		run := func(mode evalMode) (map[string][]string, error) {
-			got := map[string][]string{}
-			_, err := Run(context.Background(), Options{Config: cfg, Layer: LayerADS, Period: naming.MustPeriod("2024121207"), Log: quiet, mode: mode},
-				func(hour string, out Output) error {
-					k := out.Name + "/" + out.Part
-					for r := 0; r < int(out.Rec.NumRows()); r++ {
-						got[k] = append(got[k], string(AppendLine(nil, out.Rec, r, '|', `\N`)))
-					}
-					return nil
-				})
-			return got, err
-		}
-		vm, errVM := run(evalVM)
-		vec, errVec := run(evalVector)
+		vm, errVM := runMode(cfg, LayerADS, "2024121207", evalVM)
+		vec, errVec := runMode(cfg, LayerADS, "2024121207", evalVector)
 		if errVM != nil {
 			// A runtime type error (nil + string): the VM oracle derives
 			// every column of every row, the column evaluator only what
