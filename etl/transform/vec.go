@@ -3,6 +3,7 @@ package transform
 import (
 	"fmt"
 	"reflect"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -50,14 +51,18 @@ type vecState struct {
 	filt   []funcs.Val
 	sel    []int32
 	col    []funcs.Val
-	parts  map[string][]int32
-	order  []string
+	// Partition groups: a value's id, its name and rows in the window,
+	// and the ids in order of first appearance.
+	partID map[string]int
+	names  []string
+	groups [][]int32
+	order  []int
 }
 
 func newVecState(nder int) *vecState {
 	v := &vecState{
 		all: make([]int32, vecW), routed: make([]bool, vecW), filt: make([]funcs.Val, vecW),
-		sel: make([]int32, 0, vecW), col: make([]funcs.Val, vecW), parts: map[string][]int32{},
+		sel: make([]int32, 0, vecW), col: make([]funcs.Val, vecW), partID: map[string]int{},
 	}
 	for range nder {
 		v.dv = append(v.dv, make([]funcs.Val, vecW))
@@ -231,11 +236,12 @@ func (e *evaluator) vads(a *adsEval, pb *partBuilders, n int, sel []int32) error
 		return fmt.Errorf("ads %s.%s: %w", a.plan.iface, a.plan.spec.Columns[pi].Name, err)
 	}
 	// Group the rows by partition value, in order of first appearance.
-	// The groups are emptied before returning, while the values in order
-	// still point at live memory (they may point into the batch).
+	// The map is only read with values from the batch: an assignment
+	// would replace its stored key with one that points into the batch,
+	// whose buffers are recycled (Go updates string keys on assignment).
 	defer func() {
-		for _, p := range v.order {
-			v.parts[p] = v.parts[p][:0]
+		for _, g := range v.order {
+			v.groups[g] = v.groups[g][:0]
 		}
 		v.order = v.order[:0]
 	}()
@@ -244,26 +250,26 @@ func (e *evaluator) vads(a *adsEval, pb *partBuilders, n int, sel []int32) error
 		if p == "" {
 			p = NullPart
 		}
-		rows, ok := v.parts[p]
-		if !ok || len(rows) == 0 {
-			if !ok {
-				// The value may point into the batch: keep a copy as key.
-				p = string([]byte(p))
+		g, ok := v.partID[p]
+		if !ok {
+			if len(v.partID) >= 4096 {
+				// Many distinct values over time: start again (the
+				// groups are all empty between calls).
+				clear(v.partID)
+				v.names, v.groups = v.names[:0], v.groups[:0]
 			}
-			v.order = append(v.order, p)
+			g = len(v.names)
+			name := strings.Clone(p)
+			v.partID[name] = g
+			v.names, v.groups = append(v.names, name), append(v.groups, nil)
 		}
-		v.parts[p] = append(rows, r)
-	}
-	if len(v.parts) > 4096 {
-		// Many distinct values over time: forget the idle ones.
-		for p, rows := range v.parts {
-			if len(rows) == 0 {
-				delete(v.parts, p)
-			}
+		if len(v.groups[g]) == 0 {
+			v.order = append(v.order, g)
 		}
+		v.groups[g] = append(v.groups[g], r)
 	}
-	for _, p := range v.order {
-		if err := e.vcols(a, pb.get(e.mem, p, 64, nil), v.parts[p]); err != nil {
+	for _, g := range v.order {
+		if err := e.vcols(a, pb.get(e.mem, v.names[g], 64, nil), v.groups[g]); err != nil {
 			return err
 		}
 	}
