@@ -165,7 +165,7 @@ func (e *evaluator) evalVec(rec arrow.Record, out *batchOut, dwdB []*array.Recor
 		for di, d := range e.dwds {
 			if b := dwdB[di]; b != nil {
 				// The DWD table is an output: every derived column of every
-				// row, in order (the row evaluator's eager mode).
+				// row, in order.
 				for k := range d.derive {
 					if err := e.vderived(d.slots[k], all, nil); err != nil {
 						return err
@@ -239,6 +239,12 @@ func (e *evaluator) vads(a *adsEval, pb *partBuilders, n int, sel []int32) error
 	// The map is only read with values from the batch: an assignment
 	// would replace its stored key with one that points into the batch,
 	// whose buffers are recycled (Go updates string keys on assignment).
+	if len(v.partID) >= 4096 {
+		// Many distinct values over time: start again, here where every
+		// group is empty (a call adds at most vecW more).
+		clear(v.partID)
+		v.names, v.groups = v.names[:0], v.groups[:0]
+	}
 	defer func() {
 		for _, g := range v.order {
 			v.groups[g] = v.groups[g][:0]
@@ -252,12 +258,6 @@ func (e *evaluator) vads(a *adsEval, pb *partBuilders, n int, sel []int32) error
 		}
 		g, ok := v.partID[p]
 		if !ok {
-			if len(v.partID) >= 4096 {
-				// Many distinct values over time: start again (the
-				// groups are all empty between calls).
-				clear(v.partID)
-				v.names, v.groups = v.names[:0], v.groups[:0]
-			}
 			g = len(v.names)
 			name := strings.Clone(p)
 			v.partID[name] = g

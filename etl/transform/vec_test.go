@@ -168,3 +168,46 @@ func mustRead(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// A partition column with more distinct values than the evaluator keeps
+// ids for (4096) loses no row when the ids are dropped in mid-run.
+func TestManyPartitionValues(t *testing.T) {
+	f := newFixture(t, "text", func(y string) string {
+		y = strings.Replace(y, "batch_rows: 3", "batch_rows: 2500", 1)
+		y = strings.Replace(y, "workers: 3", "workers: 1", 1) // one evaluator sees every value
+		return strings.Replace(y, "    CM001:\n", `    CMX:
+      from: events
+      partition: event_id
+      columns:
+        event_id: event_id
+    CM001:
+`, 1)
+	})
+	var rows [][]string
+	for i := 0; i < 6000; i++ {
+		r := append([]string(nil), sampleRows(t)[i%8]...)
+		r[0] = fmt.Sprintf("e%05d", max(i, 99)) // 100 rows share e00099: the 4096th value comes mid-window
+		rows = append(rows, r)
+	}
+	f.writeText(t, "07", rows, 6000, false)
+	got, err := runMode(f.cfg, LayerADS, "2024121207", evalVector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for k, lines := range got {
+		part, ok := strings.CutPrefix(k, "CMX/")
+		if !ok {
+			continue
+		}
+		for _, l := range lines {
+			if l != part {
+				t.Fatalf("part %s holds %q", part, l)
+			}
+		}
+		n += len(lines)
+	}
+	if n != 6000 || len(got["CMX/e00099"]) != 100 {
+		t.Fatalf("%d rows in CMX, %d in e00099; want 6000 and 100", n, len(got["CMX/e00099"]))
+	}
+}
