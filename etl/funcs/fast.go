@@ -569,16 +569,12 @@ func (s *Set) mapCase(v string, from byte, slow func(string) string) string {
 // ipRegion looks an address up, memoised for the row (ip_prov and ip_city
 // of a row read the same address).
 func (s *Set) ipRegion(v string) *region {
-	key, r, set := &s.ipLast, &s.ipLastR, &s.ipLastSet
-	if s.rows != nil {
-		m := &s.rows[s.row]
-		key, r, set = &m.ipKey, &m.ipR, &m.ipSet
-	}
-	if !*set || *key != v {
-		*key, *r, *set = v, nil, true
+	m := &s.rows[s.row]
+	if !m.ipSet || m.ipKey != v {
+		m.ipKey, m.ipR, m.ipSet = v, nil, true
 		if ipv, ok := ParseIPv4(v); ok {
-			*r = s.region(ipv)
+			m.ipR = s.region(ipv)
 		}
 	}
-	return *r
+	return m.ipR
 }

@@ -38,20 +38,12 @@ type Set struct {
 	sh    *Shared
 	ua    *uaCache
 	re    map[string]*reCacheEntry
-	json  jsonMemo
-	smap  strMapMemo
 	ipMap map[uint32]*region
-	// ipLast memoises the last ip_* lookup: ip_prov and ip_city of a row
-	// read the same address (it may point into the batch: see EndBatch).
-	ipLast    string
-	ipLastR   *region
-	ipLastSet bool
 	// arena backs strings the fast functions build (concat, concat_ws):
 	// a heap string each was several allocations a row.
 	// Such results live until EndBatch, like the batch's own strings.
 	arena []byte
-	// rows holds the per-row memos in vector mode (see Vector): nil in
-	// row-at-a-time use, where the single memos above serve.
+	// rows holds the per-row memos: one row, or a window's (see Vector).
 	rows  []rowMemo
 	row   int
 	paths map[string][]jsonPathStep
@@ -68,7 +60,7 @@ func (sh *Shared) NewSet() *Set {
 	if n <= 0 {
 		n = 8192
 	}
-	return &Set{sh: sh, ua: newUACache(n), re: map[string]*reCacheEntry{}, ipMap: map[uint32]*region{}}
+	return &Set{sh: sh, ua: newUACache(n), re: map[string]*reCacheEntry{}, ipMap: map[uint32]*region{}, rows: make([]rowMemo, 1)}
 }
 
 // EndBatch forgets the per-row memos (last JSON document, last str_to_map,
@@ -76,10 +68,7 @@ func (sh *Shared) NewSet() *Set {
 // buffers, which the transform recycles once the batch is done; the
 // long-lived caches (user-agent LRU, regexps) copy their keys instead.
 func (s *Set) EndBatch() {
-	s.json = jsonMemo{members: s.json.members[:0]}
-	s.smap = strMapMemo{}
 	s.ua.lastKey, s.ua.last = "", nil
-	s.ipLast, s.ipLastR, s.ipLastSet = "", nil, false
 	s.arena = s.arena[:0]
 	s.lastPath, s.lastSteps, s.lastPathOK = "", nil, false
 	for i := range s.rows {
@@ -87,8 +76,10 @@ func (s *Set) EndBatch() {
 	}
 }
 
-// rowMemo is one row's memos in vector mode: the parsed JSON document, the
-// user agent and the IP region of that row.
+// rowMemo is one row's memos: the parsed JSON document (a row reads a dozen
+// attributes from it), the user agent (six ua_* fields), the IP region
+// (ip_prov and ip_city) and str_to_map's map. Strings may point into the
+// batch: see EndBatch.
 type rowMemo struct {
 	json  jsonMemo
 	uaKey string
@@ -108,14 +99,12 @@ func (s *Set) Vector(n int) {
 	s.rows = make([]rowMemo, n)
 }
 
-// Row names the window row the next calls are for (Vector mode).
+// Row names the window row the next calls are for (Vector mode; row 0
+// otherwise).
 func (s *Set) Row(i int) { s.row = i }
 
-// userAgent returns the parsed agent, memoised per row in vector mode.
+// userAgent returns the parsed agent, memoised for the row.
 func (s *Set) userAgent(v string) *UA {
-	if s.rows == nil {
-		return s.ua.get(v)
-	}
 	m := &s.rows[s.row]
 	if m.ua == nil || m.uaKey != v {
 		m.uaKey, m.ua = v, s.ua.get(v)

@@ -532,10 +532,7 @@ func (s *Set) strToMap(args ...any) (any, error) {
 	} else if len(args) == 2 {
 		return nil, fmt.Errorf("str_to_map: give both delimiters or neither")
 	}
-	memo := &s.smap
-	if s.rows != nil {
-		memo = &s.rows[s.row].smap
-	}
+	memo := &s.rows[s.row].smap
 	if memo.m != nil && memo.text == text && memo.d1 == d1 && memo.d2 == d2 {
 		return memo.m, nil
 	}

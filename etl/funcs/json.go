@@ -101,10 +101,7 @@ func (s *Set) jsonGet(doc, path string) (string, bool) {
 // indexJSON validates doc and lists its top-level members, reusing the
 // previous result for the same document.
 func (s *Set) indexJSON(doc string) *jsonMemo {
-	m := &s.json
-	if s.rows != nil {
-		m = &s.rows[s.row].json
-	}
+	m := &s.rows[s.row].json
 	if m.parsed && m.doc == doc {
 		return m
 	}

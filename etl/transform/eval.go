@@ -414,11 +414,6 @@ func appendCol(c *strCol, v *funcs.Val) {
 	case funcs.KStr:
 		c.append(v.S)
 	default:
-		if i, ok := v.A.(int); ok { // length() and friends: no string a row
-			var b [20]byte
-			c.appendBytes(strconv.AppendInt(b[:0], int64(i), 10))
-			return
-		}
 		c.append(funcs.ToString(v.A))
 	}
 }

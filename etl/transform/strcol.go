@@ -142,7 +142,7 @@ func (c *strCol) appendVals(vals []funcs.Val, idx []int32, lo int) {
 			if i, ok := v.A.(int); ok {
 				c.size = len(strconv.AppendInt(c.data[:c.size], int64(i), 10))
 			} else {
-				c.appendValSlow(v)
+				c.append(funcs.ToString(v.A)) // neither string, null nor int
 				continue
 			}
 		}
@@ -150,11 +150,6 @@ func (c *strCol) appendVals(vals []funcs.Val, idx []int32, lo int) {
 		c.n++
 		offs[c.n] = int32(c.size)
 	}
-}
-
-// appendValSlow appends a value that is neither a string, null nor int.
-func (c *strCol) appendValSlow(v *funcs.Val) {
-	c.append(funcs.ToString(v.A))
 }
 
 func (c *strCol) appendBytes(b []byte) { c.append(unsafe.String(unsafe.SliceData(b), len(b))) }

@@ -577,7 +577,7 @@ type vecArg struct {
 	ods     int // ODS column, or -1
 	derived int // derived slot, or -1
 	f       vexpr
-	vals    []funcs.Val
+	vals    []funcs.Val // nested expressions, and numeric columns (made on first use)
 }
 
 // prepare evaluates the argument for rows sel.
@@ -587,6 +587,9 @@ func (e *evaluator) prepare(d *vecArg, sel []int32) error {
 		return e.vderived(d.derived, sel, nil)
 	case d.ods >= 0:
 		if e.strs[d.ods] == nil { // bigint, double: read through Val
+			if d.vals == nil {
+				d.vals = make([]funcs.Val, vecW)
+			}
 			e.vread(d.ods, sel, d.vals[:len(sel)])
 		}
 		return nil
@@ -634,7 +637,7 @@ func (e *evaluator) compileVecCall(x *ast.CallNode, scope map[string]ref) (vexpr
 		}
 		if id, ok := a.(*ast.IdentifierNode); ok {
 			if r, ok := scope[id.Value]; ok {
-				dyn = append(dyn, vecArg{i: i, ods: r.ods, derived: r.derived, vals: make([]funcs.Val, vecW)})
+				dyn = append(dyn, vecArg{i: i, ods: r.ods, derived: r.derived}) // read in place
 				continue
 			}
 		}
