@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
@@ -41,6 +42,8 @@ type stager struct {
 	maxRows      int64
 	codec        compress.Compression
 	lanes        map[string]*lane // by name + "\x00" + part; collector only
+	nlanes       atomic.Int64     // len(lanes), for the row-group budget
+	groupBudget  int64            // bytes of open row groups, all lanes together
 	cleaned      map[string]bool  // names whose .partial leftovers are gone
 	mu           sync.Mutex       // guards files
 	files        []StagedFile
@@ -68,6 +71,7 @@ func (s *stager) write(out Output) error {
 		}
 		l = &lane{ch: make(chan Output, 4), done: make(chan struct{})}
 		s.lanes[key] = l
+		s.nlanes.Store(int64(len(s.lanes)))
 		go s.runLane(l)
 	}
 	out.Rec.Retain()
@@ -126,6 +130,40 @@ type stageFile struct {
 	f          syncFile
 	w          *pqarrow.FileWriter
 	rows       int64
+	groupBytes int64 // Arrow bytes in the open row group
+}
+
+// Row groups are buffered across batches: a partitioned output gets a few
+// hundred rows per batch and part, and a row group per batch made tiny
+// pages whose framing and compression cost more than the transform. An
+// open row group is held in memory until it reaches its share of
+// groupBudget, at least minGroup and at most maxGroup bytes.
+const (
+	defaultGroupBudget = 256 << 20
+	minGroup           = 1 << 20
+	maxGroup           = 16 << 20
+)
+
+// groupLimit is the size at which a lane closes its row group.
+func (s *stager) groupLimit() int64 {
+	n := s.nlanes.Load()
+	if n < 1 {
+		n = 1
+	}
+	return min(max(s.groupBudget/n, minGroup), maxGroup)
+}
+
+// recBytes is the size of a batch's Arrow buffers.
+func recBytes(rec arrow.RecordBatch) int64 {
+	var n int64
+	for _, c := range rec.Columns() {
+		for _, b := range c.Data().Buffers() {
+			if b != nil {
+				n += int64(b.Len())
+			}
+		}
+	}
+	return n
 }
 
 // syncFile is an output file whose Close (called by the Parquet writer
@@ -179,10 +217,17 @@ func (s *stager) writeSync(l *lane, out Output) error {
 		}
 		sf.f, sf.w = f, w
 	}
-	if err := sf.w.Write(out.Rec); err != nil {
+	if sf.groupBytes >= s.groupLimit() {
+		if err := sf.w.NewBufferedRowGroupChecked(); err != nil { // writes the full one out
+			return fmt.Errorf("%s: %w", sf.f.Name(), err)
+		}
+		sf.groupBytes = 0
+	}
+	if err := sf.w.WriteBuffered(out.Rec); err != nil {
 		return fmt.Errorf("%s: %w", sf.f.Name(), err)
 	}
 	sf.rows += out.Rec.NumRows()
+	sf.groupBytes += recBytes(out.Rec)
 	return nil
 }
 
@@ -315,7 +360,8 @@ func RunStage(ctx context.Context, o Options) (*Summary, error) {
 	root := StageDir(o.Config.Workdir, o.Layer)
 	codec := map[string]compress.Compression{"snappy": compress.Codecs.Snappy, "zstd": compress.Codecs.Zstd,
 		"gzip": compress.Codecs.Gzip, "none": compress.Codecs.Uncompressed}[o.Config.Transform.StageCompression]
-	st := &stager{root: root, period: o.Period.String(), maxRows: int64(o.Config.Transform.StageRowsPerFile), codec: codec, lanes: map[string]*lane{}, cleaned: map[string]bool{}}
+	st := &stager{root: root, period: o.Period.String(), maxRows: int64(o.Config.Transform.StageRowsPerFile), codec: codec,
+		groupBudget: defaultGroupBudget, lanes: map[string]*lane{}, cleaned: map[string]bool{}}
 	sum, err := Run(ctx, o, func(_ string, out Output) error { return st.write(out) })
 	if err != nil {
 		st.abort()

@@ -76,6 +76,17 @@ read -r cw cu cs <"$dir/chama.time"
 summary=$dir/work/stage/ads/$date$hour.summary.json
 written=$(grep -o '"written": [0-9]*' "$summary" | tail -1 | grep -o '[0-9]*$')
 
+# 3a. The same output split by province, as CM interfaces are: a part
+# gets a few hundred rows of each batch, so this prices the grouping and
+# the Parquet row groups that gather them.
+awk '{ print } /^      from: events$/ && ++n == 2 { print "      partition: province" }' "$dir/chama.yaml" >"$dir/chama-prov.yaml"
+grep -q '^      partition: province$' "$dir/chama-prov.yaml" || { echo "bench-transform: cannot add a partition to the 51007 spec" >&2; exit 1; }
+echo "chama transform, 51007 split by province ..."
+cpu_run "$dir/prov.time" "$chama" --config "$dir/chama-prov.yaml" transform --date "$date$hour" --layer ads --iface 51007 ||
+	{ cat "$dir/stderr.txt" >&2; exit 1; }
+read -r pw pu ps <"$dir/prov.time"
+parts_n=$(find "$dir/work/stage/ads/51007/$date$hour" -name 'part-*.parquet' | wc -l)
+
 # 4. The pack path: the same spec to an in-memory sink (no Parquet), one
 # worker, as the Go benchmark measures it (CPU ns per row).
 echo "transform to a sink, 1 worker (go test -bench Transform51007) ..."
@@ -107,6 +118,8 @@ echo
 echo "bench-transform: $rows rows ($((bytes / 1048576)) MiB text), 51007-like spec, $(nproc) cores, $workers workers"
 printf '  %-28s wall %6.2fs  cpu %6.2fs  rows/s %9s  rows/s per core %9s  (51007 rows written: %s)\n' \
 	"chama transform" "$cw" "$(awk -v u="$cu" -v s="$cs" 'BEGIN{print u+s}')" "$(rate "$cw")" "$(per_core "$cu" "$cs")" "$written"
+printf '  %-28s wall %6.2fs  cpu %6.2fs  rows/s %9s  rows/s per core %9s  (%s province files)\n' \
+	"chama transform by province" "$pw" "$(awk -v u="$pu" -v s="$ps" 'BEGIN{print u+s}')" "$(rate "$pw")" "$(per_core "$pu" "$ps")" "$parts_n"
 if [ -n "$sink_ns" ]; then
 	printf '  %-28s %s CPU ns/row -> rows/s per core %9s  (no Parquet: the pack path)\n' \
 		"transform to sink, 1 worker" "$sink_ns" "$(awk -v n="$sink_ns" 'BEGIN{printf "%.0f", 1e9/n}')"
