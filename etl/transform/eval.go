@@ -102,8 +102,16 @@ type adsEval struct {
 	filter *prog
 	cols   []prog
 	// hint is the bytes per output column expected in a batch (from the
-	// previous one), so an unpartitioned output allocates them at once.
-	hint []int
+	// previous one), so an unpartitioned output allocates them at once;
+	// partHint is the same for each part of a partitioned one.
+	hint     []int
+	partHint map[string]*partHint
+}
+
+// partHint is the size of a part in the previous batch.
+type partHint struct {
+	rows  int
+	bytes []int
 }
 
 func newEvaluator(st *stream, sh *funcs.Shared, mem memory.Allocator, mode evalMode) (*evaluator, error) {
@@ -383,6 +391,21 @@ func (pb *partBuilders) get(mem memory.Allocator, part string, rows int, bytes [
 
 // record turns one part's columns into a record batch (gathered columns
 // must have been filled).
+// reserve makes room for a part of h's size (plus a sixteenth), so its
+// columns do not grow a dozen rows at a time.
+func (pc *partCols) reserve(h *partHint) {
+	rows := h.rows + h.rows/16
+	for k, c := range pc.cs {
+		c.grow(c.n + rows)
+		if need := c.size + h.bytes[k] + h.bytes[k]/16; need > len(c.data) {
+			c.data = c.mem.Reallocate(need, c.data)
+		}
+	}
+	if rows > cap(pc.sel) {
+		pc.sel = append(make([]int32, 0, rows), pc.sel...)
+	}
+}
+
 func (pb *partBuilders) record(part string) arrow.Record {
 	cs := pb.cols[part].cs
 	arrs := make([]arrow.Array, len(cs))
@@ -637,6 +660,25 @@ func (e *evaluator) finish(n int, out *batchOut, dwdB []*array.RecordBuilder, ad
 				for k := range a.cols {
 					if a.cols[k].ident && a.cols[k].ref.derived < 0 {
 						e.gatherRef(pc.cs[k], a.cols[k].ref.ods, pc.sel)
+					}
+				}
+			}
+			if a.plan.partIdx >= 0 {
+				// Each part's size, for the next batch (parts seen once in a
+				// while are forgotten with the rest past 4096).
+				if a.partHint == nil || len(a.partHint) >= 4096 {
+					a.partHint = map[string]*partHint{}
+				}
+				for _, p := range parts {
+					pc := pb.cols[p]
+					h := a.partHint[p]
+					if h == nil {
+						h = &partHint{bytes: make([]int, len(pc.cs))}
+						a.partHint[p] = h // p is pb's own copy, not batch memory
+					}
+					h.rows = len(pc.sel)
+					for k, c := range pc.cs {
+						h.bytes[k] = c.size
 					}
 				}
 			}

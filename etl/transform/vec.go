@@ -55,8 +55,18 @@ type vecState struct {
 	// and the ids in order of first appearance.
 	partID map[string]int
 	names  []string
-	groups [][]int32
+	groups [][]int32 // batch rows
+	gpos   [][]int32 // their positions in the window's sel
 	order  []int
+	// Where the current call appends: a part and its rows of sel.
+	targets []target
+}
+
+// target is one part's share of a window: batch rows (for derived
+// values) and their positions in sel (for computed ones; nil: all).
+type target struct {
+	pc        *partCols
+	rows, pos []int32
 }
 
 func newVecState(nder int) *vecState {
@@ -229,7 +239,10 @@ func (e *evaluator) vads(a *adsEval, pb *partBuilders, n int, sel []int32) error
 	v := e.v
 	pi := a.plan.partIdx
 	if pi < 0 {
-		return e.vcols(a, pb.get(e.mem, "", n, a.hint), sel)
+		pc := pb.get(e.mem, "", n, a.hint)
+		pc.sel = append(pc.sel, sel...)
+		v.targets = append(v.targets[:0], target{pc: pc, rows: sel})
+		return e.vcols(a, sel)
 	}
 	pv := v.col[:len(sel)]
 	if err := e.vrun(&a.cols[pi], sel, pv); err != nil {
@@ -243,11 +256,12 @@ func (e *evaluator) vads(a *adsEval, pb *partBuilders, n int, sel []int32) error
 		// Many distinct values over time: start again, here where every
 		// group is empty (a call adds at most vecW more).
 		clear(v.partID)
-		v.names, v.groups = v.names[:0], v.groups[:0]
+		v.names, v.groups, v.gpos = v.names[:0], v.groups[:0], v.gpos[:0]
 	}
 	defer func() {
 		for _, g := range v.order {
 			v.groups[g] = v.groups[g][:0]
+			v.gpos[g] = v.gpos[g][:0]
 		}
 		v.order = v.order[:0]
 	}()
@@ -261,44 +275,54 @@ func (e *evaluator) vads(a *adsEval, pb *partBuilders, n int, sel []int32) error
 			g = len(v.names)
 			name := strings.Clone(p)
 			v.partID[name] = g
-			v.names, v.groups = append(v.names, name), append(v.groups, nil)
+			v.names, v.groups, v.gpos = append(v.names, name), append(v.groups, nil), append(v.gpos, nil)
 		}
 		if len(v.groups[g]) == 0 {
 			v.order = append(v.order, g)
 		}
 		v.groups[g] = append(v.groups[g], r)
+		v.gpos[g] = append(v.gpos[g], int32(j))
 	}
+	v.targets = v.targets[:0]
 	for _, g := range v.order {
-		if err := e.vcols(a, pb.get(e.mem, v.names[g], 64, nil), v.groups[g]); err != nil {
-			return err
+		pc := pb.get(e.mem, v.names[g], 64, nil)
+		if h := a.partHint[v.names[g]]; h != nil && len(pc.sel) == 0 {
+			pc.reserve(h)
 		}
+		pc.sel = append(pc.sel, v.groups[g]...)
+		v.targets = append(v.targets, target{pc: pc, rows: v.groups[g], pos: v.gpos[g]})
 	}
-	return nil
+	return e.vcols(a, sel)
 }
 
-// vcols evaluates an interface's computed columns for rows sel and
-// appends them; plain ODS columns are gathered at the end of the batch.
-func (e *evaluator) vcols(a *adsEval, pc *partCols, sel []int32) error {
-	pc.sel = append(pc.sel, sel...)
-	col := e.v.col[:len(sel)]
+// vcols evaluates an interface's computed columns once for the window's
+// rows sel and appends each target's values to its part; plain ODS columns are gathered at the end of the batch.
+// Evaluating per group instead cost a call per column for a dozen rows
+// when a batch is split by province.
+func (e *evaluator) vcols(a *adsEval, sel []int32) error {
+	v := e.v
+	col := v.col[:len(sel)]
 	for k := range a.cols {
 		pr := &a.cols[k]
 		if pr.ident && pr.ref.derived < 0 {
 			continue
 		}
-		c := pc.cs[k]
 		if pr.ident {
 			// A derived column: appended from the window's values.
 			if err := e.vderived(pr.ref.derived, sel, nil); err != nil {
 				return fmt.Errorf("ads %s.%s: %w", a.plan.iface, a.plan.spec.Columns[k].Name, err)
 			}
-			c.appendVals(e.v.dv[pr.ref.derived], sel, e.v.lo)
+			for _, t := range v.targets {
+				t.pc.cs[k].appendVals(v.dv[pr.ref.derived], t.rows, v.lo)
+			}
 			continue
 		}
 		if err := e.vrun(pr, sel, col); err != nil {
 			return fmt.Errorf("ads %s.%s: %w", a.plan.iface, a.plan.spec.Columns[k].Name, err)
 		}
-		c.appendVals(col, nil, 0)
+		for _, t := range v.targets {
+			t.pc.cs[k].appendVals(col, t.pos, 0)
+		}
 	}
 	return nil
 }
