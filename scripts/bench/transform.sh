@@ -68,11 +68,26 @@ cpu_run() {
 per_core() { awk -v r="$rows" -v u="$1" -v s="$2" 'BEGIN{printf "%.0f", r/(u+s)}'; }
 rate() { awk -v r="$rows" -v w="$1" 'BEGIN{printf "%.0f", r/w}'; }
 
+# peak RSS (KiB) of the last cpu_run under "$tool rss".
+tool=$dir/packtool
+go build -o "$tool" ./scripts/bench/packtool
+peak_rss() { sed -n 's/^peak_rss_kib=\([0-9]*\).*/\1/p' "$dir/stderr.txt"; }
+
 # 3. chama.
 echo "chama transform: $rows rows, $((bytes / 1048576)) MiB, $workers workers ..."
-cpu_run "$dir/chama.time" "$chama" --config "$dir/chama.yaml" transform --date "$date$hour" --layer ads --iface 51007 ||
+cpu_run "$dir/chama.time" "$tool" rss -- "$chama" --config "$dir/chama.yaml" transform --date "$date$hour" --layer ads --iface 51007 ||
 	{ cat "$dir/stderr.txt" >&2; exit 1; }
 read -r cw cu cs <"$dir/chama.time"
+rss_full=$(peak_rss)
+
+# 3b. Memory must not grow with the partition: the same run over a
+# quarter of the files (hard links in hour 08).
+small=$dir/ods/dt=$date/hour=08
+rm -rf "$small" && mkdir -p "$small"
+for f in "${inputs[@]:0:$(((files + 3) / 4))}"; do ln "$f" "$small/" 2>/dev/null || cp "$f" "$small/"; done
+cpu_run "$dir/small.time" "$tool" rss -- "$chama" --config "$dir/chama.yaml" transform --date "${date}08" --layer ads --iface 51007 ||
+	{ cat "$dir/stderr.txt" >&2; exit 1; }
+rss_small=$(peak_rss)
 summary=$dir/work/stage/ads/$date$hour.summary.json
 written=$(grep -o '"written": [0-9]*' "$summary" | tail -1 | grep -o '[0-9]*$')
 
@@ -82,9 +97,10 @@ written=$(grep -o '"written": [0-9]*' "$summary" | tail -1 | grep -o '[0-9]*$')
 awk '{ print } /^      from: events$/ && ++n == 2 { print "      partition: province" }' "$dir/chama.yaml" >"$dir/chama-prov.yaml"
 grep -q '^      partition: province$' "$dir/chama-prov.yaml" || { echo "bench-transform: cannot add a partition to the 51007 spec" >&2; exit 1; }
 echo "chama transform, 51007 split by province ..."
-cpu_run "$dir/prov.time" "$chama" --config "$dir/chama-prov.yaml" transform --date "$date$hour" --layer ads --iface 51007 ||
+cpu_run "$dir/prov.time" "$tool" rss -- "$chama" --config "$dir/chama-prov.yaml" transform --date "$date$hour" --layer ads --iface 51007 ||
 	{ cat "$dir/stderr.txt" >&2; exit 1; }
 read -r pw pu ps <"$dir/prov.time"
+rss_prov=$(peak_rss)
 parts_n=$(find "$dir/work/stage/ads/51007/$date$hour" -name 'part-*.parquet' | wc -l)
 
 # 4. The pack path: the same spec to an in-memory sink (no Parquet), one
@@ -120,6 +136,8 @@ printf '  %-28s wall %6.2fs  cpu %6.2fs  rows/s %9s  rows/s per core %9s  (51007
 	"chama transform" "$cw" "$(awk -v u="$cu" -v s="$cs" 'BEGIN{print u+s}')" "$(rate "$cw")" "$(per_core "$cu" "$cs")" "$written"
 printf '  %-28s wall %6.2fs  cpu %6.2fs  rows/s %9s  rows/s per core %9s  (%s province files)\n' \
 	"chama transform by province" "$pw" "$(awk -v u="$pu" -v s="$ps" 'BEGIN{print u+s}')" "$(rate "$pw")" "$(per_core "$pu" "$ps")" "$parts_n"
+awk -v f="$rss_full" -v s="$rss_small" -v p="$rss_prov" -v files="$files" -v q="$(((files + 3) / 4))" 'BEGIN{
+	printf "  peak RSS: %.0f MiB for %d files, %.0f MiB for %d (%.2fx for %.1fx the rows); %.0f MiB by province\n", f/1024, files, s/1024, q, f/s, files/q, p/1024 }'
 if [ -n "$sink_ns" ]; then
 	printf '  %-28s %s CPU ns/row -> rows/s per core %9s  (no Parquet: the pack path)\n' \
 		"transform to sink, 1 worker" "$sink_ns" "$(awk -v n="$sink_ns" 'BEGIN{printf "%.0f", 1e9/n}')"
