@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"sync"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -106,62 +107,90 @@ func openCounted(ctx context.Context, src transfer.Source, path string) (io.Read
 var maxLine = 64 << 20
 
 // readText cuts a text file into chunks of up to batch lines and passes
-// each to emit, in order.
+// each to emit, in order. The file is read in blocks straight into the
+// chunk's buffer (taken from rawPool, returned by the worker once the
+// chunk is decoded); only the part of a block past a chunk's last line is
+// copied, into the next chunk.
 func readText(ctx context.Context, src transfer.Source, path, hour string, batch int, emit func(*chunk) error) error {
 	r, c, ci, err := openCounted(ctx, src, path)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	br := r.(*bufio.Reader)
-	line := int64(1)
-	cur := &chunk{hour: hour, source: path, firstLine: line}
+	const minRead = 64 << 10
 	sizeHint := 1 << 16
-	cur.raw = make([]byte, 0, sizeHint)
+	first := int64(1) // line number of the chunk's first line
+	buf := getRaw(sizeHint)
+	scanned, lines := 0, 0 // buf[:scanned] holds lines whole lines
+	eof := false
 	for {
-		b, err := br.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
-			long := append([]byte(nil), b...)
-			for errors.Is(err, bufio.ErrBufferFull) {
-				if len(long) > maxLine {
-					return fmt.Errorf("%s: line %d is longer than %d bytes (no line break): is it a text file with the right format?", path, line, maxLine)
-				}
-				b, err = br.ReadSlice('\n')
-				long = append(long, b...)
+		for lines < batch {
+			i := bytes.IndexByte(buf[scanned:], '\n')
+			if i < 0 {
+				break
 			}
-			b = long
+			scanned += i + 1
+			lines++
 		}
-		if len(b) > 0 {
-			cur.raw = append(cur.raw, b...)
-			if b[len(b)-1] != '\n' {
-				cur.raw = append(cur.raw, '\n')
-			}
-			cur.lines++
-			line++
-			if cur.lines == batch {
-				if n := len(cur.raw); n > sizeHint {
-					sizeHint = n + n/8
-				}
-				if e := emit(cur); e != nil { // cur belongs to the workers now
-					return e
-				}
-				cur = &chunk{hour: hour, source: path, firstLine: line, raw: make([]byte, 0, sizeHint)}
-			}
+		if lines < batch && eof && scanned < len(buf) {
+			buf = append(buf, '\n') // the last line has no line break
+			scanned, lines = len(buf), lines+1
 		}
+		if lines == batch || (eof && lines > 0) {
+			if n := scanned; n > sizeHint {
+				sizeHint = n + n/8
+			}
+			next := getRaw(max(sizeHint, len(buf)-scanned+minRead))
+			next = append(next, buf[scanned:]...)
+			if e := emit(&chunk{hour: hour, source: path, firstLine: first, raw: buf[:scanned], lines: lines}); e != nil {
+				return e // the chunk belongs to the workers now
+			}
+			first += int64(lines)
+			buf, scanned, lines = next, 0, 0
+			continue
+		}
+		if eof {
+			putRaw(buf)
+			return nil
+		}
+		if len(buf)-scanned > maxLine {
+			return fmt.Errorf("%s: line %d is longer than %d bytes (no line break): is it a text file with the right format?", path, first+int64(lines), maxLine)
+		}
+		if cap(buf)-len(buf) < minRead {
+			grown := getRaw(2*cap(buf) + minRead)
+			grown = append(grown, buf...)
+			putRaw(buf)
+			buf = grown
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
 		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return ci.wrap(err, line)
+			eof = true
+		} else if err != nil {
+			return ci.wrap(err, first+int64(lines))
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 	}
-	if cur.lines > 0 {
-		return emit(cur)
+}
+
+// rawPool recycles chunk buffers: a batch of text is megabytes, and
+// allocating (and zeroing) one per batch kept the collector busy.
+var rawPool sync.Pool
+
+// getRaw returns an empty buffer of at least n bytes' capacity.
+func getRaw(n int) []byte {
+	if p, _ := rawPool.Get().(*[]byte); p != nil && cap(*p) >= n {
+		return (*p)[:0]
 	}
-	return nil
+	return make([]byte, 0, n)
+}
+
+// putRaw recycles a buffer nothing refers to any longer.
+func putRaw(b []byte) {
+	b = b[:0]
+	rawPool.Put(&b)
 }
 
 // decoder turns text chunks into Arrow records of the ODS schema.

@@ -469,6 +469,7 @@ func work(ev *evaluator, dec *decoder, layer string, ch *chunk) (res *result) {
 	if rec == nil {
 		res.read = int64(ch.lines)
 		rec, res.rejected = dec.decode(ch)
+		putRaw(ch.raw) // decode copied what it kept
 		ch.raw = nil
 	} else {
 		res.read = rec.NumRows()

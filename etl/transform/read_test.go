@@ -1,0 +1,90 @@
+package transform
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chama-data/chama/transfer"
+)
+
+// BenchmarkReadText cuts one generated file into batches (no decoding):
+// the reader's CPU per row.
+func BenchmarkReadText(b *testing.B) {
+	cfg, _ := benchConfig(b, 100000)
+	src := &transfer.Local{Root: cfg.Sources["gen"].Root}
+	path := "dt=20241212/hour=07/part-00000.txt"
+	b.ResetTimer()
+	c0 := cpuTime()
+	rows := 0
+	for i := 0; i < b.N; i++ {
+		err := readText(context.Background(), src, path, "07", 8192, func(c *chunk) error { rows += c.lines; putRaw(c.raw); return nil }) // as a worker does
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(cpuTime()-c0)/float64(rows), "cpu-ns/row")
+	b.ReportMetric(float64(rows)/float64(b.N), "rows/op")
+}
+
+// readText's chunks hold exactly batch lines (the last fewer), numbered
+// from the file's first line, and together give back the file, with a
+// line break added to a last line that has none; lines longer than a read
+// block make the buffer grow.
+func TestReadTextChunks(t *testing.T) {
+	var lines []string
+	for i := 0; i < 40; i++ {
+		l := fmt.Sprintf("line%d\x01", i+1)
+		switch i % 9 {
+		case 3:
+			l += strings.Repeat("x", 200<<10) // more than a read block
+		case 5:
+			l = "" // an empty line is a line (decode rejects it)
+		case 7:
+			l += "crlf\r"
+		}
+		lines = append(lines, l)
+	}
+	text := strings.Join(lines, "\n") // no line break at the end
+	for _, gz := range []bool{false, true} {
+		dir := t.TempDir()
+		data := []byte(text)
+		if gz {
+			var z bytes.Buffer
+			zw := gzip.NewWriter(&z)
+			zw.Write(data)
+			zw.Close()
+			data = z.Bytes()
+		}
+		if err := os.WriteFile(filepath.Join(dir, "f"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, batch := range []int{1, 3, 40, 1000} {
+			var got bytes.Buffer
+			next := int64(1)
+			err := readText(context.Background(), &transfer.Local{Root: dir}, "f", "07", batch, func(c *chunk) error {
+				if c.firstLine != next {
+					t.Errorf("gzip %v batch %d: chunk starts at line %d, want %d", gz, batch, c.firstLine, next)
+				}
+				if n := bytes.Count(c.raw, []byte{'\n'}); n != c.lines || (c.lines != batch && next+int64(c.lines) != 41) {
+					t.Errorf("gzip %v batch %d: chunk at line %d has %d lines (%d breaks)", gz, batch, c.firstLine, c.lines, n)
+				}
+				next += int64(c.lines)
+				got.Write(c.raw)
+				putRaw(c.raw)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.String() != text+"\n" {
+				t.Errorf("gzip %v batch %d: chunks do not give back the file", gz, batch)
+			}
+		}
+	}
+}
