@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -85,6 +86,18 @@ func TestReadTextChunks(t *testing.T) {
 			if got.String() != text+"\n" {
 				t.Errorf("gzip %v batch %d: chunks do not give back the file", gz, batch)
 			}
+		}
+	}
+}
+
+func TestParseIntMatchesStrconv(t *testing.T) {
+	for _, s := range []string{"0", "7", "-7", "+7", "1734000000123", "-1734000000123", "999999999999999999",
+		"-999999999999999999", "1000000000000000000", "9223372036854775807", "-9223372036854775808",
+		"9223372036854775808", "", "-", "+", "12a", "1.5", " 1", "1 ", "0x10", "1_000", "٣", "00012"} {
+		got, gerr := parseInt([]byte(s))
+		want, werr := strconv.ParseInt(s, 10, 64)
+		if got != want || (gerr == nil) != (werr == nil) {
+			t.Errorf("parseInt(%q) = %d, %v; strconv says %d, %v", s, got, gerr, want, werr)
 		}
 	}
 }
