@@ -140,7 +140,7 @@ type stageFile struct {
 // groupBudget, at least minGroup and at most maxGroup bytes.
 const (
 	defaultGroupBudget = 256 << 20
-	minGroup           = 1 << 20
+	minGroup           = 64 << 10
 	maxGroup           = 16 << 20
 )
 

@@ -110,7 +110,7 @@ func TestStageGroupLimitSharesTheBudget(t *testing.T) {
 	for _, c := range []struct {
 		lanes int64
 		want  int64
-	}{{0, maxGroup}, {1, maxGroup}, {16, maxGroup}, {31, defaultGroupBudget / 31}, {93, defaultGroupBudget / 93}, {1000, minGroup}} {
+	}{{0, maxGroup}, {1, maxGroup}, {16, maxGroup}, {31, defaultGroupBudget / 31}, {93, defaultGroupBudget / 93}, {1000, defaultGroupBudget / 1000}, {10000, minGroup}} {
 		s.nlanes.Store(c.lanes)
 		if got := s.groupLimit(); got != c.want {
 			t.Errorf("%d lanes: limit %d, want %d", c.lanes, got, c.want)
