@@ -117,3 +117,38 @@ func TestStageGroupLimitSharesTheBudget(t *testing.T) {
 		}
 	}
 }
+
+// A lane starts a new file once one holds stage_rows_per_file rows (at a
+// batch boundary); buffered row groups are written into the file they
+// belong to, and the files together hold every row in order.
+func TestStageRollsFilesWithBufferedRowGroups(t *testing.T) {
+	root := t.TempDir()
+	st := &stager{root: root, period: "2024121207", maxRows: 100, codec: compress.Codecs.Snappy,
+		groupBudget: defaultGroupBudget, lanes: map[string]*lane{}, cleaned: map[string]bool{}}
+	for i := 0; i < 10; i++ {
+		rec := stringBatch(30*i, 30, 0)
+		if err := st.write(Output{Layer: LayerADS, Name: "51007", Rec: rec}); err != nil {
+			t.Fatal(err)
+		}
+		rec.Release()
+	}
+	if err := st.commit([]string{"51007"}); err != nil {
+		t.Fatal(err)
+	}
+	var rows []int64
+	var ids []string
+	for _, f := range st.files {
+		rows = append(rows, f.Rows)
+		p := filepath.Join(root, f.Path)
+		if n := readParquetRows(t, p); n != f.Rows {
+			t.Errorf("%s holds %d rows, the list says %d", f.Path, n, f.Rows)
+		}
+		ids = append(ids, readParquetColumn(t, p, "event_id")...)
+	}
+	if !reflect.DeepEqual(rows, []int64{120, 120, 60}) {
+		t.Errorf("files of %v rows, want [120 120 60]", rows)
+	}
+	if !reflect.DeepEqual(ids, wantIDs(300)) {
+		t.Error("the files do not hold the rows written, in order")
+	}
+}
