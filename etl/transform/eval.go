@@ -101,10 +101,8 @@ type adsEval struct {
 	plan   *adsPlan
 	filter *prog
 	cols   []prog
-	// hint is the bytes per output column expected in a batch (from the
-	// previous one), so an unpartitioned output allocates them at once;
-	// partHint is the same for each part of a partitioned one.
-	hint     []int
+	// partHint is each part's size in the previous batch ("" when not
+	// partitioned), so its columns are allocated at once in the next.
 	partHint map[string]*partHint
 }
 
@@ -365,23 +363,30 @@ type partCols struct {
 	sel []int32
 }
 
-func (pb *partBuilders) get(mem memory.Allocator, part string, rows int, bytes []int) *partCols {
+// get returns a part's columns. A part new in the batch gets columns
+// sized from its share of the previous batch (hints), plus a sixteenth,
+// so that they do not grow by doubling.
+func (pb *partBuilders) get(mem memory.Allocator, part string, hints map[string]*partHint) *partCols {
 	if pb.lastC != nil && pb.last == part {
 		return pb.lastC
 	}
 	pc, ok := pb.cols[part]
 	if !ok {
+		rows, h := 64, hints[part]
+		if h != nil {
+			rows = h.rows + h.rows/16
+		}
 		var cs []*strCol
-		// The value may point into the input batch, which is recycled
-		// before the sink sees Output.Part: keep a copy.
-		part = strings.Clone(part)
 		for i := range pb.schema.NumFields() {
 			b := 0
-			if i < len(bytes) {
-				b = bytes[i]
+			if h != nil {
+				b = h.bytes[i] + h.bytes[i]/16
 			}
 			cs = append(cs, newStrCol(mem, rows, b))
 		}
+		// The value may point into the input batch, which is recycled
+		// before the sink sees Output.Part: keep a copy.
+		part = strings.Clone(part)
 		pc = &partCols{cs: cs, sel: make([]int32, 0, rows)}
 		pb.cols[part] = pc
 	}
@@ -391,21 +396,6 @@ func (pb *partBuilders) get(mem memory.Allocator, part string, rows int, bytes [
 
 // record turns one part's columns into a record batch (gathered columns
 // must have been filled).
-// reserve makes room for a part of h's size (plus a sixteenth), so its
-// columns do not grow a dozen rows at a time.
-func (pc *partCols) reserve(h *partHint) {
-	rows := h.rows + h.rows/16
-	for k, c := range pc.cs {
-		c.grow(c.n + rows)
-		if need := c.size + h.bytes[k] + h.bytes[k]/16; need > len(c.data) {
-			c.data = c.mem.Reallocate(need, c.data)
-		}
-	}
-	if rows > cap(pc.sel) {
-		pc.sel = append(make([]int32, 0, rows), pc.sel...)
-	}
-}
-
 func (pb *partBuilders) record(part string) arrow.Record {
 	cs := pb.cols[part].cs
 	arrs := make([]arrow.Array, len(cs))
@@ -620,15 +610,7 @@ func (e *evaluator) eval(layer string, rec arrow.Record) (*batchOut, error) {
 						part = NullPart
 					}
 				}
-				// Size new columns from the previous batch: all rows for an
-				// unpartitioned output, a share for a new part.
-				rows, hint := 64, a.hint
-				if a.plan.partIdx < 0 {
-					rows = n
-				} else {
-					hint = nil
-				}
-				pc := adsB[di][ai].get(e.mem, part, rows, hint)
+				pc := adsB[di][ai].get(e.mem, part, a.partHint)
 				pc.sel = append(pc.sel, int32(row))
 				for k := range a.cols {
 					if !a.cols[k].ident || a.cols[k].ref.derived >= 0 {
@@ -663,33 +645,21 @@ func (e *evaluator) finish(n int, out *batchOut, dwdB []*array.RecordBuilder, ad
 					}
 				}
 			}
-			if a.plan.partIdx >= 0 {
-				// Each part's size, for the next batch (parts seen once in a
-				// while are forgotten with the rest past 4096).
-				if a.partHint == nil || len(a.partHint) >= 4096 {
-					a.partHint = map[string]*partHint{}
-				}
-				for _, p := range parts {
-					pc := pb.cols[p]
-					h := a.partHint[p]
-					if h == nil {
-						h = &partHint{bytes: make([]int, len(pc.cs))}
-						a.partHint[p] = h // p is pb's own copy, not batch memory
-					}
-					h.rows = len(pc.sel)
-					for k, c := range pc.cs {
-						h.bytes[k] = c.size
-					}
-				}
+			// Each part's size, for the next batch (parts seen once in a
+			// while are forgotten with the rest past 4096).
+			if a.partHint == nil || len(a.partHint) >= 4096 {
+				a.partHint = map[string]*partHint{}
 			}
-			if a.plan.partIdx < 0 && len(parts) == 1 && n > 0 {
-				// Bytes per column for a batch of n rows, from this one.
-				cs, rows := pb.cols[parts[0]].cs, len(pb.cols[parts[0]].sel)
-				if a.hint == nil {
-					a.hint = make([]int, len(cs))
+			for _, p := range parts {
+				pc := pb.cols[p]
+				h := a.partHint[p]
+				if h == nil {
+					h = &partHint{bytes: make([]int, len(pc.cs))}
+					a.partHint[p] = h // p is pb's own copy, not batch memory
 				}
-				for k, c := range cs {
-					a.hint[k] = c.size*n/max(rows, 1) + c.size*n/max(rows, 1)/16
+				h.rows = len(pc.sel)
+				for k, c := range pc.cs {
+					h.bytes[k] = c.size
 				}
 			}
 			for _, p := range parts {

@@ -220,7 +220,7 @@ func (e *evaluator) evalVec(rec arrow.Record, out *batchOut, dwdB []*array.Recor
 				for _, r := range sel {
 					routed[int(r)-lo] = true
 				}
-				if err := e.vads(a, adsB[di][ai], n, sel); err != nil {
+				if err := e.vads(a, adsB[di][ai], sel); err != nil {
 					return err
 				}
 			}
@@ -235,11 +235,11 @@ func (e *evaluator) evalVec(rec arrow.Record, out *batchOut, dwdB []*array.Recor
 }
 
 // vads appends the rows sel to one interface's output, by partition.
-func (e *evaluator) vads(a *adsEval, pb *partBuilders, n int, sel []int32) error {
+func (e *evaluator) vads(a *adsEval, pb *partBuilders, sel []int32) error {
 	v := e.v
 	pi := a.plan.partIdx
 	if pi < 0 {
-		pc := pb.get(e.mem, "", n, a.hint)
+		pc := pb.get(e.mem, "", a.partHint)
 		pc.sel = append(pc.sel, sel...)
 		v.targets = append(v.targets[:0], target{pc: pc, rows: sel})
 		return e.vcols(a, sel)
@@ -285,10 +285,7 @@ func (e *evaluator) vads(a *adsEval, pb *partBuilders, n int, sel []int32) error
 	}
 	v.targets = v.targets[:0]
 	for _, g := range v.order {
-		pc := pb.get(e.mem, v.names[g], 64, nil)
-		if h := a.partHint[v.names[g]]; h != nil && len(pc.sel) == 0 {
-			pc.reserve(h)
-		}
+		pc := pb.get(e.mem, v.names[g], a.partHint)
 		pc.sel = append(pc.sel, v.groups[g]...)
 		v.targets = append(v.targets, target{pc: pc, rows: v.groups[g], pos: v.gpos[g]})
 	}
@@ -296,9 +293,10 @@ func (e *evaluator) vads(a *adsEval, pb *partBuilders, n int, sel []int32) error
 }
 
 // vcols evaluates an interface's computed columns once for the window's
-// rows sel and appends each target's values to its part; plain ODS columns are gathered at the end of the batch.
-// Evaluating per group instead cost a call per column for a dozen rows
-// when a batch is split by province.
+// rows sel and appends each target's values to its part; plain ODS
+// columns are gathered at the end of the batch. Evaluating per group
+// instead cost a call per column for a dozen rows when a batch is split
+// by province.
 func (e *evaluator) vcols(a *adsEval, sel []int32) error {
 	v := e.v
 	col := v.col[:len(sel)]
