@@ -144,6 +144,11 @@ const (
 	maxGroup           = 16 << 20
 )
 
+func newStager(root, period string, maxRows int64, codec compress.Compression) *stager {
+	return &stager{root: root, period: period, maxRows: maxRows, codec: codec,
+		groupBudget: defaultGroupBudget, lanes: map[string]*lane{}, cleaned: map[string]bool{}}
+}
+
 // groupLimit is the size at which a lane closes its row group.
 func (s *stager) groupLimit() int64 {
 	n := s.nlanes.Load()
@@ -360,8 +365,7 @@ func RunStage(ctx context.Context, o Options) (*Summary, error) {
 	root := StageDir(o.Config.Workdir, o.Layer)
 	codec := map[string]compress.Compression{"snappy": compress.Codecs.Snappy, "zstd": compress.Codecs.Zstd,
 		"gzip": compress.Codecs.Gzip, "none": compress.Codecs.Uncompressed}[o.Config.Transform.StageCompression]
-	st := &stager{root: root, period: o.Period.String(), maxRows: int64(o.Config.Transform.StageRowsPerFile), codec: codec,
-		groupBudget: defaultGroupBudget, lanes: map[string]*lane{}, cleaned: map[string]bool{}}
+	st := newStager(root, o.Period.String(), int64(o.Config.Transform.StageRowsPerFile), codec)
 	sum, err := Run(ctx, o, func(_ string, out Output) error { return st.write(out) })
 	if err != nil {
 		st.abort()

@@ -34,8 +34,7 @@ func stringBatch(from, n, width int) arrow.RecordBatch {
 func stageBatches(t *testing.T, sizes []int, width int) (groups []int64, ids []string) {
 	t.Helper()
 	root := t.TempDir()
-	st := &stager{root: root, period: "2024121207", maxRows: 1 << 40, codec: compress.Codecs.Snappy,
-		groupBudget: defaultGroupBudget, lanes: map[string]*lane{}, cleaned: map[string]bool{}}
+	st := newStager(root, "2024121207", 1<<40, compress.Codecs.Snappy)
 	from := 0
 	for _, n := range sizes {
 		rec := stringBatch(from, n, width)
@@ -123,8 +122,7 @@ func TestStageGroupLimitSharesTheBudget(t *testing.T) {
 // belong to, and the files together hold every row in order.
 func TestStageRollsFilesWithBufferedRowGroups(t *testing.T) {
 	root := t.TempDir()
-	st := &stager{root: root, period: "2024121207", maxRows: 100, codec: compress.Codecs.Snappy,
-		groupBudget: defaultGroupBudget, lanes: map[string]*lane{}, cleaned: map[string]bool{}}
+	st := newStager(root, "2024121207", 100, compress.Codecs.Snappy)
 	for i := 0; i < 10; i++ {
 		rec := stringBatch(30*i, 30, 0)
 		if err := st.write(Output{Layer: LayerADS, Name: "51007", Rec: rec}); err != nil {
