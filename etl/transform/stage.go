@@ -212,10 +212,7 @@ func (s *stager) writeSync(l *lane, out Output) error {
 			return err
 		}
 		f := syncFile{of}
-		// Plain encoding: dictionary-encoding 51 string columns cost more CPU than
-		// the whole transform, for a staging file read once.
-		props := parquet.NewWriterProperties(parquet.WithCompression(s.codec), parquet.WithDictionaryDefault(false), parquet.WithStats(false))
-		w, err := pqarrow.NewFileWriter(out.Rec.Schema(), f, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+		w, err := pqarrow.NewFileWriter(out.Rec.Schema(), f, stageProps(s.codec), pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 		if err != nil {
 			f.Close()
 			return err
@@ -234,6 +231,13 @@ func (s *stager) writeSync(l *lane, out Output) error {
 	sf.rows += out.Rec.NumRows()
 	sf.groupBytes += recBytes(out.Rec)
 	return nil
+}
+
+// stageProps are the staged files' Parquet settings. Plain encoding:
+// dictionary-encoding 51 string columns cost more CPU than the whole
+// transform, for a staging file read once.
+func stageProps(codec compress.Compression) *parquet.WriterProperties {
+	return parquet.NewWriterProperties(parquet.WithCompression(codec), parquet.WithDictionaryDefault(false), parquet.WithStats(false))
 }
 
 func (s *stager) finish(sf *stageFile) error {

@@ -117,7 +117,13 @@ parts=$(go test -count=1 -run XXX -bench 'Eval51007' -benchtime 50x ./etl/transf
 	awk '/cpu-ns\/row/ { n = $1; sub(/^BenchmarkEval51007(Parts)?\//, "", n); sub(/-[0-9]+$/, "", n);
 		if (n != "eval") for (i = 1; i < NF; i++) if ($(i+1) == "cpu-ns/row") printf "%s %.0f  ", n, $i }')
 
-# 4b. Miller: the same routing filter and the raw columns projected, '|' out.
+# 4b. Parquet's own price: the output of one batch encoded again and
+# again with the staging settings, no evaluation (a floor under step 1).
+echo "pricing Parquet alone (go test -bench Parquet51007) ..."
+pq_ns=$(go test -count=1 -run XXX -bench 'Parquet51007/snappy' -benchtime 100x ./etl/transform 2>&1 |
+	awk '/cpu-ns\/row/ { for (i = 1; i < NF; i++) if ($(i+1) == "cpu-ns/row") print $i }')
+
+# 4c. Miller: the same routing filter and the raw columns projected, '|' out.
 if command -v "$mlr" >/dev/null 2>&1; then
 	echo "mlr: same filter and projection ..."
 	filter='$11 == "2000001" || $11 == "2000002" || $11 == "2000003" || $11 == "2000010" || $11 == "2000020"'
@@ -144,6 +150,10 @@ if [ -n "$sink_ns" ]; then
 fi
 if [ -n "$parts" ]; then
 	echo "  ns a row by piece (1 worker, warm caches): $parts"
+fi
+if [ -n "$pq_ns" ]; then
+	printf '  %-28s %s CPU ns/row (encoding the staged output alone: a floor under "chama transform")\n' \
+		"Parquet + Snappy, 1 worker" "$pq_ns"
 fi
 if [ -n "$mw" ]; then
 	printf '  %-28s wall %6.2fs  cpu %6.2fs  rows/s %9s  rows/s per core %9s\n' \
