@@ -123,7 +123,15 @@ echo "pricing Parquet alone (go test -bench Parquet51007) ..."
 pq_ns=$(go test -count=1 -run XXX -bench 'Parquet51007/snappy' -benchtime 100x ./etl/transform 2>&1 |
 	awk '/cpu-ns\/row/ { for (i = 1; i < NF; i++) if ($(i+1) == "cpu-ns/row") print $i }')
 
-# 4c. Miller: the same routing filter and the raw columns projected, '|' out.
+# 4c. The spec's heaviest functions alone, called straight over generated
+# columns without the evaluator or any output (etl/funcs benchmarks, ns a
+# row; url_decode of WT_es is in both JSONAttrs and MobileURL): with
+# decoding they are a floor under the pack path.
+echo "pricing the functions alone (go test -bench JSONAttrs|UAStream|MobileURL) ..."
+fn_ns=$(go test -count=1 -run XXX -bench 'JSONAttrs|UAStream|MobileURL' -benchtime 300000x ./etl/funcs 2>&1 |
+	awk '/ns\/op/ { n = $1; sub(/^Benchmark/, "", n); sub(/-[0-9]+$/, "", n); printf "%s %.0f  ", n, $3 }')
+
+# 4d. Miller: the same routing filter and the raw columns projected, '|' out.
 if command -v "$mlr" >/dev/null 2>&1; then
 	echo "mlr: same filter and projection ..."
 	filter='$11 == "2000001" || $11 == "2000002" || $11 == "2000003" || $11 == "2000010" || $11 == "2000020"'
@@ -154,6 +162,9 @@ fi
 if [ -n "$pq_ns" ]; then
 	printf '  %-28s %s CPU ns/row (encoding the staged output alone: a floor under "chama transform")\n' \
 		"Parquet + Snappy, 1 worker" "$pq_ns"
+fi
+if [ -n "$fn_ns" ]; then
+	echo "  functions alone, ns a row (no evaluator, no output): $fn_ns"
 fi
 if [ -n "$mw" ]; then
 	printf '  %-28s wall %6.2fs  cpu %6.2fs  rows/s %9s  rows/s per core %9s\n' \
