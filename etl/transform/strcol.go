@@ -99,30 +99,15 @@ func (c *strCol) gatherStr(a *array.String, sel []int32) {
 }
 
 // appendVals appends vals[idx[k]-lo] for each k (every val when idx is
-// nil), sizing the buffers once and then copying without a check a value:
-// an output column's values for a window arrive together.
+// nil). Offsets and validity are sized once for the window; the data
+// buffer is checked a value, which costs less than a sizing pass over
+// the window's 40-byte values.
 func (c *strCol) appendVals(vals []funcs.Val, idx []int32, lo int) {
 	n := len(vals)
 	if idx != nil {
 		n = len(idx)
 	}
-	total := 0
-	for k := 0; k < n; k++ {
-		j := k
-		if idx != nil {
-			j = int(idx[k]) - lo
-		}
-		v := &vals[j]
-		if v.K == funcs.KStr {
-			total += len(v.S)
-		} else if v.K != funcs.KNull {
-			total += 24 // an int's digits; other kinds take the slow path
-		}
-	}
 	c.grow(c.n + n)
-	if need := c.size + total; need > len(c.data) {
-		c.data = c.mem.Reallocate(max(need, 2*len(c.data)), c.data)
-	}
 	offs := unsafe.Slice((*int32)(unsafe.Pointer(&c.offs[0])), len(c.offs)/4)
 	for k := 0; k < n; k++ {
 		j := k
@@ -132,6 +117,9 @@ func (c *strCol) appendVals(vals []funcs.Val, idx []int32, lo int) {
 		v := &vals[j]
 		switch v.K {
 		case funcs.KStr:
+			if c.size+len(v.S) > len(c.data) {
+				c.data = c.mem.Reallocate(max(c.size+len(v.S), 2*len(c.data)), c.data)
+			}
 			c.size += copy(c.data[c.size:], v.S)
 		case funcs.KNull:
 			c.nulls++
@@ -140,6 +128,9 @@ func (c *strCol) appendVals(vals []funcs.Val, idx []int32, lo int) {
 			continue
 		default:
 			if i, ok := v.A.(int); ok {
+				if c.size+24 > len(c.data) { // an int's digits
+					c.data = c.mem.Reallocate(max(c.size+24, 2*len(c.data)), c.data)
+				}
 				c.size = len(strconv.AppendInt(c.data[:c.size], int64(i), 10))
 			} else {
 				c.append(funcs.ToString(v.A)) // neither string, null nor int
