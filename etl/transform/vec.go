@@ -680,8 +680,8 @@ func (e *evaluator) compileVecCall(x *ast.CallNode, scope map[string]ref) (vexpr
 	set := e.set
 	if ff := set.Fast(id.Value); ff != nil {
 		if len(dyn) == 1 {
-			// The common shape, one column or expression argument.
-			// The common shape, one argument: a loop per kind.
+			// The common shape, one column or expression argument:
+			// a loop per kind.
 			d := &dyn[0]
 			a := &buf[d.i]
 			return func(sel []int32, out []funcs.Val) error {
