@@ -71,6 +71,9 @@ func (c *strCol) makeRoom(bytes int) {
 }
 
 // gatherStr appends rows sel of a, in order, sizing the buffers once.
+// A filter keeps most rows, so sel is mostly runs of consecutive rows:
+// each run's bytes are one copy, and only offsets and validity go a row
+// at a time.
 func (c *strCol) gatherStr(a *array.String, sel []int32) {
 	offs := a.ValueOffsets()
 	data := a.ValueBytes()
@@ -84,17 +87,25 @@ func (c *strCol) gatherStr(a *array.String, sel []int32) {
 		c.data = c.mem.Reallocate(max(need, 2*len(c.data)), c.data)
 	}
 	hasNulls := a.NullN() > 0
-	for _, r := range sel {
-		if hasNulls && a.IsNull(int(r)) {
-			c.n++
-			c.nulls++
-			c.setOff(c.n, c.size)
-			continue
+	for k := 0; k < len(sel); {
+		r := sel[k]
+		end := k + 1
+		for end < len(sel) && sel[end] == sel[end-1]+1 {
+			end++
 		}
-		c.size += copy(c.data[c.size:], data[offs[r]-base:offs[r+1]-base])
-		c.valid[c.n>>3] |= 1 << (c.n & 7)
-		c.n++
-		c.setOff(c.n, c.size)
+		last := sel[end-1]
+		shift := int32(c.size) - (offs[r] - base)
+		c.size += copy(c.data[c.size:], data[offs[r]-base:offs[last+1]-base])
+		for row := r; row <= last; row++ {
+			if hasNulls && a.IsNull(int(row)) {
+				c.nulls++ // a null slot keeps the bytes it spans, if any
+			} else {
+				c.valid[c.n>>3] |= 1 << (c.n & 7)
+			}
+			c.n++
+			c.setOff(c.n, int(offs[row+1]-base+shift))
+		}
+		k = end
 	}
 }
 
