@@ -28,7 +28,8 @@ type Transform struct {
 	MobileKeyFile string `yaml:"mobile_key_file"`
 	// UACache bounds each worker's user-agent cache (default 8192).
 	UACache int `yaml:"ua_cache"`
-	// StageRowsPerFile caps a staged Parquet file (default 1,000,000 rows).
+	// StageRowsPerFile starts a new staged Parquet file once one holds
+	// that many rows, between batches (default 1,000,000).
 	StageRowsPerFile int `yaml:"stage_rows_per_file"`
 	// StageCompression of staged Parquet: snappy (default), zstd, gzip or
 	// none (Snappy costs about a fifth of a standalone run's CPU).
