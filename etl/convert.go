@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"golang.org/x/text/encoding/simplifiedchinese"
 	"golang.org/x/text/transform"
 
@@ -25,6 +27,11 @@ type converter struct {
 	enc       transform.Transformer
 	encBuf    []byte
 	scratch   []byte // a value being re-emitted under the policy (emitRecord)
+	// The batch emitRecord reads, and its string columns that hold no line
+	// break and no output delimiter (nil: each value is checked); see
+	// scanRecord.
+	scanned arrow.Record
+	clean   []*array.String
 }
 
 // verdict is what convert decided about a line.
