@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/vm"
 
@@ -154,7 +153,7 @@ func (e *evaluator) vderived(k int, sel []int32, out []funcs.Val) error {
 }
 
 // evalVec is eval's loop, column at a time over windows of vecW rows.
-func (e *evaluator) evalVec(rec arrow.Record, out *batchOut, dwdB []*array.RecordBuilder, adsB [][]*partBuilders) error {
+func (e *evaluator) evalVec(rec arrow.Record, out *batchOut, dwdB []*dwdOut, adsB [][]*partBuilders) error {
 	n := int(rec.NumRows())
 	v := e.v
 	for lo := 0; lo < n; lo += vecW {
@@ -175,20 +174,15 @@ func (e *evaluator) evalVec(rec arrow.Record, out *batchOut, dwdB []*array.Recor
 		for di, d := range e.dwds {
 			if b := dwdB[di]; b != nil {
 				// The DWD table is an output: every derived column of every
-				// row, in order.
+				// row, in order (its ODS columns pass through in finish).
 				for k := range d.derive {
 					if err := e.vderived(d.slots[k], all, nil); err != nil {
 						return err
 					}
 				}
-				col := v.col[:w]
 				for c, r := range d.out {
-					if err := e.vref(r, all, col); err != nil {
-						return err
-					}
-					f := b.Field(c)
-					for j := range col {
-						appendValue(f, col[j])
+					if col := b.cols[c]; col != nil {
+						col.appendVals(v.dv[r.derived][:w], nil, 0)
 					}
 				}
 				for j := range routed {
