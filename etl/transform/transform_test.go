@@ -565,6 +565,69 @@ func TestDWDLayerColumns(t *testing.T) {
 	}
 }
 
+// A DWD table's ODS columns are the input's own: every value, null and
+// empty string as read, with the ODS type, in every batch (both
+// evaluators pass them through, so this checks them against the input).
+func TestDWDPassesODSColumnsThrough(t *testing.T) {
+	f := newFixture(t, "text", nil)
+	rows := sampleRows(t)
+	f.writeText(t, "07", rows, 3, false) // three files: three batches
+	for _, mode := range []evalMode{evalVector, evalVM} {
+		var got [][]string // by row: ODS name -> value, "<null>" for null
+		_, err := Run(context.Background(), Options{Config: f.cfg, Layer: LayerDWD, Period: naming.MustPeriod("2024121207"), Log: quiet, mode: mode},
+			func(hour string, out Output) error {
+				sch := out.Rec.Schema()
+				for r := 0; r < int(out.Rec.NumRows()); r++ {
+					row := make([]string, len(odsNames))
+					for k, name := range odsNames {
+						is := sch.FieldIndices(name)
+						if len(is) == 0 {
+							row[k] = "<dropped>"
+							continue
+						}
+						col := out.Rec.Column(is[0])
+						if !arrow.TypeEqual(col.DataType(), sch.Field(is[0]).Type) {
+							return fmt.Errorf("column %s is %s, the schema says %s", name, col.DataType(), sch.Field(is[0]).Type)
+						}
+						if name == "ts" && col.DataType().ID() != arrow.INT64 {
+							return fmt.Errorf("ts is %s, want the ODS bigint", col.DataType())
+						}
+						switch {
+						case col.IsNull(r):
+							row[k] = "<null>"
+						case col.DataType().ID() == arrow.INT64:
+							row[k] = fmt.Sprint(col.(*array.Int64).Value(r))
+						default:
+							row[k] = strings.Clone(col.(*array.String).Value(r)) // the batch is recycled after the sink
+						}
+					}
+					got = append(got, row)
+				}
+				return nil
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(rows) {
+			t.Fatalf("mode %d: %d rows, want %d", mode, len(got), len(rows))
+		}
+		for i, in := range rows {
+			for k, name := range odsNames {
+				want := in[k]
+				if want == `\N` {
+					want = "<null>"
+				}
+				if name == "attributes" {
+					want = "<dropped>"
+				}
+				if got[i][k] != want {
+					t.Errorf("mode %d row %d %s: %q, want %q", mode, i+1, name, got[i][k], want)
+				}
+			}
+		}
+	}
+}
+
 // The column-at-a-time evaluator and expr's VM row by row give the same
 // output, on the test spec and on the 51007 bench spec over generated
 // rows (with its defects: bad escapes, truncated JSON, bad mobiles).
