@@ -72,6 +72,8 @@ rate() { awk -v r="$rows" -v w="$1" 'BEGIN{printf "%.0f", r/w}'; }
 tool=$dir/packtool
 go build -o "$tool" ./scripts/bench/packtool
 peak_rss() { sed -n 's/^peak_rss_kib=\([0-9]*\).*/\1/p' "$dir/stderr.txt"; }
+# cpu_ns prints the cpu-ns/row figure of a one-benchmark go test output.
+cpu_ns() { awk '/cpu-ns\/row/ { for (i = 1; i < NF; i++) if ($(i+1) == "cpu-ns/row") print $i }'; }
 
 # 3. chama.
 echo "chama transform: $rows rows, $((bytes / 1048576)) MiB, $workers workers ..."
@@ -107,7 +109,7 @@ parts_n=$(find "$dir/work/stage/ads/51007/$date$hour" -name 'part-*.parquet' | w
 # worker, as the Go benchmark measures it (CPU ns per row).
 echo "transform to a sink, 1 worker (go test -bench Transform51007) ..."
 sink_ns=$(CHAMA_BENCH_ROWS=$rows go test -count=1 -run XXX -bench 'Transform51007$' -benchtime 1x ./etl/transform 2>&1 |
-	awk '/cpu-ns\/row/ { for (i = 1; i < NF; i++) if ($(i+1) == "cpu-ns/row") print $i }')
+	cpu_ns)
 
 # 4a. Where a row's time goes: the spec's pieces on one decoded batch
 # (go test -bench Eval51007Parts; CPU ns a row, each on top of the
@@ -121,7 +123,7 @@ parts=$(go test -count=1 -run XXX -bench 'Eval51007' -benchtime 50x ./etl/transf
 # again with the staging settings, no evaluation (a floor under step 1).
 echo "pricing Parquet alone (go test -bench Parquet51007) ..."
 pq_ns=$(go test -count=1 -run XXX -bench 'Parquet51007/snappy' -benchtime 100x ./etl/transform 2>&1 |
-	awk '/cpu-ns\/row/ { for (i = 1; i < NF; i++) if ($(i+1) == "cpu-ns/row") print $i }')
+	cpu_ns)
 
 # 4c. The spec's heaviest functions alone, called straight over generated
 # columns without the evaluator or any output (etl/funcs benchmarks, ns a
