@@ -76,6 +76,11 @@ type Target struct {
 	// DownAfter consecutive transport failures mark a host down for CoolOff.
 	DownAfter int      `yaml:"down_after"`
 	CoolOff   Duration `yaml:"cool_off"`
+	// SharedStorage says every host of the target (primaries and
+	// standbys) is a front-end of one storage, so a set's files may go
+	// through different hosts. Without it a set is delivered whole to one
+	// host, and a failover sends the whole set to the next one.
+	SharedStorage bool `yaml:"shared_storage"`
 	// RemoteChecksum runs `md5sum` over an SSH exec after each upload.
 	RemoteChecksum bool   `yaml:"remote_checksum"`
 	PartSuffix     string `yaml:"part_suffix"`

@@ -3,11 +3,15 @@ package transfer
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -258,12 +262,13 @@ func (c *conn) killReason() error {
 // watch is the watchdog of one operation.
 type watch struct {
 	c    *conn
+	what string
 	t    *time.Timer
 	stop func() bool
 }
 
 func (c *conn) watch(ctx context.Context, what string) *watch {
-	w := &watch{c: c}
+	w := &watch{c: c, what: what}
 	w.t = time.AfterFunc(c.timeout, func() { c.kill(&TimeoutError{Host: c.host, Op: what, After: c.timeout}) })
 	w.stop = context.AfterFunc(ctx, func() { c.kill(ctx.Err()) })
 	return w
@@ -281,9 +286,25 @@ func (w *watch) end(err error) error {
 		if k := w.c.killReason(); k != nil {
 			return k
 		}
+		var pe *PermissionError
+		if isPermission(err) && !errors.As(err, &pe) {
+			return &PermissionError{Host: w.c.host, Op: w.what, Err: err}
+		}
 	}
 	return err
 }
+
+// PermissionError is an SFTP operation the server refused: which host,
+// which operation on which path, so the operator knows what to fix.
+type PermissionError struct {
+	Host, Op string // Op is the operation and its path: "open /in/.x.part"
+	Err      error
+}
+
+func (e *PermissionError) Error() string {
+	return fmt.Sprintf("%s: permission denied: %s (check the account's rights on that path)", e.Host, e.Op)
+}
+func (e *PermissionError) Unwrap() error { return e.Err }
 
 // op runs f under a watchdog named what.
 func (c *conn) op(ctx context.Context, what string, f func() error) error {
@@ -321,6 +342,51 @@ func (c *conn) remoteMD5(ctx context.Context, p string) (string, error) {
 		return "", &ChecksumError{Path: p, Host: c.host, Err: fmt.Errorf("md5sum printed %q", out.String())}
 	}
 	return strings.ToLower(sum), nil
+}
+
+// checkShell confirms, once per host, that remote_checksum can work: it
+// writes a small probe file into each folder over SFTP and has md5sum
+// read it over an SSH exec. A shell that cannot see the folder at the
+// path SFTP uses (a chrooted SFTP account), no md5sum, or a server that
+// runs no commands is a config error, reported before any file goes out
+// rather than as a failed checksum on every file.
+func (c *conn) checkShell(ctx context.Context, dirs []string, suffix string) error {
+	content := []byte("chama: remote_checksum probe; safe to delete\n")
+	want := fmt.Sprintf("%x", md5.Sum(content))
+	var rnd [6]byte
+	rand.Read(rnd[:])
+	for _, d := range dirs {
+		p := path.Join(d, fmt.Sprintf(".chama-check-%x%s", rnd, suffix))
+		err := c.op(ctx, "write "+p, func() error {
+			f, err := c.sftp.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
+			if err != nil {
+				return err
+			}
+			if _, err := f.Write(content); err != nil {
+				f.Close()
+				return err
+			}
+			return f.Close()
+		})
+		if errors.Is(err, os.ErrNotExist) {
+			return &MissingDirError{Host: c.host, Dir: d}
+		}
+		if err != nil {
+			return err
+		}
+		sum, err := c.remoteMD5(ctx, p)
+		c.op(ctx, "remove "+p, func() error { return c.sftp.Remove(p) })
+		var ce *ChecksumError
+		switch {
+		case errors.As(err, &ce):
+			return &ConfigError{Host: c.host, Key: "remote_checksum", Err: fmt.Errorf("md5sum over SSH cannot read %s, which SFTP just wrote (%v): the shell does not see the SFTP folders (a chrooted or SFTP-only account?); set remote_checksum: false", p, ce.Err)}
+		case err != nil:
+			return err
+		case sum != want:
+			return &ConfigError{Host: c.host, Key: "remote_checksum", Err: fmt.Errorf("md5sum over SSH read other content at %s than SFTP wrote there: the shell and SFTP see different folders; set remote_checksum: false", p)}
+		}
+	}
+	return nil
 }
 
 // shellQuote quotes s for a POSIX shell.

@@ -17,6 +17,7 @@ import (
 type progress interface {
 	add(target, host string, n int64)
 	skip(n int64) // bytes that will not be sent (already on the target)
+	grow(n int64) // bytes to send again (a file that must go to one more host)
 	close()
 }
 
@@ -63,6 +64,10 @@ func (b *barProgress) add(target, host string, n int64) {
 
 func (b *barProgress) skip(n int64) {
 	b.total.SetTotal(b.want.Add(-n), false)
+}
+
+func (b *barProgress) grow(n int64) {
+	b.total.SetTotal(b.want.Add(n), false)
 }
 
 func (b *barProgress) close() {
@@ -118,4 +123,5 @@ func (l *logProgress) report() {
 
 func (l *logProgress) add(_, _ string, n int64) { l.sent.Add(n) }
 func (l *logProgress) skip(n int64)             { l.want.Add(-n) }
+func (l *logProgress) grow(n int64)             { l.want.Add(n) }
 func (l *logProgress) close()                   { l.cancel(); <-l.done }

@@ -39,6 +39,11 @@ type upload struct {
 	Recheck bool
 	// NoPosixRename forces the remove-then-rename path (tests).
 	NoPosixRename bool
+	// Confirmed is how much of the .part an earlier attempt of this run
+	// saw acknowledged, in order, before its connection broke (0: not
+	// known). A resume starts there instead of a window before the
+	// .part's end, so a link that drops every few MB still moves forward.
+	Confirmed int64
 }
 
 func (u *upload) final() string { return path.Join(u.Dir, u.Name) }
@@ -50,6 +55,10 @@ type outcome struct {
 	Sent        int64 // bytes sent in this attempt
 	ResumedFrom int64 // offset the upload started at (0: from scratch)
 	Replaced    bool  // a differing final file was overwritten
+	// Confirmed, after a failed upload, is the length of the .part that
+	// the server acknowledged in order (every write below it answered
+	// OK); the next attempt resumes there. 0: nothing known.
+	Confirmed int64
 }
 
 // resumeMargin is how far before a .part's end a resume starts. With
@@ -72,7 +81,9 @@ func (c *conn) resumeMargin(maxPacket int) int64 {
 //     md5sum;
 //  5. rename to the final name: posix-rename@openssh.com when offered,
 //     otherwise plain rename, removing a replaced final file first.
-func (c *conn) publish(ctx context.Context, u *upload, maxPacket int, prog func(int64)) (outcome, error) {
+//
+// prog, when set, is told the file offset the upload has reached.
+func (c *conn) publish(ctx context.Context, u *upload, maxPacket int, prog func(pos int64)) (outcome, error) {
 	var out outcome
 	if err := c.checkDir(ctx, u.Dir); err != nil {
 		return out, err
@@ -107,7 +118,13 @@ func (c *conn) publish(ctx context.Context, u *upload, maxPacket int, prog func(
 	err = c.op(ctx, "stat "+part, func() (err error) { pst, err = c.sftp.Stat(part); return })
 	switch {
 	case err == nil:
-		if pst.Size() <= u.Size {
+		switch {
+		case pst.Size() > u.Size:
+			// Larger than the file: not ours, restart.
+		case u.Confirmed > 0 && pst.Size() >= u.Confirmed:
+			// This run saw every write below Confirmed acknowledged.
+			offset = u.Confirmed
+		default:
 			offset = max(0, pst.Size()-c.resumeMargin(maxPacket))
 		}
 	case errors.Is(err, os.ErrNotExist):
@@ -160,10 +177,17 @@ func (c *conn) publish(ctx context.Context, u *upload, maxPacket int, prog func(
 	pr := &progressReader{r: lf, w: w, prog: func(n int64) {
 		out.Sent += n
 		if prog != nil {
-			prog(n)
+			prog(offset + out.Sent)
 		}
 	}}
 	_, err = f.ReadFromWithConcurrency(pr, c.requests)
+	if err != nil {
+		// pkg/sftp leaves the file offset at the lowest write that failed:
+		// every write below it was acknowledged.
+		if pos, serr := f.Seek(0, io.SeekCurrent); serr == nil {
+			out.Confirmed = pos
+		}
+	}
 	if err == nil && c.fsync {
 		err = f.Sync()
 	}
@@ -322,7 +346,10 @@ func (c *conn) sameFile(ctx context.Context, u *upload, st os.FileInfo) (bool, s
 		}
 		return true, "", nil
 	}
-	if (u.Checksum || u.Recheck) && u.MD5 != "" {
+	// No record of this file on this host: a same-size file proves
+	// nothing (a stale or damaged copy), so compare the content: the
+	// remote md5sum when allowed, else by reading it back.
+	if u.MD5 != "" {
 		var sum string
 		var err error
 		if u.Checksum {

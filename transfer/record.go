@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
@@ -34,10 +35,15 @@ type Delivery struct {
 
 // Delivered is one file confirmed on the target.
 type Delivered struct {
-	Set      string    `json:"set,omitempty"` // the set's part ("" when not partitioned)
-	Name     string    `json:"name"`
-	Verf     bool      `json:"verf,omitempty"`
-	Host     string    `json:"host"` // host:port that confirmed it
+	Set  string `json:"set,omitempty"` // the set's part ("" when not partitioned)
+	Name string `json:"name"`
+	Verf bool   `json:"verf,omitempty"`
+	Host string `json:"host"` // host:port that confirmed it last
+	// Hosts holds every host:port the file is known to be on: confirmed
+	// there by a run, sent or found matching. A failover to a host with
+	// its own storage adds that host; nothing ever drops one but a new
+	// re-send number.
+	Hosts    []string  `json:"hosts,omitempty"`
 	Path     string    `json:"path"` // final remote path
 	Bytes    int64     `json:"bytes"`
 	MD5      string    `json:"md5,omitempty"`
@@ -62,8 +68,17 @@ func ReadDelivery(dir, target string) (*Delivery, error) {
 	if err := json.Unmarshal(b, &d); err != nil {
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
+	for i := range d.Files {
+		// Records written before hosts existed name one host.
+		if f := &d.Files[i]; len(f.Hosts) == 0 && f.Host != "" {
+			f.Hosts = []string{f.Host}
+		}
+	}
 	return &d, nil
 }
+
+// On reports whether the record shows the file on host (host:port).
+func (f Delivered) On(host string) bool { return slices.Contains(f.Hosts, host) }
 
 // Lookup finds a file's entry.
 func (d *Delivery) Lookup(name string) (Delivered, bool) {
@@ -78,18 +93,36 @@ func (d *Delivery) Lookup(name string) (Delivered, bool) {
 	return Delivered{}, false
 }
 
-// put adds or replaces a file's entry.
+// put adds or updates a file's entry. The hosts accumulate: a file
+// confirmed on a second host is on both.
 func (d *Delivery) put(e Delivered) {
+	if !slices.Contains(e.Hosts, e.Host) {
+		e.Hosts = append(e.Hosts, e.Host)
+	}
 	for i := range d.Files {
-		if d.Files[i].Name == e.Name {
-			// A skipped file keeps the record of the run that sent it.
-			if e.Skipped && !d.Files[i].Skipped && d.Files[i].Bytes == e.Bytes {
-				return
+		old := &d.Files[i]
+		if old.Name != e.Name {
+			continue
+		}
+		hosts := e.Hosts
+		if old.Bytes == e.Bytes && old.MD5 == e.MD5 {
+			for _, h := range old.Hosts {
+				if !slices.Contains(hosts, h) {
+					hosts = append(hosts, h)
+				}
 			}
-			d.Files[i] = e
+		}
+		sort.Strings(hosts)
+		// A skipped file keeps the record of the run that sent it.
+		if e.Skipped && !old.Skipped && old.Bytes == e.Bytes {
+			old.Hosts = hosts
 			return
 		}
+		e.Hosts = hosts
+		*old = e
+		return
 	}
+	sort.Strings(e.Hosts)
 	d.Files = append(d.Files, e)
 }
 

@@ -57,6 +57,19 @@ func (e *HostError) Error() string {
 }
 func (e *HostError) Unwrap() error { return e.Err }
 
+// ConfigError is a target setting the host shows to be wrong (a
+// remote_checksum whose shell cannot see the SFTP folders): the config
+// must change, so push exits 2.
+type ConfigError struct {
+	Host, Key string
+	Err       error
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("%s: %s: %v", e.Host, e.Key, e.Err)
+}
+func (e *ConfigError) Unwrap() error { return e.Err }
+
 // LocalError is a problem with the local file (missing, changed since
 // pack): no host can fix it.
 type LocalError struct{ Err error }
@@ -117,6 +130,7 @@ func classify(err error) class {
 	var (
 		he  *HostError
 		ae  *AuthError
+		cfe *ConfigError
 		hk  *HostKeyError
 		md  *MissingDirError
 		ex  *ExistsError
@@ -136,7 +150,7 @@ func classify(err error) class {
 		// net package's dial timeout does): that one is transport
 		// trouble, or a dead host would never be marked down.
 		return classCancel
-	case errors.As(err, &he), errors.As(err, &ae), errors.As(err, &hk), errors.As(err, &md):
+	case errors.As(err, &he), errors.As(err, &ae), errors.As(err, &hk), errors.As(err, &md), errors.As(err, &cfe):
 		return classHost
 	case errors.As(err, &ex), errors.As(err, &le):
 		return classConflict

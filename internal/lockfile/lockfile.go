@@ -14,3 +14,10 @@ func Period(parent, period string) string {
 func ForDir(dir string) string {
 	return Period(filepath.Dir(dir), filepath.Base(dir))
 }
+
+// PushForDir is the lock one push holds on an output folder for its whole
+// run: <parent>/.<period>.push.lock. It is not the period lock, which
+// push takes only for a moment to write its delivery records.
+func PushForDir(dir string) string {
+	return filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+".push.lock")
+}
