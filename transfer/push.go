@@ -52,7 +52,8 @@ type PushOptions struct {
 	// files only, never a .verf (partial.go).
 	Partial bool
 
-	noPosixRename bool // tests: force the remove-then-rename path
+	noPosixRename bool     // tests: force the remove-then-rename path
+	prog          progress // tests: record the progress
 }
 
 // PushResult is what a run did, also printed by --json.
@@ -295,10 +296,12 @@ func Push(ctx context.Context, o PushOptions) (*PushResult, error) {
 			j.end = o.Track(ctx, j.res.Iface, j.res.Period, j.res.Target)
 		}
 	}
-	var prog progress
-	if o.Bars != nil {
+	prog := o.prog
+	switch {
+	case prog != nil:
+	case o.Bars != nil:
 		prog = newBarProgress(o.Bars, total)
-	} else {
+	default:
 		prog = newLogProgress(o.Log, total, o.ProgressEvery)
 	}
 

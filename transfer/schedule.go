@@ -46,7 +46,7 @@ type task struct {
 	set      *setState
 	u        upload
 	verf     bool
-	attempts int // attempts that failed without progress (the retry budget)
+	attempts int // attempts that failed through the file's own error (the retry budget)
 	tries    int // attempts made, for the record
 	lastErr  error
 	// pin: only this host may take the task (its .verf check found the
@@ -866,11 +866,14 @@ func (r *targetRun) finish(h *hostState, tk *task, out outcome, err error) class
 		j.hard = true
 		r.failTask(tk, err)
 	default:
-		if !progressed {
+		// A broken connection is the link's fault, not the file's: the
+		// host's budget of connections that moved nothing bounds those.
+		// Only the file's own errors use up its retries.
+		if cls != classTransport {
 			tk.attempts++
 		}
 		if tk.attempts > r.t.Retries {
-			r.failTask(tk, fmt.Errorf("gave up on %s after %d attempts without progress: %w", tk.u.Name, tk.attempts, err))
+			r.failTask(tk, fmt.Errorf("gave up on %s after %d failed attempts: %w", tk.u.Name, tk.attempts, err))
 		} else {
 			r.log.Warn("retrying file", "host", h.addr, "file", tk.u.final(), "failed_attempts", tk.attempts, "confirmed", out.Confirmed, "class", cls.String(), "err", err)
 			r.requeue(tk, progressed)
@@ -967,7 +970,6 @@ func (r *targetRun) finishJobs(code int) {
 			pending[s.job]++ // the .verf
 		}
 	}
-	failed := r.failedHosts()
 	cfgErr := false
 	for _, h := range r.hosts {
 		cfgErr = cfgErr || h.config
@@ -978,7 +980,6 @@ func (r *targetRun) finishJobs(code int) {
 	}
 	for j := range jobs {
 		j.res.Pending = pending[j]
-		j.res.FailedHosts = failed
 		j.res.Via = nil
 		for _, s := range j.sets {
 			for _, h := range s.verfOn {
@@ -994,6 +995,7 @@ func (r *targetRun) finishJobs(code int) {
 			}
 		}
 		sort.Strings(j.res.Via)
+		j.res.FailedHosts = r.failedHosts(j.res.Via)
 		if j.rec != nil && (j.res.Files > 0 || j.res.Skipped > 0) {
 			r.writeRecord(j)
 		}
@@ -1024,13 +1026,14 @@ func (r *targetRun) finishJobs(code int) {
 
 // failedHosts lists the hosts that failed or went down in this run, as
 // host:port:reason.
-func (r *targetRun) failedHosts() []string {
+// A host that went down and came back to deliver is not listed.
+func (r *targetRun) failedHosts(via []string) []string {
 	var out []string
 	for _, h := range r.hosts {
 		switch {
 		case h.dead != nil:
 			out = append(out, h.addr+":"+reasonCode(h.dead))
-		case h.downs > 0:
+		case h.downs > 0 && !slices.Contains(via, h.addr):
 			out = append(out, h.addr+":"+reasonCode(h.lastErr))
 		}
 	}

@@ -18,6 +18,8 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -34,8 +36,44 @@ type Server struct {
 	KnownHostsFile string // known_hosts with the server's key
 	HostKey        ssh.PublicKey
 	Dir            string // scratch folder holding the files above
+	opts           Options
+	conf           string
 	cmd            *exec.Cmd
-	stderr         *bytes.Buffer
+	stderr         *syncBuffer
+}
+
+// Options change the server's sshd_config.
+type Options struct {
+	// PasswordAuth turns password login on (UsePAM stays off, so the
+	// password is checked against the system's shadow file: a test
+	// using it expects a refusal).
+	PasswordAuth bool
+	// SFTPOnly forces every session to internal-sftp, like an exchange
+	// platform's SFTP-only account: an SSH exec runs no command.
+	SFTPOnly bool
+	// SFTPStartDir is the folder SFTP sessions start in: a relative
+	// remote path then names a folder of this server's own, so servers
+	// on one machine can have separate storage. A shell (SSH exec) does
+	// not start there.
+	SFTPStartDir string
+}
+
+// syncBuffer is sshd's stderr, read while sshd writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // Addr is host:port.
@@ -63,7 +101,10 @@ func Binary() string {
 
 // Start runs sshd for the test and stops it at cleanup. It skips the
 // test when sshd is not installed.
-func Start(t testing.TB) *Server {
+func Start(t testing.TB) *Server { return StartWith(t, Options{}) }
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, o Options) *Server {
 	t.Helper()
 	bin := Binary()
 	if bin == "" {
@@ -73,7 +114,7 @@ func Start(t testing.TB) *Server {
 		}
 		t.Skip(msg + "; skipping the real-sshd test")
 	}
-	s, err := start(bin, t.TempDir())
+	s, err := start(bin, t.TempDir(), o)
 	if err != nil {
 		t.Fatalf("sshdtest: %v", err)
 	}
@@ -88,15 +129,15 @@ func StartDir(dir string) (*Server, error) {
 	if bin == "" {
 		return nil, fmt.Errorf("OpenSSH sshd is not installed (apt-get install -y openssh-server)")
 	}
-	return start(bin, dir)
+	return start(bin, dir, Options{})
 }
 
-func start(bin, dir string) (*Server, error) {
+func start(bin, dir string, o Options) (*Server, error) {
 	u, err := user.Current()
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Host: "127.0.0.1", User: u.Username, Dir: dir}
+	s := &Server{Host: "127.0.0.1", User: u.Username, Dir: dir, opts: o}
 	hostPriv, hostPub, err := newKey()
 	if err != nil {
 		return nil, err
@@ -131,6 +172,17 @@ func start(bin, dir string) (*Server, error) {
 		}
 		s.Port = port
 		conf := filepath.Join(dir, "sshd_config")
+		pw, level, force := "no", "ERROR", ""
+		if o.PasswordAuth {
+			pw, level = "yes", "VERBOSE" // VERBOSE logs each failed password
+		}
+		sftp := "internal-sftp"
+		if o.SFTPStartDir != "" {
+			sftp += " -d " + o.SFTPStartDir
+		}
+		if o.SFTPOnly {
+			force = "ForceCommand " + sftp + "\n"
+		}
 		cfg := fmt.Sprintf(`Port %d
 ListenAddress 127.0.0.1
 HostKey %s
@@ -140,24 +192,23 @@ StrictModes no
 UsePAM no
 PermitRootLogin yes
 PubkeyAuthentication yes
-PasswordAuthentication no
+PasswordAuthentication %s
+PermitEmptyPasswords no
 KbdInteractiveAuthentication no
 AllowTcpForwarding no
 X11Forwarding no
 PrintMotd no
 MaxSessions 64
 MaxStartups 64:30:128
-Subsystem sftp internal-sftp
-LogLevel ERROR
-`, port, hostKeyFile, authKeys, filepath.Join(dir, "sshd.pid"))
+Subsystem sftp %s
+LogLevel %s
+%s`, port, hostKeyFile, authKeys, filepath.Join(dir, "sshd.pid"), pw, sftp, level, force)
 		if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
 			return nil, err
 		}
-		s.stderr = &bytes.Buffer{}
-		s.cmd = exec.Command(bin, "-D", "-e", "-f", conf)
-		s.cmd.Stderr = s.stderr
-		if err := s.cmd.Start(); err != nil {
-			return nil, fmt.Errorf("start %s: %w", bin, err)
+		s.conf = conf
+		if err := s.run(bin); err != nil {
+			return nil, err
 		}
 		if err := waitBanner(s.Addr()); err != nil {
 			s.Close()
@@ -174,13 +225,103 @@ LogLevel ERROR
 	return nil, lastErr
 }
 
-// Close stops sshd (and, with it, its sessions).
+// run starts sshd in a process group of its own, so that Pause and
+// Kill reach its session processes too.
+func (s *Server) run(bin string) error {
+	s.stderr = &syncBuffer{}
+	s.cmd = exec.Command(bin, "-D", "-e", "-f", s.conf)
+	s.cmd.Stderr = s.stderr
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := s.cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", bin, err)
+	}
+	return nil
+}
+
+// Close stops sshd and every session it serves, like a host that dies.
 func (s *Server) Close() {
 	if s.cmd != nil && s.cmd.Process != nil {
-		s.cmd.Process.Kill()
+		s.signal(syscall.SIGKILL)
 		s.cmd.Wait()
 		s.cmd = nil
 	}
+}
+
+// Kill is Close: SIGKILL to sshd and its sessions.
+func (s *Server) Kill() { s.Close() }
+
+// Pause stops sshd and its sessions with SIGSTOP: a host that hangs.
+// Kill ends it.
+func (s *Server) Pause() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		s.signal(syscall.SIGSTOP)
+	}
+}
+
+// signal sends sig to sshd's process group and to every process below
+// sshd (session processes may have left the group with setsid).
+func (s *Server) signal(sig syscall.Signal) {
+	pid := s.cmd.Process.Pid
+	for _, p := range descendants(pid) {
+		syscall.Kill(p, sig)
+	}
+	syscall.Kill(-pid, sig)
+	syscall.Kill(pid, sig)
+}
+
+// descendants lists the processes below pid, from /proc.
+func descendants(pid int) []int {
+	parent := map[int]int{}
+	es, _ := os.ReadDir("/proc")
+	for _, e := range es {
+		var p int
+		if _, err := fmt.Sscan(e.Name(), &p); err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so cut at ')'.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		var state string
+		var ppid int
+		fmt.Sscan(string(b[i+1:]), &state, &ppid)
+		parent[p] = ppid
+	}
+	var out []int
+	for p := range parent {
+		for q := parent[p]; q > 1; q = parent[q] {
+			if q == pid {
+				out = append(out, p)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// Restart starts a killed server again on the same port with the same
+// keys, like a host that comes back.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.Close()
+	bin := Binary()
+	var err error
+	for i := 0; i < 50; i++ {
+		if err = s.run(bin); err != nil {
+			break
+		}
+		if err = waitBanner(s.Addr()); err == nil {
+			return
+		}
+		s.Close() // the port may still be held for a moment
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("sshdtest: restart on %s: %v; its log: %s", s.Addr(), err, s.Log())
 }
 
 // Log is what sshd wrote to stderr so far.
