@@ -637,3 +637,23 @@ func TestPushProgressNeverExceedsTotal(t *testing.T) {
 		t.Errorf("progress %d of %d (passed the total: %v)", p.got, p.want, p.over)
 	}
 }
+
+// A primary that accepts connections but whose every connection breaks
+// before moving a byte of data is marked down after down_after of them,
+// and the standby (storage of its own) delivers the whole set.
+func TestNetNoProgressHostGoesDown(t *testing.T) {
+	w := newSSHDWorld(t, sshdtest.Options{}, sshdtest.Options{})
+	P, S := w.hosts[0], w.hosts[1]
+	px := startFlakyProxy(t, P.d.Addr(), 24<<10, 0) // the handshake and a little more
+	w.knowAs(px.Addr(), P)
+	m := packSet(t, w.work, "51007", "20241212", 0, 4, 200_000)
+	cfg := w.target([]string{px.Addr()}, []string{S.d.Addr()}, "max_packet: 32768", "down_after: 3", "cool_off: 10m")
+	res, err, status := w.push(cfg)
+	if err != nil {
+		t.Fatalf("push: %v\n%s", err, status)
+	}
+	assertDelivered(t, S.in(), m, cfg.OutDir("51007", "20241212"))
+	if res.Hosts[0].State != "down" || !strings.Contains(status, "failed_hosts="+px.Addr()+":") {
+		t.Errorf("primary %+v\n%s", res.Hosts[0], status)
+	}
+}

@@ -198,8 +198,8 @@ type hostState struct {
 	// out, handshake) and stalls broken connections that moved no bytes,
 	// since the last success. Either reaching down_after marks the host
 	// down. A reset of the whole pool at once counts once: epoch changes
-	// with every counted failure and every success, and a failure counts
-	// only if the epoch is still the one its connection started in.
+	// with every counted failure, and a failure counts only if the epoch
+	// is still the one its connection (or attempt) started in.
 	connFails int
 	stalls    int
 	epoch     int
@@ -498,7 +498,6 @@ func (r *targetRun) worker(ctx context.Context, h *hostState) {
 			continue
 		}
 		r.dialed(h, true)
-		epoch = r.epochOf(h)
 		r.log.Debug("connected", "host", h.addr, "posix_rename", c.posixRename, "fsync", c.fsync)
 		var wg sync.WaitGroup
 		var emu sync.Mutex
@@ -643,7 +642,6 @@ func (r *targetRun) dialed(h *hostState, ok bool) {
 	if ok {
 		h.connected = true
 		h.connFails = 0
-		h.epoch++
 		if !h.downSince.IsZero() {
 			r.log.Info("host is back", "host", h.addr, "down_for", time.Since(h.downSince).Round(time.Second).String())
 		}

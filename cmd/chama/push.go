@@ -32,20 +32,32 @@ independently. Files go out in parallel over connections_per_host SSH
 connections per primary host, transfers_per_connection files per connection.
 
 Each file is uploaded as .<name>.part, confirmed (close, remote size, optional
-remote md5sum), fsynced when the server offers it, and renamed into place;
-a set's .verf goes last, only after every data file of the set is confirmed.
-Transport errors are retried after reconnecting; a host failing down_after
-times in a row rests for cool_off while its files go to the other primaries,
-then to the standbys in order. Re-running is safe: confirmed files are
-skipped, .part files are resumed, and a differing final remote file is never
-replaced unless --force is given or the manifest's re-send number changed.
+remote md5sum), fsynced when the server offers it, and renamed into place.
+A set's .verf goes last, and only to a host on which every data file of the
+set was just confirmed: a .verf on a host promises the whole set is there.
+Without shared_storage: true a set goes whole to one host, and a failover
+sends the whole set to the next host before its .verf.
 
-Each target's delivery record (host, remote path, bytes, time, attempts per
-file) is written to delivery-<target>.json beside manifest.json.
+Broken connections are re-opened after a backoff and resume each file where
+the server acknowledged it; a host goes down only after down_after failed
+connects or connections that moved nothing, and then rests for cool_off
+while its files go to the other primaries, then to the standbys in order (or
+is probed again soon when no other host is up). Re-running is safe:
+confirmed files are skipped (a same-size file with no record is compared by
+content first), .part files are resumed, and a differing final remote file
+is never replaced unless --force is given or the manifest's re-send number
+changed. One push of a period runs at a time.
 
-One status line per interface, period and target, for scrapers:
-  CHAMA_PUSH OK iface=51007 period=20241212 target=panda files=13 bytes=1234 skipped=0
-  CHAMA_PUSH FAIL iface=51007 period=20241212 target=panda files=3 bytes=99 skipped=0 failed=0 pending=10 err="..."
+Each target's delivery record (the hosts each file is on, remote path,
+bytes, time, attempts) is written to delivery-<target>.json beside
+manifest.json.
+
+One status line per interface, period and target, for scrapers (via= the
+hosts holding the published set; failed_hosts= host:port:reason, only when a
+host failed or went down; a delivery through standbys also prints a
+CHAMA_ALERT kind=failover line):
+  CHAMA_PUSH OK iface=51007 period=20241212 target=panda files=13 bytes=1234 skipped=0 via=10.1.0.11:22
+  CHAMA_PUSH FAIL iface=51007 period=20241212 target=panda files=3 bytes=99 skipped=0 failed=0 pending=10 failed_hosts=10.1.0.11:22:refused err="..."
   CHAMA_PUSH PARTIAL iface=51007 period=20241212 target=panda files=40 bytes=... skipped=0   (--partial)
 
 With --partial, a day of an hourly_pack interface that is not assembled yet
@@ -54,10 +66,12 @@ goes only once the day is assembled. A set that changed since a target
 received it (a re-packed hour renumbers the later files) is refused before
 anything is sent: re-pack with a new --resend, or push with --force.
 
-Exit codes: 0 all delivered; 1 a target refused (auth, host key, permission,
-missing folder, a differing remote file); 2 usage or config error; 3 partly
-delivered, hosts down or transport trouble (safe to run again); 4 nothing
-packed yet.`,
+Exit codes: 0 all delivered (also through standbys only: the alert line says
+so); 1 a target refused (auth, host key, permission, missing folder, a
+differing remote file); 2 usage or config error (also remote_checksum that
+the server cannot run); 3 partly delivered, hosts down, transport trouble, or
+another push of the period running (safe to run again); 4 nothing packed
+yet.`,
 			Example: `  chama push --date 20241212
   chama push --date 20231220..20231228 --iface 51007 --resend 1
   chama push --date 20241212 --json > push.json`,
