@@ -539,7 +539,14 @@ func (r *targetRun) worker(ctx context.Context, h *hostState) {
 		c.close()
 		if transportErr != nil {
 			n := r.connBroken(h, transportErr, moved.Load(), epoch)
-			if sleep(ctx, backoff(n, r.o.BackoffBase, r.o.BackoffMax)) != nil {
+			pause := backoff(n, r.o.BackoffBase, r.o.BackoffMax)
+			if moved.Load() {
+				// The host was serving: a blip, reconnect almost at once
+				// (a tenth of the base backoff, so many slots do not
+				// reconnect in lockstep).
+				pause = backoff(1, r.o.BackoffBase/10, r.o.BackoffMax)
+			}
+			if sleep(ctx, pause) != nil {
 				return
 			}
 		}
