@@ -119,11 +119,16 @@ func (r *Result) finish() {
 	}
 }
 
-// OKLine is the stable line of a period that holds:
+// OKLine is the stable line of a period that holds; with --remote it
+// names the hosts the sets were checked through:
 //
-//	CHAMA_VERIFY OK iface=51007 period=20241212 files=3 lines=2500
+//	CHAMA_VERIFY OK iface=51007 period=20241212 files=3 lines=2500 hosts=10.1.0.11:22
 func (r *Result) OKLine() string {
-	return fmt.Sprintf("CHAMA_VERIFY OK iface=%s period=%s files=%d lines=%d", r.Iface, r.Period, r.Files, r.Lines)
+	l := fmt.Sprintf("CHAMA_VERIFY OK iface=%s period=%s files=%d lines=%d", r.Iface, r.Period, r.Files, r.Lines)
+	if len(r.Hosts) > 0 {
+		l += " hosts=" + strings.Join(r.Hosts, ",")
+	}
+	return l
 }
 
 // Report is every result of a verify run.

@@ -32,7 +32,9 @@ type RemoteFS interface {
 
 // Dialer opens a session on one endpoint of target name. host names the
 // endpoint in findings; closeFn ends the session.
-type Dialer func(ctx context.Context, name string, t *config.Target) (fsys RemoteFS, host string, closeFn func() error, err error)
+// host, when not "", asks for that endpoint (host:port) of the target;
+// "" means the first one that answers, primaries first.
+type Dialer func(ctx context.Context, name string, t *config.Target, host string) (fsys RemoteFS, addr string, closeFn func() error, err error)
 
 // RemoteDir is the folder a route delivers a set into: the route's dir,
 // else the target's. Sets of a partitioned interface share it; their
@@ -78,10 +80,11 @@ type sessions struct {
 	open map[string]*remoteSession
 }
 
-func (ss *sessions) get(ctx context.Context, name string) *remoteSession {
+func (ss *sessions) get(ctx context.Context, name, host string) *remoteSession {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	if s, ok := ss.open[name]; ok {
+	key := name + "\x00" + host
+	if s, ok := ss.open[key]; ok {
 		return s
 	}
 	s := &remoteSession{listing: map[string]map[string]fs.FileInfo{}, listErr: map[string]error{}}
@@ -92,9 +95,9 @@ func (ss *sessions) get(ctx context.Context, name string) *remoteSession {
 	case ss.dial == nil:
 		s.err = fmt.Errorf("no way to reach target %q in this build", name)
 	default:
-		s.fs, s.host, s.close, s.err = ss.dial(ctx, name, t)
+		s.fs, s.host, s.close, s.err = ss.dial(ctx, name, t, host)
 	}
-	ss.open[name] = s
+	ss.open[key] = s
 	return s
 }
 
@@ -106,24 +109,64 @@ func (ss *sessions) closeAll() {
 	}
 }
 
+// Holders says, for one interface, period and target, which hosts hold
+// which sets: host:port -> the .verf names published there (push's
+// delivery record). nil or empty: not known, check the first host that
+// answers.
+type Holders func(iface, period, target string) map[string][]string
+
 // checkRemote compares each route's remote folder with the local sets.
-func checkRemote(ctx context.Context, ss *sessions, ifc *config.Interface, period string, sets []*fileSet, deep bool, jobs int, r *Result) {
-	tpl, vt := ifc.Template(), ifc.VerfTemplate()
+// Where the delivery record says which host holds a set (a target whose
+// hosts keep storage of their own), the set is checked through that host:
+// a .verf promises its whole set on the host it is on.
+func checkRemote(ctx context.Context, ss *sessions, holders Holders, ifc *config.Interface, period string, sets []*fileSet, deep bool, jobs int, r *Result) {
 	if len(ifc.Routes) == 0 {
 		r.add(Finding{Severity: Warn, Reason: ReasonNoRoute, Where: "remote", Detail: "the interface has no routes: nothing to check remotely"})
 	}
 	for _, rt := range ifc.Routes {
-		where := "target:" + rt.Target
 		r.Remote = append(r.Remote, rt.Target)
-		s := ss.get(ctx, rt.Target)
+		var held map[string][]string
+		if holders != nil {
+			held = holders(ifc.Name, period, rt.Target)
+		}
+		byHost := map[string][]*fileSet{}
+		for _, st := range sets {
+			placed := false
+			for h, verfs := range held {
+				if slices.Contains(verfs, st.Verf) {
+					byHost[h] = append(byHost[h], st)
+					placed = true
+				}
+			}
+			if !placed {
+				byHost[""] = append(byHost[""], st)
+			}
+		}
+		hosts := make([]string, 0, len(byHost))
+		for h := range byHost {
+			hosts = append(hosts, h)
+		}
+		sort.Strings(hosts)
+		for _, h := range hosts {
+			checkRoute(ctx, ss.get(ctx, rt.Target, h), ss.cfg, rt, ifc, period, byHost[h], sets, deep, jobs, r)
+		}
+	}
+}
+
+// checkRoute checks sets in one route's folder through session s; all is
+// every set of the period (a file of another set is not a stray).
+func checkRoute(ctx context.Context, s *remoteSession, cfg *config.Config, rt config.Route, ifc *config.Interface, period string, sets, all []*fileSet, deep bool, jobs int, r *Result) {
+	tpl, vt := ifc.Template(), ifc.VerfTemplate()
+	where := "target:" + rt.Target
+	{
 		if s.err != nil {
 			r.add(Finding{Reason: ReasonRemoteError, Where: where, Detail: s.err.Error()})
-			continue
+			return
 		}
 		if !slices.Contains(r.Hosts, s.host) {
 			r.Hosts = append(r.Hosts, s.host)
 		}
-		t := ss.cfg.Targets[rt.Target]
+		t := cfg.Targets[rt.Target]
 		suffix := t.PartSuffix
 		if suffix == "" {
 			suffix = ".part"
@@ -146,6 +189,12 @@ func checkRemote(ctx context.Context, ss *sessions, ifc *config.Interface, perio
 				continue
 			}
 			known := map[string]bool{}
+			for _, st := range all {
+				known[st.Verf] = true
+				for _, e := range st.Entries {
+					known[e.Name] = true
+				}
+			}
 			type deepTask struct {
 				e    Entry
 				cols map[string]bool
@@ -239,7 +288,7 @@ func checkRemote(ctx context.Context, ss *sessions, ifc *config.Interface, perio
 func remoteSets(ctx context.Context, ss *sessions, ifc *config.Interface, period string, r *Result) []*fileSet {
 	vt := ifc.VerfTemplate()
 	for _, rt := range ifc.Routes {
-		s := ss.get(ctx, rt.Target)
+		s := ss.get(ctx, rt.Target, "")
 		if s.err != nil {
 			continue // reported by checkRemote
 		}

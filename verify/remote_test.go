@@ -32,7 +32,7 @@ func deliver(t *testing.T, p *packed, root string) string {
 }
 
 func dirDialer(root string) Dialer {
-	return func(ctx context.Context, name string, t *config.Target) (RemoteFS, string, func() error, error) {
+	return func(ctx context.Context, name string, t *config.Target, _ string) (RemoteFS, string, func() error, error) {
 		return DirFS{Root: root}, "fake:22", func() error { return nil }, nil
 	}
 }
@@ -49,7 +49,7 @@ func TestVerifyRemoteDamage(t *testing.T) {
 			os.WriteFile(filepath.Join(dir, "a_10000_20241211_51007_00_0001.dat.gz"), []byte("x"), 0o644)
 			os.WriteFile(filepath.Join(dir, ".a_10000_20241211_51007_00_0002.dat.gz.part"), []byte("x"), 0o644)
 			os.WriteFile(filepath.Join(dir, "a_10000_20241212_51006_00_0001.dat.gz"), []byte("x"), 0o644)
-			return []string{"CHAMA_VERIFY OK iface=51007 period=20241212 files=3 lines=25"}
+			return []string{"CHAMA_VERIFY OK iface=51007 period=20241212 files=3 lines=25 hosts=fake:22"}
 		}},
 		{".part leftover", false, func(t *testing.T, p *packed, dir string) []string {
 			os.WriteFile(filepath.Join(dir, "."+p.names[2]+".part"), []byte("half"), 0o644)
@@ -79,7 +79,7 @@ func TestVerifyRemoteDamage(t *testing.T) {
 		}},
 		{"flipped byte, shallow check does not see it", false, func(t *testing.T, p *packed, dir string) []string {
 			flip(t, filepath.Join(dir, p.names[0]))
-			return []string{"CHAMA_VERIFY OK iface=51007 period=20241212 files=3 lines=25"}
+			return []string{"CHAMA_VERIFY OK iface=51007 period=20241212 files=3 lines=25 hosts=fake:22"}
 		}},
 		{".verf rewritten remotely, same size, --deep sees it", true, func(t *testing.T, p *packed, dir string) []string {
 			data := flip(t, filepath.Join(dir, p.m.Sets[0].Verf))
@@ -98,7 +98,7 @@ func TestVerifyRemoteDamage(t *testing.T) {
 				out = append(out, strings.Join(f, "|"))
 			}
 			os.WriteFile(vp, []byte(strings.Join(out, "\n")+"\n"), 0o644)
-			return []string{"CHAMA_VERIFY OK iface=51007 period=20241212 files=3 lines=25"}
+			return []string{"CHAMA_VERIFY OK iface=51007 period=20241212 files=3 lines=25 hosts=fake:22"}
 		}},
 		{".verf differing in more than ctime, --deep flags it", true, func(t *testing.T, p *packed, dir string) []string {
 			vp := filepath.Join(dir, p.m.Sets[0].Verf)
@@ -139,7 +139,7 @@ func TestVerifyRemoteUnreachable(t *testing.T) {
 	p := pack(t, 5)
 	o := p.options()
 	o.Remote = true
-	o.Dial = func(ctx context.Context, name string, t *config.Target) (RemoteFS, string, func() error, error) {
+	o.Dial = func(ctx context.Context, name string, t *config.Target, _ string) (RemoteFS, string, func() error, error) {
 		return nil, "", nil, fmt.Errorf("dial 127.0.0.1:2222: connection refused")
 	}
 	rep, lines := runLines(t, o)
@@ -183,7 +183,7 @@ func TestVerifyRemoteWithoutLocalOutput(t *testing.T) {
 	o := p.options()
 	o.Remote, o.Deep, o.Dial = true, true, dirDialer(root)
 	rep, lines := runLines(t, o)
-	want := "CHAMA_VERIFY WARN iface=51007 period=20241212 file=- reason=not_packed where=local\nCHAMA_VERIFY OK iface=51007 period=20241212 files=3 lines=25"
+	want := "CHAMA_VERIFY WARN iface=51007 period=20241212 file=- reason=not_packed where=local\nCHAMA_VERIFY OK iface=51007 period=20241212 files=3 lines=25 hosts=fake:22"
 	if !rep.OK || len(lines) != 2 || stripDetail(lines[0])+"\n"+lines[1] != want {
 		t.Fatalf("lines:\n%s\nwant:\n%s", strings.Join(lines, "\n"), want)
 	}

@@ -23,6 +23,9 @@ type Options struct {
 	Jobs int
 	// Dial opens targets for Remote; nil makes every target a remote_error.
 	Dial Dialer
+	// Holders, when set, says which hosts hold which sets (push's delivery
+	// records); those sets are checked through those hosts.
+	Holders Holders
 	// Track, when set, is called as each interface and period starts;
 	// the function it returns gets the result (the CLI records both in
 	// the run ledger).
@@ -105,7 +108,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			}
 		}
 		if o.Remote && len(sets) > 0 {
-			checkRemote(ctx, ss, j.ifc, j.period, sets, o.Deep, o.Jobs, r)
+			checkRemote(ctx, ss, o.Holders, j.ifc, j.period, sets, o.Deep, o.Jobs, r)
 		}
 		r.finish()
 		if !r.OK {

@@ -44,7 +44,7 @@ func TestVerifyRemoteOverSFTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	o.Remote, o.Deep = true, true
-	o.Dial = func(ctx context.Context, name string, tg *config.Target) (RemoteFS, string, func() error, error) {
+	o.Dial = func(ctx context.Context, name string, tg *config.Target, _ string) (RemoteFS, string, func() error, error) {
 		tfs, err := transfer.OpenTargetFS(ctx, cfg, name, tg.Primary[0], nil)
 		if err != nil {
 			return nil, "", nil, err
@@ -52,7 +52,7 @@ func TestVerifyRemoteOverSFTP(t *testing.T) {
 		return tfs, tg.Primary[0].Addr(), tfs.Close, nil
 	}
 	rep, lines := runLines(t, o)
-	if !rep.OK || strings.Join(lines, "\n") != "CHAMA_VERIFY OK iface=51007 period=20241212 files=3 lines=25" {
+	if !rep.OK || strings.Join(lines, "\n") != "CHAMA_VERIFY OK iface=51007 period=20241212 files=3 lines=25 hosts="+srv.Addr() {
 		t.Fatalf("after push: %v", lines)
 	}
 	in := filepath.Join(root, "incoming")

@@ -1,15 +1,21 @@
 package main
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"golang.org/x/crypto/ssh"
+
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/ledger"
+	"github.com/chama-data/chama/internal/sftpd"
 	"github.com/chama-data/chama/transfer"
 )
 
@@ -96,5 +102,76 @@ interfaces:
 		if code != tc.code || !strings.Contains(out+fmt.Sprint(err), tc.want) {
 			t.Errorf("%v: exit %d (%v), want %d and %q\n%s", tc.args, code, err, tc.code, tc.want, out)
 		}
+	}
+}
+
+// Two hosts with storage of their own: the primary refuses a file, so
+// the set goes whole to the standby. `chama verify --remote` must then
+// check the set where its .verf is (the standby, from the delivery
+// record), not the first host that answers, which lacks it.
+func TestVerifyRemoteChecksTheHostHoldingTheSet(t *testing.T) {
+	dir := t.TempDir()
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	signer, _ := ssh.NewSignerFromKey(priv)
+	blk, _ := ssh.MarshalPrivateKey(priv, "")
+	os.WriteFile(filepath.Join(dir, "id"), pem.EncodeToMemory(blk), 0o600)
+	var kh strings.Builder
+	var srvs []*sftpd.Server
+	for i, faults := range [][]sftpd.Fault{{{Op: sftpd.OpOpen, Action: sftpd.Deny, Name: ".*_0003.dat.gz.part"}}, nil} {
+		root := filepath.Join(dir, fmt.Sprintf("host%d", i))
+		os.MkdirAll(filepath.Join(root, "in"), 0o755)
+		srv, err := sftpd.Start(sftpd.Options{Root: root, AuthorizedKeys: []ssh.PublicKey{signer.PublicKey()}, Faults: faults})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { srv.Close() })
+		kh.WriteString(srv.KnownHostsLine() + "\n")
+		srvs = append(srvs, srv)
+	}
+	os.WriteFile(filepath.Join(dir, "known_hosts"), []byte(kh.String()), 0o644)
+	in := filepath.Join(dir, "ods", "dt=20241212")
+	os.MkdirAll(in, 0o755)
+	var b strings.Builder
+	for i := 0; i < 500; i++ {
+		fmt.Fprintf(&b, "%d\x01event\x01%d\n", i, i*7)
+	}
+	os.WriteFile(filepath.Join(in, "part-00000"), []byte(b.String()), 0o644)
+	cfg := filepath.Join(dir, "chama.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`workdir: work
+sources:
+  ods: {type: file, root: ods}
+targets:
+  plat:
+    primary: [{host: 127.0.0.1, port: %d}]
+    standby: [{host: 127.0.0.1, port: %d}]
+    user: chama
+    auth: {key_file: id}
+    known_hosts: known_hosts
+    dir: /in
+    connections_per_host: 1
+    transfers_per_connection: 1
+interfaces:
+  "51007":
+    source: ods
+    path: dt={date}
+    lines_per_file: 100
+    routes: [{target: plat}]
+`, srvs[0].Port(), srvs[1].Port())), 0o644)
+	if out, code, err := packCLI(t, "--config", cfg, "pack", "--date", "20241212"); code != 0 {
+		t.Fatalf("pack: %d %v\n%s", code, err, out)
+	}
+	out, code, err := packCLI(t, "--config", cfg, "push", "--date", "20241212")
+	if code != 0 || !strings.Contains(out, "CHAMA_ALERT kind=failover") || !strings.Contains(out, "permission_denied") {
+		t.Fatalf("push: exit %d %v\n%s", code, err, out)
+	}
+	if es, _ := os.ReadDir(filepath.Join(dir, "host1", "in")); len(es) != 6 {
+		t.Errorf("the standby holds %d files, want the whole set: 5 data files and the .verf", len(es))
+	}
+	out, code, err = packCLI(t, "--config", cfg, "verify", "--date", "20241212", "--remote")
+	if code != 0 {
+		t.Fatalf("verify --remote: exit %d %v\n%s", code, err, out)
+	}
+	if !strings.Contains(out, srvs[1].Addr()) {
+		t.Errorf("verify did not name the standby it checked:\n%s", out)
 	}
 }

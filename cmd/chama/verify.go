@@ -63,7 +63,7 @@ Exit codes: 0 everything holds; 1 something does not; 2 usage or config error.`,
 				defer closeRec()
 				rep, err := verify.Run(cmd.Context(), verify.Options{
 					Config: c, Periods: periods, Ifaces: ifs, Remote: remote, Deep: deep, Jobs: jobs,
-					Dial: dialTarget(c, g), Log: g.Log,
+					Dial: dialTarget(c, g), Holders: holders(c), Log: g.Log,
 					Track: func(ctx context.Context, iface, period string) func(*verify.Result) {
 						run := ledger.Run{Stage: ledger.StageVerify, Iface: iface, Period: period, Hour: hourOf(period)}
 						if remote {
@@ -134,11 +134,24 @@ func verifyResult(r *verify.Result) ledger.Result {
 }
 
 // dialTarget opens a target with push's auth and host-key rules and
-// deadlines, trying its primaries then its standbys in order.
+// deadlines: the endpoint asked for, else (or when it is not one of the
+// target's endpoints any more) its primaries then its standbys in order.
 func dialTarget(c *config.Config, g *globals) verify.Dialer {
-	return func(ctx context.Context, name string, t *config.Target) (verify.RemoteFS, string, func() error, error) {
+	return func(ctx context.Context, name string, t *config.Target, host string) (verify.RemoteFS, string, func() error, error) {
+		eps := append(append([]config.Endpoint{}, t.Primary...), t.Standby...)
+		if host != "" {
+			for _, ep := range eps {
+				if ep.Addr() == host {
+					eps = []config.Endpoint{ep}
+					break
+				}
+			}
+			if len(eps) != 1 || eps[0].Addr() != host {
+				g.Log.Warn("the delivery record names a host the target no longer lists; checking the target's first host that answers", "target", name, "host", host)
+			}
+		}
 		var errs []string
-		for _, ep := range append(append([]config.Endpoint{}, t.Primary...), t.Standby...) {
+		for _, ep := range eps {
 			tfs, err := transfer.OpenTargetFS(ctx, c, name, ep, g.Log)
 			if err != nil {
 				msg := err.Error()
@@ -151,6 +164,30 @@ func dialTarget(c *config.Config, g *globals) verify.Dialer {
 			return tfs, ep.Addr(), tfs.Close, nil
 		}
 		return nil, "", nil, fmt.Errorf("target %s: no endpoint reachable: %s", name, strings.Join(errs, "; "))
+	}
+}
+
+// holders reads push's delivery records: for a target whose hosts keep
+// storage of their own, which host holds which set's .verf, so verify
+// checks each set where it was published.
+func holders(c *config.Config) verify.Holders {
+	return func(iface, period, target string) map[string][]string {
+		if t := c.Targets[target]; t == nil || t.SharedStorage {
+			return nil // any host sees every file
+		}
+		d, err := transfer.ReadDelivery(c.OutDir(iface, period), target)
+		if err != nil || d == nil {
+			return nil
+		}
+		out := map[string][]string{}
+		for _, f := range d.Files {
+			if f.Verf {
+				for _, h := range f.Hosts {
+					out[h] = append(out[h], f.Name)
+				}
+			}
+		}
+		return out
 	}
 }
 
@@ -167,7 +204,7 @@ func verifyStage(ctx context.Context, p pipeline.Params, period naming.Period) e
 	}
 	rep, err := verify.Run(ctx, verify.Options{
 		Config: p.Config, Periods: []naming.Period{period}, Ifaces: whole, Remote: remote,
-		Dial: dialTarget(p.Config, &globals{Log: p.Log}), Log: p.Log,
+		Dial: dialTarget(p.Config, &globals{Log: p.Log}), Holders: holders(p.Config), Log: p.Log,
 		Track: func(ctx context.Context, iface, period string) func(*verify.Result) {
 			sp := rc.Begin(ctx, ledger.Run{Stage: ledger.StageVerify, Iface: iface, Period: period, Hour: hourOf(period)})
 			return func(r *verify.Result) { sp.End(ctx, verifyResult(r)) }
