@@ -377,7 +377,10 @@ func (c *conn) checkShell(ctx context.Context, dirs []string, suffix string) err
 		sum, err := c.remoteMD5(ctx, p)
 		c.op(ctx, "remove "+p, func() error { return c.sftp.Remove(p) })
 		var ce *ChecksumError
+		var em *ssh.ExitMissingError
 		switch {
+		case err != nil && !c.broken() && (errors.As(err, &em) || strings.Contains(err.Error(), "ssh: command")):
+			return &ConfigError{Host: c.host, Key: "remote_checksum", Err: fmt.Errorf("the server runs no command (%v): an SFTP-only account cannot md5sum; set remote_checksum: false", err)}
 		case errors.As(err, &ce):
 			return &ConfigError{Host: c.host, Key: "remote_checksum", Err: fmt.Errorf("md5sum over SSH cannot read %s, which SFTP just wrote (%v): the shell does not see the SFTP folders (a chrooted or SFTP-only account?); set remote_checksum: false", p, ce.Err)}
 		case err != nil:

@@ -212,7 +212,7 @@ func verifyOn(t *testing.T, cfg *config.Config, addr string) []string {
 	ep := config.Endpoint{Host: host, Port: p}
 	rep, err := verify.Run(context.Background(), verify.Options{
 		Config: cfg, Periods: []naming.Period{naming.MustPeriod("20241212")}, Ifaces: []*config.Interface{cfg.Interfaces["51007"]}, Remote: true,
-		Dial: func(ctx context.Context, name string, tg *config.Target) (verify.RemoteFS, string, func() error, error) {
+		Dial: func(ctx context.Context, name string, tg *config.Target, _ string) (verify.RemoteFS, string, func() error, error) {
 			tfs, err := OpenTargetFS(ctx, cfg, name, ep, nil)
 			if err != nil {
 				return nil, "", nil, err
@@ -655,5 +655,21 @@ func TestNetNoProgressHostGoesDown(t *testing.T) {
 	assertDelivered(t, S.in(), m, cfg.OutDir("51007", "20241212"))
 	if res.Hosts[0].State != "down" || !strings.Contains(status, "failed_hosts="+px.Addr()+":") {
 		t.Errorf("primary %+v\n%s", res.Hosts[0], status)
+	}
+}
+
+// The only host accepts logins but every connection breaks before moving
+// data: logins alone do not end its down spell, so the run gives up
+// after cool_off of probing (exit 3) instead of probing for ever.
+func TestNetOnlyHostThatNeverMovesDataIsGivenUp(t *testing.T) {
+	w := newSSHDWorld(t, sshdtest.Options{})
+	P := w.hosts[0]
+	px := startFlakyProxy(t, P.d.Addr(), 24<<10, 0)
+	w.knowAs(px.Addr(), P)
+	packSet(t, w.work, "51007", "20241212", 0, 2, 200_000)
+	cfg := w.target([]string{px.Addr()}, nil, "max_packet: 32768", "down_after: 2", "cool_off: 1s")
+	_, err, status := w.push(cfg)
+	if exit.Code(err) != exit.Partial || !strings.Contains(status, "down: ") || strings.Contains(status, "context") {
+		t.Fatalf("exit %d (%v), want 3 with the host down\n%s", exit.Code(err), err, status)
 	}
 }

@@ -181,12 +181,11 @@ func (c *conn) publish(ctx context.Context, u *upload, maxPacket int, prog func(
 		}
 	}}
 	_, err = f.ReadFromWithConcurrency(pr, c.requests)
-	if err != nil {
-		// pkg/sftp leaves the file offset at the lowest write that failed:
-		// every write below it was acknowledged.
-		if pos, serr := f.Seek(0, io.SeekCurrent); serr == nil {
-			out.Confirmed = pos
-		}
+	// pkg/sftp leaves the file offset after the last write when all were
+	// acknowledged, else at the lowest write that failed: every write
+	// below it was acknowledged.
+	if pos, serr := f.Seek(0, io.SeekCurrent); serr == nil {
+		out.Confirmed = pos
 	}
 	if err == nil && c.fsync {
 		err = f.Sync()

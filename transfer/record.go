@@ -31,6 +31,21 @@ type Delivery struct {
 	// Complete is true once every set's .verf was published.
 	Complete bool        `json:"complete"`
 	Files    []Delivered `json:"files"`
+
+	idx map[string]int // Files by name; nil: to build
+}
+
+// index finds a file's position, building the index on first use: a set
+// of 4,000 files is looked up once per file.
+func (d *Delivery) index(name string) (int, bool) {
+	if d.idx == nil {
+		d.idx = make(map[string]int, len(d.Files))
+		for i, f := range d.Files {
+			d.idx[f.Name] = i
+		}
+	}
+	i, ok := d.idx[name]
+	return i, ok
 }
 
 // Delivered is one file confirmed on the target.
@@ -85,10 +100,8 @@ func (d *Delivery) Lookup(name string) (Delivered, bool) {
 	if d == nil {
 		return Delivered{}, false
 	}
-	for _, f := range d.Files {
-		if f.Name == name {
-			return f, true
-		}
+	if i, ok := d.index(name); ok {
+		return d.Files[i], true
 	}
 	return Delivered{}, false
 }
@@ -99,11 +112,8 @@ func (d *Delivery) put(e Delivered) {
 	if !slices.Contains(e.Hosts, e.Host) {
 		e.Hosts = append(e.Hosts, e.Host)
 	}
-	for i := range d.Files {
+	if i, ok := d.index(e.Name); ok {
 		old := &d.Files[i]
-		if old.Name != e.Name {
-			continue
-		}
 		hosts := e.Hosts
 		if old.Bytes == e.Bytes && old.MD5 == e.MD5 {
 			for _, h := range old.Hosts {
@@ -123,6 +133,7 @@ func (d *Delivery) put(e Delivered) {
 		return
 	}
 	sort.Strings(e.Hosts)
+	d.idx[e.Name] = len(d.Files)
 	d.Files = append(d.Files, e)
 }
 
@@ -137,6 +148,7 @@ func (d *Delivery) write(dir string) error {
 		}
 		return a.Name < b.Name
 	})
+	d.idx = nil // the order changed
 	d.Updated = time.Now().UTC()
 	b, err := json.MarshalIndent(d, "", "  ")
 	if err != nil {

@@ -212,9 +212,10 @@ type hostState struct {
 	lastErr   error
 	config    bool // dead through a config error (exit 2)
 
-	dialing   bool // the first connection is being made
-	connected bool // a connection succeeded this run
-	checked   bool // the remote_checksum check passed
+	nextDial  time.Time // no connection attempt before this (after a failed one)
+	dialing   bool      // the first connection is being made
+	connected bool      // a connection succeeded this run
+	checked   bool      // the remote_checksum check passed
 
 	files int
 	bytes int64
@@ -257,7 +258,8 @@ func (r *targetRun) wanted(h *hostState, now time.Time) bool {
 		return true
 	}
 	for _, s := range r.sets {
-		if s.home == h && !s.done && !s.failed {
+		// A failed set's queued files still go out (its .verf does not).
+		if s.home == h && (len(s.queue) > 0 || (!s.done && !s.failed)) {
 			return true
 		}
 		for _, tk := range s.queue {
@@ -388,7 +390,7 @@ func (r *targetRun) waitTurn(ctx context.Context, h *hostState) bool {
 			r.mu.Unlock()
 			return false
 		}
-		if r.wanted(h, now) && (h.connected || !h.dialing) {
+		if r.wanted(h, now) && (h.connected || !h.dialing) && !now.Before(h.nextDial) {
 			if !h.connected {
 				h.dialing = true
 			}
@@ -402,6 +404,11 @@ func (r *targetRun) waitTurn(ctx context.Context, h *hostState) bool {
 				if d := o.downUntil.Sub(now); next < 0 || d < next {
 					next = d
 				}
+			}
+		}
+		if h.nextDial.After(now) {
+			if d := h.nextDial.Sub(now); next < 0 || d < next {
+				next = d
 			}
 		}
 		r.mu.Unlock()
@@ -491,10 +498,7 @@ func (r *targetRun) worker(ctx context.Context, h *hostState) {
 				// that it is marked down and the standbys get their turn.
 				cls = classTransport
 			}
-			n := r.connectFailed(h, err, cls, epoch)
-			if cls == classTransport && sleep(ctx, backoff(n, r.o.BackoffBase, r.o.BackoffMax)) != nil {
-				return
-			}
+			r.connectFailed(h, err, cls, epoch) // sets the host's next attempt
 			continue
 		}
 		r.dialed(h, true)
@@ -604,14 +608,16 @@ func (r *targetRun) checkSet(ctx context.Context, h *hostState, c *conn, s *setS
 		}
 	}
 	r.mu.Unlock()
+	// Not errgroup.WithContext: cancelling the ops' context would kill
+	// the connection the other transfers share.
 	var mu sync.Mutex
-	g, gctx := errgroup.WithContext(ctx)
+	var g errgroup.Group
 	g.SetLimit(8)
 	for _, tk := range stat {
 		g.Go(func() error {
 			var st os.FileInfo
 			p := tk.u.final()
-			err := c.op(gctx, "stat "+p, func() (err error) { st, err = c.sftp.Stat(p); return })
+			err := c.op(ctx, "stat "+p, func() (err error) { st, err = c.sftp.Stat(p); return })
 			switch {
 			case errors.Is(err, os.ErrNotExist), err == nil && st.Size() != tk.u.Size:
 				r.log.Warn("a file confirmed through another host is not on this one; sending it here (is the storage really shared?)", "host", h.addr, "file", p)
@@ -649,12 +655,20 @@ func (r *targetRun) dialed(h *hostState, ok bool) {
 	if ok {
 		h.connected = true
 		h.connFails = 0
-		if !h.downSince.IsZero() {
-			r.log.Info("host is back", "host", h.addr, "down_for", time.Since(h.downSince).Round(time.Second).String())
-		}
-		h.downSince, h.probes = time.Time{}, 0
+		h.nextDial = time.Time{}
 	}
 	r.broadcast()
+}
+
+// serving records that h moved data: it is back for good. Only this (not
+// a bare login) ends a down spell, so a host that accepts logins but
+// never moves a byte is still given up on after cool_off.
+func (r *targetRun) serving(h *hostState) {
+	h.stalls = 0
+	if !h.downSince.IsZero() {
+		r.log.Info("host is back", "host", h.addr, "down_for", time.Since(h.downSince).Round(time.Second).String())
+	}
+	h.downSince, h.probes = time.Time{}, 0
 }
 
 // checkHost runs the once-per-host checks on a new connection: with
@@ -688,19 +702,20 @@ func (r *targetRun) checkHost(ctx context.Context, h *hostState, c *conn) error 
 	return nil
 }
 
-// connectFailed counts a failed connection attempt and returns the
-// consecutive count (for the backoff).
-func (r *targetRun) connectFailed(h *hostState, err error, cls class, epoch int) int {
+// connectFailed counts a failed connection attempt and sets when the
+// host's slots may try again (a backoff for the whole host, so failures
+// of several slots in a row are not counted without a pause between).
+func (r *targetRun) connectFailed(h *hostState, err error, cls class, epoch int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	defer r.broadcast()
 	h.dialing = false
 	h.lastErr = err
 	now := time.Now()
-	if cls != classTransport {
+	if cls == classHost {
 		r.kill(h, err)
 		r.checkDown(now)
-		return 1
+		return
 	}
 	if h.epoch == epoch {
 		h.connFails++
@@ -710,8 +725,10 @@ func (r *targetRun) connectFailed(h *hostState, err error, cls class, epoch int)
 			r.markDown(h, now, fmt.Sprintf("%d connection attempts failed", h.connFails))
 		}
 	}
+	if next := now.Add(backoff(max(h.connFails, 1), r.o.BackoffBase, r.o.BackoffMax)); next.After(h.nextDial) {
+		h.nextDial = next
+	}
 	r.checkDown(now)
-	return max(h.connFails, 1)
 }
 
 // connBroken handles a connection that broke in use. One that moved
@@ -724,7 +741,7 @@ func (r *targetRun) connBroken(h *hostState, err error, moved bool, epoch int) i
 	h.lastErr = err
 	now := time.Now()
 	if moved {
-		h.stalls = 0
+		r.serving(h)
 		r.log.Info("connection broke after progress; reconnecting", "host", h.addr, "err", err)
 		return 1
 	}
@@ -795,10 +812,12 @@ func (r *targetRun) finish(h *hostState, tk *task, out outcome, err error) class
 	if err == nil {
 		r.open--
 		tk.on[h.addr] = true
-		h.stalls = 0
+		r.serving(h)
 		if out.Skipped {
 			j.res.Skipped++
-			r.prog.skip(max(tk.u.Size-tk.high, 0))
+			if !tk.verf { // the total counts data files only
+				r.prog.skip(max(tk.u.Size-tk.high, 0))
+			}
 			r.log.Debug("already on target", "host", h.addr, "file", tk.u.final())
 		} else {
 			j.res.Files++
