@@ -214,7 +214,8 @@ func (e *env) push(cfg *config.Config, mod ...func(*PushOptions)) (*PushResult, 
 	for _, f := range mod {
 		f(&o)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	// A bound against a hang, not a deadline: a loaded machine may be slow.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	res, err := Push(ctx, o)
 	if testing.Verbose() {
