@@ -27,68 +27,13 @@ import (
 	"github.com/chama-data/chama/internal/sshdtest"
 )
 
-// cutProxy forwards TCP to target and cuts the first `cuts` connections
-// once the client has sent cutAfter bytes through them: a network drop
-// in the middle of a file.
-type cutProxy struct {
-	ln       net.Listener
-	target   string
-	cutAfter int64
-	cuts     atomic.Int32
-	cut      atomic.Int32 // connections actually cut
-	wg       sync.WaitGroup
-}
-
-func startCutProxy(t *testing.T, target string, cutAfter int64, cuts int) *cutProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &cutProxy{ln: ln, target: target, cutAfter: cutAfter}
-	p.cuts.Store(int32(cuts))
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.wg.Add(1)
-			go func() {
-				defer p.wg.Done()
-				p.handle(c)
-			}()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); p.wg.Wait() })
+// startCutProxy forwards TCP to target and cuts the first `cuts`
+// connections once the client has sent cutAfter bytes through them: a
+// network drop in the middle of a file.
+func startCutProxy(t *testing.T, target string, cutAfter int64, cuts int) *flakyProxy {
+	p := startFlakyProxy(t, target, cutAfter, 0)
+	p.cutOnly.Store(int32(cuts))
 	return p
-}
-
-func (p *cutProxy) Addr() string { return p.ln.Addr().String() }
-
-func (p *cutProxy) handle(c net.Conn) {
-	defer c.Close()
-	u, err := net.Dial("tcp", p.target)
-	if err != nil {
-		return
-	}
-	defer u.Close()
-	doCut := p.cuts.Add(-1) >= 0
-	done := make(chan struct{}, 2)
-	go func() { io.Copy(c, u); done <- struct{}{} }()
-	go func() {
-		if !doCut {
-			io.Copy(u, c)
-		} else {
-			n, _ := io.CopyN(u, c, p.cutAfter)
-			if n == p.cutAfter {
-				p.cut.Add(1)
-			}
-		}
-		done <- struct{}{}
-	}()
-	<-done
 }
 
 // addKnownHost lists the server's key under another address (the proxy).
@@ -108,7 +53,7 @@ func TestPushSurvivesConnectionCutMidFile(t *testing.T) {
 	if _, err, _ := e.push(cfg); err != nil {
 		t.Fatal(err)
 	}
-	if px.cut.Load() == 0 {
+	if px.cuts.Load() == 0 {
 		t.Fatal("the proxy never cut a connection: the test proves nothing")
 	}
 	local := cfg.OutDir("51007", "20241212")
@@ -355,8 +300,8 @@ func TestPushRealSSHD(t *testing.T) {
 	if _, err, _ := e.push(cfg); err != nil {
 		t.Fatalf("%v\nsshd log: %s", err, d.Log())
 	}
-	if px.cut.Load() != 1 {
-		t.Errorf("the proxy cut %d connections, want 1", px.cut.Load())
+	if px.cuts.Load() != 1 {
+		t.Errorf("the proxy cut %d connections, want 1", px.cuts.Load())
 	}
 	local := cfg.OutDir("51007", "20241212")
 	assertDelivered(t, remote, m, local)

@@ -717,14 +717,7 @@ func (r *targetRun) connectFailed(h *hostState, err error, cls class, epoch int)
 		r.checkDown(now)
 		return
 	}
-	if h.epoch == epoch {
-		h.connFails++
-		h.epoch++
-		r.log.Warn("cannot connect; will retry", "host", h.addr, "consecutive", h.connFails, "err", err)
-		if h.connFails >= r.t.DownAfter && h.up(now) {
-			r.markDown(h, now, fmt.Sprintf("%d connection attempts failed", h.connFails))
-		}
-	}
+	r.count(h, &h.connFails, epoch, now, "connection attempts failed")
 	if next := now.Add(backoff(max(h.connFails, 1), r.o.BackoffBase, r.o.BackoffMax)); next.After(h.nextDial) {
 		h.nextDial = next
 	}
@@ -745,16 +738,24 @@ func (r *targetRun) connBroken(h *hostState, err error, moved bool, epoch int) i
 		r.log.Info("connection broke after progress; reconnecting", "host", h.addr, "err", err)
 		return 1
 	}
-	if h.epoch == epoch {
-		h.stalls++
-		h.epoch++
-		r.log.Warn("connection broke without progress; will reconnect", "host", h.addr, "consecutive", h.stalls, "err", err)
-		if h.stalls >= r.t.DownAfter && h.up(now) {
-			r.markDown(h, now, fmt.Sprintf("%d connections broke without progress", h.stalls))
-		}
-	}
+	r.count(h, &h.stalls, epoch, now, "connections broke without moving data")
 	r.checkDown(now)
 	return max(h.stalls, 1)
+}
+
+// count adds one to a failure counter of h, unless another failure was
+// counted since the connection or attempt began (epoch): failures that
+// happen together are one event. At down_after the host goes down.
+func (r *targetRun) count(h *hostState, n *int, epoch int, now time.Time, what string) {
+	if h.epoch != epoch {
+		return
+	}
+	*n++
+	h.epoch++
+	r.log.Warn("host failure counted; will retry", "host", h.addr, "what", what, "consecutive", *n, "down_after", r.t.DownAfter, "err", h.lastErr)
+	if *n >= r.t.DownAfter && h.up(now) {
+		r.markDown(h, now, fmt.Sprintf("%d %s", *n, what))
+	}
 }
 
 // hostFailed rules h out for the rest of the run (auth, host key,
