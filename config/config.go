@@ -394,9 +394,9 @@ func (c *Config) Validate() error {
 	if len(c.Interfaces) == 0 {
 		bad("interfaces", "no interface configured")
 	}
-	if c.RetentionDays < 1 {
-		bad("retention_days", "must be at least 1")
-	}
+	validateRetention(c, bad)
+	validateSecrets(c, bad)
+	validatePaths(c, bad)
 	switch c.Ledger.Driver {
 	case "sqlite":
 	case "postgres":
