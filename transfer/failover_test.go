@@ -431,6 +431,14 @@ func TestPushRefusesEscapingNames(t *testing.T) {
 	if err == nil || !strings.Contains(status, "bad file name") || len(s.Events()) != 0 {
 		t.Fatalf("escaping name accepted: %v %s", err, status)
 	}
+	// A set folder outside the period folder: /etc/passwd must never go.
+	m.Sets[0].Files[0].Name = "passwd"
+	m.Sets[0].Dir = "../../../../../../../../etc"
+	manifest.Write(local, m)
+	_, err, status = e.push(cfg)
+	if exit.Code(err) != exit.Failure || !strings.Contains(status, "not inside the period folder") || len(s.Events()) != 0 {
+		t.Fatalf("escaping set folder accepted: %v %s", err, status)
+	}
 }
 
 func TestPushDeadPrimaryFilesGoToOtherPrimaryNotStandby(t *testing.T) {

@@ -48,6 +48,9 @@ func readPushSet(dir string, partial bool) (*manifest.Manifest, bool, error) {
 	if err := json.Unmarshal(data, &pm); err != nil {
 		return nil, false, fmt.Errorf("%s: %w", p, err)
 	}
+	if err := pm.Check(); err != nil {
+		return nil, false, fmt.Errorf("%s: %w", p, err)
+	}
 	for i := range pm.Sets {
 		pm.Sets[i].Verf = "" // never a .verf before the day is assembled
 	}

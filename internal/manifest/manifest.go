@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -86,7 +87,35 @@ func Read(dir string) (*Manifest, error) {
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, FileName), err)
 	}
+	if err := m.Check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, FileName), err)
+	}
 	return &m, nil
+}
+
+// Check refuses a manifest whose names would reach outside the period
+// folder: push uploads, verify reads and clean removes the files it
+// names, so a manifest saying "../../../etc" must never be followed.
+// A set's Dir is a relative folder inside the period folder; every file
+// and .verf name is a plain name.
+func (m *Manifest) Check() error {
+	plain := func(n string) bool {
+		return n != "" && n != "." && n != ".." && !strings.ContainsAny(n, "/\\\x00")
+	}
+	for _, s := range m.Sets {
+		if s.Dir != "" && (!filepath.IsLocal(s.Dir) || strings.ContainsAny(s.Dir, "\\\x00")) {
+			return fmt.Errorf("set %q: folder %q is not inside the period folder; refusing the manifest", s.Part, s.Dir)
+		}
+		if s.Verf != "" && !plain(s.Verf) {
+			return fmt.Errorf("set %q: bad .verf name %q (a plain file name); refusing the manifest", s.Part, s.Verf)
+		}
+		for _, f := range s.Files {
+			if !plain(f.Name) {
+				return fmt.Errorf("set %q: bad file name %q (a plain file name); refusing the manifest", s.Part, f.Name)
+			}
+		}
+	}
+	return nil
 }
 
 // Write stores m as dir/manifest.json atomically (temp file, fsync, rename).

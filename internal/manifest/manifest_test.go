@@ -45,3 +45,32 @@ func TestWriteReadRoundTrip(t *testing.T) {
 		t.Errorf("a broken manifest should name the file: %v", err)
 	}
 }
+
+// A manifest naming a folder or file outside the period folder is
+// refused by Read, so no stage (push, verify, clean) ever follows it.
+func TestReadRefusesEscapingNames(t *testing.T) {
+	for _, set := range []Set{
+		{Dir: "../../../etc", Verf: "a.verf", Files: []File{{Name: "passwd"}}},
+		{Dir: "/etc", Verf: "a.verf", Files: []File{{Name: "passwd"}}},
+		{Verf: "../a.verf"},
+		{Verf: "a.verf", Files: []File{{Name: "../../x"}}},
+		{Verf: "a.verf", Files: []File{{Name: ".."}}},
+		{Dir: `a\..\..`, Verf: "a.verf"},
+	} {
+		dir := t.TempDir()
+		if err := Write(dir, &Manifest{Version: Version, Sets: []Set{set}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Read(dir); err == nil || !strings.Contains(err.Error(), "refusing the manifest") {
+			t.Errorf("set %+v: Read gave %v, want a refusal", set, err)
+		}
+	}
+	dir := t.TempDir()
+	ok := &Manifest{Version: Version, Sets: []Set{{Part: "250", Dir: "province=250", Verf: "a.verf", Files: []File{{Name: "a_0001.dat.gz"}}}}}
+	if err := Write(dir, ok); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Read(dir); err != nil {
+		t.Errorf("a partitioned set's folder is refused: %v", err)
+	}
+}
