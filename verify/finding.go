@@ -27,6 +27,7 @@ const (
 	ReasonRowsMismatch     = "rows_mismatch"     // sum of lines != rows read - rejected - filtered
 	ReasonPartLeftover     = "part_leftover"     // remote: an unfinished upload (.<name>.part)
 	ReasonStrayFile        = "stray_file"        // remote: a file of this period not in the .verf
+	ReasonSuperseded       = "superseded_file"   // (warning) remote: a file of an earlier re-send of the period
 	ReasonRemoteError      = "remote_error"      // remote: the target could not be listed or read
 	ReasonNoRoute          = "no_route"          // (warning) --remote for an interface without routes
 )

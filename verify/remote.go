@@ -233,6 +233,23 @@ func checkRoute(ctx context.Context, s *remoteSession, cfg *config.Config, rt co
 				names = append(names, n)
 			}
 			sort.Strings(names)
+			// The re-send the local sets carry: files of earlier ones are
+			// superseded, not stray.
+			resendOf := func(n string) (int, bool) {
+				if f, ok := tpl.Parse(n); ok {
+					return f.Resend, true
+				}
+				if f, ok := vt.Parse(n); ok {
+					return f.Resend, true
+				}
+				return 0, false
+			}
+			newest := -1
+			for _, st := range all {
+				if rs, ok := resendOf(st.Verf); ok && rs > newest {
+					newest = rs
+				}
+			}
 			ours := func(n string) bool {
 				if known[n] {
 					return true
@@ -256,9 +273,17 @@ func checkRoute(ctx context.Context, s *remoteSession, cfg *config.Config, rt co
 					}
 					continue
 				}
-				if ours(n) {
-					r.add(Finding{Reason: ReasonStrayFile, File: n, Where: where, Host: s.host, Detail: "in " + d + " but listed in no .verf of the period"})
+				if !ours(n) {
+					continue
 				}
+				if rs, ok := resendOf(n); ok && newest >= 0 && rs < newest {
+					// A file of an earlier re-send: the newest .verf
+					// supersedes it, downstream reads that one.
+					r.add(Finding{Severity: Warn, Reason: ReasonSuperseded, File: n, Where: where, Host: s.host,
+						Detail: fmt.Sprintf("re-send %02d, superseded by re-send %02d in %s; downstream reads the newest .verf. chama never deletes remote files: remove it on the platform (sftp rm) once downstream has taken re-send %02d", rs, newest, d, newest)})
+					continue
+				}
+				r.add(Finding{Reason: ReasonStrayFile, File: n, Where: where, Host: s.host, Detail: "in " + d + " but listed in no .verf of the period"})
 			}
 			// Deep: stream every present file back.
 			out := make([]*Finding, len(deepTasks))

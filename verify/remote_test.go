@@ -210,3 +210,49 @@ func TestVerifyRemoteWithoutLocalOutput(t *testing.T) {
 		t.Fatalf("%v", lines)
 	}
 }
+
+// After a documented re-send (pack --resend 1, push), the target still
+// holds re-send 00's files: they are superseded (a WARN that says how to
+// clear them), not stray files that keep verify red.
+func TestVerifyRemoteSupersededResendIsAWarning(t *testing.T) {
+	p := pack(t, 25)
+	root := t.TempDir()
+	remote := deliver(t, p, root)
+	// Re-send 01 of the same period: the same files under _01_ names.
+	re := func(n string) string { return strings.Replace(n, "_00", "_01", 1) }
+	var es []Entry
+	for i, n := range p.names {
+		if err := os.Rename(filepath.Join(p.dir, n), filepath.Join(p.dir, re(n))); err != nil {
+			t.Fatal(err)
+		}
+		p.names[i] = re(n)
+		p.m.Sets[0].Files[i].Name = re(n)
+		e := p.entries[i]
+		e.Name = re(n)
+		es = append(es, e)
+	}
+	os.Remove(filepath.Join(p.dir, p.m.Sets[0].Verf))
+	p.m.Sets[0].Verf = re(p.m.Sets[0].Verf)
+	p.m.Resend = 1
+	p.writeVerf(t, config.DefaultVerfColumns, es)
+	p.writeManifest(t)
+	deliver(t, p, root)
+	o := p.options()
+	o.Remote, o.Dial = true, dirDialer(root)
+	rep, lines := runLines(t, o)
+	if !rep.OK {
+		t.Fatalf("verify is red after a re-send:\n%s", strings.Join(lines, "\n"))
+	}
+	warned := 0
+	for _, l := range lines {
+		if strings.Contains(l, "reason=superseded_file") {
+			warned++
+			if !strings.Contains(l, "WARN") || !strings.Contains(l, "_00") || !strings.Contains(l, "superseded by re-send 01") {
+				t.Errorf("line %s", l)
+			}
+		}
+	}
+	if want := len(p.names) + 1; warned != want {
+		t.Errorf("%d superseded warnings, want %d (the files and the .verf of re-send 00 in %s):\n%s", warned, want, remote, strings.Join(lines, "\n"))
+	}
+}
