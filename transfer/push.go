@@ -131,6 +131,10 @@ func (j *JobResult) StatusLine() string {
 		return fmt.Sprintf("CHAMA_PUSH OK iface=%s period=%s target=%s files=%d bytes=%d skipped=%d%s",
 			j.Iface, j.Period, j.Target, j.Files, j.Bytes, j.Skipped, hosts)
 	}
+	if j.Code == exit.NotReady {
+		// Nothing packed yet: the same word pack and pull use.
+		return fmt.Sprintf("CHAMA_PUSH NOTREADY iface=%s period=%s target=%s err=%q", j.Iface, j.Period, j.Target, j.Err)
+	}
 	return fmt.Sprintf("CHAMA_PUSH FAIL iface=%s period=%s target=%s files=%d bytes=%d skipped=%d failed=%d pending=%d%s err=%q",
 		j.Iface, j.Period, j.Target, j.Files, j.Bytes, j.Skipped, j.Failed, j.Pending, hosts, j.Err)
 }

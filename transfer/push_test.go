@@ -264,8 +264,9 @@ func TestPushNotPackedIsNotReady(t *testing.T) {
 	s := e.server()
 	cfg := e.config(e.targetYAML("plat", []string{s.Addr()}, nil), "plat")
 	_, err, status := e.push(cfg)
-	if exit.Code(err) != exit.NotReady || !strings.Contains(status, "pack the period first") {
-		t.Fatalf("exit %d, status %s", exit.Code(err), status)
+	if exit.Code(err) != exit.NotReady || !strings.Contains(status, "pack the period first") ||
+		!strings.HasPrefix(status, "CHAMA_PUSH NOTREADY iface=51007 period=20241212 target=plat err=") {
+		t.Fatalf("exit %d, status %s (want the NOTREADY word pack and pull use)", exit.Code(err), status)
 	}
 }
 

@@ -58,6 +58,7 @@ host failed or went down; a delivery through standbys also prints a
 CHAMA_ALERT kind=failover line):
   CHAMA_PUSH OK iface=51007 period=20241212 target=panda files=13 bytes=1234 skipped=0 via=10.1.0.11:22
   CHAMA_PUSH FAIL iface=51007 period=20241212 target=panda files=3 bytes=99 skipped=0 failed=0 pending=10 failed_hosts=10.1.0.11:22:refused err="..."
+  CHAMA_PUSH NOTREADY iface=51007 period=20241213 target=panda err="... pack the period first"   (exit 4)
   CHAMA_PUSH PARTIAL iface=51007 period=20241212 target=panda files=40 bytes=... skipped=0   (--partial)
 
 With --partial, a day of an hourly_pack interface that is not assembled yet
