@@ -177,31 +177,80 @@ func (c *converter) value(dst, val []byte, k int, v *verdict) ([]byte, bool) {
 
 // finish converts the line dst[start:] to the output charset and ends it
 // with '\n'. When it sets v.reject, dst comes back with length start.
+//
+// UTF-8 output must be valid UTF-8. GBK and GB18030 output is checked
+// after encoding: the second byte of a double-byte character can be any
+// of 0x40-0xFE, '|' (0x7C) included, and a reader that splits the line on
+// the delimiter byte would cut that character in two.
 func (c *converter) finish(dst []byte, start int, v *verdict) []byte {
-	if c.enc != nil && !isASCII(dst[start:]) {
-		var reason string
-		dst, reason = c.encode(dst, start)
-		if reason != "" {
-			v.reject = reason
+	if isASCII(dst[start:]) {
+		return append(dst, '\n')
+	}
+	if c.enc == nil {
+		if !utf8.Valid(dst[start:]) {
+			v.reject = fmt.Sprintf("invalid UTF-8 at output byte %d", invalidAt(dst[start:]))
 			return dst[:start]
 		}
+		return append(dst, '\n')
+	}
+	var reason string
+	dst, reason = c.encode(dst, start)
+	if reason != "" {
+		v.reject = reason
+		return dst[:start]
+	}
+	if at := trailDelimiter(dst[start:], c.out); at >= 0 {
+		v.affected++
+		if c.mode == "fail" {
+			v.fatal = fmt.Sprintf("a character whose encoding holds the output delimiter byte %q (bytes %#x %#x at output byte %d) (embedded_delimiter: fail)", c.out, dst[start+at-1], dst[start+at], at-1)
+		} else {
+			v.reject = fmt.Sprintf("a character whose encoding holds the output delimiter byte %q (bytes %#x %#x at output byte %d): a reader splitting on it would cut the character", c.out, dst[start+at-1], dst[start+at], at-1)
+		}
+		return dst[:start]
 	}
 	return append(dst, '\n')
+}
+
+// trailDelimiter returns the offset of the first byte of a GBK/GB18030
+// multi-byte character in b that equals delim, or -1.
+func trailDelimiter(b []byte, delim byte) int {
+	for i := 0; i < len(b); {
+		switch c := b[i]; {
+		case c < 0x80 || i+1 >= len(b):
+			i++
+		case b[i+1] >= 0x30 && b[i+1] <= 0x39: // GB18030 four-byte form: no byte can be an ASCII delimiter but digits
+			if b[i+1] == delim || (i+3 < len(b) && b[i+3] == delim) {
+				return i + 1
+			}
+			i += 4
+		default:
+			if b[i+1] == delim {
+				return i + 1
+			}
+			i += 2
+		}
+	}
+	return -1
+}
+
+// invalidAt is the offset of the first invalid UTF-8 byte in b.
+func invalidAt(b []byte) int {
+	off := 0
+	for off < len(b) {
+		r, n := utf8.DecodeRune(b[off:])
+		if r == utf8.RuneError && n == 1 {
+			break
+		}
+		off += n
+	}
+	return off
 }
 
 // encode converts dst[start:] from UTF-8 to the output charset in place.
 func (c *converter) encode(dst []byte, start int) ([]byte, string) {
 	src := dst[start:]
 	if !utf8.Valid(src) {
-		off := 0
-		for off < len(src) {
-			r, n := utf8.DecodeRune(src[off:])
-			if r == utf8.RuneError && n == 1 {
-				break
-			}
-			off += n
-		}
-		return dst, fmt.Sprintf("invalid UTF-8 at output byte %d", off)
+		return dst, fmt.Sprintf("invalid UTF-8 at output byte %d", invalidAt(src))
 	}
 	if cap(c.encBuf) < 2*len(src)+16 {
 		c.encBuf = make([]byte, 2*len(src)+64)

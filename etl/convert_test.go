@@ -181,3 +181,43 @@ func BenchmarkConvert(b *testing.B) {
 		dst = c.emit(dst, l, &v)
 	}
 }
+
+// GBK's second byte of 亅 (81 7C) is '|', the output delimiter: the row
+// is rejected and counted (or fails the period under embedded_delimiter:
+// fail), never written where a reader splitting on '|' would cut it.
+func TestPackGBKTrailByteDelimiterIsCaught(t *testing.T) {
+	e := newEnv(t, "charset: gbk\nmax_rejects: 5\nembedded_delimiter: strip")
+	e.writeInput("ods/dt=20241212/a.gz", row("江苏", "ok"), row("亅", "x"), row("a", "億b"))
+	m := e.mustPack("20241212")
+	raw := readGz(t, filepath.Join(e.outDir("20241212"), "a_10000_20241212_X_00_0001.dat.gz"))
+	if len(raw) != 1 || m.Rows.Rejected != 2 || m.Rows.Written != 1 || m.Rows.Read != 3 {
+		t.Fatalf("%d lines written, rows %+v; want 1 written and 2 rejected", len(raw), m.Rows)
+	}
+	for _, l := range raw {
+		if strings.Count(l, "|") != 1 {
+			t.Errorf("line %q has %d delimiter bytes, want 1", l, strings.Count(l, "|"))
+		}
+	}
+	rej, _ := os.ReadFile(filepath.Join(e.outDir("20241212"), RejectsFile))
+	if !strings.Contains(string(rej), "holds the output delimiter byte") {
+		t.Errorf("rejects.txt = %q", rej)
+	}
+
+	f := newEnv(t, "charset: gbk\nembedded_delimiter: fail")
+	f.writeInput("ods/dt=20241212/a.gz", row("亅", "x"))
+	if _, err := f.pack("20241212"); err == nil || !strings.Contains(err.Error(), "embedded_delimiter: fail") {
+		t.Errorf("embedded_delimiter: fail: got %v", err)
+	}
+}
+
+// With the default charset, invalid UTF-8 is a reject, as docs/pack.md
+// says, not a row passed through.
+func TestPackUTF8RejectsInvalidUTF8(t *testing.T) {
+	e := newEnv(t, "max_rejects: 1")
+	e.writeInput("ods/dt=20241212/a.gz", row("ok", "江苏"), "bad\xff\xfeutf8")
+	m := e.mustPack("20241212")
+	rej, _ := os.ReadFile(filepath.Join(e.outDir("20241212"), RejectsFile))
+	if m.Rows.Rejected != 1 || m.Rows.Written != 1 || !strings.Contains(string(rej), "\t2\tinvalid UTF-8 at output byte 3") {
+		t.Errorf("rows %+v rejects %q", m.Rows, rej)
+	}
+}
