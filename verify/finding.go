@@ -50,6 +50,8 @@ type Finding struct {
 	Want     string `json:"want,omitempty"`
 	Got      string `json:"got,omitempty"`
 	Detail   string `json:"detail,omitempty"`
+	// Fix is what repairs it: a command to run, or what to do.
+	Fix string `json:"fix,omitempty"`
 }
 
 // Line is the stable, greppable form:
@@ -76,6 +78,9 @@ func (f Finding) Line() string {
 	}
 	if f.Detail != "" {
 		fmt.Fprintf(&b, " detail=%q", f.Detail)
+	}
+	if f.Fix != "" {
+		fmt.Fprintf(&b, " fix=%q", f.Fix)
 	}
 	return b.String()
 }
@@ -105,7 +110,39 @@ func (r *Result) add(f Finding) {
 	if f.File == "" {
 		f.File = "-"
 	}
+	if f.Fix == "" {
+		f.Fix = fixFor(f)
+	}
 	r.Findings = append(r.Findings, f)
+}
+
+// fixFor is the repair of a finding: what the on-call runs next.
+func fixFor(f Finding) string {
+	at := fmt.Sprintf("--date %s --iface %s", f.Period, f.Iface)
+	if f.Where == "local" {
+		switch f.Reason {
+		case ReasonNoManifest:
+			return ""
+		case ReasonNotPacked:
+			if f.Severity == Warn {
+				return "" // checked against the targets' own .verf
+			}
+		}
+		// The local set is missing or damaged: pack it again. A period
+		// already delivered needs a new re-send number (pack says so).
+		return "chama pack " + at + "; then chama verify " + at
+	}
+	switch f.Reason {
+	case ReasonMissingFile, ReasonMissingVerf, ReasonPartLeftover:
+		return "chama push " + at + " (re-sends what is missing, resumes .part files)"
+	case ReasonSizeMismatch, ReasonChecksumMismatch, ReasonBadGzip, ReasonLineMismatch, ReasonNotRegular:
+		return "chama push " + at + " --force (compares by content and replaces the damaged file)"
+	case ReasonStrayFile, ReasonSuperseded:
+		return "remove the file on the platform (sftp rm) once downstream no longer needs it; chama never deletes remote files"
+	case ReasonRemoteError:
+		return "restore access to the target (see detail), then: chama verify " + at + " --remote"
+	}
+	return ""
 }
 
 func (r *Result) finish() {

@@ -20,7 +20,7 @@ import (
 
 // testConfig is a one-interface config: 51007, 10 lines per file, names
 // without a partition, one route to target t1 folder /incoming.
-func testConfig(t *testing.T, workdir string) *config.Config {
+func testConfig(t testing.TB, workdir string) *config.Config {
 	return testConfigTarget(t, workdir, `
     primary: [{host: 127.0.0.1, port: 2222}]
     user: chama
@@ -30,7 +30,7 @@ func testConfig(t *testing.T, workdir string) *config.Config {
 }
 
 // testConfigTarget is testConfig with target t1's body given.
-func testConfigTarget(t *testing.T, workdir, target string) *config.Config {
+func testConfigTarget(t testing.TB, workdir, target string) *config.Config {
 	t.Helper()
 	y := fmt.Sprintf(`
 workdir: %q
@@ -55,7 +55,7 @@ interfaces:
 }
 
 // gz compresses lines "row-<first>".."row-<first+n-1>".
-func gz(t *testing.T, first, n int) []byte {
+func gz(t testing.TB, first, n int) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	zw := gzip.NewWriter(&b)
@@ -82,14 +82,14 @@ type packed struct {
 // pack writes a period the way the pack stage publishes it: rows split
 // into files of lines_per_file, a .verf with the default columns, and a
 // manifest whose rows reconcile (2 filtered, 1 rejected).
-func pack(t *testing.T, rows int) *packed {
+func pack(t testing.TB, rows int) *packed {
 	t.Helper()
 	work := t.TempDir()
 	return packWith(t, testConfig(t, work), rows)
 }
 
 // packWith is pack with a config of the caller's.
-func packWith(t *testing.T, cfg *config.Config, rows int) *packed {
+func packWith(t testing.TB, cfg *config.Config, rows int) *packed {
 	t.Helper()
 	ifc := cfg.Interfaces["51007"]
 	p := &packed{cfg: cfg, ifc: ifc, period: "20241212", dir: cfg.OutDir("51007", "20241212")}
@@ -120,7 +120,7 @@ func packWith(t *testing.T, cfg *config.Config, rows int) *packed {
 	return p
 }
 
-func (p *packed) writeVerf(t *testing.T, cols []string, es []Entry) {
+func (p *packed) writeVerf(t testing.TB, cols []string, es []Entry) {
 	t.Helper()
 	data, err := FormatVerf(cols, es)
 	if err != nil {
@@ -131,7 +131,7 @@ func (p *packed) writeVerf(t *testing.T, cols []string, es []Entry) {
 	}
 }
 
-func (p *packed) writeManifest(t *testing.T) {
+func (p *packed) writeManifest(t testing.TB) {
 	t.Helper()
 	if err := manifest.Write(p.dir, p.m); err != nil {
 		t.Fatal(err)
@@ -161,8 +161,10 @@ func runLines(t *testing.T, o Options) (*Report, []string) {
 // stripDetail cuts the free-text detail off a line, for findings whose
 // detail carries an OS or library message.
 func stripDetail(l string) string {
-	if i := strings.Index(l, " detail="); i >= 0 {
-		return l[:i]
+	for _, k := range []string{" detail=", " fix="} {
+		if i := strings.Index(l, k); i >= 0 {
+			l = l[:i]
+		}
 	}
 	return l
 }

@@ -67,7 +67,7 @@ func namePeriod(f naming.Fields) string { return f.Date + f.Hour }
 
 // checkLocal verifies <workdir>/out/<iface>/<period> and returns the sets
 // it found, for the remote checks.
-func checkLocal(ctx context.Context, cfg *config.Config, ifc *config.Interface, period string, jobs int, r *Result) []*fileSet {
+func checkLocal(ctx context.Context, cfg *config.Config, ifc *config.Interface, period string, jobs int, quick bool, r *Result) []*fileSet {
 	dir := cfg.OutDir(ifc.Name, period)
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		r.add(Finding{Reason: ReasonNotPacked, Detail: "no output folder " + dir})
@@ -107,7 +107,7 @@ func checkLocal(ctx context.Context, cfg *config.Config, ifc *config.Interface, 
 	}
 	checkSequences(sets, ifc, period, tpl, manFiles, r)
 	checkExtras(sets, ifc, tpl, r)
-	checkFiles(ctx, sets, jobs, r)
+	checkFiles(ctx, sets, jobs, quick, r)
 
 	var lines, bytes int64
 	files := 0
@@ -324,7 +324,8 @@ func checkExtras(sets []*fileSet, ifc *config.Interface, tpl *naming.Template, r
 // checkFiles checks every listed data file, jobs at a time, and reports
 // at most one finding per file: the first of missing, size, checksum,
 // gzip, lines (a truncated file is one size_mismatch, not four lines).
-func checkFiles(ctx context.Context, sets []*fileSet, jobs int, r *Result) {
+// With quick, only stat: presence, type and size.
+func checkFiles(ctx context.Context, sets []*fileSet, jobs int, quick bool, r *Result) {
 	type task struct {
 		s *fileSet
 		e Entry
@@ -350,7 +351,7 @@ func checkFiles(ctx context.Context, sets []*fileSet, jobs int, r *Result) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			out[i] = checkLocalFile(filepath.Join(t.s.AbsDir, t.e.Name), t.e, t.s.Cols)
+			out[i] = checkLocalFile(filepath.Join(t.s.AbsDir, t.e.Name), t.e, t.s.Cols, quick)
 		}()
 	}
 	wg.Wait()
@@ -361,7 +362,7 @@ func checkFiles(ctx context.Context, sets []*fileSet, jobs int, r *Result) {
 	}
 }
 
-func checkLocalFile(path string, e Entry, cols map[string]bool) *Finding {
+func checkLocalFile(path string, e Entry, cols map[string]bool, quick bool) *Finding {
 	st, err := os.Lstat(path)
 	if err != nil {
 		return &Finding{Reason: ReasonMissingFile, File: e.Name, Detail: err.Error()}
@@ -371,6 +372,9 @@ func checkLocalFile(path string, e Entry, cols map[string]bool) *Finding {
 	}
 	if cols["bytes"] && st.Size() != e.Bytes {
 		return &Finding{Reason: ReasonSizeMismatch, File: e.Name, Want: strconv.FormatInt(e.Bytes, 10), Got: strconv.FormatInt(st.Size(), 10)}
+	}
+	if quick {
+		return nil
 	}
 	f, err := os.Open(path)
 	if err != nil {

@@ -143,7 +143,7 @@ func TestVerifyRemoteUnreachable(t *testing.T) {
 		return nil, "", nil, fmt.Errorf("dial 127.0.0.1:2222: connection refused")
 	}
 	rep, lines := runLines(t, o)
-	if rep.OK || lines[0] != `CHAMA_VERIFY FAIL iface=51007 period=20241212 file=- reason=remote_error where=target:t1 detail="dial 127.0.0.1:2222: connection refused"` {
+	if rep.OK || lines[0] != `CHAMA_VERIFY FAIL iface=51007 period=20241212 file=- reason=remote_error where=target:t1 detail="dial 127.0.0.1:2222: connection refused" fix="restore access to the target (see detail), then: chama verify --date 20241212 --iface 51007 --remote"` {
 		t.Fatalf("got %v", lines)
 	}
 }

@@ -19,6 +19,11 @@ type Options struct {
 	// remote file back (md5 and gzip integrity).
 	Remote bool
 	Deep   bool
+	// Quick checks local files by stat only (presence, type, size), not
+	// by reading them: the on-call answer, seconds for a 4,000-file day
+	// whatever its bytes. The .verf, manifest, sequences and remote
+	// listings are checked as always. Deep overrides it.
+	Quick bool
 	// Jobs is how many files are checked at once (default: CPUs).
 	Jobs int
 	// Dial opens targets for Remote; nil makes every target a remote_error.
@@ -87,7 +92,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			done = o.Track(ctx, j.ifc.Name, j.period)
 		}
 		r := &Result{Iface: j.ifc.Name, Period: j.period}
-		sets := checkLocal(ctx, o.Config, j.ifc, j.period, o.Jobs, r)
+		sets := checkLocal(ctx, o.Config, j.ifc, j.period, o.Jobs, o.Quick && !o.Deep, r)
 		if o.Remote && len(sets) == 0 && len(r.Findings) == 1 && r.Findings[0].Reason == ReasonNotPacked {
 			// The local output is gone (retention) or was made elsewhere:
 			// check the targets against their own .verf.

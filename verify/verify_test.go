@@ -189,7 +189,8 @@ func TestVerifyJSONExact(t *testing.T) {
           "reason": "size_mismatch",
           "where": "local",
           "want": "%d",
-          "got": "7"
+          "got": "7",
+          "fix": "chama pack --date 20241212 --iface 51007; then chama verify --date 20241212 --iface 51007"
         }
       ]
     }
