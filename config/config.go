@@ -249,7 +249,7 @@ func Parse(data []byte) (*Config, error) {
 	if err := dec.Decode(&c); err != nil {
 		var te *yaml.TypeError
 		if errors.As(err, &te) {
-			return nil, &Problems{List: te.Errors}
+			return nil, &Problems{List: friendlyErrors(data, te.Errors)}
 		}
 		return nil, err
 	}
