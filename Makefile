@@ -4,7 +4,7 @@ BIN     := bin/chama
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build demo test vet fmt-check bench-deps bench-pack bench-push bench-day bench-pull bench-transform clean
+.PHONY: all build demo test fuzz vet fmt-check bench-deps bench-pack bench-push bench-day bench-pull bench-transform clean
 
 all: build
 
@@ -20,6 +20,18 @@ demo: build
 # with a message when it is absent; .ci/run installs it.
 test: vet fmt-check
 	$(GO) test -race -count=1 -timeout 40m ./...
+
+# Each fuzz target for a short fixed time (FUZZTIME, default 10s): the
+# period parser, file-name templates, the .verf parser, the config loader
+# and the line converter. Crashers land in the package's testdata/fuzz and
+# then run with every `go test`.
+FUZZTIME ?= 10s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePeriods$$' -fuzztime $(FUZZTIME) ./naming
+	$(GO) test -run '^$$' -fuzz '^FuzzTemplate$$' -fuzztime $(FUZZTIME) ./naming
+	$(GO) test -run '^$$' -fuzz '^FuzzParseVerf$$' -fuzztime $(FUZZTIME) ./verify
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./config
+	$(GO) test -run '^$$' -fuzz '^FuzzConvert$$' -fuzztime $(FUZZTIME) ./etl
 
 vet:
 	$(GO) vet ./...

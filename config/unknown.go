@@ -14,7 +14,7 @@ import (
 // yaml.v3 reports an unknown key as "line 12: field retry not found in
 // type config.Target": a Go type, no key path. friendlyErrors rewrites
 // such messages with the key's path in the file and the nearest known key.
-var unknownField = regexp.MustCompile(`^line (\d+): field (.+) not found in type (\S+)$`)
+var unknownField = regexp.MustCompile(`^line (\d+): field (.*) not found in type (\S+)$`)
 
 func friendlyErrors(data []byte, msgs []string) []string {
 	var root yaml.Node

@@ -48,6 +48,9 @@ func ParseTemplate(s string) (*Template, error) {
 	if strings.ContainsAny(s, "/\\") {
 		return nil, fmt.Errorf("template %q: a file name must not contain a path separator", s)
 	}
+	if strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return nil, fmt.Errorf("template %q: a file name must not contain control characters", s)
+	}
 	t := &Template{raw: s}
 	rest := s
 	for rest != "" {
