@@ -38,7 +38,7 @@ const StatusPrefix = "CHAMA_PACK"
 // an hourly interface as its 24 hours), printing
 // one stable, greppable status line per pair:
 //
-//	CHAMA_PACK OK iface=51007 period=20241212 sets=1 files=12 rows=9600000 rejected=0 bytes=1500000000 secs=41.2
+//	CHAMA_PACK OK iface=51007 period=20241212 sets=1 files=12 read=9600000 rows=9600000 filtered=0 rejected=0 embedded_delimiters=0 bytes=1500000000 secs=41.2
 //	CHAMA_PACK FAIL iface=51007 period=20241213 err="partition not found: ..."
 //
 // A failure does not stop the others. The error carries the exit code:
@@ -141,6 +141,7 @@ func StatusLine(iface, period string, m *manifest.Manifest, err error, took time
 		}
 		return fmt.Sprintf("%s FAIL iface=%s period=%s err=%s", StatusPrefix, iface, period, strconv.Quote(msg))
 	}
-	return fmt.Sprintf("%s OK iface=%s period=%s sets=%d files=%d rows=%d rejected=%d embedded_delimiters=%d bytes=%d secs=%.1f",
-		StatusPrefix, iface, period, len(m.Sets), FileCount(m), m.Rows.Written, m.Rows.Rejected, m.Rows.Delimiters, ByteCount(m), took.Seconds())
+	// read = rows (written) + filtered + rejected, checkable from the line.
+	return fmt.Sprintf("%s OK iface=%s period=%s sets=%d files=%d read=%d rows=%d filtered=%d rejected=%d embedded_delimiters=%d bytes=%d secs=%.1f",
+		StatusPrefix, iface, period, len(m.Sets), FileCount(m), m.Rows.Read, m.Rows.Written, m.Rows.Filtered, m.Rows.Rejected, m.Rows.Delimiters, ByteCount(m), took.Seconds())
 }

@@ -223,8 +223,8 @@ func TestTransformPackSharedPass(t *testing.T) {
 	if n := strings.Count(logBuf.String(), "msg=transform "); n != 1 {
 		t.Errorf("the ODS table was read by %d transform passes, want 1:\n%s", n, logBuf.String())
 	}
-	if !strings.Contains(status.String(), "CHAMA_PACK OK iface=T1 period=20241212 sets=1 files=3 rows=5 rejected=1 ") ||
-		!strings.Contains(status.String(), "CHAMA_PACK OK iface=T2 period=20241212 sets=3 files=4 rows=5 rejected=1 ") {
+	if !strings.Contains(status.String(), "CHAMA_PACK OK iface=T1 period=20241212 sets=1 files=3 read=7 rows=5 filtered=1 rejected=1 ") ||
+		!strings.Contains(status.String(), "CHAMA_PACK OK iface=T2 period=20241212 sets=3 files=4 read=7 rows=5 filtered=1 rejected=1 ") {
 		t.Errorf("status:\n%s", status.String())
 	}
 	shared := map[string]string{}

@@ -1,6 +1,7 @@
 package naming
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -177,6 +178,44 @@ func TestParsePeriodsRangeBound(t *testing.T) {
 	for _, spec := range []string{"20240101..20341231", "2024010100..2025123123"} {
 		if _, err := ParsePeriods(spec); err == nil || !strings.Contains(err.Error(), "more than") {
 			t.Errorf("%s: err = %v", spec, err)
+		}
+	}
+}
+
+// The bound is on the whole --date list, not on each range: 40 ranges of
+// 300 days of hours (288,000 periods) are refused before any is listed,
+// with the count and the limit, and hours count as 1/24 of a day.
+func TestParsePeriodsListBound(t *testing.T) {
+	var items []string
+	for y := 1990; y < 2030; y++ {
+		items = append(items, fmt.Sprintf("%d010100..%d102723", y, y)) // 300 days of hours
+	}
+	_, err := ParsePeriods(strings.Join(items, ","))
+	if err == nil || !strings.Contains(err.Error(), "288240 hours, more than the limit of 9600 hours (400 days)") {
+		t.Errorf("40 hour ranges: err = %v", err)
+	}
+	for _, c := range []struct {
+		spec string
+		want string // "" = accepted
+	}{
+		{"20240101..20240630,20240701..20241231", ""},     // 366 days
+		{"20240101..20241231,20240101..20241231", ""},     // the same 366 days twice
+		{"20240101..20241231,20250101..20250203", ""},     // 400 days
+		{"20240101..20241231,2025010100..2025020323", ""}, // 366 days and 816 hours: 9600 hours
+		{"20240101..20241231,20250101..20250204", "401 days, more than the limit of 400 days"},
+		{"20230101..20231231,20240101..20240131,20240201..20240210,20240205", "406 days, more than the limit of 400 days"},
+		{"20240101..20241231,2025010100..2025020423", "366 days and 840 hours (9624 hours), more than the limit of 9600 hours (400 days)"},
+		// An hour and its day are different periods: both count.
+		{"20240101..20241231,2024010100..2024020423", "366 days and 840 hours (9624 hours), more than the limit of 9600 hours (400 days)"},
+		{"2024010100..2024123123,2025010100..2025013123", ""}, // 9528 hours
+		{"2024010100..2024123123,2025010100..2025021023", "9768 hours, more than the limit of 9600 hours (400 days)"},
+	} {
+		_, err := ParsePeriods(c.spec)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.spec, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: err = %v, want %q", c.spec, err, c.want)
 		}
 	}
 }

@@ -94,29 +94,69 @@ func (p Period) AddDays(n int) Period {
 	return Period{Start: p.Start.AddDate(0, 0, n), Hourly: p.Hourly}
 }
 
-// maxRangeDays bounds a range (of days, or of hours over that many days)
-// so a typo such as 20231220..20331228 cannot start years of work by
+// maxRangeDays bounds the periods of one --date, ranges and lists alike
+// (an hour counting as 1/24 of a day: 400 days, or 9600 hours, or a mix),
+// so a typo such as 20231220..20331228, or a long list of ranges, cannot
+// start years of work (or a `status` over millions of periods) by
 // accident; a year of re-sends still fits.
 const maxRangeDays = 400
 
+// span is one item of a --date list: from..to (the same kind), both
+// included; a single period is a span of one.
+type span struct{ from, to Period }
+
+// len is the number of periods in s, counted without listing them.
+func (s span) len() int64 {
+	step := 24 * time.Hour
+	if s.from.Hourly {
+		step = time.Hour
+	}
+	return int64(s.to.Start.Sub(s.from.Start)/step) + 1
+}
+
+// tooMany says days and hours exceed the limit, naming both numbers.
+func tooMany(days, hours int64) string {
+	switch {
+	case hours == 0:
+		return fmt.Sprintf("%d days, more than the limit of %d days", days, maxRangeDays)
+	case days == 0:
+		return fmt.Sprintf("%d hours, more than the limit of %d hours (%d days)", hours, maxRangeDays*24, maxRangeDays)
+	}
+	return fmt.Sprintf("%d days and %d hours (%d hours), more than the limit of %d hours (%d days)", days, hours, days*24+hours, maxRangeDays*24, maxRangeDays)
+}
+
+// distinct counts the periods of spans of one kind, overlaps once.
+func distinct(spans []span) int64 {
+	sort.Slice(spans, func(i, j int) bool { return spans[i].from.Start.Before(spans[j].from.Start) })
+	var n int64
+	var end time.Time // the last period counted
+	for k, s := range spans {
+		if k > 0 && !s.from.Start.After(end) {
+			if !s.to.Start.After(end) {
+				continue // inside what is counted
+			}
+			s.from = Period{Start: end, Hourly: s.from.Hourly}.Next()
+		}
+		n += s.len()
+		end = s.to.Start
+	}
+	return n
+}
+
 // ParsePeriods reads the --date syntax: a period, a range A..B of the same
 // kind (both ends included), or a comma list of either. The result is
-// sorted and free of duplicates.
+// sorted and free of duplicates. All together they may not exceed 400
+// days' worth of periods (an hour counts 1/24 of a day); the limit is
+// checked before any period is listed.
 func ParsePeriods(spec string) ([]Period, error) {
 	spec = strings.TrimSpace(spec)
 	if spec == "" {
 		return nil, fmt.Errorf("no period given: use --date YYYYMMDD, YYYYMMDDHH, A..B or a comma list")
 	}
-	seen := map[string]bool{}
-	var out []Period
-	add := func(p Period) {
-		if !seen[p.String()] {
-			seen[p.String()] = true
-			out = append(out, p)
-		}
-	}
+	var days, hours []span
 	for _, item := range strings.Split(spec, ",") {
 		item = strings.TrimSpace(item)
+		var s span
 		if a, b, ok := strings.Cut(item, ".."); ok {
 			from, err := ParsePeriod(a)
 			if err != nil {
@@ -132,24 +172,38 @@ func ParsePeriods(spec string) ([]Period, error) {
 			if to.Start.Before(from.Start) {
 				return nil, fmt.Errorf("bad period range %q: end is before start", item)
 			}
-			limit, unit := maxRangeDays, "days"
-			if from.Hourly {
-				limit, unit = maxRangeDays*24, "hours"
+			s = span{from, to}
+			if n := s.len(); from.Hourly && n > maxRangeDays*24 {
+				return nil, fmt.Errorf("bad period range %q: %s (run it in parts if you mean it)", item, tooMany(0, n))
+			} else if !from.Hourly && n > maxRangeDays {
+				return nil, fmt.Errorf("bad period range %q: %s (run it in parts if you mean it)", item, tooMany(n, 0))
 			}
-			n := 0
-			for p := from; !p.Start.After(to.Start); p = p.Next() {
-				if n++; n > limit {
-					return nil, fmt.Errorf("bad period range %q: more than %d %s (split it if you mean it)", item, limit, unit)
-				}
-				add(p)
+		} else {
+			p, err := ParsePeriod(item)
+			if err != nil {
+				return nil, err
 			}
-			continue
+			s = span{p, p}
 		}
-		p, err := ParsePeriod(item)
-		if err != nil {
-			return nil, err
+		if s.from.Hourly {
+			hours = append(hours, s)
+		} else {
+			days = append(days, s)
 		}
-		add(p)
+	}
+	// A day and one of its hours are different periods: both count.
+	if nd, nh := distinct(days), distinct(hours); nd*24+nh > maxRangeDays*24 {
+		return nil, fmt.Errorf("too many periods: %s (run it in parts if you mean it)", tooMany(nd, nh))
+	}
+	seen := map[string]bool{}
+	var out []Period
+	for _, s := range append(days, hours...) {
+		for p := s.from; !p.Start.After(s.to.Start); p = p.Next() {
+			if k := p.String(); !seen[k] {
+				seen[k] = true
+				out = append(out, p)
+			}
+		}
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Start.Equal(out[j].Start) {

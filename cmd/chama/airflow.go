@@ -20,11 +20,16 @@ func init() {
 			Short: "Render an Airflow DAG (pull, pack, push, verify per interface) from the config",
 			Long: `airflow-dag writes a Python DAG file that runs, per configured interface and
 period, pull (HDFS sources) -> pack -> push (when routed) -> verify (--remote
-when routed), each as a chama subcommand with retries and exponential
-backoff, then report volume. Day interfaces go in a daily DAG (default
-00:30, for the day before), hourly interfaces in <dag-id>_hourly. Each task
-passes Airflow's run id as CHAMA_RUN_ID, so ledger rows and JSON logs carry
-it. Render again whenever the interfaces change.
+when routed), then report volume. Each task runs one chama subcommand (a
+PythonOperator, no shell: --binary and --config-path reach chama unchanged,
+whatever they hold) and maps its exit code: 3 (partly done) and 4 (not
+ready) fail the try and Airflow retries it (--retries, exponential backoff
+from --retry-minutes); 1 (failure) and 2 (usage or config error) fail the
+task at once, without retries; a chama killed by a signal is retried. Day
+interfaces go in a daily DAG (default 00:30, for the day before), hourly
+interfaces in <dag-id>_hourly. Each task passes Airflow's run id as
+CHAMA_RUN_ID, so ledger rows and JSON logs carry it. Render again whenever
+the interfaces change.
 
 Exit codes: 0 written; 2 usage or config error.`,
 			Example: `  chama airflow-dag --out /opt/airflow/dags/chama.py \
@@ -66,7 +71,7 @@ Exit codes: 0 written; 2 usage or config error.`,
 		f.StringVar(&o.DagID, "dag-id", "chama", "DAG id (hourly interfaces: <dag-id>_hourly)")
 		f.StringVar(&o.Schedule, "schedule", "30 0 * * *", "cron schedule of the daily DAG")
 		f.StringVar(&o.StartDate, "start-date", "2024-12-01", "DAG start date, YYYY-MM-DD")
-		f.IntVar(&o.Retries, "retries", 6, "retries per task")
+		f.IntVar(&o.Retries, "retries", 6, "retries per task, for exit 3 (partly done) and 4 (not ready) only")
 		f.IntVar(&o.RetryMinutes, "retry-minutes", 10, "first retry delay in minutes (doubles, up to an hour)")
 		return cmd
 	})

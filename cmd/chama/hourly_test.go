@@ -69,7 +69,7 @@ interfaces:
 		return ns
 	}
 
-	if out := run(0, "pack", "--date", "2024121200"); !strings.Contains(out, "CHAMA_PACK OK iface=51007 period=2024121200 sets=1 files=2 rows=4") {
+	if out := run(0, "pack", "--date", "2024121200"); !strings.Contains(out, "CHAMA_PACK OK iface=51007 period=2024121200 sets=1 files=2 read=4 rows=4 ") {
 		t.Errorf("hour pack: %s", out)
 	}
 	run(exit.NotReady, "push", "--date", "20241212") // not assembled: nothing without --partial
@@ -91,7 +91,7 @@ interfaces:
 		t.Errorf("push ledger rows %+v, want the --partial one recorded as partial", rows)
 	}
 
-	if out := run(0, "pack", "--date", "20241212"); !strings.Contains(out, "CHAMA_PACK OK iface=51007 period=20241212 sets=1 files=3 rows=7") {
+	if out := run(0, "pack", "--date", "20241212"); !strings.Contains(out, "CHAMA_PACK OK iface=51007 period=20241212 sets=1 files=3 read=7 rows=7 ") {
 		t.Errorf("assembly: %s", out)
 	}
 	if out := run(0, "push", "--date", "20241212"); !strings.Contains(out, "CHAMA_PUSH OK iface=51007 period=20241212 target=plat files=2 ") || !strings.Contains(out, "skipped=2") {

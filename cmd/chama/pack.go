@@ -47,7 +47,7 @@ temporary name and published by an atomic rename: a crash or kill leaves the
 previous complete output or nothing. Re-running a period replaces it.
 
 One status line per interface and period, for scrapers:
-  CHAMA_PACK OK iface=51007 period=20241212 sets=1 files=12 rows=9600000 rejected=0 ...
+  CHAMA_PACK OK iface=51007 period=20241212 sets=1 files=12 read=9600000 rows=9600000 filtered=0 rejected=0 ...
   CHAMA_PACK FAIL iface=51007 period=20241213 err="partition not found: ..."
   CHAMA_PACK NOTREADY iface=51007 period=20241213 err="partition not ready: ..."
 

@@ -60,7 +60,8 @@ One subcommand per stage and period, so Airflow or cron can call them:
 Try it end to end on generated data: chama demo --dir /tmp/chama-demo
 
 Periods: --date 20241212 (a day), 2024121207 (an hour), 20231220..20231228
-(a range), or a comma list of these.
+(a range), or a comma list of these; 400 days of periods at most in all
+(an hour counts 1/24 of a day: 9600 hours).
 
 Exit codes: 0 success, 1 failure, 2 usage or config error,
 3 partly done and safe to retry, 4 nothing to do yet (input not ready).`,

@@ -20,7 +20,7 @@ func init() {
 			Short: "Show which stages of each interface are done, running, failed or missing",
 			Long: `status reads the run ledger and prints, per interface and period, each
 stage (pull, transform, pack, push, verify) with its state, hours done when
-the stage runs per hour, counts (rows, rejected, files, bytes), start and
+the stage runs per hour, counts (rows read, rows written, filtered, rejected, files, bytes), start and
 end times and the last error. A rerun replaces the attempt before it.
 
 States: done, running, failed, partial (safe to retry), not_ready (input

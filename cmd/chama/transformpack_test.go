@@ -136,10 +136,10 @@ func TestTransformPackGolden(t *testing.T) {
 		t.Fatalf("chama run: exit %d: %v\n%s", code, err, out)
 	}
 	for _, want := range []string{
-		"CHAMA_PACK OK iface=51006 period=20241212 sets=1 files=1 rows=3 rejected=1 embedded_delimiters=1 ",
-		"CHAMA_PACK OK iface=51007 period=20241212 sets=1 files=2 rows=4 rejected=1 embedded_delimiters=1 ",
-		"CHAMA_PACK OK iface=51010 period=20241212 sets=1 files=1 rows=3 rejected=1 embedded_delimiters=0 ",
-		"CHAMA_PACK OK iface=CM001 period=20241212 sets=3 files=4 rows=4 rejected=1 embedded_delimiters=1 ",
+		"CHAMA_PACK OK iface=51006 period=20241212 sets=1 files=1 read=12 rows=3 filtered=8 rejected=1 embedded_delimiters=1 ",
+		"CHAMA_PACK OK iface=51007 period=20241212 sets=1 files=2 read=12 rows=4 filtered=7 rejected=1 embedded_delimiters=1 ",
+		"CHAMA_PACK OK iface=51010 period=20241212 sets=1 files=1 read=12 rows=3 filtered=8 rejected=1 embedded_delimiters=0 ",
+		"CHAMA_PACK OK iface=CM001 period=20241212 sets=3 files=4 read=12 rows=4 filtered=7 rejected=1 embedded_delimiters=1 ",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status line %q missing:\n%s", want, out)

@@ -181,13 +181,13 @@ func TestStatus(t *testing.T) {
 	if err := WriteStatus(&b, ss, time.UTC); err != nil {
 		t.Fatal(err)
 	}
-	want := `IFACE  PERIOD    STAGE   STATE    HOURS  ROWS  REJECTED  FILES  BYTES  STARTED              FINISHED             NOTE
-51007  20241212  pull    failed   23/24  -     -         46     2300   2024-12-13 01:00:00  2024-12-13 01:24:00  partition not found
-51007  20241212  pack    done     -      100   1         3      4096   2024-12-13 02:00:00  2024-12-13 02:02:00  
-51007  20241212  push    running  -      -     -         -      -      2024-12-13 03:00:00  -                    
-51007  20241212  verify  missing  -      -     -         -      -      -                    -                    
-51006  20241212  pack    done     -      50    -         1      -      2024-12-13 02:00:00  2024-12-13 02:01:00  
-51006  20241212  verify  missing  -      -     -         -      -      -                    -                    
+	want := `IFACE  PERIOD    STAGE   STATE    HOURS  READ  ROWS  FILTERED  REJECTED  FILES  BYTES  STARTED              FINISHED             NOTE
+51007  20241212  pull    failed   23/24  -     -     -         -         46     2300   2024-12-13 01:00:00  2024-12-13 01:24:00  partition not found
+51007  20241212  pack    done     -      103   100   2         1         3      4096   2024-12-13 02:00:00  2024-12-13 02:02:00  
+51007  20241212  push    running  -      -     -     -         -         -      -      2024-12-13 03:00:00  -                    
+51007  20241212  verify  missing  -      -     -     -         -         -      -      -                    -                    
+51006  20241212  pack    done     -      -     50    -         -         1      -      2024-12-13 02:00:00  2024-12-13 02:01:00  
+51006  20241212  verify  missing  -      -     -     -         -         -      -      -                    -                    
 `
 	if b.String() != want {
 		t.Fatalf("status:\n%s\nwant:\n%s", b.String(), want)

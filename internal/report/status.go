@@ -281,7 +281,9 @@ func WriteStatus(w io.Writer, ss []StageStatus, loc *time.Location) error {
 		loc = time.Local
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "IFACE\tPERIOD\tSTAGE\tSTATE\tHOURS\tROWS\tREJECTED\tFILES\tBYTES\tSTARTED\tFINISHED\tNOTE")
+	// READ, ROWS (written), FILTERED and REJECTED reconcile for pack and
+	// transform: read = rows + filtered + rejected.
+	fmt.Fprintln(tw, "IFACE\tPERIOD\tSTAGE\tSTATE\tHOURS\tREAD\tROWS\tFILTERED\tREJECTED\tFILES\tBYTES\tSTARTED\tFINISHED\tNOTE")
 	for _, s := range ss {
 		rows := s.RowsOut
 		if rows == 0 {
@@ -295,8 +297,8 @@ func WriteStatus(w io.Writer, ss []StageStatus, loc *time.Location) error {
 		if note == "" && s.Hosts != "" {
 			note = s.Hosts
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Iface, s.Period, s.Stage, s.State, hours,
-			count(rows), count(s.Rejected), count(s.Files), count(s.Bytes), clock(s.Started, loc), clock(s.Finished, loc), note)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Iface, s.Period, s.Stage, s.State, hours,
+			count(s.RowsIn), count(rows), count(s.Filtered), count(s.Rejected), count(s.Files), count(s.Bytes), clock(s.Started, loc), clock(s.Finished, loc), note)
 	}
 	return tw.Flush()
 }

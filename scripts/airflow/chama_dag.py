@@ -2,17 +2,27 @@
 # Do not edit: change the config and render again, so the DAG and the
 # configured interfaces stay in step.
 #
-# Each interface is a chain of chama subcommands for the period. chama's exit
-# codes: 0 done; 3 partly done and 4 input not ready fail the try, and Airflow
-# retries it later (safe: every stage can be re-run); 1 failure; 2 config or
-# usage error (fix the config; retries will not help).
+# Each interface is a chain of chama subcommands for the period, each run
+# without a shell. chama's exit code decides what Airflow does:
+#   0      done;
+#   3, 4   partly done / input not ready: the try fails and Airflow retries
+#          it later, with backoff (safe: every stage can be re-run);
+#   1, 2   failure / config or usage error: the task fails at once, without
+#          retries (they cannot help): fix the cause, then clear the task;
+#   other  (chama killed by a signal, e.g. out of memory): retried.
+import logging
+import os
+import subprocess
 from datetime import datetime, timedelta
 
 from airflow import DAG
-from airflow.operators.bash import BashOperator
+from airflow.exceptions import AirflowException, AirflowFailException
+from airflow.operators.python import PythonOperator
 
 CHAMA = "/usr/local/bin/chama"
 CONFIG = "/etc/chama/chama.yaml"
+RETRIED = {3: "partly done", 4: "input not ready"}
+NOT_RETRIED = {1: "failed", 2: "usage or config error"}
 
 default_args = {
     "owner": "chama",
@@ -23,13 +33,40 @@ default_args = {
 }
 
 
-def chama(task_id, args, **kw):
-    """One chama subcommand; CHAMA_RUN_ID ties its ledger rows and logs to the Airflow run."""
-    return BashOperator(
+def run_chama(chama_args, run_id):
+    """Runs chama with chama_args (no shell) and maps its exit code; its
+    output goes to the task log. CHAMA_RUN_ID ties its ledger rows and logs
+    to the Airflow run."""
+    argv = [CHAMA, "--config", CONFIG, "--log-format", "json"] + list(chama_args)
+    env = dict(os.environ, CHAMA_RUN_ID=run_id)
+    log = logging.getLogger("airflow.task")
+    with subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, encoding="utf-8", errors="replace") as proc:
+        try:
+            for line in proc.stdout:
+                log.info("%s", line.rstrip("\n"))
+        except BaseException:
+            proc.terminate()  # the task is stopped (timeout, kill): stop chama too
+            raise
+    rc = proc.returncode
+    what = "chama " + " ".join(chama_args)
+    if rc == 0:
+        return
+    if rc in NOT_RETRIED:
+        raise AirflowFailException("%s: exit %d (%s): not retried" % (what, rc, NOT_RETRIED[rc]))
+    if rc in RETRIED:
+        raise AirflowException("%s: exit %d (%s): retried" % (what, rc, RETRIED[rc]))
+    if rc < 0:
+        raise AirflowException("%s: killed by signal %d: retried" % (what, -rc))
+    raise AirflowException("%s: exit %d: retried" % (what, rc))
+
+
+def chama(task_id, chama_args, **kw):
+    """A task that runs one chama subcommand; op_kwargs are templated, so
+    PERIOD and DAY in chama_args become the run's period."""
+    return PythonOperator(
         task_id=task_id,
-        bash_command=CHAMA + " --config " + CONFIG + " --log-format json " + args,
-        env={"CHAMA_RUN_ID": "{{ run_id }}"},
-        append_env=True,
+        python_callable=run_chama,
+        op_kwargs={"chama_args": chama_args},
         **kw,
     )
 
@@ -49,23 +86,24 @@ with DAG(
     verified = []
 
     # interface 51007
-    pull_51007 = chama("pull_51007", "pull --date " + PERIOD + " --iface 51007")
-    pack_51007 = chama("pack_51007", "pack --date " + PERIOD + " --iface 51007")
-    push_51007 = chama("push_51007", "push --date " + PERIOD + " --iface 51007")
-    verify_51007 = chama("verify_51007", "verify --date " + PERIOD + " --iface 51007 --remote")
+    pull_51007 = chama("pull_51007", ["pull", "--date", PERIOD, "--iface", "51007"])
+    pack_51007 = chama("pack_51007", ["pack", "--date", PERIOD, "--iface", "51007"])
+    push_51007 = chama("push_51007", ["push", "--date", PERIOD, "--iface", "51007"])
+    verify_51007 = chama("verify_51007", ["verify", "--date", PERIOD, "--iface", "51007", "--remote"])
     pull_51007 >> pack_51007 >> push_51007 >> verify_51007
     verified.append(verify_51007)
 
     # interface CM001
-    pull_CM001 = chama("pull_CM001", "pull --date " + PERIOD + " --iface CM001")
-    pack_CM001 = chama("pack_CM001", "pack --date " + PERIOD + " --iface CM001")
-    push_CM001 = chama("push_CM001", "push --date " + PERIOD + " --iface CM001")
-    verify_CM001 = chama("verify_CM001", "verify --date " + PERIOD + " --iface CM001 --remote")
+    pull_CM001 = chama("pull_CM001", ["pull", "--date", PERIOD, "--iface", "CM001"])
+    pack_CM001 = chama("pack_CM001", ["pack", "--date", PERIOD, "--iface", "CM001"])
+    push_CM001 = chama("push_CM001", ["push", "--date", PERIOD, "--iface", "CM001"])
+    verify_CM001 = chama("verify_CM001", ["verify", "--date", PERIOD, "--iface", "CM001", "--remote"])
     pull_CM001 >> pack_CM001 >> push_CM001 >> verify_CM001
     verified.append(verify_CM001)
 
-    # Volume against the same hours 1 and 28 days earlier; alerts, never retried.
-    report_volume = chama("report_volume", "report volume --date " + PERIOD + " --iface 51007,CM001", retries=0, trigger_rule="all_done")
+    # Volume against the same hours 1 and 28 days earlier; alerts (exit 1)
+    # fail it without retries, like every exit 1.
+    report_volume = chama("report_volume", ["report", "volume", "--date", PERIOD, "--iface", "51007,CM001"], retries=0, trigger_rule="all_done")
     verified >> report_volume
 
 # Hour H is processed by the run whose logical date is H.
@@ -83,8 +121,8 @@ with DAG(
     verified = []
 
     # interface 51007
-    pull_51007 = chama("pull_51007", "pull --date " + PERIOD + " --iface 51007")
-    pack_51007 = chama("pack_51007", "pack --date " + PERIOD + " --iface 51007")
-    push_51007 = chama("push_51007", "push --date " + DAY + " --iface 51007 --partial")
+    pull_51007 = chama("pull_51007", ["pull", "--date", PERIOD, "--iface", "51007"])
+    pack_51007 = chama("pack_51007", ["pack", "--date", PERIOD, "--iface", "51007"])
+    push_51007 = chama("push_51007", ["push", "--date", DAY, "--iface", "51007", "--partial"])
     pull_51007 >> pack_51007 >> push_51007
     verified.append(push_51007)
