@@ -117,8 +117,8 @@ func (s *Source) validateHDFS(key string, bad func(key, format string, a ...any)
 	if s.Concurrency < 1 || s.Concurrency > 256 {
 		bad(key+".concurrency", "must be 1-256")
 	}
-	if h.Retries < 0 {
-		bad(key+".retries", "must not be negative")
+	if h.Retries < 0 || h.Retries > 100 {
+		bad(key+".retries", "must be 0-100") // internal/pull caps its loop at 100 too
 	}
 	if h.Timeout < 0 || h.ConnectTimeout < 0 || h.RetryBackoff < 0 {
 		bad(key, "timeout, connect_timeout and retry_backoff must not be negative")

@@ -201,6 +201,11 @@ func (t *Transform) DWDColumns(name string) []string {
 // mobile key). Validation calls it too, so a missing file or key is a
 // config error.
 func (t *Transform) FuncShared() (*funcs.Shared, error) {
+	// funcs.LoadMobileKey names the variable in its errors: a key pasted
+	// into mobile_key_env must not get there (Validate refuses it too).
+	if t.MobileKeyEnv != "" && !IsEnvName(t.MobileKeyEnv) {
+		return nil, BadEnvName("transform.mobile_key_env")
+	}
 	sh := &funcs.Shared{UACache: t.UACache}
 	if t.IPDB != "" {
 		db, err := funcs.OpenXDB(t.IPDB)

@@ -113,6 +113,10 @@ func authMethods(t *config.Target) (ms []ssh.AuthMethod, closeFn func(), err err
 func secret(env, file, what string) (string, bool, error) {
 	switch {
 	case env != "":
+		if !config.IsEnvName(env) {
+			// A secret pasted into the key: never echo it.
+			return "", false, fmt.Errorf("auth.%s_env: %s", what, config.EnvNameProblem)
+		}
 		v, ok := os.LookupEnv(env)
 		if !ok || v == "" {
 			return "", false, fmt.Errorf("%s env var %s is not set", what, env)

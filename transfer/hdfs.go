@@ -155,6 +155,9 @@ func kerberosClient(k *config.Kerberos) (*krbclient.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kerberos krb5_conf %s: %w", k.Krb5Conf, err)
 	}
+	if err := config.CheckSecretFile(k.Keytab); err != nil {
+		return nil, fmt.Errorf("kerberos keytab: %w", err)
+	}
 	kt, err := keytab.Load(k.Keytab)
 	if err != nil {
 		return nil, fmt.Errorf("kerberos keytab %s: %w", k.Keytab, err)

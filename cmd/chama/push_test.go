@@ -175,3 +175,59 @@ interfaces:
 		t.Errorf("verify did not name the standby it checked:\n%s", out)
 	}
 }
+
+// config validate checks the files a run needs without the network: a
+// key file others can read, a missing known_hosts and a missing source
+// root are reported with their keys; a secret pasted into password_env
+// is refused and never printed.
+func TestConfigValidateChecksFiles(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "id"), []byte("key"), 0o644)
+	cfg := filepath.Join(dir, "chama.yaml")
+	os.WriteFile(cfg, []byte(`workdir: work
+sources:
+  ods: {type: file, root: no-such-folder}
+targets:
+  plat:
+    primary: [{host: 127.0.0.1, port: 22}]
+    user: chama
+    auth: {key_file: id}
+    known_hosts: no-known-hosts
+    dir: /in
+  plat2:
+    primary: [{host: 127.0.0.1, port: 22}]
+    user: chama
+    auth: {password_env: "Hunter2Secret!"}
+    known_hosts: no-known-hosts
+    dir: /in
+interfaces:
+  "51007":
+    source: ods
+    path: dt={date}
+    routes: [{target: plat}, {target: plat2}]
+`), 0o644)
+	out, code, err := packCLI(t, "--config", cfg, "config", "validate")
+	msg := out + fmt.Sprint(err)
+	if code != exit.Usage {
+		t.Fatalf("exit %d, want 2\n%s", code, msg)
+	}
+	if strings.Contains(msg, "Hunter2Secret") || !strings.Contains(msg, "targets.plat2.auth.password_env") {
+		t.Errorf("pasted secret: %s", msg)
+	}
+	os.WriteFile(cfg, []byte(strings.Replace(mustRead(t, cfg), `auth: {password_env: "Hunter2Secret!"}`, `auth: {password_env: CHAMA_PW}`, 1)), 0o644)
+	out, code, err = packCLI(t, "--config", cfg, "config", "validate")
+	msg = out + fmt.Sprint(err)
+	for _, want := range []string{"targets.plat.auth.key_file", "targets.plat.known_hosts", "sources.ods.root"} {
+		if code != exit.Usage || !strings.Contains(msg, want) {
+			t.Errorf("exit %d, want 2 naming %s:\n%s", code, want, msg)
+		}
+	}
+}
+
+func mustRead(t *testing.T, p string) string {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -191,7 +191,12 @@ func init() {
 			Long: `validate loads the config (--config, else $CHAMA_CONFIG, else ./chama.yaml)
 and reports every problem at once, each with its key path, e.g.
   interfaces.51007.lines_per_file: must be at least 1
-Unknown keys are errors, not silently ignored. On success it prints
+Unknown keys are errors (with the nearest known key), not silently ignored.
+It also checks what can be checked without the network: every secret file
+(key, passphrase, password, mobile key, Kerberos keytab) exists and has no
+group or other permissions, known_hosts and the IP database exist, each
+file source's root is a folder, and each *_env key names a variable rather
+than holding the secret (docs/security.md). On success it prints
   config chama.yaml is valid: 3 interfaces (51006, 51007, CM001)
 
 Exit codes: 0 valid; 2 the file is missing or has problems.`,
@@ -202,6 +207,9 @@ Exit codes: 0 valid; 2 the file is missing or has problems.`,
 				c, err := g.config()
 				if err != nil {
 					return err
+				}
+				if err := config.CheckFiles(c); err != nil {
+					return exit.With(exit.Usage, fmt.Errorf("config %s: %w", c.Path(), err))
 				}
 				fmt.Fprintf(g.Stdout, "config %s is valid: %d interfaces (%s)\n", c.Path(), len(c.Interfaces), strings.Join(c.InterfaceNames(), ", "))
 				return nil

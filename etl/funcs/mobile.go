@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"unsafe"
@@ -21,6 +22,10 @@ const MobileUserKey = "$basic_userId"
 type MobileCipher struct{ block cipher.Block }
 
 // NewMobileCipher takes a 16, 24 or 32 byte AES key.
+// envName is what an env var name looks like (config cannot be imported
+// here: it imports this package).
+var envName = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
+
 func NewMobileCipher(key []byte) (*MobileCipher, error) {
 	b, err := aes.NewCipher(key)
 	if err != nil {
@@ -38,6 +43,10 @@ func LoadMobileKey(env, file string) (*MobileCipher, error) {
 	case env != "" && file != "":
 		return nil, fmt.Errorf("mobile key: set mobile_key_env or mobile_key_file, not both")
 	case env != "":
+		if !envName.MatchString(env) {
+			// A key pasted into mobile_key_env: never echo it.
+			return nil, fmt.Errorf("mobile_key_env must name an environment variable (A-Z, 0-9, _), not hold the key itself; the value was not printed")
+		}
 		v, ok := os.LookupEnv(env)
 		if !ok || v == "" {
 			return nil, fmt.Errorf("mobile key: env var %s is not set", env)
@@ -61,7 +70,7 @@ func LoadMobileKey(env, file string) (*MobileCipher, error) {
 	}
 	key, err := hex.DecodeString(strings.TrimSpace(text))
 	if err != nil {
-		src := "env var " + env
+		src := "its env var"
 		if file != "" {
 			src = "file " + file
 		}

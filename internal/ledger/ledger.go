@@ -16,14 +16,16 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx"
-	"modernc.org/sqlite"               // driver "sqlite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"modernc.org/sqlite" // driver "sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/chama-data/chama/config"
@@ -104,23 +106,54 @@ type Ledger struct {
 	db      *sql.DB
 	driver  string
 	machine string
+	// secrets are texts no error may show (the PostgreSQL DSN and its
+	// password): scrub replaces them.
+	secrets []string
 	// Now is the clock; tests set it.
 	Now func() time.Time
 }
 
 // Open opens the ledger the config names, creating its table if needed.
+// No message names the DSN of a PostgreSQL ledger, only the variable
+// that holds it ("the DSN in $CHAMA_LEDGER_DSN").
 func Open(cfg *config.Config) (*Ledger, error) {
 	switch cfg.Ledger.Driver {
 	case "", "sqlite":
 		return OpenSQLite(filepath.Join(cfg.Workdir, FileName))
 	case "postgres":
-		dsn := os.Getenv(cfg.Ledger.DSNEnv)
-		if dsn == "" {
-			return nil, fmt.Errorf("ledger: driver postgres but the env var %s (ledger.dsn_env) is empty", cfg.Ledger.DSNEnv)
+		name := cfg.Ledger.DSNEnv
+		if !config.IsEnvName(name) {
+			// Most likely the DSN itself: never echo it.
+			return nil, fmt.Errorf("ledger: %w", config.BadEnvName("ledger.dsn_env"))
 		}
-		return OpenPostgres(dsn)
+		dsn := os.Getenv(name)
+		if dsn == "" {
+			return nil, fmt.Errorf("ledger: driver postgres but the env var %s (ledger.dsn_env) is empty", name)
+		}
+		return openPostgres(dsn, "the DSN in $"+name)
 	}
 	return nil, fmt.Errorf("ledger: unknown driver %q", cfg.Ledger.Driver)
+}
+
+// sqlitePragmas are the connection settings of every SQLite ledger.
+const sqlitePragmas = "_pragma=busy_timeout(15000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+
+// sqliteDSN is the modernc.org/sqlite data source name of the database
+// file path: a file: URI of the absolute path, percent-encoded, so that
+// a '?', '#' or '%' in a folder name is part of the name (SQLite and the
+// driver would otherwise end the name there and read the rest as
+// parameters), followed by the ledger's pragmas.
+func sqliteDSN(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	p := filepath.ToSlash(abs)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // C:/x -> /C:/x (https://www.sqlite.org/uri.html)
+	}
+	u := url.URL{Scheme: "file", Path: p, RawQuery: sqlitePragmas}
+	return u.String(), nil
 }
 
 // OpenSQLite opens (or creates) a SQLite ledger file. Several chama
@@ -130,26 +163,90 @@ func OpenSQLite(path string) (*Ledger, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
-	dsn := "file:" + path + "?_pragma=busy_timeout(15000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+	dsn, err := sqliteDSN(path)
+	if err != nil {
+		return nil, fmt.Errorf("ledger %s: %w", path, err)
+	}
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("ledger %s: %w", path, err)
 	}
-	return open(db, "sqlite", path)
+	return open(&Ledger{db: db, driver: "sqlite"}, path)
 }
 
-// OpenPostgres opens a PostgreSQL ledger. The DSN is never logged or put
-// in errors.
+// OpenPostgres opens a PostgreSQL ledger. No part of the DSN is ever
+// logged or put in an error.
 func OpenPostgres(dsn string) (*Ledger, error) {
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		return nil, errors.New("ledger: postgres: cannot parse the connection string")
-	}
-	return open(db, "postgres", "postgres")
+	return openPostgres(dsn, "the DSN")
 }
 
-func open(db *sql.DB, driver, what string) (*Ledger, error) {
-	l := &Ledger{db: db, driver: driver, Now: time.Now}
+// openPostgres opens the ledger at dsn; where says where the DSN came
+// from, for messages ("the DSN in $CHAMA_LEDGER_DSN").
+//
+// pgx puts a DSN it cannot parse in its error with the password masked,
+// as far as it can tell where the password ends: a raw '@', '/', '?' or
+// '#' in it moves that border, and the rest of the password was shown,
+// also as a host or database name in connection errors. So: an
+// ambiguous URL is refused, a parse error is reported without pgx's
+// text, and the DSN and password are scrubbed from any later error.
+func openPostgres(dsn, where string) (*Ledger, error) {
+	what := "postgres (" + where + ")"
+	if ambiguousURL(dsn) {
+		return nil, fmt.Errorf("ledger %s: the URL has a raw '@', or a '/', '?' or '#' before its '@', so where the password ends is unclear: percent-encode them in the password and database name (@ %%40, / %%2F, ? %%3F, # %%23); the DSN is not printed", what)
+	}
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("ledger %s: cannot be parsed as a PostgreSQL URL or key=value connection string; the DSN and the parser's message (which may quote it) are not printed", what)
+	}
+	l := &Ledger{db: stdlib.OpenDB(*cfg), driver: "postgres", secrets: []string{dsn}}
+	if cfg.Password != "" {
+		l.secrets = append(l.secrets, cfg.Password)
+	}
+	return open(l, what)
+}
+
+// ambiguousURL reports whether a postgres:// URL has an '@' whose place
+// does not say where the user info ends: more than one '@', or a '/', '?'
+// or '#' before it.
+func ambiguousURL(dsn string) bool {
+	rest, ok := strings.CutPrefix(dsn, "postgres://")
+	if !ok {
+		rest, ok = strings.CutPrefix(dsn, "postgresql://")
+	}
+	if !ok {
+		return false
+	}
+	at := strings.IndexByte(rest, '@')
+	if at < 0 {
+		return false
+	}
+	return strings.Count(rest, "@") > 1 || strings.ContainsAny(rest[:at], "/?#")
+}
+
+// scrub returns err, or an error of the same text with every secret
+// replaced when the text holds one. (A secret shorter than 4 bytes is
+// left alone: replacing every "a" would make the message unreadable,
+// and the driver does not print a password it parsed.)
+func (l *Ledger) scrub(err error) error {
+	if err == nil || len(l.secrets) == 0 {
+		return err
+	}
+	msg := err.Error()
+	clean := msg
+	for _, s := range l.secrets {
+		if len(s) >= 4 {
+			clean = strings.ReplaceAll(clean, s, "xxxxx")
+		}
+	}
+	if clean == msg {
+		return err
+	}
+	return errors.New(clean)
+}
+
+func open(l *Ledger, what string) (*Ledger, error) {
+	db := l.db
+	l.Now = time.Now
 	l.machine, _ = os.Hostname()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -163,7 +260,7 @@ func open(db *sql.DB, driver, what string) (*Ledger, error) {
 		// busy timeout or not: try again until the deadline.
 		if !isBusy(err) || ctx.Err() != nil {
 			db.Close()
-			return nil, fmt.Errorf("ledger %s: %w", what, err)
+			return nil, fmt.Errorf("ledger %s: %w", what, l.scrub(err))
 		}
 		select {
 		case <-ctx.Done():
@@ -300,7 +397,7 @@ func (l *Ledger) Start(ctx context.Context, r Run) (int64, error) {
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 		r.RunID, r.Stage, r.Iface, r.Period, r.Period[:8], r.Hour, r.Target, l.machine, os.Getpid(), Running, ts(l.Now())).Scan(&id)
 	if err != nil {
-		return 0, fmt.Errorf("ledger: start %s %s %s: %w", r.Stage, r.Iface, r.Period, err)
+		return 0, fmt.Errorf("ledger: start %s %s %s: %w", r.Stage, r.Iface, r.Period, l.scrub(err))
 	}
 	return id, nil
 }
@@ -320,7 +417,7 @@ func (l *Ledger) Finish(ctx context.Context, id int64, res Result) error {
 		res.RowsIn, res.RowsOut, res.Rejected, res.Filtered, res.Files, res.Bytes,
 		res.Host, res.Status, res.Err, ts(l.Now()), id)
 	if err != nil {
-		return fmt.Errorf("ledger: finish run %d: %w", id, err)
+		return fmt.Errorf("ledger: finish run %d: %w", id, l.scrub(err))
 	}
 	if n, _ := out.RowsAffected(); n != 1 {
 		return fmt.Errorf("ledger: finish run %d: no such run", id)
@@ -360,7 +457,7 @@ func (l *Ledger) Rows(ctx context.Context, q Query) ([]Row, error) {
 	sqlq += " ORDER BY id"
 	rs, err := l.db.QueryContext(ctx, l.rebind(sqlq), args...)
 	if err != nil {
-		return nil, fmt.Errorf("ledger: query: %w", err)
+		return nil, fmt.Errorf("ledger: query: %w", l.scrub(err))
 	}
 	defer rs.Close()
 	var out []Row
@@ -369,10 +466,10 @@ func (l *Ledger) Rows(ctx context.Context, q Query) ([]Row, error) {
 		var st, fin string
 		if err := rs.Scan(&r.ID, &r.RunID, &r.Stage, &r.Iface, &r.Period, &r.Day, &r.Hour, &r.Target, &r.Host, &r.Machine, &r.PID,
 			&r.RowsIn, &r.RowsOut, &r.Rejected, &r.Filtered, &r.Files, &r.Bytes, &r.Status, &r.Err, &st, &fin); err != nil {
-			return nil, fmt.Errorf("ledger: read: %w", err)
+			return nil, fmt.Errorf("ledger: read: %w", l.scrub(err))
 		}
 		r.Started, r.Finished = parseTS(st), parseTS(fin)
 		out = append(out, r)
 	}
-	return out, rs.Err()
+	return out, l.scrub(rs.Err())
 }

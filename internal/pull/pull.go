@@ -614,9 +614,31 @@ func (r *runner) ready(ctx context.Context, p *Partition, cs *config.Source, src
 	return files, nil
 }
 
-// readyCommand runs the source's external readiness check. Exit status 0
-// is ready; any other status is not ready, with the first line of its
-// output as the reason; a program that cannot be run is an error.
+// readyCommandEnv lists the variables ready_command gets from chama's
+// environment (a trailing * is a prefix); everything else, the secrets
+// chama reads among it, is left out. CHAMA_IFACE, CHAMA_PERIOD,
+// CHAMA_PATH and CHAMA_SOURCE are added.
+var readyCommandEnv = []string{"PATH", "HOME", "LANG", "LC_*", "TZ"}
+
+// readyEnv is ready_command's environment for partition p.
+func readyEnv(p *Partition, period string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		for _, k := range readyCommandEnv {
+			if name == k || strings.HasSuffix(k, "*") && strings.HasPrefix(name, strings.TrimSuffix(k, "*")) {
+				env = append(env, kv)
+				break
+			}
+		}
+	}
+	return append(env, "CHAMA_IFACE="+p.Iface, "CHAMA_PERIOD="+period, "CHAMA_PATH="+p.Path, "CHAMA_SOURCE="+p.Source)
+}
+
+// readyCommand runs the source's external readiness check, with the
+// minimal environment of readyEnv. Exit status 0 is ready; any other
+// status is not ready, with the first line of its output as the reason;
+// a program that cannot be run is an error.
 func readyCommand(ctx context.Context, cs *config.Source, p *Partition) (bool, string, error) {
 	argv := cs.HDFS.ReadyCommand
 	ctx, cancel := context.WithTimeout(ctx, max(cs.HDFS.Timeout.D(), time.Second))
@@ -626,7 +648,7 @@ func readyCommand(ctx context.Context, cs *config.Source, p *Partition) (bool, s
 	if p.Hour != "" && len(period) == 8 {
 		period += p.Hour
 	}
-	cmd.Env = append(os.Environ(), "CHAMA_IFACE="+p.Iface, "CHAMA_PERIOD="+period, "CHAMA_PATH="+p.Path, "CHAMA_SOURCE="+p.Source)
+	cmd.Env = readyEnv(p, period)
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ctx.Err() == nil {
@@ -654,22 +676,49 @@ func sameListing(a, b []transfer.FileInfo) bool {
 	return true
 }
 
-// retry runs f until it succeeds, up to retries more times, pausing
-// backoff, then twice as long each time (at most a minute).
+// MaxRetries bounds a source's retries: past it, retry gives up whatever
+// the config says.
+const MaxRetries = 100
+
+// MaxRetryPause is the longest pause between two tries.
+const MaxRetryPause = time.Minute
+
+// retry runs f until it succeeds, up to retries (at most MaxRetries)
+// more times, pausing backoff, then twice as long each time (at most
+// MaxRetryPause).
 func retry(ctx context.Context, log *slog.Logger, retries int, backoff time.Duration, what string, f func() error) error {
+	retries = min(retries, MaxRetries)
 	for attempt := 0; ; attempt++ {
 		err := f()
 		if err == nil || ctx.Err() != nil || attempt >= retries {
 			return err
 		}
-		pause := min(backoff<<attempt, time.Minute)
+		pause := retryPause(backoff, attempt)
 		log.Warn("retrying", "what", what, "attempt", attempt+1, "of", retries, "in", pause.String(), "err", err)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(pause):
+		case <-after(pause):
 		}
 	}
+}
+
+// after is time.After; tests replace it.
+var after = time.After
+
+// retryPause is the pause before try attempt+2: backoff doubled attempt
+// times, at most MaxRetryPause. It doubles step by step and stops at
+// the cap, so no attempt number overflows it (backoff<<attempt wrapped
+// to zero or below from attempt 33 of a 2s backoff, and retry spun).
+func retryPause(backoff time.Duration, attempt int) time.Duration {
+	if backoff <= 0 {
+		return 0
+	}
+	p := backoff
+	for i := 0; i < attempt && p < MaxRetryPause; i++ {
+		p *= 2 // p < MaxRetryPause: no overflow
+	}
+	return min(p, MaxRetryPause)
 }
 
 // writeAtomic writes a small file (a record, a marker) through a synced

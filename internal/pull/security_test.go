@@ -1,0 +1,108 @@
+package pull
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chama-data/chama/config"
+)
+
+// The pause doubles from the backoff up to a minute and stays there: a
+// shift past 63 bits (attempt 33 for 2s) used to wrap to zero or a
+// negative pause, and the retry loop spun.
+func TestRetryPauseIsCapped(t *testing.T) {
+	if p := retryPause(2*time.Second, 40); p != time.Minute {
+		t.Errorf("attempt 40: pause %v, want 1m", p)
+	}
+	for _, b := range []time.Duration{2 * time.Second, time.Nanosecond, time.Millisecond, 45 * time.Second, time.Hour} {
+		prev := time.Duration(0)
+		for a := 0; a <= 300; a++ {
+			p := retryPause(b, a)
+			if p <= 0 || p > time.Minute || p < prev {
+				t.Fatalf("backoff %v attempt %d: pause %v (previous %v)", b, a, p, prev)
+			}
+			prev = p
+		}
+	}
+	if p := retryPause(2*time.Second, 0); p != 2*time.Second {
+		t.Errorf("first pause %v", p)
+	}
+	if p := retryPause(2*time.Second, 3); p != 16*time.Second {
+		t.Errorf("fourth pause %v", p)
+	}
+}
+
+// However many retries a config asks for, retry gives up after
+// MaxRetries.
+func TestRetryIsBounded(t *testing.T) {
+	defer func(a func(time.Duration) <-chan time.Time) { after = a }(after)
+	after = func(time.Duration) <-chan time.Time {
+		c := make(chan time.Time, 1)
+		c <- time.Time{}
+		return c
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	calls := 0
+	err := retry(ctx, slog.New(slog.DiscardHandler), 1<<40, time.Second, "x", func() error {
+		calls++
+		if calls > 10*MaxRetries {
+			cancel()
+		}
+		return errors.New("down")
+	})
+	if err == nil || calls != MaxRetries+1 {
+		t.Fatalf("%d calls (%v), want %d", calls, err, MaxRetries+1)
+	}
+}
+
+// ready_command gets a minimal environment, not chama's secrets.
+func TestReadyCommandEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "env")
+	script := filepath.Join(dir, "check")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nenv > '"+out+"'\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CHAMA_TEST_SFTP_PW", "Hunter2Secret!")
+	t.Setenv("PGPASSWORD", "Hunter2Pg")
+	t.Setenv("CHAMA_LEDGER_DSN", "postgres://chama:Hunter2@db/ledger")
+	t.Setenv("SSH_AUTH_SOCK", "/tmp/agent.Hunter2")
+	t.Setenv("TZ", "Asia/Shanghai")
+	t.Setenv("LANG", "zh_CN.UTF-8")
+	t.Setenv("LC_ALL", "C.UTF-8")
+	cs := &config.Source{}
+	cs.HDFS.ReadyCommand = []string{script}
+	cs.HDFS.Timeout = config.Duration(10 * time.Second)
+	ok, reason, err := readyCommand(context.Background(), cs, &Partition{Iface: "51007", Period: "20241212", Hour: "07", Path: "ods/dt=20241212/hour=07", Source: "hdfs1"})
+	if !ok || err != nil {
+		t.Fatalf("%v %q %v", ok, reason, err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := "\n" + string(b)
+	for _, want := range []string{"\nPATH=" + os.Getenv("PATH") + "\n", "\nTZ=Asia/Shanghai\n", "\nLANG=zh_CN.UTF-8\n", "\nLC_ALL=C.UTF-8\n",
+		"\nCHAMA_IFACE=51007\n", "\nCHAMA_PERIOD=2024121207\n", "\nCHAMA_PATH=ods/dt=20241212/hour=07\n", "\nCHAMA_SOURCE=hdfs1\n"} {
+		if !strings.Contains(env, want) {
+			t.Errorf("no %q in the command's environment", strings.TrimSpace(want))
+		}
+	}
+	if h := os.Getenv("HOME"); h != "" && !strings.Contains(env, "\nHOME="+h+"\n") {
+		t.Errorf("no HOME in the command's environment")
+	}
+	// (Only names are printed: this machine's environment may hold
+	// secrets of its own.)
+	for _, kv := range strings.Split(env, "\n") {
+		if name, v, _ := strings.Cut(kv, "="); strings.Contains(v, "Hunter2") {
+			t.Errorf("the command got chama's secret in %s", name)
+		}
+	}
+}
