@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"os"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/chama-data/chama/config"
@@ -42,10 +45,13 @@ const StatusPrefix = "CHAMA_PACK"
 //	CHAMA_PACK FAIL iface=51007 period=20241213 err="partition not found: ..."
 //
 // A failure does not stop the others. The error carries the exit code:
-// 4 when every failure is an input that is not ready yet, 3 when some
-// pairs succeeded (safe to run again), else 1.
+// 2 when every failure is a usage error; 1 when any failure needs an
+// operator (bad data under embedded_delimiter: fail, too many rejects, a
+// sequence overflow: running again gives the same answer); 4 when every
+// failure is an input not ready yet; else 3 (transient: another run held
+// the period, the source's link broke), safe to run again.
 func PackAll(ctx context.Context, o PackAllOptions) error {
-	var failed, notReady, usage, ok int
+	var failed, notReady, usage, transient, ok int
 	var first error
 	var units []packUnit
 	for _, p := range o.Periods {
@@ -101,6 +107,10 @@ func PackAll(ctx context.Context, o PackAllOptions) error {
 					notReady++
 				case exit.Usage: // e.g. a transform spec that cannot run
 					usage++
+				default:
+					if isTransient(err) {
+						transient++
+					}
 				}
 				if first == nil {
 					first = err
@@ -123,12 +133,26 @@ func PackAll(ctx context.Context, o PackAllOptions) error {
 	switch {
 	case usage == failed:
 		return exit.With(exit.Usage, err)
+	case failed > notReady+transient:
+		return exit.With(exit.Failure, err) // deterministic: an operator must look
 	case notReady == failed:
 		return exit.With(exit.NotReady, err)
-	case ok > 0:
-		return exit.With(exit.Partial, err)
 	}
-	return exit.With(exit.Failure, err)
+	return exit.With(exit.Partial, err)
+}
+
+// isTransient: a failure that running again can cure: another run held
+// the period's lock, or the link to the source broke or timed out.
+func isTransient(err error) bool {
+	var ne net.Error
+	switch {
+	case errors.Is(err, exit.ErrBusy), exit.Code(err) == exit.Partial:
+		return true
+	case errors.As(err, &ne), errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.EPIPE):
+		return true
+	}
+	return false
 }
 
 // StatusLine is the one-line result of packing one interface and period.

@@ -2,7 +2,9 @@ package etl
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -13,16 +15,18 @@ import (
 	"github.com/chama-data/chama/naming"
 )
 
-// PackAll prints one greppable line per interface and period, carries on
-// past a failure, and says "partly done" (3) when some succeeded.
+// PackAll prints one greppable line per interface and period and carries
+// on past a failure. A missing partition is not ready (4), as in pull; a
+// deterministic failure is 1 even when others succeeded (running again
+// gives the same answer); 3 only for transient causes (a busy period).
 func TestPackAllStatusLinesAndExitCodes(t *testing.T) {
 	e := newEnv(t, "")
 	e.writeInput("ods/dt=20241212/a.gz", row("1", "2"))
 	var out strings.Builder
 	ps, _ := naming.ParsePeriods("20241212,20241213")
 	err := PackAll(context.Background(), PackAllOptions{Config: e.cfg, Periods: ps, Ifaces: []*config.Interface{e.cfg.Interfaces["X"]}, Out: &out})
-	if exit.Code(err) != exit.Partial {
-		t.Errorf("exit code %d (%v), want 3", exit.Code(err), err)
+	if exit.Code(err) != exit.NotReady {
+		t.Errorf("exit code %d (%v), want 4", exit.Code(err), err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if len(lines) != 2 {
@@ -32,17 +36,35 @@ func TestPackAllStatusLinesAndExitCodes(t *testing.T) {
 	if !okRe.MatchString(lines[0]) {
 		t.Errorf("ok line %q", lines[0])
 	}
-	if !strings.HasPrefix(lines[1], `CHAMA_PACK FAIL iface=X period=20241213 err="interface X period 20241213: partition not found: `) {
-		t.Errorf("fail line %q", lines[1])
+	if !strings.HasPrefix(lines[1], `CHAMA_PACK NOTREADY iface=X period=20241213 err="interface X period 20241213: partition not found: `) {
+		t.Errorf("not-ready line %q", lines[1])
 	}
 
-	// Only failures: exit 1. A missing _SUCCESS marker: not ready, exit 4.
-	ps, _ = naming.ParsePeriods("20241213")
+	// A deterministic failure beside a success: exit 1, not "retry".
+	e.writeInput("ods/dt=20241213/a.gz", row("1|x", "2"))
+	old := e.cfg.Interfaces["X"].EmbeddedDelimiter
+	e.cfg.Interfaces["X"].EmbeddedDelimiter = "fail"
+	ps, _ = naming.ParsePeriods("20241212,20241213")
 	out.Reset()
 	err = PackAll(context.Background(), PackAllOptions{Config: e.cfg, Periods: ps, Ifaces: []*config.Interface{e.cfg.Interfaces["X"]}, Out: &out})
-	if exit.Code(err) != exit.Failure {
-		t.Errorf("exit code %d, want 1", exit.Code(err))
+	if exit.Code(err) != exit.Failure || !strings.Contains(out.String(), "CHAMA_PACK FAIL iface=X period=20241213") {
+		t.Errorf("exit code %d, want 1\n%s", exit.Code(err), out.String())
 	}
+	os.RemoveAll(filepath.Join(e.root, "ods", "dt=20241213"))
+
+	// A busy period (another pack holds its lock) is transient: exit 3.
+	unlock, lerr := lockPeriod(filepath.Dir(e.outDir("20241212")), "20241212")
+	if lerr != nil {
+		t.Fatal(lerr)
+	}
+	ps, _ = naming.ParsePeriods("20241212")
+	out.Reset()
+	err = PackAll(context.Background(), PackAllOptions{Config: e.cfg, Periods: ps, Ifaces: []*config.Interface{e.cfg.Interfaces["X"]}, Out: &out})
+	unlock()
+	if exit.Code(err) != exit.Partial || !errors.Is(err, exit.ErrBusy) {
+		t.Errorf("busy: exit code %d (%v), want 3", exit.Code(err), err)
+	}
+	e.cfg.Interfaces["X"].EmbeddedDelimiter = old
 	e.cfg.Sources["local"].Ready = "marker"
 	ps, _ = naming.ParsePeriods("20241212")
 	out.Reset()

@@ -737,8 +737,12 @@ func listInputs(ctx context.Context, c *config.Config, iface *config.Interface, 
 	for _, dir := range InputDirs(iface.Path, period) {
 		files, err := src.List(ctx, dir)
 		if err != nil {
-			if errors.Is(err, transfer.ErrNotFound) && !strings.Contains(err.Error(), "partition not found") {
-				err = fmt.Errorf("partition not found: %s: %w", dir, err)
+			if errors.Is(err, transfer.ErrNotFound) {
+				// Not there yet: pull's rule, not ready (exit 4).
+				if !strings.Contains(err.Error(), "partition not found") {
+					err = fmt.Errorf("partition not found: %s: %w", dir, err)
+				}
+				return nil, exit.With(exit.NotReady, err)
 			}
 			return nil, err
 		}

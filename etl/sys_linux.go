@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/lockfile"
 )
 
@@ -36,7 +37,7 @@ func lockPeriod(parent, period string) (func(), error) {
 		unlock, err = lockfile.TryLock(path)
 	}
 	if errors.Is(err, lockfile.ErrHeld) {
-		return nil, fmt.Errorf("%w (lock %s is held): wait for it to finish, or find it with 'fuser %s'", errLocked, path, path)
+		return nil, exit.Busy(fmt.Errorf("%w (lock %s is held): wait for it to finish, or find it with 'fuser %s'", errLocked, path, path))
 	}
 	return unlock, err
 }

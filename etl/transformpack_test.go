@@ -258,7 +258,7 @@ func TestTransformPackSharedPass(t *testing.T) {
 	status.Reset()
 	err = PackAll(context.Background(), PackAllOptions{Config: c, Periods: []naming.Period{naming.MustPeriod("20241212")},
 		Ifaces: []*config.Interface{c.Interfaces["T1"], c.Interfaces["T2"]}, Out: &status, Workers: 2})
-	if exit.Code(err) != exit.Partial || !strings.Contains(status.String(), "CHAMA_PACK FAIL iface=T1 ") || !strings.Contains(status.String(), "CHAMA_PACK OK iface=T2 ") {
+	if exit.Code(err) != exit.Failure || !strings.Contains(status.String(), "CHAMA_PACK FAIL iface=T1 ") || !strings.Contains(status.String(), "CHAMA_PACK OK iface=T2 ") {
 		t.Errorf("exit %d %v\n%s", exit.Code(err), err, status.String())
 	}
 }

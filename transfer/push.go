@@ -97,7 +97,9 @@ type JobResult struct {
 	Code        int      `json:"exit_code"`
 	// Partial: only the known prefix of a day was delivered, no .verf.
 	Partial bool `json:"partial,omitempty"`
-	code    int
+	// Busy: another push of the period was running; nothing was done.
+	Busy bool `json:"busy,omitempty"`
+	code int
 }
 
 // HostResult is one endpoint's share of the run.
@@ -227,7 +229,7 @@ func Push(ctx context.Context, o PushOptions) (*PushResult, error) {
 				unlock, err := lockfile.TryLock(lockfile.PushForDir(dir))
 				switch {
 				case errors.Is(err, lockfile.ErrHeld):
-					merr = errBusy{dir: dir}
+					merr = exit.Busy(errBusy{dir: dir})
 				case err != nil:
 					merr = fmt.Errorf("push lock: %w", err)
 				default:
@@ -257,8 +259,8 @@ func Push(ctx context.Context, o PushOptions) (*PushResult, error) {
 				case errors.Is(merr, os.ErrNotExist):
 					j.res.code, j.res.Err = exit.NotReady, fmt.Sprintf("%s has no %s: pack the period first", dir, manifest.FileName)
 					continue
-				case errors.As(merr, new(errBusy)):
-					j.res.code, j.res.Err = exit.Partial, merr.Error()
+				case errors.Is(merr, exit.ErrBusy):
+					j.res.code, j.res.Err, j.res.Busy = exit.Partial, merr.Error(), true
 					continue
 				case merr != nil:
 					j.res.code, j.res.Err = exit.Failure, merr.Error()

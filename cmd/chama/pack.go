@@ -51,8 +51,11 @@ One status line per interface and period, for scrapers:
   CHAMA_PACK FAIL iface=51007 period=20241213 err="partition not found: ..."
   CHAMA_PACK NOTREADY iface=51007 period=20241213 err="partition not ready: ..."
 
-Exit codes: 0 all packed; 1 failed; 2 usage or config error; 3 some packed,
-some failed (safe to run again); 4 every failure is input not ready yet.`,
+Exit codes: 0 all packed; 1 a failure that needs an operator (bad data,
+too many rejects), even if others packed; 2 usage or config error; 3 only
+transient failures (another pack held the period, the source's link
+broke): safe to run again; 4 every failure is input not ready yet (no
+marker, or no partition folder yet).`,
 			Example: `  # one day of every configured interface
   chama pack --date 20241212
 

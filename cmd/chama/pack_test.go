@@ -83,7 +83,7 @@ interfaces:
 		t.Error(err)
 	}
 	out, code, _ = packCLI(t, "--config", cfg, "pack", "--date", "20241213")
-	if code != exit.Failure || !strings.Contains(out, `CHAMA_PACK FAIL iface=51007 period=20241213 err="interface 51007 period 20241213: partition not found: `) {
+	if code != exit.NotReady || !strings.Contains(out, `CHAMA_PACK NOTREADY iface=51007 period=20241213 err="interface 51007 period 20241213: partition not found: `) {
 		t.Errorf("missing day: exit %d\n%s", code, out)
 	}
 
@@ -102,7 +102,7 @@ interfaces:
 		t.Fatal(err)
 	}
 	if len(rows) != 2 || rows[0].Period != "20241212" || rows[0].Status != ledger.OK || rows[0].RowsOut != 250 || rows[0].Files != 3 ||
-		rows[1].Period != "20241213" || rows[1].Status != ledger.Failed || !strings.Contains(rows[1].Err, "partition not found") {
+		rows[1].Period != "20241213" || rows[1].Status != ledger.NotReady || !strings.Contains(rows[1].Err, "partition not found") {
 		t.Errorf("ledger rows %+v", rows)
 	}
 }
@@ -126,7 +126,7 @@ interfaces:
 	var out strings.Builder
 	err = packStage(t.Context(), pipeline.Params{Config: c, Ifaces: []*config.Interface{c.Interfaces["A"], c.Interfaces["B"]}, Stdout: &out}, naming.MustPeriod("20241212"))
 	var fi *pipeline.FailedIfaces
-	if !errors.As(err, &fi) || strings.Join(fi.Names, ",") != "B" || exit.Code(err) != exit.Partial {
-		t.Fatalf("err %v (exit %d), want B named as failed and exit 3\n%s", err, exit.Code(err), out.String())
+	if !errors.As(err, &fi) || strings.Join(fi.Names, ",") != "B" || exit.Code(err) != exit.NotReady {
+		t.Fatalf("err %v (exit %d), want B named as failed and exit 4 (its partition is not there yet)\n%s", err, exit.Code(err), out.String())
 	}
 }

@@ -146,7 +146,11 @@ func pushTrack(rc *obs.Recorder) func(context.Context, string, string, string) f
 				res.Status = ledger.Partial // the day's known hours only, no .verf yet
 			}
 			if !r.OK {
-				res.Status, res.Err = obs.Status(exit.With(r.Code, errors.New(r.Err))), r.Err
+				err := exit.With(r.Code, errors.New(r.Err))
+				if r.Busy {
+					err = exit.Busy(err)
+				}
+				res.Status, res.Err = obs.Status(err), r.Err
 			}
 			sp.End(ctx, res)
 		}

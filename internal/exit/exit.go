@@ -38,6 +38,20 @@ func Usagef(format string, a ...any) error {
 	return &Error{Code: Usage, Err: fmt.Errorf(format, a...)}
 }
 
+// ErrBusy marks a run refused because another run of the same stage and
+// period holds its lock: it changed nothing, and running again later is
+// safe (exit 3). Its ledger row must not hide the other run's outcome.
+var ErrBusy = errors.New("busy")
+
+// Busy wraps err as a busy refusal: exit 3, errors.Is(err, ErrBusy).
+func Busy(err error) error {
+	return &Error{Code: Partial, Err: busyError{err}}
+}
+
+type busyError struct{ error }
+
+func (b busyError) Unwrap() []error { return []error{b.error, ErrBusy} }
+
 // Code is the exit code for err: 0 for nil, the wrapped code, else 1.
 func Code(err error) int {
 	if err == nil {

@@ -50,6 +50,9 @@ const (
 	Failed   = "failed"    // failed
 	Partial  = "partial"   // partly done, safe to retry (exit 3)
 	NotReady = "not_ready" // input not ready (exit 4)
+	// Busy: refused because another run of the stage and period held its
+	// lock; it changed nothing, and status shows the other run instead.
+	Busy = "busy"
 )
 
 // FileName is the SQLite ledger's name inside the workdir.

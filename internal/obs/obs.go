@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"os"
 	"time"
@@ -165,6 +166,9 @@ func (s *Span) End(ctx context.Context, res ledger.Result) {
 // Status maps a stage's error to a ledger status by its exit code: nil ok,
 // 3 partial, 4 not_ready, anything else failed.
 func Status(err error) string {
+	if errors.Is(err, exit.ErrBusy) {
+		return ledger.Busy
+	}
 	switch exit.Code(err) {
 	case exit.OK:
 		return ledger.OK

@@ -118,12 +118,13 @@ func belongs(r ledger.Row, p naming.Period) bool {
 }
 
 // latest keeps the newest row per (period, hour, target): a rerun
-// replaces the attempt before it.
+// replaces the attempt before it. A run refused as busy (another run
+// held the period) changed nothing and never hides that other run.
 func latest(rows []ledger.Row) []ledger.Row {
 	last := map[string]ledger.Row{}
 	for _, r := range rows {
 		k := r.Period + "|" + r.Hour + "|" + r.Target
-		if prev, ok := last[k]; !ok || r.ID > prev.ID {
+		if prev, ok := last[k]; !ok || newer(r, prev) {
 			last[k] = r
 		}
 	}
@@ -230,7 +231,7 @@ func newestPerHour(rows []ledger.Row) []ledger.Row {
 		if !ok {
 			keys = append(keys, k)
 		}
-		if !ok || r.ID > prev.ID {
+		if !ok || newer(r, prev) {
 			last[k] = r
 		}
 	}
@@ -308,4 +309,13 @@ func WriteJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// newer: r replaces prev as the row to show. A busy refusal only shows
+// when nothing else was recorded.
+func newer(r, prev ledger.Row) bool {
+	if rb, pb := r.Status == ledger.Busy, prev.Status == ledger.Busy; rb != pb {
+		return pb
+	}
+	return r.ID > prev.ID
 }

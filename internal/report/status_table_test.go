@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chama-data/chama/internal/ledger"
 )
 
 // The table shows rows read and filtered next to written and rejected, so
@@ -27,5 +29,23 @@ func TestStatusTableShowsRowsRead(t *testing.T) {
 		if got[col] != want {
 			t.Errorf("column %s = %q, want %q\n%s", col, got[col], want, b.String())
 		}
+	}
+}
+
+// A run refused as busy (another run held the period's lock) never hides
+// the outcome of the run that held it; it shows only when nothing else
+// was recorded.
+func TestBusyRunNeverHidesTheOtherRun(t *testing.T) {
+	rows := []ledger.Row{
+		{ID: 1, Run: ledger.Run{Stage: ledger.StagePack, Iface: "51007", Period: "20241212"}, Result: ledger.Result{Status: ledger.OK}},
+		{ID: 2, Run: ledger.Run{Stage: ledger.StagePack, Iface: "51007", Period: "20241212"}, Result: ledger.Result{Status: ledger.Busy}},
+		{ID: 3, Run: ledger.Run{Stage: ledger.StagePack, Iface: "51007", Period: "20241213"}, Result: ledger.Result{Status: ledger.Busy}},
+	}
+	got := map[string]string{}
+	for _, r := range latest(rows) {
+		got[r.Period] = r.Status
+	}
+	if got["20241212"] != ledger.OK || got["20241213"] != ledger.Busy {
+		t.Errorf("shown %v, want the ok run for 20241212 and the busy one where it is alone", got)
 	}
 }
