@@ -355,3 +355,19 @@ func TestPackRerunKeepsDeliveryRecords(t *testing.T) {
 	}
 	e.noTemporaries()
 }
+
+// With max_rejects 0 a failure still reports the whole extent: every
+// reject of the run is counted and kept, not just the first.
+func TestPackCountsEveryRejectBeforeFailing(t *testing.T) {
+	e := newEnv(t, "fields: 3")
+	e.writeInput("ods/dt=20241212/a.gz", row("1", "2", "3"), row("bad"), row("4", "5", "6"), row("also", "bad"))
+	e.writeInput("ods/dt=20241212/b.gz", row("x"), row("7", "8", "9"))
+	_, err := e.pack("20241212")
+	if err == nil || !strings.Contains(err.Error(), "more than 0 rejected lines (max_rejects 0): 3 in all") {
+		t.Fatalf("err = %v, want the total of 3", err)
+	}
+	kept, _ := os.ReadFile(e.outDir("20241212") + "." + RejectsFile)
+	if n := strings.Count(string(kept), "\n"); n != 3 {
+		t.Errorf("kept rejects hold %d lines, want all 3:\n%s", n, kept)
+	}
+}

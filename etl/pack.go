@@ -150,6 +150,9 @@ func Pack(ctx context.Context, o PackOptions) (*manifest.Manifest, error) {
 		keptRejects: final + "." + RejectsFile,
 	}
 	rows, ins, err := feed(ctx, p)
+	if err == nil {
+		err = p.tooManyRejects()
+	}
 	if p.rejects != nil {
 		if cerr := p.closeRejects(); err == nil {
 			err = cerr
@@ -591,7 +594,9 @@ func (p *packer) flushAll() {
 	}
 }
 
-// reject records a bad line and fails once there are more than max_rejects.
+// reject records a bad line. The run goes on to the end of its input even
+// past max_rejects, so that the operator learns the whole extent at once
+// (every reject counted and listed); Pack fails afterwards (tooManyRejects).
 func (p *packer) reject(path string, lineNo int64, reason string, line []byte, rows *manifest.Rows) error {
 	rows.Rejected++
 	p.rejected++
@@ -617,10 +622,16 @@ func (p *packer) reject(path string, lineNo int64, reason string, line []byte, r
 	}
 	w.Write(line)
 	w.WriteByte('\n')
-	if p.rejected > int64(p.iface.MaxRejects) {
-		return fmt.Errorf("%s: more than %d rejected lines (max_rejects %d); first: %s; the rejected lines are listed in %s (fix the input, or raise max_rejects if they may be dropped)", p.where, p.iface.MaxRejects, p.iface.MaxRejects, p.firstReject, p.keptRejects)
-	}
 	return nil
+}
+
+// tooManyRejects is the run's failure once every line was read, or nil.
+func (p *packer) tooManyRejects() error {
+	if p.rejected <= int64(p.iface.MaxRejects) {
+		return nil
+	}
+	return fmt.Errorf("%s: more than %d rejected lines (max_rejects %d): %d in all; first: %s; the rejected lines are listed in %s, every one of them (fix the input, or raise max_rejects if they may be dropped)",
+		p.where, p.iface.MaxRejects, p.iface.MaxRejects, p.rejected, p.firstReject, p.keptRejects)
 }
 
 func (p *packer) closeRejects() error {
