@@ -1,28 +1,50 @@
 // Package clean is chama's retention (`chama clean`): it deletes local
-// outputs, rejects and staged inputs older than the retention, and
-// nothing else. The audit rule is "never delete broadly": a file goes
-// only when it sits where chama writes and its name is one chama makes.
+// outputs, rejects, staged inputs and chama's own bookkeeping files older
+// than the retention, and nothing else. The audit rule is "never delete
+// broadly": a file goes only when it sits where chama writes and its name
+// is one chama makes (an interface's file patterns or chama's reserved
+// names); a folder goes only when this run emptied it.
 //
 //   - <workdir>/out/<iface>/<period>/[<part>/]: names matching the
 //     interface's file_name or verf_name template, manifest.json,
-//     rejects.txt, delivery-<target>.json, and chama's temporaries
-//     (.chama-tmp-*, .chunk-*, .<name>.part), also inside pack's
-//     .<period>.tmp-* / .<period>.old-* folders.
-//   - <workdir>/raw/<iface>/<period>/...: staged inputs that carry pull's
-//     record beside them (.<name>.chama), those records, .<name>.chama-part,
-//     .chama-pull.json and .chama-tmp-*.
+//     partial.json, rejects.txt, delivery-<target>.json, and chama's
+//     temporaries (.chama-tmp-*, .chunk-*, .<name>.part), also inside
+//     pack's .<period>.tmp-* / .<period>.old-* folders.
+//   - <workdir>/out/<iface>/: a failed pack's <period>.rejects.txt, and
+//     the locks .<period>.lock (pack, assembly, push's records) and
+//     .<period>.push.lock (push).
 //   - <workdir>/chunks/out/<iface>/<YYYYMMDDHH>/[<part>/]: hourly_pack's
 //     hour chunks (chunk_HH_NNNNNN.dat.gz, chunk_HH.verf), their
-//     manifest.json and rejects.txt, and pack's temporaries; the day's
-//     partial.json in out/.
+//     manifest.json and rejects.txt, and pack's temporaries; beside them
+//     <YYYYMMDDHH>.rejects.txt and .<YYYYMMDDHH>.lock.
+//   - <workdir>/raw/<iface>/<day>/...: staged inputs that carry pull's
+//     record beside them (.<name>.chama), those records, the partitions'
+//     completeness markers (the marker of the interface's source and of
+//     its fallback, _SUCCESS unless configured), .<name>.chama-part,
+//     .chama-pull.json, .chama-tmp-*, and in the day folder pull's locks
+//     (.chama-pull.json.lock, .chama-pull-*.lock).
 //   - <workdir>/stage/<dwd|ads>/: transform's part-NNNNN.parquet under
 //     <name>/<period>[.partial]/[<part>/], and <period>.summary.json,
 //     <period>.rejects.txt.
 //
 // <iface> must be a configured interface and <period> a valid period.
-// Symbolic links are never followed and never deleted; nothing outside
-// the workdir is ever touched. A folder is removed only when this run
-// emptied it, never the out/ or raw/ roots.
+//
+// Age is the modification time, except for a staged input: pull keeps the
+// source's mtime on it, so its age is the newer of that and its record's
+// (when pull staged or last checked it). A record goes with its input.
+// A marker vouches for the staged data of its folder: it goes before any
+// of that data (or when it is old itself), and data whose marker could not
+// be removed stays, so a clean stopped part-way never leaves a marker over
+// a partial folder. A lock goes last, only when it is old, what it guards
+// is gone (the period folder and pack's work folders; for pull's locks,
+// everything else in the day folder) and no process holds it: clean takes
+// the lock itself, without waiting, and removes the file under it.
+//
+// Symbolic links are never followed and never deleted: every folder is
+// opened from the workdir one name at a time without following links, and
+// every check and removal goes through the open folder (see dirh), so a
+// folder swapped for a link while clean runs cannot lead it outside the
+// workdir. A file is removed only if it is still the very file listed.
 package clean
 
 import (
@@ -32,7 +54,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -40,6 +62,7 @@ import (
 	"time"
 
 	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/naming"
 	"github.com/chama-data/chama/transfer"
@@ -48,7 +71,8 @@ import (
 // Options for Run.
 type Options struct {
 	Config *config.Config
-	// Days of retention; 0 takes config retention_days (default 15).
+	// Days of retention, 1 to config.MaxRetentionDays; 0 takes the
+	// config's retention_days (default 15).
 	Days   int
 	DryRun bool
 	Now    time.Time
@@ -62,13 +86,23 @@ type Result struct {
 	Files int   `json:"files"`
 	Bytes int64 `json:"bytes"`
 	Dirs  int   `json:"dirs"`
-	Kept  int   `json:"kept"` // chama's files still inside the retention
+	Kept  int   `json:"kept"` // chama's files that stay (inside the retention, or still needed)
 }
 
-type victim struct {
-	path  string
-	size  int64
-	mtime time.Time
+// Cutoff is the instant before which a file is older than days of
+// retention: days calendar days before now. A retention outside 1 to
+// config.MaxRetentionDays is a usage error: it must never put the cutoff
+// after now (a day count once overflowed time.Duration and cleaned
+// everything).
+func Cutoff(now time.Time, days int) (time.Time, error) {
+	if days < 1 || days > config.MaxRetentionDays {
+		return time.Time{}, exit.Usagef("retention of %d days: keep from 1 to %d days (ten years); to never clean, do not schedule chama clean", days, config.MaxRetentionDays)
+	}
+	cutoff := now.AddDate(0, 0, -days)
+	if !cutoff.Before(now) {
+		return time.Time{}, exit.Usagef("retention of %d days puts the cutoff %s at or after now %s", days, cutoff.Format(time.RFC3339), now.Format(time.RFC3339))
+	}
+	return cutoff, nil
 }
 
 // Run cleans the workdir.
@@ -76,11 +110,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Days == 0 {
 		o.Days = o.Config.RetentionDays
 	}
-	if o.Days < 1 {
-		return nil, fmt.Errorf("retention of %d days: must be at least 1", o.Days)
-	}
 	if o.Now.IsZero() {
 		o.Now = time.Now()
+	}
+	cutoff, err := Cutoff(o.Now, o.Days)
+	if err != nil {
+		return nil, err
 	}
 	if o.Out == nil {
 		o.Out = io.Discard
@@ -88,226 +123,746 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	root, err := filepath.EvalSymlinks(o.Config.Workdir)
+	workdir, err := filepath.EvalSymlinks(o.Config.Workdir)
 	if err != nil {
 		return nil, fmt.Errorf("workdir %s: %w", o.Config.Workdir, err)
 	}
-	root, err = filepath.Abs(root)
-	if err != nil {
+	if workdir, err = filepath.Abs(workdir); err != nil {
 		return nil, err
 	}
-	cutoff := o.Now.Add(-time.Duration(o.Days) * 24 * time.Hour)
-	res := &Result{}
-	var victims []victim
-	for _, area := range []string{"out", "raw", "stage", "chunks"} {
-		top := filepath.Join(root, area)
-		st, err := os.Lstat(top)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if !st.IsDir() {
-			o.Log.Warn("not cleaned: not a folder (symlinks are never followed)", "file", top)
-			continue
-		}
-		err = filepath.WalkDir(top, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			// WalkDir does not follow symlinks; a regular file is the only
-			// thing that may go.
-			if !d.Type().IsRegular() {
-				return nil
-			}
-			rel, err := filepath.Rel(root, p)
-			if err != nil || strings.HasPrefix(rel, "..") {
-				return nil
-			}
-			if !ours(o.Config, root, filepath.ToSlash(rel)) {
-				return nil
-			}
-			info, err := d.Info()
-			if err != nil {
-				return err
-			}
-			if !info.ModTime().Before(cutoff) {
-				res.Kept++
-				return nil
-			}
-			victims = append(victims, victim{p, info.Size(), info.ModTime()})
-			return nil
-		})
-		if err != nil {
-			return res, err
-		}
+	root, err := openWorkdir(workdir)
+	if err != nil {
+		return nil, fmt.Errorf("workdir %s: %w", o.Config.Workdir, err)
 	}
+	defer root.close()
+	c := &cleaner{o: o, workdir: workdir, root: root, cutoff: cutoff, res: &Result{},
+		dirs: map[string][]node{}, gone: map[string]bool{}, touched: map[string]bool{}, days: map[string][]*item{}, marks: map[string][]string{}}
+	if err := c.scan(ctx); err != nil {
+		return c.res, err
+	}
+	victims := c.plan()
+	beforeRemove()
+	if err := c.removeFiles(ctx, victims); err != nil {
+		return c.res, err
+	}
+	c.removeDirs()
+	if err := c.removeLocks(ctx); err != nil {
+		return c.res, err
+	}
+	c.removeDirs()
 
-	verb := "DELETE"
-	if o.DryRun {
-		verb = "WOULD_DELETE"
-	}
-	gone := map[string]bool{}
-	touched := map[string]bool{}
-	var failed []string
-	for _, v := range victims {
-		rel, _ := filepath.Rel(root, v.path)
-		if !o.DryRun {
-			// Re-check right before deleting: still a regular file here.
-			st, err := os.Lstat(v.path)
-			if err != nil || !st.Mode().IsRegular() {
-				continue
-			}
-			if err := remove(v.path); err != nil {
-				o.Log.Error("not deleted", "file", v.path, "err", err.Error())
-				failed = append(failed, err.Error())
-				continue
-			}
-		}
-		gone[v.path] = true
-		touched[filepath.Dir(v.path)] = true
-		res.Files++
-		res.Bytes += v.size
-		fmt.Fprintf(o.Out, "CHAMA_CLEAN %s file=%s bytes=%d mtime=%s\n", verb, filepath.ToSlash(rel), v.size, v.mtime.UTC().Format(time.RFC3339))
-		o.Log.Info("retention: "+strings.ToLower(strings.ReplaceAll(verb, "_", " ")), "file", v.path, "bytes", v.size, "mtime", v.mtime)
-	}
-
-	// Folders this run emptied, deepest first; a removed folder may empty
-	// its parent in turn. The area roots and the workdir stay.
-	keep := map[string]bool{root: true, filepath.Join(root, "out"): true, filepath.Join(root, "raw"): true, filepath.Join(root, "stage"): true,
-		filepath.Join(root, "stage", "dwd"): true, filepath.Join(root, "stage", "ads"): true,
-		filepath.Join(root, "chunks"): true, filepath.Join(root, "chunks", "out"): true}
-	for len(touched) > 0 {
-		dirs := make([]string, 0, len(touched))
-		for d := range touched {
-			dirs = append(dirs, d)
-		}
-		sort.Slice(dirs, func(i, j int) bool {
-			di, dj := strings.Count(dirs[i], string(filepath.Separator)), strings.Count(dirs[j], string(filepath.Separator))
-			if di != dj {
-				return di > dj
-			}
-			return dirs[i] < dirs[j]
-		})
-		touched = map[string]bool{}
-		for _, d := range dirs {
-			if keep[d] || gone[d] || !strings.HasPrefix(d, root+string(filepath.Separator)) {
-				continue
-			}
-			if !emptyAfter(d, gone) {
-				continue
-			}
-			if !o.DryRun {
-				if err := os.Remove(d); err != nil {
-					continue
-				}
-			}
-			gone[d] = true
-			touched[filepath.Dir(d)] = true
-			res.Dirs++
-			rel, _ := filepath.Rel(root, d)
-			fmt.Fprintf(o.Out, "CHAMA_CLEAN %s dir=%s\n", verb, filepath.ToSlash(rel))
-			o.Log.Info("retention: removed emptied folder", "file", d, "dry_run", o.DryRun)
-		}
-	}
-	if len(failed) > 0 {
-		fmt.Fprintf(o.Out, "CHAMA_CLEAN FAIL files=%d bytes=%d dirs=%d kept=%d not_deleted=%d retention_days=%d dry_run=%t\n", res.Files, res.Bytes, res.Dirs, res.Kept, len(failed), o.Days, o.DryRun)
-		return res, fmt.Errorf("clean: %d files could not be deleted, first: %s", len(failed), failed[0])
+	res := c.res
+	if len(c.failed) > 0 {
+		fmt.Fprintf(o.Out, "CHAMA_CLEAN FAIL files=%d bytes=%d dirs=%d kept=%d not_deleted=%d retention_days=%d dry_run=%t\n", res.Files, res.Bytes, res.Dirs, res.Kept, len(c.failed), o.Days, o.DryRun)
+		return res, fmt.Errorf("clean: %d files could not be deleted, first: %s", len(c.failed), c.failed[0])
 	}
 	fmt.Fprintf(o.Out, "CHAMA_CLEAN OK files=%d bytes=%d dirs=%d kept=%d retention_days=%d dry_run=%t\n", res.Files, res.Bytes, res.Dirs, res.Kept, o.Days, o.DryRun)
 	return res, nil
 }
 
-// remove deletes one file; tests replace it to make a deletion fail
-// (root, which runs CI, may delete anything).
-var remove = os.Remove
+// remove deletes one file (rel is workdir-relative); tests replace it to
+// make a deletion fail (root, which runs CI, may delete anything).
+var remove = func(rel string, rm func() error) error { return rm() }
 
-// emptyAfter reports whether everything in d is (or would be) gone.
-func emptyAfter(d string, gone map[string]bool) bool {
-	ents, err := os.ReadDir(d)
+// beforeRemove runs between the listing and the first removal; tests use
+// it to change the workdir under a running clean.
+var beforeRemove = func() {}
+
+var (
+	errNotFolder = errors.New("not a folder (symbolic links are never followed)")
+	errChanged   = errors.New("changed since it was listed")
+)
+
+// node is one folder entry as seen without following symbolic links.
+type node struct {
+	name  string
+	typ   fs.FileMode // fs.ModeDir, 0 (a regular file), fs.ModeSymlink or fs.ModeIrregular
+	size  int64
+	mtime time.Time
+	id    fileID
+}
+
+func (n node) isDir() bool     { return n.typ == fs.ModeDir }
+func (n node) isRegular() bool { return n.typ == 0 }
+
+// kind is how a file of chama's goes.
+type kind int
+
+const (
+	kindFile   kind = iota // by its own age
+	kindStaged             // a staged input: by the newer of its age and its record's; its folders' markers go first
+	kindRecord             // pull's record of a staged input (.<name>.chama): with the input
+	kindMarker             // a staged partition's completeness marker: by its age or with its data, before the data
+	kindLock               // a lock file: last, only with what it guards, when no process holds it
+)
+
+// item is one of chama's files found by the scan.
+type item struct {
+	node
+	dir     string // workdir-relative folder, slash-separated
+	rel     string // dir/name
+	kind    kind
+	area    int       // index in areas: the order of the lines
+	age     time.Time // what the retention compares
+	with    string    // a record: the rel of the staged input it goes with
+	markers []string  // a staged input: its interface's marker names
+}
+
+// areas are the workdir folders clean looks in, in the order it reports.
+var areas = []string{"out", "raw", "stage", "chunks"}
+
+// keepDirs are never removed, even when emptied.
+var keepDirs = map[string]bool{"": true, "out": true, "raw": true, "stage": true, "stage/dwd": true, "stage/ads": true, "chunks": true, "chunks/out": true}
+
+type cleaner struct {
+	o       Options
+	workdir string
+	root    *dirh
+	cutoff  time.Time
+	res     *Result
+	dirs    map[string][]node // every folder scanned (workdir-relative) and its entries
+	gone    map[string]bool   // files and folders removed (or, dry, that would be)
+	touched map[string]bool   // folders this run took something out of
+	failed  []string
+	locks   []*item
+	days    map[string][]*item  // staged day folder -> chama's files in it (pull's locks aside)
+	marks   map[string][]string // interface -> its marker names
+}
+
+func (c *cleaner) markers(iface string) []string {
+	m, ok := c.marks[iface]
+	if !ok {
+		m = markerNames(c.o.Config, c.o.Config.Interfaces[iface])
+		c.marks[iface] = m
+	}
+	return m
+}
+
+// scan lists the areas, folder by folder, never through a link.
+func (c *cleaner) scan(ctx context.Context) error {
+	for _, area := range areas {
+		h, err := c.root.open(area)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if errors.Is(err, errNotFolder) {
+			c.o.Log.Warn("not cleaned: not a folder (symlinks are never followed)", "file", filepath.Join(c.workdir, area))
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("clean: %s: %w", filepath.Join(c.workdir, area), err)
+		}
+		err = c.walk(ctx, h, area)
+		h.close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *cleaner) walk(ctx context.Context, h *dirh, rel string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	nodes, err := h.list()
 	if err != nil {
+		return fmt.Errorf("clean: %s: %w", filepath.Join(c.workdir, filepath.FromSlash(rel)), err)
+	}
+	c.dirs[rel] = nodes
+	for _, n := range nodes {
+		if !n.isDir() {
+			continue // links, and anything else, are not followed
+		}
+		sub, err := h.open(n.name)
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotFolder) {
+			continue // gone or swapped since it was listed
+		}
+		if err != nil {
+			return fmt.Errorf("clean: %s: %w", filepath.Join(c.workdir, filepath.FromSlash(rel), n.name), err)
+		}
+		err = c.walk(ctx, sub, rel+"/"+n.name)
+		sub.close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// plan picks the files that go, in the order they go: markers first,
+// then each area in turn by path, a record right after its input. Locks
+// are set aside for the end.
+func (c *cleaner) plan() []*item {
+	var items []*item
+	markersIn := map[string][]*item{} // folder -> its markers
+	dirs := make([]string, 0, len(c.dirs))
+	for d := range c.dirs {
+		dirs = append(dirs, d)
+	}
+	sort.Strings(dirs)
+	for _, dir := range dirs {
+		parts := strings.Split(dir, "/")
+		sib := map[string]node{}
+		for _, n := range c.dirs[dir] {
+			if n.isRegular() {
+				sib[n.name] = n
+			}
+		}
+		for _, n := range c.dirs[dir] {
+			if !n.isRegular() {
+				continue
+			}
+			k, ok := classify(c.o.Config, append(parts[:len(parts):len(parts)], n.name), sib)
+			if !ok {
+				continue
+			}
+			it := &item{node: n, dir: dir, rel: dir + "/" + n.name, kind: k, age: n.mtime, area: areaIndex(parts[0])}
+			switch k {
+			case kindStaged:
+				if r := sib["."+n.name+".chama"]; r.mtime.After(it.age) {
+					it.age = r.mtime
+				}
+				it.markers = c.markers(parts[1])
+			case kindRecord:
+				data := strings.TrimSuffix(strings.TrimPrefix(n.name, "."), ".chama")
+				if _, ok := sib[data]; ok {
+					it.with = dir + "/" + data
+				}
+			case kindMarker:
+				markersIn[dir] = append(markersIn[dir], it)
+			case kindLock:
+				c.locks = append(c.locks, it)
+				continue
+			}
+			items = append(items, it)
+			if parts[0] == "raw" {
+				day := strings.Join(parts[:3], "/")
+				c.days[day] = append(c.days[day], it)
+			}
+		}
+	}
+	old := func(it *item) bool { return it.age.Before(c.cutoff) }
+	goes := map[string]bool{}
+	for _, it := range items {
+		switch it.kind {
+		case kindFile, kindMarker:
+			if old(it) {
+				goes[it.rel] = true
+			}
+		case kindStaged:
+			if old(it) {
+				goes[it.rel] = true
+				// The markers of its folder and the folders above it, up
+				// to the day folder, vouch for it: they go too.
+				for d := it.dir; strings.Count(d, "/") >= 3; d = path.Dir(d) {
+					for _, m := range markersIn[d] {
+						goes[m.rel] = true
+					}
+				}
+			}
+		case kindRecord:
+			if it.with == "" {
+				goes[it.rel] = old(it) // its input is gone already
+			}
+		}
+	}
+	var victims []*item
+	for _, it := range items {
+		if it.kind == kindRecord && it.with != "" {
+			goes[it.rel] = goes[it.with]
+		}
+		if goes[it.rel] {
+			victims = append(victims, it)
+		} else {
+			c.res.Kept++
+		}
+	}
+	sort.SliceStable(victims, func(i, j int) bool {
+		a, b := victims[i], victims[j]
+		if ma, mb := a.kind == kindMarker, b.kind == kindMarker; ma != mb {
+			return ma
+		}
+		if a.area != b.area {
+			return a.area < b.area
+		}
+		return a.orderKey() < b.orderKey()
+	})
+	sort.Slice(c.locks, func(i, j int) bool {
+		if c.locks[i].area != c.locks[j].area {
+			return c.locks[i].area < c.locks[j].area
+		}
+		return c.locks[i].rel < c.locks[j].rel
+	})
+	return victims
+}
+
+// orderKey puts a record right after the input it goes with.
+func (it *item) orderKey() string {
+	if it.kind == kindRecord && it.with != "" {
+		return it.with + "\x00"
+	}
+	return it.rel
+}
+
+func areaIndex(a string) int {
+	for i, x := range areas {
+		if x == a {
+			return i
+		}
+	}
+	return len(areas)
+}
+
+// removeFiles deletes the victims in order, each through its folder
+// opened afresh from the workdir without following links, and only when
+// it is still the file listed.
+func (c *cleaner) removeFiles(ctx context.Context, victims []*item) error {
+	var ch chain
+	defer ch.close()
+	for _, v := range victims {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if v.with != "" && !c.gone[v.with] {
+			continue // its input stayed, so does the record
+		}
+		if !c.o.DryRun {
+			h, err := ch.to(c.root, v.dir)
+			if err != nil {
+				c.skipped(v.rel, err)
+				continue
+			}
+			if v.kind == kindStaged {
+				if m := ch.markerAbove(v); m != "" {
+					// Its marker could not be deleted, or pull staged the
+					// partition again meanwhile: the data stays with it.
+					c.o.Log.Warn("not cleaned: a marker vouches for this staged input", "file", c.abs(v.rel), "marker", c.abs(m))
+					continue
+				}
+			}
+			err = remove(v.rel, func() error {
+				now, err := h.stat(v.name)
+				if err != nil {
+					return err
+				}
+				if !now.isRegular() || !sameFile(now, v.node) {
+					return &fs.PathError{Op: "remove", Path: v.name, Err: errChanged}
+				}
+				return h.unlink(v.name)
+			})
+			if err != nil {
+				c.skipped(v.rel, err)
+				continue
+			}
+		}
+		c.deleted(v)
+	}
+	return nil
+}
+
+// skipped handles a file that could not be deleted: one that vanished,
+// changed or moved behind a link since the listing is left alone (a
+// warning); any other error fails the run.
+func (c *cleaner) skipped(rel string, err error) {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, errNotFolder), errors.Is(err, errChanged):
+		c.o.Log.Warn("not cleaned: changed since it was listed (symlinks are never followed)", "file", c.abs(rel), "err", err.Error())
+	default:
+		c.o.Log.Error("not deleted", "file", c.abs(rel), "err", err.Error())
+		c.failed = append(c.failed, fmt.Sprintf("%s: %v", c.abs(rel), err))
+	}
+}
+
+func (c *cleaner) deleted(v *item) {
+	c.gone[v.rel] = true
+	c.touched[v.dir] = true
+	c.res.Files++
+	c.res.Bytes += v.size
+	fmt.Fprintf(c.o.Out, "CHAMA_CLEAN %s file=%s bytes=%d mtime=%s\n", c.verb(), v.rel, v.size, v.mtime.UTC().Format(time.RFC3339))
+	c.o.Log.Info("retention: "+strings.ToLower(strings.ReplaceAll(c.verb(), "_", " ")), "file", c.abs(v.rel), "bytes", v.size, "mtime", v.mtime)
+}
+
+func (c *cleaner) verb() string {
+	if c.o.DryRun {
+		return "WOULD_DELETE"
+	}
+	return "DELETE"
+}
+
+func (c *cleaner) abs(rel string) string { return filepath.Join(c.workdir, filepath.FromSlash(rel)) }
+
+// removeDirs removes the folders this run emptied, deepest first; a
+// removed folder may empty its parent in turn. The area roots and the
+// workdir stay. Only an empty folder can be removed (rmdir): never
+// anything in it.
+func (c *cleaner) removeDirs() {
+	var ch chain
+	defer ch.close()
+	for len(c.touched) > 0 {
+		dirs := make([]string, 0, len(c.touched))
+		for d := range c.touched {
+			dirs = append(dirs, d)
+		}
+		sort.Slice(dirs, func(i, j int) bool {
+			di, dj := strings.Count(dirs[i], "/"), strings.Count(dirs[j], "/")
+			if di != dj {
+				return di > dj
+			}
+			return dirs[i] < dirs[j]
+		})
+		c.touched = map[string]bool{}
+		for _, d := range dirs {
+			if keepDirs[d] || c.gone[d] {
+				continue
+			}
+			parent := parentOf(d)
+			if c.o.DryRun {
+				if !c.emptyAfter(d) {
+					continue
+				}
+			} else {
+				h, err := ch.to(c.root, parent)
+				if err != nil || h.rmdir(path.Base(d)) != nil {
+					continue
+				}
+			}
+			c.gone[d] = true
+			c.touched[parent] = true
+			c.res.Dirs++
+			fmt.Fprintf(c.o.Out, "CHAMA_CLEAN %s dir=%s\n", c.verb(), d)
+			c.o.Log.Info("retention: removed emptied folder", "file", c.abs(d), "dry_run", c.o.DryRun)
+		}
+	}
+}
+
+// emptyAfter reports whether everything listed in d is (or would be) gone.
+func (c *cleaner) emptyAfter(d string) bool {
+	nodes, ok := c.dirs[d]
+	if !ok {
 		return false
 	}
-	for _, e := range ents {
-		if !gone[filepath.Join(d, e.Name())] {
+	for _, n := range nodes {
+		if !c.gone[d+"/"+n.name] {
 			return false
 		}
 	}
 	return true
 }
 
-// ours reports whether a workdir-relative, slash-separated path is a
-// file chama made and may delete.
-func ours(c *config.Config, root, rel string) bool {
-	parts := strings.Split(rel, "/")
-	if parts[0] == "stage" {
-		return stageFile(parts)
+func parentOf(d string) string {
+	if i := strings.LastIndexByte(d, '/'); i >= 0 {
+		return d[:i]
 	}
-	chunk := parts[0] == "chunks"
-	if chunk {
+	return ""
+}
+
+// removeLocks deletes the old locks whose period (or staged day) is gone,
+// each under its own lock, taken without waiting: a lock a process holds
+// stays.
+func (c *cleaner) removeLocks(ctx context.Context) error {
+	var ch chain
+	defer ch.close()
+	for _, l := range c.locks {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if !l.age.Before(c.cutoff) {
+			c.res.Kept++
+			continue
+		}
+		h, err := ch.to(c.root, l.dir)
+		if err != nil {
+			c.skipped(l.rel, err)
+			continue
+		}
+		guards, err := c.guards(h, l)
+		if err != nil {
+			c.skipped(l.rel, err)
+			continue
+		}
+		if guards != "" {
+			c.res.Kept++
+			continue
+		}
+		release, held, err := h.lock(l.name, l.node)
+		if err != nil {
+			c.skipped(l.rel, err)
+			continue
+		}
+		if held {
+			c.o.Log.Info("retention: lock in use, kept", "file", c.abs(l.rel))
+			c.res.Kept++
+			continue
+		}
+		if !c.o.DryRun {
+			err = remove(l.rel, func() error {
+				now, err := h.stat(l.name)
+				if err != nil {
+					return err
+				}
+				if !now.isRegular() || !sameFile(now, l.node) {
+					return &fs.PathError{Op: "remove", Path: l.name, Err: errChanged}
+				}
+				return h.unlink(l.name)
+			})
+		}
+		release()
+		if err != nil {
+			c.skipped(l.rel, err)
+			continue
+		}
+		c.deleted(l)
+	}
+	return nil
+}
+
+// guards names what the lock l still guards, "" when nothing. A period
+// lock guards its period folder and pack's work folders of the period,
+// as they are now. Pull's locks guard pull's files in the staged day
+// folder: a foreign file left there does not keep them.
+func (c *cleaner) guards(h *dirh, l *item) (string, error) {
+	period, ok := lockedPeriod(l.name)
+	if !ok {
+		for _, it := range c.days[l.dir] {
+			if !c.gone[it.rel] {
+				return it.rel, nil
+			}
+		}
+		return "", nil
+	}
+	var names []string
+	if c.o.DryRun {
+		for _, n := range c.dirs[l.dir] {
+			if !c.gone[l.dir+"/"+n.name] {
+				names = append(names, n.name)
+			}
+		}
+	} else {
+		var err error
+		if names, err = h.names(); err != nil {
+			return "", err
+		}
+	}
+	for _, n := range names {
+		if n == period || strings.HasPrefix(n, "."+period+".tmp-") || strings.HasPrefix(n, "."+period+".old-") {
+			return n, nil
+		}
+	}
+	return "", nil
+}
+
+// chain is the open folders from the workdir down to one folder.
+type chain struct {
+	rel string
+	hs  []*dirh
+}
+
+// to opens rel from root, one name at a time without following links
+// (reusing the folders open from the last call when rel is the same).
+func (ch *chain) to(root *dirh, rel string) (*dirh, error) {
+	if rel == "" {
+		ch.close()
+		return root, nil
+	}
+	if ch.hs != nil && ch.rel == rel {
+		return ch.hs[len(ch.hs)-1], nil
+	}
+	ch.close()
+	h := root
+	for _, p := range strings.Split(rel, "/") {
+		next, err := h.open(p)
+		if err != nil {
+			ch.close()
+			return nil, err
+		}
+		ch.hs = append(ch.hs, next)
+		h = next
+	}
+	ch.rel = rel
+	return h, nil
+}
+
+// markerAbove names a marker present now in v's folder or a folder above
+// it, up to (not including) the day folder.
+func (ch *chain) markerAbove(v *item) string {
+	parts := strings.Split(ch.rel, "/")
+	// hs[i] is parts[:i+1]; raw/<iface>/<day> is hs[2].
+	for i := len(ch.hs) - 1; i >= 3; i-- {
+		for _, m := range v.markers {
+			if n, err := ch.hs[i].stat(m); err == nil && n.isRegular() {
+				return strings.Join(parts[:i+1], "/") + "/" + m
+			}
+		}
+	}
+	return ""
+}
+
+func (ch *chain) close() {
+	for _, h := range ch.hs {
+		h.close()
+	}
+	ch.hs, ch.rel = nil, ""
+}
+
+// classify tells whether a workdir-relative path (split on "/") is a file
+// chama made and may delete, and how it goes. sib holds the regular files
+// of its folder.
+func classify(c *config.Config, parts []string, sib map[string]node) (kind, bool) {
+	switch parts[0] {
+	case "stage":
+		return kindFile, stageFile(parts)
+	case "chunks":
 		// hourly_pack packs each hour with the ordinary pack into a
 		// workdir of its own, <workdir>/chunks: the same out/ layout.
 		if len(parts) < 2 || parts[1] != "out" {
-			return false
+			return 0, false
 		}
-		parts = parts[1:]
-	}
-	if len(parts) < 4 {
-		return false // area/iface/period/name at least
-	}
-	area, iface, periodDir, name := parts[0], parts[1], parts[2], parts[len(parts)-1]
-	ifc, ok := c.Interfaces[iface]
-	if !ok {
-		return false
-	}
-	switch area {
+		return outFile(c, parts[1:], true)
 	case "out":
-		if !periodFolder(periodDir, true) {
-			return false
-		}
-		if chunk {
-			return chunkName.MatchString(name) || name == manifest.FileName || name == "rejects.txt" ||
-				strings.HasPrefix(name, ".chama-tmp-") || strings.HasPrefix(name, ".chunk-")
-		}
-		return ifc.Template().Match(name) || ifc.VerfTemplate().Match(name) ||
-			name == manifest.FileName || name == "rejects.txt" || name == transfer.PartialFile ||
-			(strings.HasPrefix(name, "delivery-") && strings.HasSuffix(name, ".json")) ||
-			strings.HasPrefix(name, ".chama-tmp-") || strings.HasPrefix(name, ".chunk-") ||
-			(strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".part") && len(name) > len("..part"))
+		return outFile(c, parts, false)
 	case "raw":
-		if !periodFolder(periodDir, false) {
-			return false
+		return rawFile(c, parts, sib)
+	}
+	return 0, false
+}
+
+// outFile: out/<iface>/<name> beside the period folders, or
+// out/<iface>/<period>/.../<name> inside one.
+func outFile(c *config.Config, parts []string, chunk bool) (kind, bool) {
+	if len(parts) < 3 {
+		return 0, false
+	}
+	ifc, ok := c.Interfaces[parts[1]]
+	if !ok {
+		return 0, false
+	}
+	name := parts[len(parts)-1]
+	if len(parts) == 3 {
+		// A failed pack's reject list, kept beside the period folder,
+		// and the period's locks.
+		if p, ok := strings.CutSuffix(name, ".rejects.txt"); ok && isPeriod(p) {
+			return kindFile, true
 		}
-		if name == ".chama-pull.json" || strings.HasPrefix(name, ".chama-tmp-") ||
-			(strings.HasPrefix(name, ".") && (strings.HasSuffix(name, ".chama") || strings.HasSuffix(name, ".chama-part"))) {
+		if _, ok := lockedPeriod(name); ok {
+			return kindLock, true
+		}
+		return 0, false
+	}
+	if !periodFolder(parts[2], true) {
+		return 0, false
+	}
+	if chunk {
+		return kindFile, chunkName.MatchString(name) || name == manifest.FileName || name == "rejects.txt" ||
+			strings.HasPrefix(name, ".chama-tmp-") || strings.HasPrefix(name, ".chunk-")
+	}
+	return kindFile, ifc.Template().Match(name) || ifc.VerfTemplate().Match(name) ||
+		name == manifest.FileName || name == "rejects.txt" || name == transfer.PartialFile ||
+		(strings.HasPrefix(name, "delivery-") && strings.HasSuffix(name, ".json")) ||
+		strings.HasPrefix(name, ".chama-tmp-") || strings.HasPrefix(name, ".chunk-") ||
+		(strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".part") && len(name) > len("..part"))
+}
+
+// rawFile: raw/<iface>/<day>/[<partition path>/]<name>.
+func rawFile(c *config.Config, parts []string, sib map[string]node) (kind, bool) {
+	if len(parts) < 4 {
+		return 0, false
+	}
+	ifc, ok := c.Interfaces[parts[1]]
+	if !ok || !periodFolder(parts[2], false) {
+		return 0, false
+	}
+	name := parts[len(parts)-1]
+	switch {
+	case len(parts) == 4 && pullLock(name):
+		return kindLock, true
+	case name == ".chama-pull.json", strings.HasPrefix(name, ".chama-tmp-"),
+		strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".chama-part"):
+		return kindFile, true
+	case strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".chama") && len(name) > len("..chama"):
+		return kindRecord, true
+	case len(parts) >= 5 && isMarker(c, ifc, name):
+		return kindMarker, true
+	}
+	// A staged input: pull keeps its record beside it.
+	if _, ok := sib["."+name+".chama"]; ok {
+		return kindStaged, true
+	}
+	return 0, false
+}
+
+// pullLock: pull's locks in a staged day folder.
+func pullLock(name string) bool {
+	return name == ".chama-pull.json.lock" || (strings.HasPrefix(name, ".chama-pull-") && strings.HasSuffix(name, ".lock"))
+}
+
+// lockedPeriod reads the period of a period lock: .<period>.lock (pack,
+// assembly, push's records) or .<period>.push.lock (push).
+func lockedPeriod(name string) (string, bool) {
+	if !strings.HasPrefix(name, ".") {
+		return "", false
+	}
+	for _, suf := range []string{".push.lock", ".lock"} {
+		if p, ok := strings.CutSuffix(name[1:], suf); ok {
+			return p, isPeriod(p)
+		}
+	}
+	return "", false
+}
+
+// markerNames are the completeness markers pull may have written for an
+// interface: its source's and its fallback's.
+func markerNames(c *config.Config, ifc *config.Interface) []string {
+	var out []string
+	add := func(name string) {
+		s := c.Sources[name]
+		if s == nil || s.Marker == "" || strings.ContainsAny(s.Marker, `/\`) {
+			return
+		}
+		for _, m := range out {
+			if m == s.Marker {
+				return
+			}
+		}
+		out = append(out, s.Marker)
+	}
+	if ifc == nil {
+		return nil
+	}
+	add(ifc.Source)
+	if s := c.Sources[ifc.Source]; s != nil && s.Fallback != "" {
+		add(s.Fallback)
+	}
+	return out
+}
+
+func isMarker(c *config.Config, ifc *config.Interface, name string) bool {
+	for _, m := range markerNames(c, ifc) {
+		if m == name {
 			return true
 		}
-		// A staged input: pull keeps its record beside it.
-		dir := filepath.Dir(filepath.Join(root, filepath.FromSlash(rel)))
-		st, err := os.Lstat(filepath.Join(dir, "."+name+".chama"))
-		return err == nil && st.Mode().IsRegular()
 	}
 	return false
+}
+
+func isPeriod(s string) bool {
+	_, err := naming.ParsePeriod(s)
+	return err == nil
 }
 
 // periodFolder accepts a period, and with temps also pack's
 // .<period>.tmp-* and .<period>.old-* work folders.
 func periodFolder(s string, temps bool) bool {
-	if _, err := naming.ParsePeriod(s); err == nil {
+	if isPeriod(s) {
 		return true
 	}
 	if !temps || !strings.HasPrefix(s, ".") {
 		return false
 	}
 	for _, mark := range []string{".tmp-", ".old-"} {
-		if i := strings.Index(s, mark); i > 1 {
-			if _, err := naming.ParsePeriod(s[1:i]); err == nil {
-				return true
-			}
+		if i := strings.Index(s, mark); i > 1 && isPeriod(s[1:i]) {
+			return true
 		}
 	}
 	return false
@@ -328,8 +883,7 @@ func stageFile(parts []string) bool {
 	if len(parts) == 3 {
 		for _, suf := range []string{".summary.json", ".rejects.txt"} {
 			if p, ok := strings.CutSuffix(parts[2], suf); ok {
-				_, err := naming.ParsePeriod(p)
-				return err == nil
+				return isPeriod(p)
 			}
 		}
 		return strings.HasPrefix(parts[2], ".chama-tmp-")
@@ -337,7 +891,7 @@ func stageFile(parts []string) bool {
 	if len(parts) < 5 || len(parts) > 6 {
 		return false
 	}
-	if _, err := naming.ParsePeriod(strings.TrimSuffix(parts[3], ".partial")); err != nil {
+	if !isPeriod(strings.TrimSuffix(parts[3], ".partial")) {
 		return false
 	}
 	return parquetPart.MatchString(parts[len(parts)-1])

@@ -179,6 +179,9 @@ func TestCleanDeletesOnlyOursOldAndInside(t *testing.T) {
 	if got := tree(t, outside); strings.Join(got, "\n") != strings.Join(outsideBefore, "\n") {
 		t.Fatalf("outside the workdir changed:\n%v\nwas\n%v", got, outsideBefore)
 	}
+	// A staged input goes before its record (.<name>.chama): a record
+	// left alone by an interrupted clean is harmless, an input left without
+	// its record would no longer be recognised as chama's.
 	wantLines := `CHAMA_CLEAN DELETE file=out/51007/.20241202.tmp-123/.chunk-4 bytes=1 mtime=2024-12-11T11:59:00Z
 CHAMA_CLEAN DELETE file=out/51007/20241201/.a_10000_20241201_51007_00_0003.dat.gz.part bytes=1 mtime=2024-12-01T11:59:00Z
 CHAMA_CLEAN DELETE file=out/51007/20241201/a_10000_20241201_51007_00.verf bytes=1 mtime=2024-12-01T11:59:00Z
@@ -190,8 +193,8 @@ CHAMA_CLEAN DELETE file=out/51007/20241201/rejects.txt bytes=1 mtime=2024-12-01T
 CHAMA_CLEAN DELETE file=out/51007/20241203/a_10000_20241203_51007_00_0001.dat.gz bytes=1 mtime=2024-12-01T11:59:00Z
 CHAMA_CLEAN DELETE file=out/CM001/20241201/250/a_10000_20241201_CM001_250_00_0001.dat.gz bytes=1 mtime=2024-12-15T11:59:00Z
 CHAMA_CLEAN DELETE file=raw/51007/20241201/.chama-pull.json bytes=1 mtime=2024-12-01T11:59:00Z
-CHAMA_CLEAN DELETE file=raw/51007/20241201/hour=00/.part-00000.gz.chama bytes=1 mtime=2024-12-01T11:59:00Z
 CHAMA_CLEAN DELETE file=raw/51007/20241201/hour=00/part-00000.gz bytes=1 mtime=2024-12-01T11:59:00Z
+CHAMA_CLEAN DELETE file=raw/51007/20241201/hour=00/.part-00000.gz.chama bytes=1 mtime=2024-12-01T11:59:00Z
 CHAMA_CLEAN DELETE file=stage/ads/20241201.summary.json bytes=1 mtime=2024-12-01T11:59:00Z
 CHAMA_CLEAN DELETE file=stage/ads/51007/20241201/part-00001.parquet bytes=1 mtime=2024-12-01T11:59:00Z
 CHAMA_CLEAN DELETE file=stage/ads/CM001/20241201.partial/250/part-00002.parquet bytes=1 mtime=2024-12-01T11:59:00Z
@@ -307,12 +310,12 @@ func TestCleanReportsFilesItCouldNotDelete(t *testing.T) {
 	dir := filepath.Join(work, "out", "51007", "20241201")
 	put(t, filepath.Join(dir, "a_10000_20241201_51007_00_0001.dat.gz"), 30)
 	put(t, filepath.Join(dir, "a_10000_20241201_51007_00_0002.dat.gz"), 30)
-	defer func(r func(string) error) { remove = r }(remove)
-	remove = func(p string) error {
-		if strings.HasSuffix(p, "_0002.dat.gz") {
-			return &os.PathError{Op: "remove", Path: p, Err: os.ErrPermission}
+	defer func(r func(string, func() error) error) { remove = r }(remove)
+	remove = func(rel string, rm func() error) error {
+		if strings.HasSuffix(rel, "_0002.dat.gz") {
+			return &os.PathError{Op: "remove", Path: rel, Err: os.ErrPermission}
 		}
-		return os.Remove(p)
+		return rm()
 	}
 	var out bytes.Buffer
 	res, err := Run(t.Context(), Options{Config: cfg(t, work), Now: now, Out: &out})
