@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,4 +84,26 @@ func writeMinimalConfig(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// Every command interrupted by a signal (here: a context cancelled before
+// it runs) ends with exit 3, safe to run again: verify said 2, pack 1.
+func TestInterruptedRunIsExit3(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "ods", "dt=20241212"), 0o755)
+	os.WriteFile(filepath.Join(dir, "ods", "dt=20241212", "part-0"), []byte("1\x01x\n"), 0o644)
+	cfg := filepath.Join(dir, "chama.yaml")
+	os.WriteFile(cfg, []byte("workdir: work\nsources:\n  ods: {type: file, root: ods}\ninterfaces:\n  \"51007\": {source: ods, path: \"dt={date}\"}\n"), 0o644)
+	for _, args := range [][]string{{"pack", "--date", "20241212"}, {"verify", "--date", "20241212"}} {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		root := newRoot()
+		root.SetArgs(append([]string{"--config", cfg}, args...))
+		root.SetOut(io.Discard)
+		root.SetErr(io.Discard)
+		err := execute(ctx, root)
+		if exit.Code(err) != exit.Partial || !strings.Contains(fmt.Sprint(err), "interrupted") {
+			t.Errorf("%v interrupted: exit %d (%v), want 3", args, exit.Code(err), err)
+		}
+	}
 }
