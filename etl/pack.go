@@ -604,7 +604,8 @@ func (p *packer) reject(path string, lineNo int64, reason string, line []byte, r
 		p.firstReject = fmt.Sprintf("%s line %d: %s", path, lineNo, reason)
 	}
 	if p.rejects == nil {
-		f, err := os.OpenFile(filepath.Join(p.tmp, RejectsFile), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		// Raw input lines, personal data, never delivered: the owner only.
+		f, err := os.OpenFile(filepath.Join(p.tmp, RejectsFile), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 		if err != nil {
 			return err
 		}

@@ -143,6 +143,14 @@ func newStaging(parent, period string, remove func(string) error, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
+	// MkdirTemp makes 0700; a published period folder is 0755, as the
+	// old pipeline's was, so the delivery tools of other accounts can
+	// read the interface files (0644). What is not delivered and holds
+	// raw rows (rejects, staged Parquet, pulled copies) is 0600.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		os.Remove(tmp)
+		return nil, err
+	}
 	return &staging{tmp: tmp, final: filepath.Join(parent, period), remove: remove, log: log}, nil
 }
 

@@ -492,7 +492,8 @@ func (r *rejectWriter) write(rj reject) error {
 		if err := os.MkdirAll(filepath.Dir(r.path), 0o755); err != nil {
 			return err
 		}
-		f, err := os.Create(r.path)
+		// Raw rows, personal data, never delivered: the owner only.
+		f, err := os.OpenFile(r.path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 		if err != nil {
 			return fmt.Errorf("reject file: %w", err)
 		}

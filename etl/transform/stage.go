@@ -204,10 +204,11 @@ func (s *stager) writeSync(l *lane, out Output) error {
 	}
 	if sf.w == nil {
 		dir := filepath.Join(s.dir(out.Name), out.Part)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return err
 		}
-		of, err := os.Create(filepath.Join(dir, fmt.Sprintf("part-%05d.parquet", sf.seq)))
+		// Staged rows hold decrypted mobile numbers: the owner only.
+		of, err := os.OpenFile(filepath.Join(dir, fmt.Sprintf("part-%05d.parquet", sf.seq)), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 		if err != nil {
 			return err
 		}
@@ -281,7 +282,7 @@ func (s *stager) commit(names []string) error {
 		partial := s.dir(name)
 		final := filepath.Join(s.root, name, s.period)
 		if _, err := os.Stat(partial); os.IsNotExist(err) {
-			if err := os.MkdirAll(partial, 0o755); err != nil { // an empty output is still an output
+			if err := os.MkdirAll(partial, 0o700); err != nil { // an empty output is still an output
 				return err
 			}
 		}

@@ -483,6 +483,10 @@ func TestRunStageWritesParquetAndSummary(t *testing.T) {
 		}
 	}
 	// The staged 51007 file holds exactly the rows routed to it, in order.
+	// Staged rows hold decrypted mobile numbers: owner only.
+	if st, err := os.Stat(filepath.Join(StageDir(f.work, LayerADS), "51007", "2024121207", "part-00001.parquet")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("staged parquet mode %v (%v), want 0600", st.Mode().Perm(), err)
+	}
 	if ids := readParquetColumn(t, filepath.Join(StageDir(f.work, LayerADS), "51007", "2024121207", "part-00001.parquet"), "event_id"); !reflect.DeepEqual(ids, wantRouting["51007"]) {
 		t.Errorf("staged 51007 event ids %v, want %v", ids, wantRouting["51007"])
 	}

@@ -121,7 +121,8 @@ func (r *runner) copyFile(ctx context.Context, st *sourceState, cs *config.Sourc
 	}
 	os.Remove(sidecarPath(dst)) // the old copy is no longer vouched for
 	tmp := partPath(dst)
-	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	// A raw copy of the source, personal data: the owner only.
+	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return File{}, err
 	}

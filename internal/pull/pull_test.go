@@ -270,8 +270,10 @@ func TestPullDayExpandsToHours(t *testing.T) {
 	if len(res.Partitions) != 24 || res.Partitions[5].Status != StatusOK || res.Partitions[4].Status != StatusNotReady {
 		t.Fatalf("partitions: %d; hour 05 %s, hour 04 %s", len(res.Partitions), res.Partitions[5].Status, res.Partitions[4].Status)
 	}
-	if _, err := os.Stat(filepath.Join(e.work, "raw", "51007", "20241212", "ods", "events", "dt=20241212", "hour=05", "f")); err != nil {
+	if st, err := os.Stat(filepath.Join(e.work, "raw", "51007", "20241212", "ods", "events", "dt=20241212", "hour=05", "f")); err != nil {
 		t.Fatal(err)
+	} else if st.Mode().Perm() != 0o600 {
+		t.Errorf("pulled copy mode %04o, want 0600: it holds raw personal data", st.Mode().Perm())
 	}
 	if !strings.Contains(e.out.String(), "CHAMA_PULL NOTREADY iface=51007 period=2024121204 path=ods/events/dt=20241212/hour=04 source=hdfs1") {
 		t.Fatalf("status lines:\n%s", e.out.String())
