@@ -29,6 +29,9 @@ type PackAllOptions struct {
 	Log     *slog.Logger
 	Workers int
 	Version string
+	// Bars and ProgressEvery: see PackOptions.
+	Bars          io.Writer
+	ProgressEvery time.Duration
 	// Track, when set, is called as each interface and period starts; the
 	// function it returns gets the outcome (the run ledger hooks in here).
 	Track func(ctx context.Context, iface, period string) func(*manifest.Manifest, error)
@@ -88,7 +91,8 @@ func PackAll(ctx context.Context, o PackAllOptions) error {
 			results = packShared(ctx, o, units, group)
 		} else {
 			start := time.Now()
-			m, err := Pack(ctx, PackOptions{Config: o.Config, Iface: u.i, Period: u.p, Resend: o.Resend, Log: o.Log, Workers: o.Workers, Version: o.Version})
+			m, err := Pack(ctx, PackOptions{Config: o.Config, Iface: u.i, Period: u.p, Resend: o.Resend, Log: o.Log, Workers: o.Workers, Version: o.Version,
+				Bars: o.Bars, ProgressEvery: o.ProgressEvery})
 			results = []packResult{{m, err, time.Since(start)}}
 		}
 		for j, g := range group {

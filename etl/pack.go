@@ -25,6 +25,7 @@ import (
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/manifest"
+	"github.com/chama-data/chama/internal/progress"
 	"github.com/chama-data/chama/naming"
 	"github.com/chama-data/chama/transfer"
 	"github.com/chama-data/chama/verify"
@@ -46,6 +47,11 @@ type PackOptions struct {
 	Now func() time.Time
 	// Version is recorded in the manifest as the build that wrote it.
 	Version string
+	// Bars, when set, is the terminal a progress bar of the input read is
+	// drawn on; otherwise a progress line is logged every ProgressEvery
+	// (default 10s).
+	Bars          io.Writer
+	ProgressEvery time.Duration
 
 	// hourChunk: the period is one hour of an hourly_pack day. An hour
 	// whose files hold no rows (or only rejects) is then an empty chunk,
@@ -118,8 +124,15 @@ func Pack(ctx context.Context, o PackOptions) (*manifest.Manifest, error) {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
 		log = log.With("inputs", len(inputs))
+		var total int64
+		for _, f := range inputs {
+			total += f.Size
+		}
 		feed = func(ctx context.Context, p *packer) (manifest.Rows, []manifest.Input, error) {
-			return p.run(ctx, src, inputs, workers)
+			m := progress.New(progress.Options{Label: fmt.Sprintf("pack %s %s input", iface.Name, period), Total: total,
+				Bars: o.Bars, Log: log, Every: o.ProgressEvery})
+			defer m.Close()
+			return p.run(ctx, src, inputs, workers, m)
 		}
 	}
 
@@ -270,13 +283,13 @@ type packer struct {
 }
 
 // run reads every input through the converter into the block writer.
-func (p *packer) run(ctx context.Context, src transfer.Source, inputs []transfer.FileInfo, workers int) (manifest.Rows, []manifest.Input, error) {
+func (p *packer) run(ctx context.Context, src transfer.Source, inputs []transfer.FileInfo, workers int, m *progress.Meter) (manifest.Rows, []manifest.Input, error) {
 	var rows manifest.Rows
 	ins := make([]manifest.Input, 0, len(inputs))
 	err := p.drive(ctx, workers, func(ctx context.Context, cancel context.CancelCauseFunc) error {
 		// Several inputs decode at once, a few MiB ahead each, so decompression
 		// (one core per gzip stream at most) keeps all compressors busy.
-		streams := readAll(ctx, src, inputs, max(3, workers+1))
+		streams := readAll(ctx, src, inputs, max(3, workers+1), m)
 		err := p.convertAll(ctx, streams, &rows, &ins)
 		if err != nil {
 			cancel(err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
+	"github.com/chama-data/chama/internal/progress"
 	"github.com/chama-data/chama/transfer"
 )
 
@@ -53,7 +54,8 @@ type stream struct {
 // readAll decodes the inputs in order, up to `ahead` files at a time, and
 // delivers their streams in input order on the returned channel, so the
 // output order never depends on which file decompresses faster.
-func readAll(ctx context.Context, src transfer.Source, files []transfer.FileInfo, ahead int) <-chan *stream {
+// m counts the input bytes read (progress for the operator).
+func readAll(ctx context.Context, src transfer.Source, files []transfer.FileInfo, ahead int, m *progress.Meter) <-chan *stream {
 	out := make(chan *stream, ahead)
 	sem := make(chan struct{}, ahead)
 	go func() {
@@ -67,7 +69,7 @@ func readAll(ctx context.Context, src transfer.Source, files []transfer.FileInfo
 			s := &stream{file: f, ch: make(chan chunk, chunkAhead)}
 			go func() {
 				defer func() { <-sem }()
-				readInput(ctx, src, s)
+				readInput(ctx, src, s, m)
 			}()
 			select {
 			case out <- s:
@@ -84,15 +86,17 @@ func readAll(ctx context.Context, src transfer.Source, files []transfer.FileInfo
 type countingReader struct {
 	r io.Reader
 	n int64
+	m *progress.Meter
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	c.m.Add(int64(n))
 	return n, err
 }
 
-func readInput(ctx context.Context, src transfer.Source, s *stream) {
+func readInput(ctx context.Context, src transfer.Source, s *stream, m *progress.Meter) {
 	defer close(s.ch)
 	send := func(c chunk) bool {
 		select {
@@ -112,7 +116,7 @@ func readInput(ctx context.Context, src transfer.Source, s *stream) {
 		return
 	}
 	defer rc.Close()
-	cr := &countingReader{r: rc}
+	cr := &countingReader{r: rc, m: m}
 	br := bufio.NewReaderSize(cr, 256<<10)
 	offset := func() int64 { return cr.n - int64(br.Buffered()) }
 	var r io.Reader = br

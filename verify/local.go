@@ -13,6 +13,7 @@ import (
 
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/manifest"
+	"github.com/chama-data/chama/internal/progress"
 	"github.com/chama-data/chama/naming"
 )
 
@@ -67,7 +68,7 @@ func namePeriod(f naming.Fields) string { return f.Date + f.Hour }
 
 // checkLocal verifies <workdir>/out/<iface>/<period> and returns the sets
 // it found, for the remote checks.
-func checkLocal(ctx context.Context, cfg *config.Config, ifc *config.Interface, period string, jobs int, quick bool, r *Result) []*fileSet {
+func checkLocal(ctx context.Context, cfg *config.Config, ifc *config.Interface, period string, jobs int, quick bool, meter func(string, int) *progress.Meter, r *Result) []*fileSet {
 	dir := cfg.OutDir(ifc.Name, period)
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		r.add(Finding{Reason: ReasonNotPacked, Detail: "no output folder " + dir})
@@ -107,7 +108,7 @@ func checkLocal(ctx context.Context, cfg *config.Config, ifc *config.Interface, 
 	}
 	checkSequences(sets, ifc, period, tpl, manFiles, r)
 	checkExtras(sets, ifc, tpl, r)
-	checkFiles(ctx, sets, jobs, quick, r)
+	checkFiles(ctx, sets, jobs, quick, meter, r)
 
 	var lines, bytes int64
 	files := 0
@@ -325,7 +326,7 @@ func checkExtras(sets []*fileSet, ifc *config.Interface, tpl *naming.Template, r
 // at most one finding per file: the first of missing, size, checksum,
 // gzip, lines (a truncated file is one size_mismatch, not four lines).
 // With quick, only stat: presence, type and size.
-func checkFiles(ctx context.Context, sets []*fileSet, jobs int, quick bool, r *Result) {
+func checkFiles(ctx context.Context, sets []*fileSet, jobs int, quick bool, meter func(string, int) *progress.Meter, r *Result) {
 	type task struct {
 		s *fileSet
 		e Entry
@@ -340,6 +341,11 @@ func checkFiles(ctx context.Context, sets []*fileSet, jobs int, quick bool, r *R
 	if jobs < 1 {
 		jobs = 1
 	}
+	var m *progress.Meter
+	if !quick {
+		m = meter("local files read", len(tasks)) // reading every byte takes long
+		defer m.Close()
+	}
 	sem := make(chan struct{}, jobs)
 	var wg sync.WaitGroup
 	for i, t := range tasks {
@@ -352,6 +358,7 @@ func checkFiles(ctx context.Context, sets []*fileSet, jobs int, quick bool, r *R
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			out[i] = checkLocalFile(filepath.Join(t.s.AbsDir, t.e.Name), t.e, t.s.Cols, quick)
+			m.Add(1)
 		}()
 	}
 	wg.Wait()

@@ -18,6 +18,7 @@ import (
 	"sync"
 
 	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/internal/progress"
 )
 
 // RemoteFS is the little of an SFTP session that remote checks need, so
@@ -119,7 +120,7 @@ type Holders func(iface, period, target string) map[string][]string
 // Where the delivery record says which host holds a set (a target whose
 // hosts keep storage of their own), the set is checked through that host:
 // a .verf promises its whole set on the host it is on.
-func checkRemote(ctx context.Context, ss *sessions, holders Holders, ifc *config.Interface, period string, sets []*fileSet, deep bool, jobs int, r *Result) {
+func checkRemote(ctx context.Context, ss *sessions, holders Holders, ifc *config.Interface, period string, sets []*fileSet, deep bool, jobs int, meter func(string, int) *progress.Meter, r *Result) {
 	if len(ifc.Routes) == 0 {
 		r.add(Finding{Severity: Warn, Reason: ReasonNoRoute, Where: "remote", Detail: "the interface has no routes: nothing to check remotely"})
 	}
@@ -148,14 +149,14 @@ func checkRemote(ctx context.Context, ss *sessions, holders Holders, ifc *config
 		}
 		sort.Strings(hosts)
 		for _, h := range hosts {
-			checkRoute(ctx, ss.get(ctx, rt.Target, h), ss.cfg, rt, ifc, period, byHost[h], sets, deep, jobs, r)
+			checkRoute(ctx, ss.get(ctx, rt.Target, h), ss.cfg, rt, ifc, period, byHost[h], sets, deep, jobs, meter, r)
 		}
 	}
 }
 
 // checkRoute checks sets in one route's folder through session s; all is
 // every set of the period (a file of another set is not a stray).
-func checkRoute(ctx context.Context, s *remoteSession, cfg *config.Config, rt config.Route, ifc *config.Interface, period string, sets, all []*fileSet, deep bool, jobs int, r *Result) {
+func checkRoute(ctx context.Context, s *remoteSession, cfg *config.Config, rt config.Route, ifc *config.Interface, period string, sets, all []*fileSet, deep bool, jobs int, meter func(string, int) *progress.Meter, r *Result) {
 	tpl, vt := ifc.Template(), ifc.VerfTemplate()
 	where := "target:" + rt.Target
 	{
@@ -287,6 +288,10 @@ func checkRoute(ctx context.Context, s *remoteSession, cfg *config.Config, rt co
 			}
 			// Deep: stream every present file back.
 			out := make([]*Finding, len(deepTasks))
+			var m *progress.Meter
+			if len(deepTasks) > 0 {
+				m = meter("remote files read on "+rt.Target, len(deepTasks))
+			}
 			sem := make(chan struct{}, max(jobs, 1))
 			var wg sync.WaitGroup
 			for i, dt := range deepTasks {
@@ -295,9 +300,11 @@ func checkRoute(ctx context.Context, s *remoteSession, cfg *config.Config, rt co
 				go func() {
 					defer func() { <-sem; wg.Done() }()
 					out[i] = deepCheck(s, path.Join(d, dt.e.Name), dt.e, dt.cols)
+					m.Add(1)
 				}()
 			}
 			wg.Wait()
+			m.Close()
 			for _, f := range out {
 				if f != nil {
 					f.Where, f.Host = where, s.host

@@ -3,10 +3,13 @@ package verify
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"runtime"
+	"time"
 
 	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/internal/progress"
 	"github.com/chama-data/chama/naming"
 )
 
@@ -24,6 +27,11 @@ type Options struct {
 	// whatever its bytes. The .verf, manifest, sequences and remote
 	// listings are checked as always. Deep overrides it.
 	Quick bool
+	// Bars, when set, is the terminal a progress bar of the files read
+	// (--full, --deep) is drawn on; otherwise a progress line is logged
+	// every ProgressEvery (default 10s).
+	Bars          io.Writer
+	ProgressEvery time.Duration
 	// Jobs is how many files are checked at once (default: CPUs).
 	Jobs int
 	// Dial opens targets for Remote; nil makes every target a remote_error.
@@ -92,7 +100,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			done = o.Track(ctx, j.ifc.Name, j.period)
 		}
 		r := &Result{Iface: j.ifc.Name, Period: j.period}
-		sets := checkLocal(ctx, o.Config, j.ifc, j.period, o.Jobs, o.Quick && !o.Deep, r)
+		meter := func(what string, n int) *progress.Meter {
+			return progress.New(progress.Options{Label: fmt.Sprintf("verify %s %s %s", j.ifc.Name, j.period, what), Total: int64(n), Unit: "files",
+				Bars: o.Bars, Log: o.Log, Every: o.ProgressEvery})
+		}
+		sets := checkLocal(ctx, o.Config, j.ifc, j.period, o.Jobs, o.Quick && !o.Deep, meter, r)
 		if o.Remote && len(sets) == 0 && len(r.Findings) == 1 && r.Findings[0].Reason == ReasonNotPacked {
 			// The local output is gone (retention) or was made elsewhere:
 			// check the targets against their own .verf.
@@ -113,7 +125,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			}
 		}
 		if o.Remote && len(sets) > 0 {
-			checkRemote(ctx, ss, o.Holders, j.ifc, j.period, sets, o.Deep, o.Jobs, r)
+			checkRemote(ctx, ss, o.Holders, j.ifc, j.period, sets, o.Deep, o.Jobs, meter, r)
 		}
 		r.finish()
 		if !r.OK {

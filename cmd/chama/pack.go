@@ -90,7 +90,7 @@ marker, or no partition folder yet).`,
 				return etl.PackAll(cmd.Context(), etl.PackAllOptions{
 					Config: c, Periods: periods, Ifaces: ifs, Resend: resend,
 					Out: g.Stdout, Log: g.Log, Workers: workers, Version: version,
-					Track: trackPack(rc),
+					Bars: g.terminal(), Track: trackPack(rc),
 				})
 			},
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/mattn/go-isatty"
 	"io"
 	"log/slog"
 	"os"
@@ -217,4 +218,13 @@ Exit codes: 0 valid; 2 the file is missing or has problems.`,
 		})
 		return cfg
 	})
+}
+
+// terminal is stderr when it is a terminal (progress bars are drawn on
+// it), else nil (progress is logged every 10 s instead).
+func (g *globals) terminal() io.Writer {
+	if f, ok := g.Stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+		return g.Stderr
+	}
+	return nil
 }

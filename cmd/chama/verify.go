@@ -65,7 +65,7 @@ Exit codes: 0 everything holds; 1 something does not; 2 usage or config error.`,
 				rc, closeRec := g.recorder(c)
 				defer closeRec()
 				rep, err := verify.Run(cmd.Context(), verify.Options{
-					Config: c, Periods: periods, Ifaces: ifs, Remote: remote, Deep: deep, Quick: !full, Jobs: jobs,
+					Config: c, Periods: periods, Ifaces: ifs, Remote: remote, Deep: deep, Quick: !full, Jobs: jobs, Bars: g.terminal(),
 					Dial: dialTarget(c, g), Holders: holders(c), Log: g.Log,
 					Track: func(ctx context.Context, iface, period string) func(*verify.Result) {
 						run := ledger.Run{Stage: ledger.StageVerify, Iface: iface, Period: period, Hour: hourOf(period)}
