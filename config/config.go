@@ -133,7 +133,7 @@ type Interface struct {
 	Format string `yaml:"format"` // text (plain or gzip, told by magic bytes)
 	// Delimiter of the input, default "\x01".
 	Delimiter string `yaml:"delimiter"`
-	Fields    int    `yaml:"fields"` // expected field count, 0: any
+	Fields    int    `yaml:"fields"` // expected field count; 0: learnt from the input, -1: any
 	// OutDelimiter of the files, default "|".
 	OutDelimiter string `yaml:"out_delimiter"`
 	// EmbeddedDelimiter: fail | strip | replace:<s> (default fail).
@@ -546,8 +546,8 @@ func (c *Config) Validate() error {
 		default:
 			bad(key+".charset", "%q is not utf-8, gbk or gb18030", i.Charset)
 		}
-		if i.Fields < 0 {
-			bad(key+".fields", "must not be negative")
+		if i.Fields < -1 {
+			bad(key+".fields", "must be the field count, 0 (learn it from the input) or -1 (accept any count)")
 		}
 		if i.LinesPerFile < 1 {
 			bad(key+".lines_per_file", "must be at least 1")

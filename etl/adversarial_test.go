@@ -70,7 +70,7 @@ func gz(data string) []byte {
 // file and a multi-member gzip whose CRLF is split across two members:
 // every line is read once, counted, and cut exactly.
 func TestPackAdversarialLineShapes(t *testing.T) {
-	e := newEnv(t, "lines_per_file: 3")
+	e := newEnv(t, "lines_per_file: 3\nfields: -1")
 	d := filepath.Join(e.root, "ods/dt=20241212")
 	writeRaw(t, filepath.Join(d, "a"), []byte("a\x01b\n\nc\r\n\r\nlast")) // 5 lines
 	writeRaw(t, filepath.Join(d, "b"), nil)                               // zero bytes
@@ -494,7 +494,7 @@ func TestHourlyFailedAssemblyRemovesItsTemporary(t *testing.T) {
 // the row there and break the .verf line count: it is a counted reject,
 // as a value holding a line break is in the transform path.
 func TestPackEmbeddedCarriageReturnIsAReject(t *testing.T) {
-	e := newEnv(t, "max_rejects: 5")
+	e := newEnv(t, "max_rejects: 5\nfields: -1")
 	writeRaw(t, filepath.Join(e.root, "ods/dt=20241212/a"), []byte("a\x01b\r\nc\rd\x01e\r\nf\x01g\r\r\n\r\n"))
 	m := e.mustPack("20241212")
 	checkRows(t, e.outDir("20241212"), m)

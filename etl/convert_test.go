@@ -78,7 +78,7 @@ func TestPackEmbeddedDelimiterPolicies(t *testing.T) {
 // UTF-8 input is written as GBK (decoding gives the original text back);
 // a character GBK cannot hold is a counted reject with its reason.
 func TestPackCharsetGBKRoundTrip(t *testing.T) {
-	e := newEnv(t, "charset: gbk\nmax_rejects: 1")
+	e := newEnv(t, "charset: gbk\nmax_rejects: 1\nfields: -1")
 	in := []string{row("江苏", "南京市", "ascii"), row("北京", "€5"), row("emoji", "😀")}
 	e.writeInput("ods/dt=20241212/a.gz", in...)
 	m := e.mustPack("20241212")
@@ -108,7 +108,7 @@ func TestPackCharsetGBKRoundTrip(t *testing.T) {
 // GB18030 holds every character; invalid UTF-8 input is a reject, not a
 // silent replacement character.
 func TestPackCharsetGB18030(t *testing.T) {
-	e := newEnv(t, "charset: gb18030\nmax_rejects: 1")
+	e := newEnv(t, "charset: gb18030\nmax_rejects: 1\nfields: -1")
 	e.writeInput("ods/dt=20241212/a.gz", row("emoji", "😀"), "bad\xff\xfeutf8")
 	m := e.mustPack("20241212")
 	raw := readGz(t, filepath.Join(e.outDir("20241212"), "a_10000_20241212_X_00_0001.dat.gz"))
@@ -213,11 +213,30 @@ func TestPackGBKTrailByteDelimiterIsCaught(t *testing.T) {
 // With the default charset, invalid UTF-8 is a reject, as docs/pack.md
 // says, not a row passed through.
 func TestPackUTF8RejectsInvalidUTF8(t *testing.T) {
-	e := newEnv(t, "max_rejects: 1")
+	e := newEnv(t, "max_rejects: 1\nfields: -1")
 	e.writeInput("ods/dt=20241212/a.gz", row("ok", "江苏"), "bad\xff\xfeutf8")
 	m := e.mustPack("20241212")
 	rej, _ := os.ReadFile(filepath.Join(e.outDir("20241212"), RejectsFile))
 	if m.Rows.Rejected != 1 || m.Rows.Written != 1 || !strings.Contains(string(rej), "\t2\tinvalid UTF-8 at output byte 3") {
 		t.Errorf("rows %+v rejects %q", m.Rows, rej)
+	}
+}
+
+// Without fields, the count is learnt from the first lines of the period
+// (the most common count), so a row with an embedded input delimiter is a
+// counted reject, not a line delivered with an extra field, as the old
+// pipeline did. fields: -1 accepts any count.
+func TestPackLearnsTheFieldCount(t *testing.T) {
+	e := newEnv(t, "max_rejects: 5")
+	e.writeInput("ods/dt=20241212/a.gz", row("1", "a", "x"), row("2", "b\x01B", "y"), row("3", "c", "z"))
+	m := e.mustPack("20241212")
+	rej, _ := os.ReadFile(filepath.Join(e.outDir("20241212"), RejectsFile))
+	if m.Rows.Rejected != 1 || m.Rows.Written != 2 || !strings.Contains(string(rej), "\t2\t4 fields, want 3\t") {
+		t.Errorf("rows %+v rejects %q", m.Rows, rej)
+	}
+	any := newEnv(t, "fields: -1")
+	any.writeInput("ods/dt=20241212/a.gz", row("1", "a", "x"), row("2", "b\x01B", "y"))
+	if m := any.mustPack("20241212"); m.Rows.Rejected != 0 || m.Rows.Written != 2 {
+		t.Errorf("fields: -1: rows %+v", m.Rows)
 	}
 }

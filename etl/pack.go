@@ -124,6 +124,20 @@ func Pack(ctx context.Context, o PackOptions) (*manifest.Manifest, error) {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
 		log = log.With("inputs", len(inputs))
+		if iface.Fields == 0 && len(inputs) > 0 {
+			// Without a configured count, rows with an embedded input
+			// delimiter would go out as lines with extra fields. Learn the
+			// count from the input instead, and say so.
+			n, seen, err := inferFields(ctx, src, inputs[0], iface.Delimiter[0])
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", where, err)
+			}
+			if n > 0 {
+				conv.fields = n
+				log.Info("fields is not set: expecting the most common field count of the first lines of the first input; lines with another count are rejects (set fields: N to pin it, or fields: -1 to accept any count)",
+					"fields", n, "lines", seen, "file", inputs[0].Path)
+			}
+		}
 		var total int64
 		for _, f := range inputs {
 			total += f.Size

@@ -200,3 +200,50 @@ func inputError(path string, gz bool, err error, off, size int64) error {
 	}
 	return fmt.Errorf("corrupt gzip input %s at compressed byte offset %d (file size %d): %w", path, off, size, err)
 }
+
+// inferLines is how many lines inferFields reads.
+const inferLines = 1000
+
+// inferFields returns the most common field count among the first lines
+// of f (and how many lines it read), for an interface without fields:
+// the first good rows of the period fix the count. Ties go to the
+// smaller count (an embedded delimiter only ever adds fields).
+func inferFields(ctx context.Context, src transfer.Source, f transfer.FileInfo, delim byte) (int, int, error) {
+	rc, err := src.Open(ctx, f.Path)
+	if err != nil {
+		return 0, 0, fmt.Errorf("open input %s: %w", f.Path, err)
+	}
+	defer rc.Close()
+	br := bufio.NewReaderSize(rc, 256<<10)
+	var r io.Reader = br
+	if head, _ := br.Peek(2); len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return 0, 0, fmt.Errorf("input %s: %w", f.Path, err)
+		}
+		defer zr.Close()
+		r = zr
+	}
+	counts := map[int]int{}
+	lines := 0
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 64<<20)
+	for lines < inferLines && sc.Scan() {
+		line := bytes.TrimSuffix(sc.Bytes(), []byte{'\r'})
+		if len(line) == 0 {
+			continue
+		}
+		counts[bytes.Count(line, []byte{delim})+1]++
+		lines++
+	}
+	if err := sc.Err(); err != nil {
+		return 0, 0, fmt.Errorf("input %s: %w", f.Path, err)
+	}
+	best, bestN := 0, 0
+	for n, c := range counts {
+		if c > bestN || (c == bestN && n < best) {
+			best, bestN = n, c
+		}
+	}
+	return best, lines, nil
+}
