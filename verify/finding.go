@@ -8,28 +8,29 @@ import (
 // Reasons are the stable names of what verify finds wrong. Alerting greps
 // for them: never rename one, only add.
 const (
-	ReasonNotPacked        = "not_packed"        // no output folder for the period
-	ReasonBadManifest      = "bad_manifest"      // manifest.json unreadable
-	ReasonNoManifest       = "no_manifest"       // (warning) older output without manifest: rows not reconciled
-	ReasonMissingVerf      = "missing_verf"      // the set's .verf is absent
-	ReasonBadVerf          = "bad_verf"          // the .verf cannot be parsed
-	ReasonMissingFile      = "missing_file"      // a file named in the .verf is absent
-	ReasonNotRegular       = "not_regular"       // a listed name is a folder, symlink or device
-	ReasonSizeMismatch     = "size_mismatch"     // bytes differ from the .verf
-	ReasonChecksumMismatch = "checksum_mismatch" // md5/sha256 differ from the .verf
-	ReasonBadGzip          = "bad_gzip"          // not a complete, valid gzip stream
-	ReasonLineMismatch     = "line_mismatch"     // line count differs from the .verf
-	ReasonSeqGap           = "seq_gap"           // a sequence number between 1 and the last is missing
-	ReasonSeqDuplicate     = "seq_duplicate"     // two entries carry the same sequence
-	ReasonExtraFile        = "extra_file"        // a local file named like the set but not in its .verf
-	ReasonWrongPeriod      = "wrong_period"      // an entry or name of another period
-	ReasonManifestMismatch = "manifest_mismatch" // .verf and manifest disagree about a file
-	ReasonRowsMismatch     = "rows_mismatch"     // sum of lines != rows read - rejected - filtered
-	ReasonPartLeftover     = "part_leftover"     // remote: an unfinished upload (.<name>.part)
-	ReasonStrayFile        = "stray_file"        // remote: a file of this period not in the .verf
-	ReasonSuperseded       = "superseded_file"   // (warning) remote: a file of an earlier re-send of the period
-	ReasonRemoteError      = "remote_error"      // remote: the target could not be listed or read
-	ReasonNoRoute          = "no_route"          // (warning) --remote for an interface without routes
+	ReasonNotPacked        = "not_packed"             // no output folder for the period
+	ReasonBadManifest      = "bad_manifest"           // manifest.json unreadable
+	ReasonNoManifest       = "no_manifest"            // (warning) older output without manifest: rows not reconciled
+	ReasonMissingVerf      = "missing_verf"           // the set's .verf is absent
+	ReasonBadVerf          = "bad_verf"               // the .verf cannot be parsed
+	ReasonMissingFile      = "missing_file"           // a file named in the .verf is absent
+	ReasonNotRegular       = "not_regular"            // a listed name is a folder, symlink or device
+	ReasonSizeMismatch     = "size_mismatch"          // bytes differ from the .verf
+	ReasonChecksumMismatch = "checksum_mismatch"      // md5/sha256 differ from the .verf
+	ReasonBadGzip          = "bad_gzip"               // not a complete, valid gzip stream
+	ReasonLineMismatch     = "line_mismatch"          // line count differs from the .verf
+	ReasonSeqGap           = "seq_gap"                // a sequence number between 1 and the last is missing
+	ReasonSeqDuplicate     = "seq_duplicate"          // two entries carry the same sequence
+	ReasonExtraFile        = "extra_file"             // a local file named like the set but not in its .verf
+	ReasonWrongPeriod      = "wrong_period"           // an entry or name of another period
+	ReasonManifestMismatch = "manifest_mismatch"      // .verf and manifest disagree about a file
+	ReasonRowsMismatch     = "rows_mismatch"          // sum of lines != rows read - rejected - filtered
+	ReasonPartLeftover     = "part_leftover"          // remote: an unfinished upload (.<name>.part)
+	ReasonStrayFile        = "stray_file"             // remote: a file of this period not in the .verf
+	ReasonSuperseded       = "superseded_file"        // (warning) remote: a file of an earlier re-send of the period
+	ReasonDelimInChar      = "delimiter_in_character" // --full: a GBK/GB18030 character whose bytes hold the delimiter
+	ReasonRemoteError      = "remote_error"           // remote: the target could not be listed or read
+	ReasonNoRoute          = "no_route"               // (warning) --remote for an interface without routes
 )
 
 // Severities of a finding.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/chama-data/chama/config"
@@ -108,7 +109,14 @@ func checkLocal(ctx context.Context, cfg *config.Config, ifc *config.Interface, 
 	}
 	checkSequences(sets, ifc, period, tpl, manFiles, r)
 	checkExtras(sets, ifc, tpl, r)
-	checkFiles(ctx, sets, jobs, quick, meter, r)
+	var delim byte // GBK and GB18030 output: look for the delimiter inside characters
+	switch strings.ToLower(ifc.Charset) {
+	case "gbk", "gb18030":
+		if len(ifc.OutDelimiter) == 1 {
+			delim = ifc.OutDelimiter[0]
+		}
+	}
+	checkFiles(ctx, sets, jobs, quick, delim, meter, r)
 
 	var lines, bytes int64
 	files := 0
@@ -326,7 +334,7 @@ func checkExtras(sets []*fileSet, ifc *config.Interface, tpl *naming.Template, r
 // at most one finding per file: the first of missing, size, checksum,
 // gzip, lines (a truncated file is one size_mismatch, not four lines).
 // With quick, only stat: presence, type and size.
-func checkFiles(ctx context.Context, sets []*fileSet, jobs int, quick bool, meter func(string, int) *progress.Meter, r *Result) {
+func checkFiles(ctx context.Context, sets []*fileSet, jobs int, quick bool, delim byte, meter func(string, int) *progress.Meter, r *Result) {
 	type task struct {
 		s *fileSet
 		e Entry
@@ -357,7 +365,7 @@ func checkFiles(ctx context.Context, sets []*fileSet, jobs int, quick bool, mete
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			out[i] = checkLocalFile(filepath.Join(t.s.AbsDir, t.e.Name), t.e, t.s.Cols, quick)
+			out[i] = checkLocalFile(filepath.Join(t.s.AbsDir, t.e.Name), t.e, t.s.Cols, quick, delim)
 			m.Add(1)
 		}()
 	}
@@ -369,7 +377,7 @@ func checkFiles(ctx context.Context, sets []*fileSet, jobs int, quick bool, mete
 	}
 }
 
-func checkLocalFile(path string, e Entry, cols map[string]bool, quick bool) *Finding {
+func checkLocalFile(path string, e Entry, cols map[string]bool, quick bool, delim byte) *Finding {
 	st, err := os.Lstat(path)
 	if err != nil {
 		return &Finding{Reason: ReasonMissingFile, File: e.Name, Detail: err.Error()}
@@ -388,11 +396,18 @@ func checkLocalFile(path string, e Entry, cols map[string]bool, quick bool) *Fin
 		return &Finding{Reason: ReasonMissingFile, File: e.Name, Detail: err.Error()}
 	}
 	defer f.Close()
-	sc, err := scanFile(f, cols["sha256"])
+	sc, err := scanFileDelim(f, cols["sha256"], delim)
 	if err != nil {
 		return &Finding{Reason: ReasonMissingFile, File: e.Name, Detail: "read: " + err.Error()}
 	}
-	return compareScan(e, cols, sc)
+	if f := compareScan(e, cols, sc); f != nil {
+		return f
+	}
+	if sc.DelimLine > 0 {
+		return &Finding{Reason: ReasonDelimInChar, File: e.Name,
+			Detail: fmt.Sprintf("line %d: a character's bytes include the delimiter %q: a reader splitting on it cuts the character (pack now rejects such rows)", sc.DelimLine, delim)}
+	}
+	return nil
 }
 
 // compareScan turns a scan into the first problem it shows, or nil.

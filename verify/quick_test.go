@@ -1,6 +1,11 @@
 package verify
 
 import (
+	"bytes"
+	"compress/gzip"
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -89,5 +94,38 @@ func BenchmarkVerify4000Files(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// verify --full of a GBK interface finds a character whose second byte
+// is the delimiter (written by an older build or another tool).
+func TestVerifyFullFindsDelimiterInsideGBKCharacter(t *testing.T) {
+	p := pack(t, 25)
+	p.ifc.Charset = "gbk"
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	for i := 0; i < int(p.entries[0].Lines); i++ {
+		if i == 3 {
+			zw.Write([]byte("row\x81\x7cx|x|y\n")) // 亅 in GBK: 81 7C
+			continue
+		}
+		fmt.Fprintf(zw, "row-%05d|x|y\n", i)
+	}
+	zw.Close()
+	os.WriteFile(p.path(0), buf.Bytes(), 0o644)
+	sum := md5.Sum(buf.Bytes())
+	es := append([]Entry(nil), p.entries...)
+	es[0].Bytes, es[0].MD5 = int64(buf.Len()), hex.EncodeToString(sum[:])
+	p.m.Sets[0].Files[0].Bytes, p.m.Sets[0].Files[0].MD5 = es[0].Bytes, es[0].MD5
+	p.writeVerf(t, config.DefaultVerfColumns, es)
+	p.writeManifest(t)
+	o := p.options()
+	rep, lines := runLines(t, o)
+	if rep.OK || !strings.Contains(strings.Join(lines, "\n"), "reason=delimiter_in_character") || !strings.Contains(strings.Join(lines, "\n"), "line 4:") {
+		t.Errorf("full check:\n%s", strings.Join(lines, "\n"))
+	}
+	o.Quick = true // stat level cannot see it, by design
+	if rep, _ := runLines(t, o); !rep.OK {
+		t.Error("quick check read the files")
 	}
 }
