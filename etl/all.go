@@ -146,13 +146,15 @@ func PackAll(ctx context.Context, o PackAllOptions) error {
 }
 
 // isTransient: a failure that running again can cure: another run held
-// the period's lock, or the link to the source broke or timed out.
+// the period's lock, or the link to the source broke or timed out. Not a
+// truncated input (an unexpected EOF is bad data as often as a broken
+// link) nor a name that does not resolve (a typo stays a typo).
 func isTransient(err error) bool {
 	var ne net.Error
 	switch {
 	case errors.Is(err, exit.ErrBusy), exit.Code(err) == exit.Partial:
 		return true
-	case errors.As(err, &ne), errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, io.ErrUnexpectedEOF),
+	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, os.ErrDeadlineExceeded),
 		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.EPIPE):
 		return true
 	}

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/chama-data/chama/config"
@@ -103,5 +106,26 @@ verf_name: "a_{period}_{iface}.verf"`)
 	}
 	if _, err := e.pack("20241212"); err == nil || !strings.Contains(err.Error(), "the interface is hourly") {
 		t.Errorf("a day through Pack: %v", err)
+	}
+}
+
+// Only causes a rerun can cure are transient (exit 3): a busy period, a
+// timed-out or reset link. A truncated input and a name that does not
+// resolve are not.
+func TestIsTransient(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{exit.Busy(errors.New("held")), true},
+		{fmt.Errorf("read: %w", syscall.ECONNRESET), true},
+		{fmt.Errorf("read: %w", os.ErrDeadlineExceeded), true},
+		{fmt.Errorf("input a.gz: %w", io.ErrUnexpectedEOF), false},
+		{fmt.Errorf("dial: %w", &net.DNSError{Err: "no such host", Name: "nn1", IsNotFound: true}), false},
+		{errors.New("field 3 contains the output delimiter"), false},
+	} {
+		if got := isTransient(c.err); got != c.want {
+			t.Errorf("isTransient(%v) = %v, want %v", c.err, got, c.want)
+		}
 	}
 }

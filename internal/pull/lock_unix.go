@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/chama-data/chama/internal/exit"
 )
 
 // lockPartition takes the lock of one partition's staging, so two pulls
@@ -38,7 +40,7 @@ func lock(dir, name string, how int, busy string) (func(), error) {
 	if err := unix.Flock(int(f.Fd()), how); err != nil {
 		f.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%s (lock %s is held)", busy, path)
+			return nil, exit.Busy(fmt.Errorf("%s (lock %s is held)", busy, path))
 		}
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}

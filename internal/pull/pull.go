@@ -618,7 +618,10 @@ func (r *runner) ready(ctx context.Context, p *Partition, cs *config.Source, src
 // environment (a trailing * is a prefix); everything else, the secrets
 // chama reads among it, is left out. CHAMA_IFACE, CHAMA_PERIOD,
 // CHAMA_PATH and CHAMA_SOURCE are added.
-var readyCommandEnv = []string{"PATH", "HOME", "LANG", "LC_*", "TZ"}
+// The Hadoop, Java and Kerberos client variables are there so that the
+// usual check (hdfs dfs -test -e ...) can run; they hold paths, not secrets.
+var readyCommandEnv = []string{"PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_*", "TZ",
+	"HADOOP_CONF_DIR", "HADOOP_HOME", "HADOOP_USER_NAME", "JAVA_HOME", "KRB5CCNAME", "KRB5_CONFIG"}
 
 // readyEnv is ready_command's environment for partition p.
 func readyEnv(p *Partition, period string) []string {
@@ -655,6 +658,11 @@ func readyCommand(ctx context.Context, cs *config.Source, p *Partition) (bool, s
 		line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
 		if line == "" {
 			line = "no output"
+		}
+		if c := ee.ExitCode(); c == 126 || c == 127 {
+			// The shell's "cannot execute" and "not found": the check
+			// itself is broken, which waiting will not mend.
+			return false, "", fmt.Errorf("ready_command %s could not run (exit %d: %s); check the command and its environment (docs/security.md)", argv[0], c, line)
 		}
 		return false, fmt.Sprintf("ready_command exited %d: %s", ee.ExitCode(), line), nil
 	}

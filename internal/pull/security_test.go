@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/internal/exit"
 )
 
 // The pause doubles from the backoff up to a minute and stays there: a
@@ -104,5 +105,20 @@ func TestReadyCommandEnvironment(t *testing.T) {
 		if name, v, _ := strings.Cut(kv, "="); strings.Contains(v, "Hunter2") {
 			t.Errorf("the command got chama's secret in %s", name)
 		}
+	}
+}
+
+// A second pull of a partition being staged is refused as busy (exit 3,
+// ledger status busy), so it never hides the run that holds the lock.
+func TestPartitionLockRefusalIsBusy(t *testing.T) {
+	dir := t.TempDir()
+	unlock, err := lockPartition(dir, "dt=20241212/hour=05")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	_, err = lockPartition(dir, "dt=20241212/hour=05")
+	if !errors.Is(err, exit.ErrBusy) || exit.Code(err) != exit.Partial {
+		t.Fatalf("second lock: %v (exit %d), want busy, exit 3", err, exit.Code(err))
 	}
 }

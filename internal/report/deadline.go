@@ -100,7 +100,7 @@ func Deadline(ctx context.Context, o DeadlineOptions) ([]DeadlineRow, error) {
 				for _, t := range targets {
 					var first time.Time
 					var lastStatus string
-					var lastID int64
+					var last ledger.Row
 					for _, r := range rows {
 						if r.Iface != ifc.Name || r.Period != p || (t != "" && r.Target != t) {
 							continue
@@ -108,8 +108,8 @@ func Deadline(ctx context.Context, o DeadlineOptions) ([]DeadlineRow, error) {
 						if r.Status == ledger.OK && (first.IsZero() || r.Finished.Before(first)) {
 							first = r.Finished
 						}
-						if r.ID > lastID {
-							lastID, lastStatus = r.ID, r.Status
+						if last.ID == 0 || newer(r, last) {
+							last, lastStatus = r, r.Status
 						}
 					}
 					if first.IsZero() {

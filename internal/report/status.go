@@ -196,7 +196,9 @@ func summarize(iface, period, stage string, rows []ledger.Row, gone func(string,
 		if r.Finished.After(s.Finished) {
 			s.Finished = r.Finished
 		}
-		st := map[string]string{ledger.OK: StateDone, ledger.Running: StateRunning, ledger.Failed: StateFailed, ledger.Partial: StatePartial, ledger.NotReady: StateWaiting}[r.Status]
+		// A lone busy refusal (the run that held the lock is not in this
+		// ledger) means someone else is at it: partly done, retry.
+		st := map[string]string{ledger.OK: StateDone, ledger.Running: StateRunning, ledger.Failed: StateFailed, ledger.Partial: StatePartial, ledger.NotReady: StateWaiting, ledger.Busy: StatePartial}[r.Status]
 		if st == "" {
 			st = StateFailed
 		}
