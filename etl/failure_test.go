@@ -371,3 +371,21 @@ func TestPackCountsEveryRejectBeforeFailing(t *testing.T) {
 		t.Errorf("kept rejects hold %d lines, want all 3:\n%s", n, kept)
 	}
 }
+
+// The rejects list stops growing at its cap; every reject is still
+// counted, and the error says how many are listed.
+func TestPackRejectsListIsCapped(t *testing.T) {
+	old := maxListedRejects
+	maxListedRejects = 2
+	defer func() { maxListedRejects = old }()
+	e := newEnv(t, "fields: 3")
+	e.writeInput("ods/dt=20241212/a.gz", row("1", "2", "3"), row("a"), row("b"), row("c"), row("d"))
+	_, err := e.pack("20241212")
+	if err == nil || !strings.Contains(err.Error(), "4 in all") || !strings.Contains(err.Error(), "the first 2 of them") {
+		t.Fatalf("err = %v", err)
+	}
+	kept, _ := os.ReadFile(e.outDir("20241212") + "." + RejectsFile)
+	if n := strings.Count(string(kept), "\n"); n != 2 {
+		t.Errorf("kept rejects hold %d lines, want the cap of 2", n)
+	}
+}

@@ -291,6 +291,8 @@ type packer struct {
 
 	rejects     *os.File
 	rejectsW    *bufio.Writer
+	listed      int64 // rejects written to the list
+	listedBytes int64
 	keptRejects string // where a failed run's reject list is kept
 	rejected    int64
 	firstReject string
@@ -621,6 +623,14 @@ func (p *packer) flushAll() {
 	}
 }
 
+// The rejects list holds at most this many lines or bytes; past them
+// rejects are still counted (and reported) but not copied, so a wrong
+// delimiter cannot copy a day's input into the list. (Variables for tests.)
+var (
+	maxListedRejects int64 = 1_000_000
+	maxListedBytes   int64 = 1 << 30
+)
+
 // reject records a bad line. The run goes on to the end of its input even
 // past max_rejects, so that the operator learns the whole extent at once
 // (every reject counted and listed); Pack fails afterwards (tooManyRejects).
@@ -638,6 +648,11 @@ func (p *packer) reject(path string, lineNo int64, reason string, line []byte, r
 		}
 		p.rejects, p.rejectsW = f, bufio.NewWriterSize(f, 64<<10)
 	}
+	if p.listed >= maxListedRejects || p.listedBytes >= maxListedBytes {
+		return nil // counted, not listed: a wrong delimiter would copy the whole input here
+	}
+	p.listed++
+	p.listedBytes += int64(len(path) + len(reason) + len(line) + 24)
 	w := p.rejectsW
 	w.WriteString(path)
 	w.WriteByte('\t')
@@ -658,8 +673,12 @@ func (p *packer) tooManyRejects() error {
 	if p.rejected <= int64(p.iface.MaxRejects) {
 		return nil
 	}
-	return fmt.Errorf("%s: more than %d rejected lines (max_rejects %d): %d in all; first: %s; the rejected lines are listed in %s, every one of them (fix the input, or raise max_rejects if they may be dropped)",
-		p.where, p.iface.MaxRejects, p.iface.MaxRejects, p.rejected, p.firstReject, p.keptRejects)
+	listed := "every one of them"
+	if p.listed < p.rejected {
+		listed = fmt.Sprintf("the first %d of them", p.listed)
+	}
+	return fmt.Errorf("%s: more than %d rejected lines (max_rejects %d): %d in all; first: %s; the rejected lines are listed in %s, %s (fix the input, or raise max_rejects if they may be dropped)",
+		p.where, p.iface.MaxRejects, p.iface.MaxRejects, p.rejected, p.firstReject, p.keptRejects, listed)
 }
 
 func (p *packer) closeRejects() error {
