@@ -278,6 +278,13 @@ func (c *cleaner) walk(ctx context.Context, h *dirh, rel string) error {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotFolder) {
 			continue // gone or swapped since it was listed
 		}
+		if errors.Is(err, fs.ErrPermission) {
+			// Not chama's (a filesystem's lost+found): nothing of ours can
+			// be inside, and one such folder must not stop every night's
+			// clean.
+			c.o.Log.Warn("not cleaned: folder not readable; skipped", "dir", filepath.Join(c.workdir, filepath.FromSlash(rel), n.name), "err", err.Error())
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("clean: %s: %w", filepath.Join(c.workdir, filepath.FromSlash(rel), n.name), err)
 		}

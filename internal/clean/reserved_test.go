@@ -254,3 +254,4 @@ func TestCleanInterruptedNeverLeavesAMarkerOverPartialData(t *testing.T) {
 		})
 	}
 }
+
