@@ -254,4 +254,3 @@ func TestCleanInterruptedNeverLeavesAMarkerOverPartialData(t *testing.T) {
 		})
 	}
 }
-
