@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -99,14 +100,24 @@ func knownKeys() map[string][]string {
 		var ks []string
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
-			tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
+			parts := strings.Split(f.Tag.Get("yaml"), ",")
+			tag := parts[0]
 			if tag == "-" || !f.IsExported() {
+				continue
+			}
+			visit(f.Type)
+			if slices.Contains(parts[1:], "inline") {
+				// An inline struct's keys are this section's keys.
+				ft := f.Type
+				for ft.Kind() == reflect.Pointer {
+					ft = ft.Elem()
+				}
+				ks = append(ks, out[ft.String()]...)
 				continue
 			}
 			if tag != "" {
 				ks = append(ks, tag)
 			}
-			visit(f.Type)
 		}
 		sort.Strings(ks)
 		out[name] = ks

@@ -41,3 +41,11 @@ interfaces:
 		t.Errorf("error names Go types:\n%s", msg)
 	}
 }
+
+// Keys of an inline section (a source's HDFS keys) are suggested too.
+func TestUnknownKeySuggestsInlineKeys(t *testing.T) {
+	_, err := Parse([]byte("workdir: /tmp/w\nsources:\n  hdfs1: {type: hdfs, retrys: 3}\ninterfaces: {}\n"))
+	if err == nil || !strings.Contains(err.Error(), `sources.hdfs1.retrys: unknown key "retrys" (did you mean retries?)`) {
+		t.Errorf("got %v", err)
+	}
+}
