@@ -349,7 +349,32 @@ func (c *cleaner) plan() []*item {
 			}
 		}
 	}
-	old := func(it *item) bool { return it.age.Before(c.cutoff) }
+	// A published period folder (out/<iface>/<period>/..., and the same
+	// under chunks/) ages as one: by its newest chama file. Files aged one
+	// by one would let a clean at the boundary take some files of a set
+	// (an assembled hourly day's files are hard links made across 24
+	// hours) and leave its .verf promising them.
+	newest := map[string]time.Time{}
+	unit := func(it *item) string {
+		parts := strings.Split(it.dir, "/")
+		for i, p := range parts {
+			if p == "out" && len(parts) >= i+3 {
+				return strings.Join(parts[:i+3], "/")
+			}
+		}
+		return ""
+	}
+	for _, it := range items {
+		if u := unit(it); u != "" && it.kind == kindFile && it.age.After(newest[u]) {
+			newest[u] = it.age
+		}
+	}
+	old := func(it *item) bool {
+		if u := unit(it); u != "" && it.kind == kindFile {
+			return newest[u].Before(c.cutoff)
+		}
+		return it.age.Before(c.cutoff)
+	}
 	goes := map[string]bool{}
 	for _, it := range items {
 		switch it.kind {
