@@ -29,17 +29,10 @@ func ReadSecretFile(path string) (string, error) {
 }
 
 // CheckSecretFile refuses a secret file readable (or writable) by group or
-// others.
+// others: config's rule, the one config validate applies too.
 func CheckSecretFile(path string) error {
-	st, err := os.Stat(path)
-	if err != nil {
-		return fmt.Errorf("secret file %s: %w", path, err)
-	}
-	if !st.Mode().IsRegular() {
-		return fmt.Errorf("secret file %s is not a regular file", path)
-	}
-	if perm := st.Mode().Perm(); perm&0o077 != 0 {
-		return fmt.Errorf("secret file %s has mode %04o: group or others can access it; run chmod 600 %s", path, perm, path)
+	if err := config.CheckSecretFile(path); err != nil {
+		return fmt.Errorf("secret file %w", err)
 	}
 	return nil
 }

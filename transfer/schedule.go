@@ -324,14 +324,6 @@ func (r *targetRun) take(h *hostState, now time.Time) *task {
 	return nil
 }
 
-func (r *targetRun) queued() int {
-	n := len(r.verfs)
-	for _, s := range r.sets {
-		n += len(s.queue)
-	}
-	return n
-}
-
 func (r *targetRun) finished() bool { return r.open == 0 || r.stopped }
 
 // checkDown runs after a host went down: while no host is up, down hosts

@@ -90,14 +90,6 @@ func (m *Meter) Add(n int64) {
 	}
 }
 
-// Done is the amount counted so far.
-func (m *Meter) Done() int64 {
-	if m == nil {
-		return 0
-	}
-	return m.done.Load()
-}
-
 func (m *Meter) report() {
 	done, total := m.done.Load(), m.o.Total
 	el := time.Since(m.start).Seconds()
