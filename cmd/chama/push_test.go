@@ -25,13 +25,7 @@ func TestPushCommand(t *testing.T) {
 	dir := t.TempDir()
 	srv, remote := startExchange(t, dir, "in")
 
-	in := filepath.Join(dir, "ods", "dt=20241212")
-	os.MkdirAll(in, 0o755)
-	var b strings.Builder
-	for i := 0; i < 250; i++ {
-		fmt.Fprintf(&b, "%d\x01event\x01%d\n", i, i*7)
-	}
-	os.WriteFile(filepath.Join(in, "part-00000"), []byte(b.String()), 0o644)
+	writeEvents(t, dir, 250)
 	cfg := filepath.Join(dir, "chama.yaml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`workdir: work
 sources:
@@ -129,13 +123,7 @@ func TestVerifyRemoteChecksTheHostHoldingTheSet(t *testing.T) {
 		srvs = append(srvs, srv)
 	}
 	os.WriteFile(filepath.Join(dir, "known_hosts"), []byte(kh.String()), 0o644)
-	in := filepath.Join(dir, "ods", "dt=20241212")
-	os.MkdirAll(in, 0o755)
-	var b strings.Builder
-	for i := 0; i < 500; i++ {
-		fmt.Fprintf(&b, "%d\x01event\x01%d\n", i, i*7)
-	}
-	os.WriteFile(filepath.Join(in, "part-00000"), []byte(b.String()), 0o644)
+	writeEvents(t, dir, 500)
 	cfg := filepath.Join(dir, "chama.yaml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`workdir: work
 sources:
@@ -230,4 +218,20 @@ func mustRead(t *testing.T, p string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// writeEvents writes n three-field \x01 rows as dir/ods/dt=20241212/part-00000.
+func writeEvents(t *testing.T, dir string, n int) {
+	t.Helper()
+	in := filepath.Join(dir, "ods", "dt=20241212")
+	if err := os.MkdirAll(in, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "%d\x01event\x01%d\n", i, i*7)
+	}
+	if err := os.WriteFile(filepath.Join(in, "part-00000"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
