@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/chama-data/chama/etl"
+	"github.com/chama-data/chama/etl/pack"
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/ledger"
 	"github.com/chama-data/chama/internal/manifest"
@@ -87,7 +87,7 @@ marker, or no partition folder yet).`,
 				defer stop()
 				rc, closeRec := g.recorder(c)
 				defer closeRec()
-				return etl.PackAll(cmd.Context(), etl.PackAllOptions{
+				return pack.RunAll(cmd.Context(), pack.AllOptions{
 					Config: c, Periods: periods, Ifaces: ifs, Resend: resend,
 					Out: g.Stdout, Log: g.Log, Workers: workers, Version: version,
 					Bars: g.terminal(), Track: trackPack(rc),
@@ -129,7 +129,7 @@ func packStage(ctx context.Context, p pipeline.Params, period naming.Period) err
 	track := trackPack(p.Recorder)
 	var mu sync.Mutex
 	var failed []string
-	err := etl.PackAll(ctx, etl.PackAllOptions{
+	err := pack.RunAll(ctx, pack.AllOptions{
 		Config: p.Config, Periods: []naming.Period{period}, Ifaces: p.Ifaces, Resend: p.Resend,
 		Out: p.Stdout, Log: p.Log, Version: p.Version,
 		Track: func(ctx context.Context, iface, period string) func(*manifest.Manifest, error) {

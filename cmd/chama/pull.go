@@ -13,7 +13,7 @@ import (
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/ledger"
 	"github.com/chama-data/chama/internal/obs"
-	"github.com/chama-data/chama/internal/pull"
+	"github.com/chama-data/chama/transfer/pull"
 )
 
 // pullResult is a partition's ledger row: files and bytes staged by this

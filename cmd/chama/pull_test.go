@@ -11,7 +11,7 @@ import (
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/hdfstest"
 	"github.com/chama-data/chama/internal/ledger"
-	"github.com/chama-data/chama/internal/pull"
+	"github.com/chama-data/chama/transfer/pull"
 )
 
 // chama pull against the HDFS test server: not ready is exit 4 with the

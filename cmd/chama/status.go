@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/chama-data/chama/etl"
+	"github.com/chama-data/chama/etl/pack"
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/ledger"
 	"github.com/chama-data/chama/internal/report"
@@ -40,11 +40,11 @@ Exit codes: 0 shown; 1 the ledger could not be read; 2 usage or config error.`,
 				}
 				if byHour {
 					// hourly_pack days, per hour, from the files (docs/hourly.md).
-					hs := etl.HourStatus(c, periods, ifs)
+					hs := pack.HourStatus(c, periods, ifs)
 					if asJSON {
 						return report.WriteJSON(g.Stdout, hs)
 					}
-					return etl.WriteHourStatus(g.Stdout, hs)
+					return pack.WriteHourStatus(g.Stdout, hs)
 				}
 				l, err := ledger.Open(c)
 				if err != nil {

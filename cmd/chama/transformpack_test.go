@@ -19,7 +19,7 @@ import (
 	"testing"
 
 	"github.com/chama-data/chama/config"
-	"github.com/chama-data/chama/etl"
+	"github.com/chama-data/chama/etl/pack"
 	"github.com/chama-data/chama/etl/funcs"
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/ledger"
@@ -111,7 +111,7 @@ func readOutput(t *testing.T, out string) map[string]string {
 				b.WriteString(strings.Join(cols, "|") + "\n")
 			}
 			got[rel] = b.String()
-		case path.Base(rel) == etl.RejectsFile:
+		case path.Base(rel) == pack.RejectsFile:
 			got[rel] = string(data)
 		}
 		// manifest.json is checked on its own; push's delivery records and

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/chama-data/chama/config"
-	"github.com/chama-data/chama/etl"
+	"github.com/chama-data/chama/etl/pack"
 	"github.com/chama-data/chama/internal/hdfstest"
 	"github.com/chama-data/chama/naming"
 )
@@ -95,13 +95,13 @@ interfaces:
 	}
 	for _, p := range periods {
 		// Streaming: the interface's own source, HDFS, read directly.
-		if _, err := etl.Pack(ctx, etl.PackOptions{Config: streamCfg, Iface: streamCfg.Interfaces["51007"], Period: p, Now: now, Workers: 2}); err != nil {
+		if _, err := pack.Run(ctx, pack.Options{Config: streamCfg, Iface: streamCfg.Interfaces["51007"], Period: p, Now: now, Workers: 2}); err != nil {
 			t.Fatalf("streaming pack %s: %v", p, err)
 		}
 	}
 	c.Close() // packing the staged copy must not need the cluster
 	for _, p := range periods {
-		if _, err := etl.Pack(ctx, etl.PackOptions{Config: stagedCfg, Iface: stagedCfg.Interfaces["51007"], Period: p, Now: now, Workers: 2,
+		if _, err := pack.Run(ctx, pack.Options{Config: stagedCfg, Iface: stagedCfg.Interfaces["51007"], Period: p, Now: now, Workers: 2,
 			Source: Staged(stagedCfg, "51007", p.String())}); err != nil {
 			t.Fatalf("pack of the staged copy %s: %v", p, err)
 		}

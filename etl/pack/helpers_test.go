@@ -1,4 +1,4 @@
-package etl
+package pack
 
 import (
 	"bytes"
@@ -90,16 +90,16 @@ func (e *env) writeInput(rel string, lines ...string) string {
 // row joins fields with \x01 (Hive's delimiter).
 func row(fields ...string) string { return strings.Join(fields, "\x01") }
 
-func (e *env) pack(period string, mod ...func(*PackOptions)) (*manifest.Manifest, error) {
+func (e *env) pack(period string, mod ...func(*Options)) (*manifest.Manifest, error) {
 	e.t.Helper()
-	o := PackOptions{Config: e.cfg, Iface: e.cfg.Interfaces["X"], Period: naming.MustPeriod(period), Workers: 2}
+	o := Options{Config: e.cfg, Iface: e.cfg.Interfaces["X"], Period: naming.MustPeriod(period), Workers: 2}
 	for _, f := range mod {
 		f(&o)
 	}
-	return Pack(context.Background(), o)
+	return Run(context.Background(), o)
 }
 
-func (e *env) mustPack(period string, mod ...func(*PackOptions)) *manifest.Manifest {
+func (e *env) mustPack(period string, mod ...func(*Options)) *manifest.Manifest {
 	e.t.Helper()
 	m, err := e.pack(period, mod...)
 	if err != nil {

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package etl
+package pack
 
 // exchange is only atomic on Linux; elsewhere publish moves the old
 // output aside first.

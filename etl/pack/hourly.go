@@ -1,4 +1,4 @@
-package etl
+package pack
 
 // Hourly mode (hourly_pack: true on a day interface): each hour is packed
 // on its own into an hour chunk as soon as its partition is ready, and the
@@ -86,7 +86,7 @@ type AssembleResult struct {
 // chunks, packing the hours that have none first, and publishes it
 // atomically in <workdir>/out/<iface>/<day>. o.Period may be the day or
 // any hour of it.
-func Assemble(ctx context.Context, o PackOptions) (*AssembleResult, error) {
+func Assemble(ctx context.Context, o Options) (*AssembleResult, error) {
 	if err := checkHourly(o); err != nil {
 		return nil, err
 	}
@@ -104,7 +104,7 @@ func Assemble(ctx context.Context, o PackOptions) (*AssembleResult, error) {
 // again); a day is assembled. Hours pack in parallel (each chunk has its
 // own lock); the day folder changes only under the day's lock, which a
 // run waits for.
-func packHourly(ctx context.Context, o PackOptions) (*manifest.Manifest, error) {
+func packHourly(ctx context.Context, o Options) (*manifest.Manifest, error) {
 	if err := checkHourly(o); err != nil {
 		return nil, err
 	}
@@ -131,7 +131,7 @@ func packHourly(ctx context.Context, o PackOptions) (*manifest.Manifest, error) 
 	return m, nil
 }
 
-func checkHourly(o PackOptions) error {
+func checkHourly(o Options) error {
 	if o.Config == nil || o.Iface == nil {
 		return errors.New("pack: no config or interface")
 	}
@@ -144,7 +144,7 @@ func checkHourly(o PackOptions) error {
 // lockDay takes the lock of the day folder, waiting while another run
 // (an assembly, the refresh after another hour) holds it: hours of one
 // day are often packed at overlapping times.
-func lockDay(ctx context.Context, o PackOptions) (func(), error) {
+func lockDay(ctx context.Context, o Options) (func(), error) {
 	parent := filepath.Join(o.Config.Workdir, "out", o.Iface.Name)
 	if err := mkdirAllSynced(parent); err != nil {
 		return nil, err
@@ -175,7 +175,7 @@ var lockPoll = 200 * time.Millisecond
 
 // chunkOptions turns the options of an hour into those of its chunk: the
 // same interface under neutral names, published under ChunkRoot.
-func chunkOptions(o PackOptions) PackOptions {
+func chunkOptions(o Options) Options {
 	c := *o.Config
 	c.Workdir = ChunkRoot(o.Config)
 	ic := *o.Iface
@@ -189,9 +189,9 @@ func chunkOptions(o PackOptions) PackOptions {
 
 // packChunk packs one hour into its chunk (exact cuts, the hour's last
 // file shorter) with the ordinary pack, atomically published.
-func packChunk(ctx context.Context, o PackOptions) (*manifest.Manifest, error) {
+func packChunk(ctx context.Context, o Options) (*manifest.Manifest, error) {
 	chunkPacks.Add(1)
-	return Pack(ctx, chunkOptions(o))
+	return Run(ctx, chunkOptions(o))
 }
 
 // srcFile is one chunk file on its way into the day.
@@ -206,7 +206,7 @@ type srcFile struct {
 // contiguous prefix of packed hours from 00 as partial.json, no .verf —
 // unless the day was already assembled, which is then assembled again.
 // The caller holds the day lock.
-func buildDay(ctx context.Context, o PackOptions, day naming.Period, full bool) (*AssembleResult, error) {
+func buildDay(ctx context.Context, o Options, day naming.Period, full bool) (*AssembleResult, error) {
 	iface := o.Iface
 	log := o.Log
 	if log == nil {
@@ -396,7 +396,7 @@ func buildDay(ctx context.Context, o PackOptions, day naming.Period, full bool) 
 }
 
 // linkSet names one partition's files 1..N and links them into tmp.
-func linkSet(o PackOptions, day naming.Period, part string, files []srcFile, tmp string, tpl, vtpl *naming.Template, width int, ctime string, full bool, res *AssembleResult) (manifest.Set, error) {
+func linkSet(o Options, day naming.Period, part string, files []srcFile, tmp string, tpl, vtpl *naming.Template, width int, ctime string, full bool, res *AssembleResult) (manifest.Set, error) {
 	set := manifest.Set{Part: part, Dir: part}
 	dir := filepath.Join(tmp, part)
 	if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -1,4 +1,4 @@
-package etl
+package pack
 
 import (
 	"context"
@@ -18,8 +18,8 @@ import (
 	"github.com/chama-data/chama/naming"
 )
 
-// PackAllOptions is what `chama pack` asks for: periods x interfaces.
-type PackAllOptions struct {
+// AllOptions is what `chama pack` asks for: periods x interfaces.
+type AllOptions struct {
 	Config  *config.Config
 	Periods []naming.Period
 	Ifaces  []*config.Interface
@@ -29,7 +29,7 @@ type PackAllOptions struct {
 	Log     *slog.Logger
 	Workers int
 	Version string
-	// Bars and ProgressEvery: see PackOptions.
+	// Bars and ProgressEvery: see Options.
 	Bars          io.Writer
 	ProgressEvery time.Duration
 	// Track, when set, is called as each interface and period starts; the
@@ -40,7 +40,7 @@ type PackAllOptions struct {
 // StatusPrefix starts every status line, so jobs can be scraped for it.
 const StatusPrefix = "CHAMA_PACK"
 
-// PackAll packs every period for every interface, in that order (a day of
+// RunAll packs every period for every interface, in that order (a day of
 // an hourly interface as its 24 hours), printing
 // one stable, greppable status line per pair:
 //
@@ -53,7 +53,7 @@ const StatusPrefix = "CHAMA_PACK"
 // sequence overflow: running again gives the same answer); 4 when every
 // failure is an input not ready yet; else 3 (transient: another run held
 // the period, the source's link broke), safe to run again.
-func PackAll(ctx context.Context, o PackAllOptions) error {
+func RunAll(ctx context.Context, o AllOptions) error {
 	var failed, notReady, usage, transient, ok int
 	var first error
 	var units []packUnit
@@ -91,7 +91,7 @@ func PackAll(ctx context.Context, o PackAllOptions) error {
 			results = packShared(ctx, o, units, group)
 		} else {
 			start := time.Now()
-			m, err := Pack(ctx, PackOptions{Config: o.Config, Iface: u.i, Period: u.p, Resend: o.Resend, Log: o.Log, Workers: o.Workers, Version: o.Version,
+			m, err := Run(ctx, Options{Config: o.Config, Iface: u.i, Period: u.p, Resend: o.Resend, Log: o.Log, Workers: o.Workers, Version: o.Version,
 				Bars: o.Bars, ProgressEvery: o.ProgressEvery})
 			results = []packResult{{m, err, time.Since(start)}}
 		}

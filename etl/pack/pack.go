@@ -2,7 +2,7 @@
 // files: it reads a period's inputs in order, converts every line, cuts
 // exactly lines_per_file lines per file, gzips them on all cores, writes
 // the .verf and manifest.json, and publishes the set atomically.
-package etl
+package pack
 
 import (
 	"bufio"
@@ -31,8 +31,8 @@ import (
 	"github.com/chama-data/chama/verify"
 )
 
-// PackOptions says what to pack.
-type PackOptions struct {
+// Options says what to pack.
+type Options struct {
 	Config *config.Config
 	Iface  *config.Interface
 	Period naming.Period
@@ -60,7 +60,7 @@ type PackOptions struct {
 	hourChunk bool
 
 	// shared is this interface's share of a transform pass run for
-	// several from: transform interfaces at once (PackAll; transformpack.go).
+	// several from: transform interfaces at once (RunAll; transformpack.go).
 	shared *passSub
 }
 
@@ -70,7 +70,7 @@ const RejectsFile = "rejects.txt"
 // Pack packs one interface for one period and publishes the result in
 // <workdir>/out/<iface>/<period>. On any error nothing is published and
 // the previous output, if any, is left as it was.
-func Pack(ctx context.Context, o PackOptions) (*manifest.Manifest, error) {
+func Run(ctx context.Context, o Options) (*manifest.Manifest, error) {
 	if o.Config == nil || o.Iface == nil {
 		return nil, errors.New("pack: no config or interface")
 	}

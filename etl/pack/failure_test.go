@@ -1,4 +1,4 @@
-package etl
+package pack
 
 import (
 	"bytes"
@@ -144,9 +144,9 @@ func TestPackRerunIsByteIdentical(t *testing.T) {
 		}
 		e.writeInput(fmt.Sprintf("ods/dt=20241212/p%d.gz", f), ls...)
 	}
-	e.mustPack("20241212", func(o *PackOptions) { o.Workers = 1 })
+	e.mustPack("20241212", func(o *Options) { o.Workers = 1 })
 	first := readManifestFiles(t, e.outDir("20241212"))
-	e.mustPack("20241212", func(o *PackOptions) { o.Workers = 5 })
+	e.mustPack("20241212", func(o *Options) { o.Workers = 5 })
 	second := readManifestFiles(t, e.outDir("20241212"))
 	if len(first) < 6 || len(first) != len(second) {
 		t.Fatalf("%d then %d files", len(first), len(second))
@@ -173,7 +173,7 @@ func TestPackVerfMatchesFiles(t *testing.T) {
 		ls = append(ls, row([]string{"250", "571"}[i%2], fmt.Sprint(i)))
 	}
 	e.writeInput("ods/dt=20241212/a.gz", ls...)
-	m := e.mustPack("20241212", func(o *PackOptions) { o.Resend = 3 })
+	m := e.mustPack("20241212", func(o *Options) { o.Resend = 3 })
 	out := e.outDir("20241212")
 	n := 0
 	for _, set := range m.Sets {
@@ -307,7 +307,7 @@ func TestPackCorruptFirstInputStopsReading(t *testing.T) {
 		e.writeInput(fmt.Sprintf("ods/dt=20241212/b%02d", i), row("x"))
 	}
 	src := &countingSource{Local: transfer.Local{Root: e.root}}
-	_, err := e.pack("20241212", func(o *PackOptions) { o.Source = src })
+	_, err := e.pack("20241212", func(o *Options) { o.Source = src })
 	if err == nil || !strings.Contains(err.Error(), "ods/dt=20241212/a.gz") {
 		t.Fatalf("err = %v", err)
 	}

@@ -1,4 +1,4 @@
-package etl
+package pack
 
 import (
 	"context"
@@ -22,7 +22,7 @@ func TestPackFixture(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Workdir = t.TempDir()
-	m, err := Pack(context.Background(), PackOptions{Config: c, Iface: c.Interfaces["CM001"], Period: naming.MustPeriod("20241212")})
+	m, err := Run(context.Background(), Options{Config: c, Iface: c.Interfaces["CM001"], Period: naming.MustPeriod("20241212")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package etl
+package pack
 
 import (
 	"bytes"
@@ -131,7 +131,7 @@ func TestHourlyAssemblePacksMissingHourFirst(t *testing.T) {
 	if _, err := os.Stat(ChunkDir(e.cfg, "X", naming.MustPeriod("2024121201"))); !os.IsNotExist(err) {
 		t.Fatalf("hour 01 has a chunk before assembly: %v", err)
 	}
-	r, err := Assemble(context.Background(), PackOptions{Config: e.cfg, Iface: e.cfg.Interfaces["X"], Period: naming.MustPeriod("20241212"), Workers: 2})
+	r, err := Assemble(context.Background(), Options{Config: e.cfg, Iface: e.cfg.Interfaces["X"], Period: naming.MustPeriod("20241212"), Workers: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,7 +335,7 @@ func TestHourlyRepackDetected(t *testing.T) {
 	// Hour 00 gets late rows: 7 lines now, three files instead of two.
 	e.writeHours("20241212", map[int]int{0: 7, 1: 3})
 	var logs bytes.Buffer
-	e.mustPack("2024121200", func(o *PackOptions) { o.Log = slog.New(slog.NewTextHandler(&logs, nil)) })
+	e.mustPack("2024121200", func(o *Options) { o.Log = slog.New(slog.NewTextHandler(&logs, nil)) })
 	m2, err := manifest.Read(e.outDir("20241212"))
 	if err != nil {
 		t.Fatal(err)
@@ -399,7 +399,7 @@ func TestHourlyRefreshWaitsForDayLock(t *testing.T) {
 func TestHourlyRepackKeepsDayResend(t *testing.T) {
 	e := newEnv(t, hourlyKeys+"\nlines_per_file: 2")
 	e.writeHours("20241212", map[int]int{0: 3, 1: 1})
-	e.mustPack("20241212", func(o *PackOptions) { o.Resend = 1 })
+	e.mustPack("20241212", func(o *Options) { o.Resend = 1 })
 	e.mustPack("2024121201") // no --resend given: 0
 	m, err := manifest.Read(e.outDir("20241212"))
 	if err != nil {
@@ -439,7 +439,7 @@ func TestHourlyAssembleCopiesWhenLinksFail(t *testing.T) {
 	linkFile = func(a, b string) error { return &os.LinkError{Op: "link", Old: a, New: b, Err: syscall.EXDEV} }
 	defer func() { linkFile = os.Link }()
 	before := chunkPacks.Load()
-	r, err := Assemble(context.Background(), PackOptions{Config: e.cfg, Iface: e.cfg.Interfaces["X"], Period: naming.MustPeriod("20241212")})
+	r, err := Assemble(context.Background(), Options{Config: e.cfg, Iface: e.cfg.Interfaces["X"], Period: naming.MustPeriod("20241212")})
 	if err != nil {
 		t.Fatal(err)
 	}

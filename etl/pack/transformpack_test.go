@@ -1,4 +1,4 @@
-package etl
+package pack
 
 import (
 	"bytes"
@@ -75,7 +75,7 @@ transform:
 
 func packT(t *testing.T, c *config.Config, iface, period string) (*manifest.Manifest, error) {
 	t.Helper()
-	return Pack(context.Background(), PackOptions{Config: c, Iface: c.Interfaces[iface], Period: naming.MustPeriod(period), Workers: 2})
+	return Run(context.Background(), Options{Config: c, Iface: c.Interfaces[iface], Period: naming.MustPeriod(period), Workers: 2})
 }
 
 // Rows cut across input files and batches into exactly lines_per_file
@@ -205,7 +205,7 @@ func TestTransformPackHourNeedsHourPath(t *testing.T) {
 	}
 }
 
-// PackAll packs the from: transform interfaces of one period and ODS
+// RunAll packs the from: transform interfaces of one period and ODS
 // table from one transform pass: the table is read once, and each
 // interface's files are byte-identical to packing it on its own. One
 // interface failing (here T1 past max_rejects) does not stop the others.
@@ -215,7 +215,7 @@ func TestTransformPackSharedPass(t *testing.T) {
 	var logBuf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logBuf, nil))
 	var status bytes.Buffer
-	err := PackAll(context.Background(), PackAllOptions{Config: c, Periods: []naming.Period{naming.MustPeriod("20241212")},
+	err := RunAll(context.Background(), AllOptions{Config: c, Periods: []naming.Period{naming.MustPeriod("20241212")},
 		Ifaces: []*config.Interface{c.Interfaces["T1"], c.Interfaces["T2"]}, Out: &status, Log: log, Workers: 2})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, status.String())
@@ -256,7 +256,7 @@ func TestTransformPackSharedPass(t *testing.T) {
 	// T1 now fails on its first reject; T2 (max_rejects 1) still publishes.
 	c.Interfaces["T1"].MaxRejects = 0
 	status.Reset()
-	err = PackAll(context.Background(), PackAllOptions{Config: c, Periods: []naming.Period{naming.MustPeriod("20241212")},
+	err = RunAll(context.Background(), AllOptions{Config: c, Periods: []naming.Period{naming.MustPeriod("20241212")},
 		Ifaces: []*config.Interface{c.Interfaces["T1"], c.Interfaces["T2"]}, Out: &status, Workers: 2})
 	if exit.Code(err) != exit.Failure || !strings.Contains(status.String(), "CHAMA_PACK FAIL iface=T1 ") || !strings.Contains(status.String(), "CHAMA_PACK OK iface=T2 ") {
 		t.Errorf("exit %d %v\n%s", exit.Code(err), err, status.String())
@@ -345,9 +345,9 @@ func TestTransformPackInterrupted(t *testing.T) {
 		testHookFileDone = func(context.Context) { cancel() }
 		var err error
 		if shared {
-			err = PackAll(ctx, PackAllOptions{Config: c, Periods: []naming.Period{period}, Ifaces: []*config.Interface{c.Interfaces["T1"], c.Interfaces["T2"]}, Workers: 2})
+			err = RunAll(ctx, AllOptions{Config: c, Periods: []naming.Period{period}, Ifaces: []*config.Interface{c.Interfaces["T1"], c.Interfaces["T2"]}, Workers: 2})
 		} else {
-			_, err = Pack(ctx, PackOptions{Config: c, Iface: c.Interfaces["T1"], Period: period, Workers: 2})
+			_, err = Run(ctx, Options{Config: c, Iface: c.Interfaces["T1"], Period: period, Workers: 2})
 		}
 		cancel()
 		if err == nil {

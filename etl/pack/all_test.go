@@ -1,4 +1,4 @@
-package etl
+package pack
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 	"github.com/chama-data/chama/naming"
 )
 
-// PackAll prints one greppable line per interface and period and carries
+// RunAll prints one greppable line per interface and period and carries
 // on past a failure. A missing partition is not ready (4), as in pull; a
 // deterministic failure is 1 even when others succeeded (running again
 // gives the same answer); 3 only for transient causes (a busy period).
@@ -27,7 +27,7 @@ func TestPackAllStatusLinesAndExitCodes(t *testing.T) {
 	e.writeInput("ods/dt=20241212/a.gz", row("1", "2"))
 	var out strings.Builder
 	ps, _ := naming.ParsePeriods("20241212,20241213")
-	err := PackAll(context.Background(), PackAllOptions{Config: e.cfg, Periods: ps, Ifaces: []*config.Interface{e.cfg.Interfaces["X"]}, Out: &out})
+	err := RunAll(context.Background(), AllOptions{Config: e.cfg, Periods: ps, Ifaces: []*config.Interface{e.cfg.Interfaces["X"]}, Out: &out})
 	if exit.Code(err) != exit.NotReady {
 		t.Errorf("exit code %d (%v), want 4", exit.Code(err), err)
 	}
@@ -49,7 +49,7 @@ func TestPackAllStatusLinesAndExitCodes(t *testing.T) {
 	e.cfg.Interfaces["X"].EmbeddedDelimiter = "fail"
 	ps, _ = naming.ParsePeriods("20241212,20241213")
 	out.Reset()
-	err = PackAll(context.Background(), PackAllOptions{Config: e.cfg, Periods: ps, Ifaces: []*config.Interface{e.cfg.Interfaces["X"]}, Out: &out})
+	err = RunAll(context.Background(), AllOptions{Config: e.cfg, Periods: ps, Ifaces: []*config.Interface{e.cfg.Interfaces["X"]}, Out: &out})
 	if exit.Code(err) != exit.Failure || !strings.Contains(out.String(), "CHAMA_PACK FAIL iface=X period=20241213") {
 		t.Errorf("exit code %d, want 1\n%s", exit.Code(err), out.String())
 	}
@@ -62,7 +62,7 @@ func TestPackAllStatusLinesAndExitCodes(t *testing.T) {
 	}
 	ps, _ = naming.ParsePeriods("20241212")
 	out.Reset()
-	err = PackAll(context.Background(), PackAllOptions{Config: e.cfg, Periods: ps, Ifaces: []*config.Interface{e.cfg.Interfaces["X"]}, Out: &out})
+	err = RunAll(context.Background(), AllOptions{Config: e.cfg, Periods: ps, Ifaces: []*config.Interface{e.cfg.Interfaces["X"]}, Out: &out})
 	unlock()
 	if exit.Code(err) != exit.Partial || !errors.Is(err, exit.ErrBusy) {
 		t.Errorf("busy: exit code %d (%v), want 3", exit.Code(err), err)
@@ -71,13 +71,13 @@ func TestPackAllStatusLinesAndExitCodes(t *testing.T) {
 	e.cfg.Sources["local"].Ready = "marker"
 	ps, _ = naming.ParsePeriods("20241212")
 	out.Reset()
-	err = PackAll(context.Background(), PackAllOptions{Config: e.cfg, Periods: ps, Ifaces: []*config.Interface{e.cfg.Interfaces["X"]}, Out: &out})
+	err = RunAll(context.Background(), AllOptions{Config: e.cfg, Periods: ps, Ifaces: []*config.Interface{e.cfg.Interfaces["X"]}, Out: &out})
 	if exit.Code(err) != exit.NotReady || !strings.HasPrefix(out.String(), "CHAMA_PACK NOTREADY iface=X period=20241212 err=\"interface X period 20241212: partition not ready: ods/dt=20241212 has no _SUCCESS marker") {
 		t.Errorf("exit %d, line %q", exit.Code(err), out.String())
 	}
 	e.writeInput("ods/dt=20241212/_SUCCESS")
 	out.Reset()
-	if err := PackAll(context.Background(), PackAllOptions{Config: e.cfg, Periods: ps, Ifaces: []*config.Interface{e.cfg.Interfaces["X"]}, Out: &out}); err != nil {
+	if err := RunAll(context.Background(), AllOptions{Config: e.cfg, Periods: ps, Ifaces: []*config.Interface{e.cfg.Interfaces["X"]}, Out: &out}); err != nil {
 		t.Errorf("with the marker: %v", err)
 	}
 }
@@ -94,7 +94,7 @@ verf_name: "a_{period}_{iface}.verf"`)
 	}
 	var out strings.Builder
 	ps, _ := naming.ParsePeriods("20241212")
-	if err := PackAll(context.Background(), PackAllOptions{Config: e.cfg, Periods: ps, Ifaces: []*config.Interface{e.cfg.Interfaces["X"]}, Out: &out}); err != nil {
+	if err := RunAll(context.Background(), AllOptions{Config: e.cfg, Periods: ps, Ifaces: []*config.Interface{e.cfg.Interfaces["X"]}, Out: &out}); err != nil {
 		t.Fatal(err)
 	}
 	if n := strings.Count(out.String(), "CHAMA_PACK OK"); n != 24 {

@@ -1,4 +1,4 @@
-package etl
+package pack
 
 import (
 	"bufio"
@@ -42,7 +42,7 @@ func helperMain() int {
 		fmt.Println(pausedLine) // the parent now knows a file is half-way through the set
 		<-ctx.Done()
 	}
-	_, err = Pack(ctx, PackOptions{Config: c, Iface: c.Interfaces["X"], Period: naming.MustPeriod(os.Getenv("CHAMA_ETL_PERIOD")), Workers: 2})
+	_, err = Run(ctx, Options{Config: c, Iface: c.Interfaces["X"], Period: naming.MustPeriod(os.Getenv("CHAMA_ETL_PERIOD")), Workers: 2})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pack:", err)
 		return 1

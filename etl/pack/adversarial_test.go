@@ -1,4 +1,4 @@
-package etl
+package pack
 
 // Adversarial inputs against the real pack path (real gzip, real files):
 // every row is accounted for, every file holds exactly its lines, and
@@ -232,13 +232,13 @@ func TestPackAdversarialConcurrentSamePeriod(t *testing.T) {
 func TestPackAdversarialResend99(t *testing.T) {
 	e := newEnv(t, "")
 	e.writeInput("ods/dt=20241212/a.gz", row("1"))
-	m := e.mustPack("20241212", func(o *PackOptions) { o.Resend = 99 })
+	m := e.mustPack("20241212", func(o *Options) { o.Resend = 99 })
 	if m.Sets[0].Files[0].Name != "a_10000_20241212_X_99_0001.dat.gz" || m.Sets[0].Verf != "a_10000_20241212_X_99.verf" {
 		t.Errorf("names %+v", m.Sets[0])
 	}
 	e2 := newEnv(t, `file_name: "a_{date}_{iface}_{resend:1}_{seq}.dat.gz"`+"\n"+`verf_name: "a_{date}_{iface}_{resend:1}.verf"`)
 	// No input at all: the name is checked before anything is read.
-	_, err := e2.pack("20241212", func(o *PackOptions) { o.Resend = 99 })
+	_, err := e2.pack("20241212", func(o *Options) { o.Resend = 99 })
 	if err == nil || !strings.Contains(err.Error(), "resend 99 does not fit in 1 digits") {
 		t.Errorf("err = %v", err)
 	}
@@ -259,7 +259,7 @@ func TestPackAdversarialCancelled(t *testing.T) {
 	e.writeInput("ods/dt=20241212/a.gz", lines...)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := Pack(ctx, PackOptions{Config: e.cfg, Iface: e.cfg.Interfaces["X"], Period: naming.MustPeriod("20241212"), Workers: 2})
+	_, err := Run(ctx, Options{Config: e.cfg, Iface: e.cfg.Interfaces["X"], Period: naming.MustPeriod("20241212"), Workers: 2})
 	if err == nil {
 		t.Fatal("a cancelled pack succeeded")
 	}
@@ -456,7 +456,7 @@ func TestTransformPackSharedPassFailuresLeaveNoGoroutines(t *testing.T) {
 		}
 		base := runtime.NumGoroutine()
 		var status bytes.Buffer
-		err := PackAll(context.Background(), PackAllOptions{Config: c, Periods: []naming.Period{naming.MustPeriod("20241212")},
+		err := RunAll(context.Background(), AllOptions{Config: c, Periods: []naming.Period{naming.MustPeriod("20241212")},
 			Ifaces: []*config.Interface{c.Interfaces["T1"], c.Interfaces["T2"]}, Out: &status, Workers: 2})
 		if err == nil || strings.Count(status.String(), "CHAMA_PACK FAIL") != map[bool]int{false: 1, true: 2}[both] {
 			t.Fatalf("both=%v: %v\n%s", both, err, status.String())
@@ -479,7 +479,7 @@ func TestHourlyFailedAssemblyRemovesItsTemporary(t *testing.T) {
 	defer cancel()
 	testHookDayStaged = func(string) { cancel() }
 	defer func() { testHookDayStaged = nil }()
-	_, err := Pack(ctx, PackOptions{Config: e.cfg, Iface: e.cfg.Interfaces["X"], Period: naming.MustPeriod("20241212"), Workers: 2})
+	_, err := Run(ctx, Options{Config: e.cfg, Iface: e.cfg.Interfaces["X"], Period: naming.MustPeriod("20241212"), Workers: 2})
 	if err == nil {
 		t.Fatal("a cancelled assembly succeeded")
 	}
@@ -537,7 +537,7 @@ func TestPackFsyncsTheFoldersItCreates(t *testing.T) {
 func TestHourlyRepackAtResend99OffersNoResend100(t *testing.T) {
 	e := newEnv(t, hourlyKeys+"\nlines_per_file: 3")
 	e.writeHours("20241212", map[int]int{0: 4, 1: 3})
-	m := e.mustPack("20241212", func(o *PackOptions) { o.Resend = 99 })
+	m := e.mustPack("20241212", func(o *Options) { o.Resend = 99 })
 	d := transfer.Delivery{Version: 1, Iface: "X", Period: "20241212", Target: "plat", Resend: 99, Complete: true}
 	for _, f := range m.Sets[0].Files {
 		d.Files = append(d.Files, transfer.Delivered{Name: f.Name, Bytes: f.Bytes, MD5: f.MD5, Host: "h", Path: "/in/" + f.Name})
@@ -546,7 +546,7 @@ func TestHourlyRepackAtResend99OffersNoResend100(t *testing.T) {
 	os.WriteFile(filepath.Join(e.outDir("20241212"), transfer.DeliveryFileName("plat")), b, 0o644)
 	e.writeHours("20241212", map[int]int{0: 7, 1: 3})
 	var logs bytes.Buffer
-	e.mustPack("2024121200", func(o *PackOptions) { o.Log = slog.New(slog.NewTextHandler(&logs, nil)) })
+	e.mustPack("2024121200", func(o *Options) { o.Log = slog.New(slog.NewTextHandler(&logs, nil)) })
 	if !strings.Contains(logs.String(), "push refuses to send a mixed set") || !strings.Contains(logs.String(), "--force") {
 		t.Fatalf("no way out logged:\n%s", logs.String())
 	}

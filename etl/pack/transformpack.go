@@ -1,4 +1,4 @@
-package etl
+package pack
 
 import (
 	"bytes"
@@ -46,7 +46,7 @@ func inputPath(c *config.Config, i *config.Interface) string {
 // rejects (bad ODS lines, written to pack's reject file with their source
 // file and line) plus pack's own (a value with a line break, a character
 // the charset cannot hold, a partition value that cannot be a folder name).
-func transformFeed(o PackOptions, log *slog.Logger, workers int) func(context.Context, *packer) (manifest.Rows, []manifest.Input, error) {
+func transformFeed(o Options, log *slog.Logger, workers int) func(context.Context, *packer) (manifest.Rows, []manifest.Input, error) {
 	return func(ctx context.Context, p *packer) (manifest.Rows, []manifest.Input, error) {
 		var rows manifest.Rows // pack's side: written, rejected, delimiters
 		var trRejected manifest.Rows
@@ -146,7 +146,7 @@ type passReject struct {
 var errAllQuit = errors.New("every interface of the transform pass stopped")
 
 // startSharedPass starts the pass; each interface's Pack takes its share
-// through PackOptions.shared and must call stop when it returns.
+// through Options.shared and must call stop when it returns.
 func startSharedPass(ctx context.Context, c *config.Config, period naming.Period, names []string, log *slog.Logger) *sharedPass {
 	sp := &sharedPass{subs: map[string]*passSub{}, done: make(chan struct{})}
 	for _, n := range names {
@@ -355,7 +355,7 @@ func (c *converter) scanRecord(rec arrow.Record) {
 	}
 }
 
-// packUnit is one interface and period of a PackAll.
+// packUnit is one interface and period of a RunAll.
 type packUnit struct {
 	p naming.Period
 	i *config.Interface
@@ -398,7 +398,7 @@ func sharedGroup(c *config.Config, units []packUnit, handled []bool, k int) []in
 
 // packShared packs the units of a group at once, each Pack taking its
 // interface's share of one transform pass.
-func packShared(ctx context.Context, o PackAllOptions, units []packUnit, group []int) []packResult {
+func packShared(ctx context.Context, o AllOptions, units []packUnit, group []int) []packResult {
 	names := make([]string, len(group))
 	for j, g := range group {
 		names[j] = units[g].i.Name
@@ -414,7 +414,7 @@ func packShared(ctx context.Context, o PackAllOptions, units []packUnit, group [
 			defer wg.Done()
 			defer sub.stop()
 			start := time.Now()
-			m, err := Pack(ctx, PackOptions{Config: o.Config, Iface: u.i, Period: u.p, Resend: o.Resend, Log: o.Log, Workers: o.Workers, Version: o.Version, shared: sub})
+			m, err := Run(ctx, Options{Config: o.Config, Iface: u.i, Period: u.p, Resend: o.Resend, Log: o.Log, Workers: o.Workers, Version: o.Version, shared: sub})
 			res[j] = packResult{m, err, time.Since(start)}
 		}()
 	}

@@ -1,4 +1,4 @@
-package etl
+package pack
 
 import (
 	"context"
@@ -80,7 +80,7 @@ func BenchmarkTransformPack51007(b *testing.B) {
 	})
 	b.Run("transform+pack", func(b *testing.B) {
 		run(b, func() int64 {
-			m, err := Pack(context.Background(), PackOptions{Config: cfg, Iface: cfg.Interfaces["51007"], Period: period, Workers: 1, Log: quietLog})
+			m, err := Run(context.Background(), Options{Config: cfg, Iface: cfg.Interfaces["51007"], Period: period, Workers: 1, Log: quietLog})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -112,7 +112,7 @@ func BenchmarkTransformPack51007(b *testing.B) {
 	})
 	b.Run("3x-shared", func(b *testing.B) {
 		run(b, func() int64 {
-			if err := PackAll(context.Background(), PackAllOptions{Config: cfg3, Periods: []naming.Period{period}, Ifaces: ifs, Workers: 1, Log: quietLog}); err != nil {
+			if err := RunAll(context.Background(), AllOptions{Config: cfg3, Periods: []naming.Period{period}, Ifaces: ifs, Workers: 1, Log: quietLog}); err != nil {
 				b.Fatal(err)
 			}
 			return 0
@@ -121,7 +121,7 @@ func BenchmarkTransformPack51007(b *testing.B) {
 	b.Run("3x-separate", func(b *testing.B) {
 		run(b, func() int64 {
 			for _, i := range ifs {
-				if _, err := Pack(context.Background(), PackOptions{Config: cfg3, Iface: i, Period: period, Workers: 1, Log: quietLog}); err != nil {
+				if _, err := Run(context.Background(), Options{Config: cfg3, Iface: i, Period: period, Workers: 1, Log: quietLog}); err != nil {
 					b.Fatal(err)
 				}
 			}
