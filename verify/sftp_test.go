@@ -10,7 +10,8 @@ import (
 
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/sftpd"
-	"github.com/chama-data/chama/transfer"
+	"github.com/chama-data/chama/transfer/push"
+"github.com/chama-data/chama/transfer/sshconn"
 )
 
 // TestVerifyRemoteOverSFTP pushes a packed period with chama's own push
@@ -40,12 +41,12 @@ func TestVerifyRemoteOverSFTP(t *testing.T) {
     dir: /incoming`, srv.Port(), kh))
 	p := packWith(t, cfg, 25)
 	o := p.options()
-	if _, err := transfer.Push(t.Context(), transfer.PushOptions{Config: cfg, Periods: o.Periods, Ifaces: o.Ifaces, Resend: -1}); err != nil {
+	if _, err := push.Run(t.Context(), push.Options{Config: cfg, Periods: o.Periods, Ifaces: o.Ifaces, Resend: -1}); err != nil {
 		t.Fatal(err)
 	}
 	o.Remote, o.Deep = true, true
 	o.Dial = func(ctx context.Context, name string, tg *config.Target, _ string) (RemoteFS, string, func() error, error) {
-		tfs, err := transfer.OpenTargetFS(ctx, cfg, name, tg.Primary[0], nil)
+		tfs, err := sshconn.OpenTargetFS(ctx, cfg, name, tg.Primary[0], nil)
 		if err != nil {
 			return nil, "", nil, err
 		}

@@ -15,7 +15,7 @@ import (
 	"github.com/chama-data/chama/internal/obs"
 	"github.com/chama-data/chama/internal/pipeline"
 	"github.com/chama-data/chama/naming"
-	"github.com/chama-data/chama/transfer"
+	"github.com/chama-data/chama/transfer/push"
 )
 
 func init() {
@@ -89,7 +89,7 @@ yet.`,
 				}
 				rc, closeRec := g.recorder(c)
 				defer closeRec()
-				o := transfer.PushOptions{
+				o := push.Options{
 					Config: c, Periods: periods, Ifaces: ifs, Resend: resend, Force: force,
 					Log: g.Log, Status: g.Stdout, Track: pushTrack(rc), Partial: partial,
 				}
@@ -100,7 +100,7 @@ yet.`,
 				if f, ok := g.Stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
 					o.Bars = g.Stderr
 				}
-				res, err := transfer.Push(cmd.Context(), o)
+				res, err := push.Run(cmd.Context(), o)
 				if asJSON && res != nil {
 					err = printJSON(g.Stdout, res, err)
 				}
@@ -125,7 +125,7 @@ func pushStage(ctx context.Context, p pipeline.Params, period naming.Period) err
 		if len(ifs) == 0 {
 			return nil
 		}
-		_, err := transfer.Push(ctx, transfer.PushOptions{
+		_, err := push.Run(ctx, push.Options{
 			Config: p.Config, Periods: []naming.Period{per}, Ifaces: ifs, Resend: p.Resend, Partial: partial,
 			Log: p.Log, Status: p.Stdout, Track: pushTrack(p.Recorder),
 		})
@@ -137,10 +137,10 @@ func pushStage(ctx context.Context, p pipeline.Params, period naming.Period) err
 // pushTrack records each interface/period/target delivery as a push run
 // (ledger row with target and hosts, metrics, closing log line). A nil
 // Recorder records nothing.
-func pushTrack(rc *obs.Recorder) func(context.Context, string, string, string) func(transfer.JobResult) {
-	return func(ctx context.Context, iface, period, target string) func(transfer.JobResult) {
+func pushTrack(rc *obs.Recorder) func(context.Context, string, string, string) func(push.JobResult) {
+	return func(ctx context.Context, iface, period, target string) func(push.JobResult) {
 		sp := rc.Begin(ctx, ledger.Run{Stage: ledger.StagePush, Iface: iface, Period: period, Hour: hourOf(period), Target: target})
-		return func(r transfer.JobResult) {
+		return func(r push.JobResult) {
 			res := ledger.Result{Files: int64(r.Files), Bytes: r.Bytes, Host: strings.Join(r.Hosts, ","), Status: ledger.OK}
 			if r.Partial {
 				res.Status = ledger.Partial // the day's known hours only, no .verf yet

@@ -16,7 +16,7 @@ import (
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/ledger"
 	"github.com/chama-data/chama/internal/sftpd"
-	"github.com/chama-data/chama/transfer"
+	"github.com/chama-data/chama/transfer/push"
 )
 
 // chama push through the CLI: pack a small day, push it to an in-process
@@ -57,7 +57,7 @@ interfaces:
 		t.Errorf("%d files arrived, want 3 data files and the .verf", len(es))
 	}
 	out, code, _ = packCLI(t, "--config", cfg, "push", "--date", "20241212", "--json")
-	var res transfer.PushResult
+	var res push.Result
 	if err := json.Unmarshal([]byte(out), &res); err != nil || code != 0 {
 		t.Fatalf("--json: exit %d, %v\n%s", code, err, out)
 	}

@@ -87,7 +87,7 @@ config error (a bad expression names its key, text and line:column);
 				var firstErr error
 				for _, p := range ps {
 					done := trackTransform(cmd.Context(), rc, c, layer, names, p.String())
-					sum, err := transform.RunStage(cmd.Context(), transform.Options{Config: c, Layer: layer, Period: p, Names: names, Log: g.Log})
+					sum, err := transform.Run(cmd.Context(), transform.Options{Config: c, Layer: layer, Period: p, Names: names, Log: g.Log})
 					done(sum, err)
 					if err != nil {
 						status := "FAIL"

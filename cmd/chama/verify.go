@@ -12,7 +12,8 @@ import (
 	"github.com/chama-data/chama/internal/ledger"
 	"github.com/chama-data/chama/internal/pipeline"
 	"github.com/chama-data/chama/naming"
-	"github.com/chama-data/chama/transfer"
+	"github.com/chama-data/chama/transfer/push"
+"github.com/chama-data/chama/transfer/sshconn"
 	"github.com/chama-data/chama/verify"
 )
 
@@ -156,7 +157,7 @@ func dialTarget(c *config.Config, g *globals) verify.Dialer {
 		}
 		var errs []string
 		for _, ep := range eps {
-			tfs, err := transfer.OpenTargetFS(ctx, c, name, ep, g.Log)
+			tfs, err := sshconn.OpenTargetFS(ctx, c, name, ep, g.Log)
 			if err != nil {
 				msg := err.Error()
 				if !strings.Contains(msg, ep.Addr()) {
@@ -179,7 +180,7 @@ func holders(c *config.Config) verify.Holders {
 		if t := c.Targets[target]; t == nil || t.SharedStorage {
 			return nil // any host sees every file
 		}
-		d, err := transfer.ReadDelivery(c.OutDir(iface, period), target)
+		d, err := push.ReadDelivery(c.OutDir(iface, period), target)
 		if err != nil || d == nil {
 			return nil
 		}

@@ -17,7 +17,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/chama-data/chama/transfer"
+	"github.com/chama-data/chama/transfer/source"
 	"github.com/chama-data/chama/verify"
 )
 
@@ -306,7 +306,7 @@ func TestPackCorruptFirstInputStopsReading(t *testing.T) {
 	for i := range 50 {
 		e.writeInput(fmt.Sprintf("ods/dt=20241212/b%02d", i), row("x"))
 	}
-	src := &countingSource{Local: transfer.Local{Root: e.root}}
+	src := &countingSource{Local: source.Local{Root: e.root}}
 	_, err := e.pack("20241212", func(o *Options) { o.Source = src })
 	if err == nil || !strings.Contains(err.Error(), "ods/dt=20241212/a.gz") {
 		t.Fatalf("err = %v", err)
@@ -318,7 +318,7 @@ func TestPackCorruptFirstInputStopsReading(t *testing.T) {
 }
 
 type countingSource struct {
-	transfer.Local
+	source.Local
 	opened atomic.Int64
 }
 

@@ -17,7 +17,7 @@ import (
 // plain CRLF file, split by province, converted to GBK, one reject. The
 // expected tree and lines are in testdata/pack/want.
 func TestPackFixture(t *testing.T) {
-	c, err := config.Load("../testdata/pack/chama.yaml")
+	c, err := config.Load("../../testdata/pack/chama.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,11 +27,11 @@ func TestPackFixture(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := c.OutDir("CM001", "20241212")
-	wantTree, _ := os.ReadFile("../testdata/pack/want/tree.txt")
+	wantTree, _ := os.ReadFile("../../testdata/pack/want/tree.txt")
 	if got := strings.Join(listTree(t, out), "\n") + "\n"; got != string(wantTree) {
 		t.Errorf("tree:\n%s\nwant:\n%s", got, wantTree)
 	}
-	wantLines, _ := os.ReadFile("../testdata/pack/want/lines.txt")
+	wantLines, _ := os.ReadFile("../../testdata/pack/want/lines.txt")
 	dec := simplifiedchinese.GBK.NewDecoder()
 	for _, l := range strings.Split(strings.TrimSpace(string(wantLines)), "\n") {
 		f := strings.Fields(l)

@@ -28,14 +28,14 @@ import (
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/naming"
-	"github.com/chama-data/chama/transfer"
+	"github.com/chama-data/chama/transfer/push"
 	"github.com/chama-data/chama/verify"
 )
 
 // PartialFile is the provisional manifest of a day not yet assembled: the
 // files of the hours 00..h packed so far, whose final names are already
 // known. Its sets have no .verf. `chama push --partial` reads it.
-const PartialFile = transfer.PartialFile
+const PartialFile = push.PartialFile
 
 // Chunk files carry neutral names: their final sequence is only known
 // when the hours before them are packed.
@@ -527,11 +527,11 @@ func deliveredDiffer(dir string, m *manifest.Manifest) []string {
 			continue
 		}
 		target := strings.TrimSuffix(strings.TrimPrefix(n, "delivery-"), ".json")
-		d, err := transfer.ReadDelivery(dir, target)
+		d, err := push.ReadDelivery(dir, target)
 		if err != nil || d == nil {
 			continue
 		}
-		if diff := transfer.SetChanges(m, d); len(diff) > 0 {
+		if diff := push.SetChanges(m, d); len(diff) > 0 {
 			out = append(out, fmt.Sprintf("%s: %s", target, summarize(diff)))
 		}
 	}

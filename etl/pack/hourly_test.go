@@ -15,7 +15,7 @@ import (
 
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/naming"
-	"github.com/chama-data/chama/transfer"
+	"github.com/chama-data/chama/transfer/push"
 )
 
 const hourlyKeys = `path: ods/dt={date}/hour={hour}
@@ -324,12 +324,12 @@ func TestHourlyRepackDetected(t *testing.T) {
 		t.Fatalf("%d files", FileCount(m))
 	}
 	// What push writes once the day reached target plat.
-	d := transfer.Delivery{Version: 1, Iface: "X", Period: "20241212", Target: "plat", Complete: true}
+	d := push.Delivery{Version: 1, Iface: "X", Period: "20241212", Target: "plat", Complete: true}
 	for _, f := range m.Sets[0].Files {
-		d.Files = append(d.Files, transfer.Delivered{Name: f.Name, Bytes: f.Bytes, MD5: f.MD5, Host: "h", Path: "/in/" + f.Name, Time: time.Now()})
+		d.Files = append(d.Files, push.Delivered{Name: f.Name, Bytes: f.Bytes, MD5: f.MD5, Host: "h", Path: "/in/" + f.Name, Time: time.Now()})
 	}
 	b, _ := json.Marshal(d)
-	rec := filepath.Join(e.outDir("20241212"), transfer.DeliveryFileName("plat"))
+	rec := filepath.Join(e.outDir("20241212"), push.DeliveryFileName("plat"))
 	os.WriteFile(rec, b, 0o644)
 
 	// Hour 00 gets late rows: 7 lines now, three files instead of two.
@@ -351,8 +351,8 @@ func TestHourlyRepackDetected(t *testing.T) {
 	if _, err := os.Stat(rec); err != nil {
 		t.Errorf("delivery record not carried into the rebuilt day: %v", err)
 	}
-	got, _ := transfer.ReadDelivery(e.outDir("20241212"), "plat")
-	if diff := transfer.SetChanges(m2, got); len(diff) != 2 {
+	got, _ := push.ReadDelivery(e.outDir("20241212"), "plat")
+	if diff := push.SetChanges(m2, got); len(diff) != 2 {
 		t.Errorf("changes %v, want files 2 and 3", diff)
 	}
 	e.noTemporaries()

@@ -10,7 +10,7 @@ import (
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/naming"
-	"github.com/chama-data/chama/transfer"
+	"github.com/chama-data/chama/transfer/push"
 )
 
 // HourState is one hour of an hourly_pack day as the files on disk tell
@@ -55,9 +55,9 @@ func HourStatus(c *config.Config, periods []naming.Period, ifaces []*config.Inte
 					}
 				}
 			}
-			var recs []*transfer.Delivery
+			var recs []*push.Delivery
 			for _, rt := range ifc.Routes {
-				if d, err := transfer.ReadDelivery(dir, rt.Target); err == nil && d != nil && dm != nil && d.Resend == dm.Resend {
+				if d, err := push.ReadDelivery(dir, rt.Target); err == nil && d != nil && dm != nil && d.Resend == dm.Resend {
 					recs = append(recs, d)
 				}
 			}

@@ -27,7 +27,7 @@ import (
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/internal/progress"
 	"github.com/chama-data/chama/naming"
-	"github.com/chama-data/chama/transfer"
+	"github.com/chama-data/chama/transfer/source"
 	"github.com/chama-data/chama/verify"
 )
 
@@ -39,7 +39,7 @@ type Options struct {
 	// Resend is the re-send number that goes into {resend}.
 	Resend int
 	// Source overrides the interface's configured source (tests, pull).
-	Source transfer.Source
+	Source source.Source
 	Log    *slog.Logger
 	// Workers compress in parallel; 0 means one per CPU.
 	Workers int
@@ -114,10 +114,10 @@ func Run(ctx context.Context, o Options) (*manifest.Manifest, error) {
 	} else {
 		src := o.Source
 		if src == nil {
-			if src, err = transfer.OpenSource(o.Config, iface.Source); err != nil {
+			if src, err = source.Open(o.Config, iface.Source); err != nil {
 				return nil, err
 			}
-			defer transfer.CloseSource(src)
+			defer source.Close(src)
 		}
 		inputs, err := listInputs(ctx, o.Config, iface, period, src)
 		if err != nil {
@@ -299,7 +299,7 @@ type packer struct {
 }
 
 // run reads every input through the converter into the block writer.
-func (p *packer) run(ctx context.Context, src transfer.Source, inputs []transfer.FileInfo, workers int, m *progress.Meter) (manifest.Rows, []manifest.Input, error) {
+func (p *packer) run(ctx context.Context, src source.Source, inputs []source.FileInfo, workers int, m *progress.Meter) (manifest.Rows, []manifest.Input, error) {
 	var rows manifest.Rows
 	ins := make([]manifest.Input, 0, len(inputs))
 	err := p.drive(ctx, workers, func(ctx context.Context, cancel context.CancelCauseFunc) error {
@@ -786,16 +786,16 @@ func writeSynced(path string, data []byte) error {
 // listInputs finds the period's input files in order: the partition
 // folders (24 hour folders for a day whose path has {hour}) in time
 // order, the files of each sorted by path.
-func listInputs(ctx context.Context, c *config.Config, iface *config.Interface, period naming.Period, src transfer.Source) ([]transfer.FileInfo, error) {
+func listInputs(ctx context.Context, c *config.Config, iface *config.Interface, period naming.Period, src source.Source) ([]source.FileInfo, error) {
 	var s *config.Source
 	if c.Sources != nil {
 		s = c.Sources[iface.Source]
 	}
-	var out []transfer.FileInfo
+	var out []source.FileInfo
 	for _, dir := range InputDirs(iface.Path, period) {
 		files, err := src.List(ctx, dir)
 		if err != nil {
-			if errors.Is(err, transfer.ErrNotFound) {
+			if errors.Is(err, source.ErrNotFound) {
 				// Not there yet: pull's rule, not ready (exit 4).
 				if !strings.Contains(err.Error(), "partition not found") {
 					err = fmt.Errorf("partition not found: %s: %w", dir, err)
@@ -836,7 +836,7 @@ func InputDirs(path string, period naming.Period) []string {
 
 // ready refuses a partition that may still be written: without its marker
 // file, or (ready: quiet) with a file changed within the quiet period.
-func ready(ctx context.Context, s *config.Source, src transfer.Source, dir string, files []transfer.FileInfo) error {
+func ready(ctx context.Context, s *config.Source, src source.Source, dir string, files []source.FileInfo) error {
 	switch s.Ready {
 	case "marker":
 		marker := strings.TrimSuffix(dir, "/") + "/" + s.Marker

@@ -12,7 +12,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/chama-data/chama/internal/progress"
-	"github.com/chama-data/chama/transfer"
+	"github.com/chama-data/chama/transfer/source"
 )
 
 // chunkSize is how much decompressed text a reader hands over at a time.
@@ -47,7 +47,7 @@ type chunk struct {
 
 // stream is one input file being decoded.
 type stream struct {
-	file transfer.FileInfo
+	file source.FileInfo
 	ch   chan chunk
 }
 
@@ -55,7 +55,7 @@ type stream struct {
 // delivers their streams in input order on the returned channel, so the
 // output order never depends on which file decompresses faster.
 // m counts the input bytes read (progress for the operator).
-func readAll(ctx context.Context, src transfer.Source, files []transfer.FileInfo, ahead int, m *progress.Meter) <-chan *stream {
+func readAll(ctx context.Context, src source.Source, files []source.FileInfo, ahead int, m *progress.Meter) <-chan *stream {
 	out := make(chan *stream, ahead)
 	sem := make(chan struct{}, ahead)
 	go func() {
@@ -96,7 +96,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func readInput(ctx context.Context, src transfer.Source, s *stream, m *progress.Meter) {
+func readInput(ctx context.Context, src source.Source, s *stream, m *progress.Meter) {
 	defer close(s.ch)
 	send := func(c chunk) bool {
 		select {
@@ -208,7 +208,7 @@ const inferLines = 1000
 // of f (and how many lines it read), for an interface without fields:
 // the first good rows of the period fix the count. Ties go to the
 // smaller count (an embedded delimiter only ever adds fields).
-func inferFields(ctx context.Context, src transfer.Source, f transfer.FileInfo, delim byte) (int, int, error) {
+func inferFields(ctx context.Context, src source.Source, f source.FileInfo, delim byte) (int, int, error) {
 	rc, err := src.Open(ctx, f.Path)
 	if err != nil {
 		return 0, 0, fmt.Errorf("open input %s: %w", f.Path, err)

@@ -17,7 +17,7 @@ import (
 	"github.com/chama-data/chama/etl/transform"
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/naming"
-	"github.com/chama-data/chama/transfer"
+	"github.com/chama-data/chama/transfer/source"
 )
 
 // An interface with `from: transform` is packed straight from its
@@ -62,7 +62,7 @@ func transformFeed(o Options, log *slog.Logger, workers int) func(context.Contex
 				topt.OnReject = func(source string, line int64, reason string, raw []byte) error {
 					return p.reject(source, line, reason, raw, &trRejected)
 				}
-				sum, err = transform.Run(ctx, topt, func(hour string, out transform.Output) error {
+				sum, err = transform.Stream(ctx, topt, func(hour string, out transform.Output) error {
 					sinkErr = p.batch(hour, out, &rows)
 					return sinkErr
 				})
@@ -102,10 +102,10 @@ func transformFeed(o Options, log *slog.Logger, workers int) func(context.Contex
 	}
 }
 
-func transformOptions(c *config.Config, period naming.Period, names []string, src transfer.Source, log *slog.Logger) transform.Options {
+func transformOptions(c *config.Config, period naming.Period, names []string, src source.Source, log *slog.Logger) transform.Options {
 	o := transform.Options{Config: c, Layer: transform.LayerADS, Period: period, Names: names, Log: log}
 	if src != nil {
-		o.Source = func(string) (transfer.Source, error) { return src, nil }
+		o.Source = func(string) (source.Source, error) { return src, nil }
 	}
 	return o
 }
@@ -180,7 +180,7 @@ func startSharedPass(ctx context.Context, c *config.Config, period naming.Period
 			}
 			return nil
 		}
-		sp.sum, sp.err = transform.Run(ctx, o, func(hour string, out transform.Output) error {
+		sp.sum, sp.err = transform.Stream(ctx, o, func(hour string, out transform.Output) error {
 			out.Rec.Retain()
 			if !send(sp.subs[out.Name], passItem{hour: hour, out: out}) {
 				out.Rec.Release()

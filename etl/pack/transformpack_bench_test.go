@@ -46,7 +46,7 @@ func BenchmarkTransformPack51007(b *testing.B) {
 	}
 	xdb := filepath.Join(dir, "ip.xdb")
 	os.WriteFile(xdb, db, 0o644)
-	spec, err := os.ReadFile("../testdata/transform/bench51007.yaml")
+	spec, err := os.ReadFile("../../testdata/transform/bench51007.yaml")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func BenchmarkTransformPack51007(b *testing.B) {
 	}
 	b.Run("transform", func(b *testing.B) {
 		run(b, func() int64 {
-			sum, err := transform.Run(context.Background(), transform.Options{Config: cfg, Layer: transform.LayerADS, Period: period, Names: []string{"51007"}, Log: quietLog},
+			sum, err := transform.Stream(context.Background(), transform.Options{Config: cfg, Layer: transform.LayerADS, Period: period, Names: []string{"51007"}, Log: quietLog},
 				func(string, transform.Output) error { return nil })
 			if err != nil {
 				b.Fatal(err)
@@ -103,7 +103,7 @@ func BenchmarkTransformPack51007(b *testing.B) {
 	ifs := []*config.Interface{cfg3.Interfaces["51006"], cfg3.Interfaces["51007"], cfg3.Interfaces["51010"]}
 	b.Run("3x-transform", func(b *testing.B) {
 		run(b, func() int64 {
-			if _, err := transform.Run(context.Background(), transform.Options{Config: cfg3, Layer: transform.LayerADS, Period: period, Log: quietLog},
+			if _, err := transform.Stream(context.Background(), transform.Options{Config: cfg3, Layer: transform.LayerADS, Period: period, Log: quietLog},
 				func(string, transform.Output) error { return nil }); err != nil {
 				b.Fatal(err)
 			}

@@ -33,7 +33,7 @@ func BenchmarkTransform51007(b *testing.B) {
 	c0 := cpuTime()
 	var written int64
 	for i := 0; i < b.N; i++ {
-		sum, err := Run(context.Background(), Options{Config: cfg, Layer: LayerADS, Period: naming.MustPeriod("2024121207"), Log: quiet},
+		sum, err := Stream(context.Background(), Options{Config: cfg, Layer: LayerADS, Period: naming.MustPeriod("2024121207"), Log: quiet},
 			func(string, Output) error { return nil })
 		if err != nil {
 			b.Fatal(err)
@@ -124,7 +124,7 @@ func BenchmarkStage51007(b *testing.B) {
 	b.ResetTimer()
 	c0 := cpuTime()
 	for i := 0; i < b.N; i++ {
-		if _, err := RunStage(context.Background(), Options{Config: cfg, Layer: LayerADS, Period: naming.MustPeriod("2024121207"), Log: quiet}); err != nil {
+		if _, err := Run(context.Background(), Options{Config: cfg, Layer: LayerADS, Period: naming.MustPeriod("2024121207"), Log: quiet}); err != nil {
 			b.Fatal(err)
 		}
 	}

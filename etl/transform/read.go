@@ -20,7 +20,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/klauspost/compress/gzip"
 
-	"github.com/chama-data/chama/transfer"
+	"github.com/chama-data/chama/transfer/source"
 )
 
 // chunk is one input batch: raw text lines (decoded by a worker, so that
@@ -81,7 +81,7 @@ func (c *countedInput) wrap(err error, line int64) error {
 
 // openCounted opens a file, undoing gzip when it starts with gzip's magic
 // bytes (Hive writes .gz, .deflate-less text or plain files).
-func openCounted(ctx context.Context, src transfer.Source, path string) (io.Reader, io.Closer, *countedInput, error) {
+func openCounted(ctx context.Context, src source.Source, path string) (io.Reader, io.Closer, *countedInput, error) {
 	rc, err := src.Open(ctx, path)
 	if err != nil {
 		return nil, nil, nil, err
@@ -111,7 +111,7 @@ var maxLine = 64 << 20
 // chunk's buffer (taken from rawPool, returned by the worker once the
 // chunk is decoded); only the part of a block past a chunk's last line is
 // copied, into the next chunk.
-func readText(ctx context.Context, src transfer.Source, path, hour string, batch int, emit func(*chunk) error) error {
+func readText(ctx context.Context, src source.Source, path, hour string, batch int, emit func(*chunk) error) error {
 	r, c, ci, err := openCounted(ctx, src, path)
 	if err != nil {
 		return err
@@ -366,7 +366,7 @@ func (d *decoder) decode(ch *chunk) (arrow.Record, []reject) {
 // readParquet reads the ODS columns of a Parquet file by name, in batches.
 // A source that cannot seek (HDFS streams) has its Parquet file spooled
 // to spoolDir, so memory stays bounded whatever the file size.
-func readParquet(ctx context.Context, src transfer.Source, path, hour string, schema *arrow.Schema, batch int, mem memory.Allocator, spoolDir string, emit func(*chunk) error) error {
+func readParquet(ctx context.Context, src source.Source, path, hour string, schema *arrow.Schema, batch int, mem memory.Allocator, spoolDir string, emit func(*chunk) error) error {
 	rc, err := src.Open(ctx, path)
 	if err != nil {
 		return err

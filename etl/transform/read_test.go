@@ -11,14 +11,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chama-data/chama/transfer"
+	"github.com/chama-data/chama/transfer/source"
 )
 
 // BenchmarkReadText cuts one generated file into batches (no decoding):
 // the reader's CPU per row.
 func BenchmarkReadText(b *testing.B) {
 	cfg, _ := benchConfig(b, 100000)
-	src := &transfer.Local{Root: cfg.Sources["gen"].Root}
+	src := &source.Local{Root: cfg.Sources["gen"].Root}
 	path := "dt=20241212/hour=07/part-00000.txt"
 	b.ResetTimer()
 	c0 := cpuTime()
@@ -68,7 +68,7 @@ func TestReadTextChunks(t *testing.T) {
 		for _, batch := range []int{1, 3, 40, 1000} {
 			var got bytes.Buffer
 			next := int64(1)
-			err := readText(context.Background(), &transfer.Local{Root: dir}, "f", "07", batch, func(c *chunk) error {
+			err := readText(context.Background(), &source.Local{Root: dir}, "f", "07", batch, func(c *chunk) error {
 				if c.firstLine != next {
 					t.Errorf("gzip %v batch %d: chunk starts at line %d, want %d", gz, batch, c.firstLine, next)
 				}

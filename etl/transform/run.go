@@ -21,7 +21,7 @@ import (
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/naming"
-	"github.com/chama-data/chama/transfer"
+	"github.com/chama-data/chama/transfer/source"
 )
 
 // Options says what one transform run computes.
@@ -32,9 +32,9 @@ type Options struct {
 	// Names are the interfaces (ads) or DWD tables (dwd) to produce;
 	// empty: all of the layer.
 	Names []string
-	// Source opens a configured source by name; nil: transfer.OpenSource
+	// Source opens a configured source by name; nil: source.Open
 	// (local folder or HDFS), closed at the end of the run.
-	Source func(name string) (transfer.Source, error)
+	Source func(name string) (source.Source, error)
 	// RejectPath is where rejected lines are written ("" : <workdir>/stage/
 	// <layer>/<period>.rejects.txt). The file is only created when a line
 	// is rejected.
@@ -159,9 +159,9 @@ func (s *Summary) Check() error {
 // testHookCounts lets a test break the accounting to see it reported.
 var testHookCounts func(*Counts)
 
-// Run computes one period and hands every output batch to sink. The
+// Stream computes one period and hands every output batch to sink. The
 // summary is returned even on error when accounting had started.
-func Run(ctx context.Context, o Options, sink Sink) (*Summary, error) {
+func Stream(ctx context.Context, o Options, sink Sink) (*Summary, error) {
 	start := time.Now()
 	if o.Config == nil || o.Config.Transform == nil {
 		return nil, exit.Usagef("the config has no transform section")
@@ -222,11 +222,11 @@ func Run(ctx context.Context, o Options, sink Sink) (*Summary, error) {
 // inFile is one input file of one hour.
 type inFile struct {
 	hour string
-	info transfer.FileInfo
+	info source.FileInfo
 }
 
 // listInputs lists the period's files hour by hour.
-func listInputs(ctx context.Context, o Options, st *stream) (transfer.Source, []inFile, error) {
+func listInputs(ctx context.Context, o Options, st *stream) (source.Source, []inFile, error) {
 	src, err := openSource(o, st.ods.Source)
 	if err != nil {
 		return nil, nil, err
@@ -236,9 +236,9 @@ func listInputs(ctx context.Context, o Options, st *stream) (transfer.Source, []
 		hours = o.Period.Hours()
 	}
 	var files []inFile
-	fail := func(err error) (transfer.Source, []inFile, error) {
+	fail := func(err error) (source.Source, []inFile, error) {
 		if o.Source == nil {
-			transfer.CloseSource(src)
+			source.Close(src)
 		}
 		return nil, nil, err
 	}
@@ -257,7 +257,7 @@ func listInputs(ctx context.Context, o Options, st *stream) (transfer.Source, []
 		}
 		fs, err := src.List(ctx, dir)
 		if err != nil {
-			if errors.Is(err, transfer.ErrNotFound) {
+			if errors.Is(err, source.ErrNotFound) {
 				return fail(exit.With(exit.NotReady, fmt.Errorf("ods %s: %s: %w", st.table, src, err)))
 			}
 			return fail(fmt.Errorf("ods %s: %w", st.table, err))
@@ -269,11 +269,11 @@ func listInputs(ctx context.Context, o Options, st *stream) (transfer.Source, []
 	return src, files, nil
 }
 
-func openSource(o Options, name string) (transfer.Source, error) {
+func openSource(o Options, name string) (source.Source, error) {
 	if o.Source != nil {
 		return o.Source(name)
 	}
-	return transfer.OpenSource(o.Config, name)
+	return source.Open(o.Config, name)
 }
 
 // runStream is the pipeline for one ODS table:
@@ -290,7 +290,7 @@ func runStream(ctx context.Context, o Options, t *config.Transform, sh *funcs.Sh
 		return nil, err
 	}
 	if o.Source == nil {
-		defer transfer.CloseSource(src)
+		defer source.Close(src)
 	}
 	ss := &StreamSummary{Table: st.table, Hours: map[string]Counts{}, Sunk: map[string]int64{}}
 	for _, f := range files {

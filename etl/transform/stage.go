@@ -20,7 +20,7 @@ import (
 	"github.com/chama-data/chama/internal/manifest"
 )
 
-// StagedFile is one Parquet file written by RunStage.
+// StagedFile is one Parquet file written by Run.
 type StagedFile struct {
 	Name string `json:"name"` // interface or DWD table
 	Part string `json:"part,omitempty"`
@@ -370,10 +370,10 @@ func (s *stager) abort() {
 	}
 }
 
-// RunStage runs the transform on its own: outputs go to Parquet under
+// Run runs the transform on its own: outputs go to Parquet under
 // <workdir>/stage/<layer>/<name>/<period>/[<part>/]part-NNNNN.parquet, and
 // the summary to <workdir>/stage/<layer>/<period>.summary.json.
-func RunStage(ctx context.Context, o Options) (*Summary, error) {
+func Run(ctx context.Context, o Options) (*Summary, error) {
 	if o.Config == nil || o.Config.Transform == nil {
 		return nil, fmt.Errorf("the config has no transform section")
 	}
@@ -381,7 +381,7 @@ func RunStage(ctx context.Context, o Options) (*Summary, error) {
 	codec := map[string]compress.Compression{"snappy": compress.Codecs.Snappy, "zstd": compress.Codecs.Zstd,
 		"gzip": compress.Codecs.Gzip, "none": compress.Codecs.Uncompressed}[o.Config.Transform.StageCompression]
 	st := newStager(root, o.Period.String(), int64(o.Config.Transform.StageRowsPerFile), codec)
-	sum, err := Run(ctx, o, func(_ string, out Output) error { return st.write(out) })
+	sum, err := Stream(ctx, o, func(_ string, out Output) error { return st.write(out) })
 	if err != nil {
 		st.abort()
 		if sum != nil && len(sum.Streams) > 0 { // accounting had started: keep the record

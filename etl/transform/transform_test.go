@@ -27,7 +27,7 @@ import (
 	"github.com/chama-data/chama/etl/funcs"
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/naming"
-	"github.com/chama-data/chama/transfer"
+	"github.com/chama-data/chama/transfer/source"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -204,7 +204,7 @@ func (f *fixture) writeParquet(t *testing.T, hour string, rows [][]string, per i
 func (f *fixture) collect(t *testing.T, layer string, period string) (map[string][]string, *Summary, error) {
 	t.Helper()
 	got := map[string][]string{}
-	sum, err := Run(context.Background(), Options{Config: f.cfg, Layer: layer, Period: naming.MustPeriod(period), Log: quiet}, func(hour string, out Output) error {
+	sum, err := Stream(context.Background(), Options{Config: f.cfg, Layer: layer, Period: naming.MustPeriod(period), Log: quiet}, func(hour string, out Output) error {
 		k := out.Name
 		if out.Part != "" {
 			k += "/" + out.Part
@@ -458,7 +458,7 @@ func TestRunStageWritesParquetAndSummary(t *testing.T) {
 	os.MkdirAll(filepath.Dir(stale), 0o755)
 	os.WriteFile(stale, []byte("junk"), 0o644)
 	for _, layer := range []string{LayerADS, LayerDWD, LayerADS} { // ADS twice: a rerun replaces
-		sum, err := RunStage(context.Background(), Options{Config: f.cfg, Layer: layer, Period: naming.MustPeriod("2024121207"), Log: quiet})
+		sum, err := Run(context.Background(), Options{Config: f.cfg, Layer: layer, Period: naming.MustPeriod("2024121207"), Log: quiet})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -578,7 +578,7 @@ func TestDWDPassesODSColumnsThrough(t *testing.T) {
 	f.writeText(t, "07", rows, 3, false) // three files: three batches
 	for _, mode := range []evalMode{evalVector, evalVM} {
 		var got [][]string // by row: ODS name -> value, "<null>" for null
-		_, err := Run(context.Background(), Options{Config: f.cfg, Layer: LayerDWD, Period: naming.MustPeriod("2024121207"), Log: quiet, mode: mode},
+		_, err := Stream(context.Background(), Options{Config: f.cfg, Layer: LayerDWD, Period: naming.MustPeriod("2024121207"), Log: quiet, mode: mode},
 			func(hour string, out Output) error {
 				sch := out.Rec.Schema()
 				for r := 0; r < int(out.Rec.NumRows()); r++ {
@@ -639,7 +639,7 @@ func TestDWDPassesODSColumnsThrough(t *testing.T) {
 // each output's lines by "<name>/<part>".
 func runMode(cfg *config.Config, layer, period string, mode evalMode) (map[string][]string, error) {
 	got := map[string][]string{}
-	_, err := Run(context.Background(), Options{Config: cfg, Layer: layer, Period: naming.MustPeriod(period), Log: quiet, mode: mode},
+	_, err := Stream(context.Background(), Options{Config: cfg, Layer: layer, Period: naming.MustPeriod(period), Log: quiet, mode: mode},
 		func(hour string, out Output) error {
 			k := out.Name + "/" + out.Part
 			for r := 0; r < int(out.Rec.NumRows()); r++ {
@@ -854,7 +854,7 @@ func TestSinkErrorStopsTheRun(t *testing.T) {
 	}
 	f.writeText(t, "07", rows, 5, true)
 	calls := 0
-	_, err := Run(context.Background(), Options{Config: f.cfg, Layer: LayerADS, Period: naming.MustPeriod("2024121207"), Log: quiet},
+	_, err := Stream(context.Background(), Options{Config: f.cfg, Layer: LayerADS, Period: naming.MustPeriod("2024121207"), Log: quiet},
 		func(string, Output) error {
 			calls++
 			if calls == 3 {
@@ -898,7 +898,7 @@ func TestRunStageFailureRemovesPartial(t *testing.T) {
 		}
 	}
 	defer func() { testHookCounts = nil }()
-	_, err := RunStage(context.Background(), Options{Config: f.cfg, Layer: LayerADS, Period: naming.MustPeriod("2024121207"), Log: quiet})
+	_, err := Run(context.Background(), Options{Config: f.cfg, Layer: LayerADS, Period: naming.MustPeriod("2024121207"), Log: quiet})
 	if err == nil || !strings.Contains(err.Error(), "rows do not reconcile") {
 		t.Fatalf("err = %v", err)
 	}
@@ -992,7 +992,7 @@ func TestTruncatedAndCorruptGzipInput(t *testing.T) {
 }
 
 // streamSource hides the ReaderAt of local files, as an HDFS stream does.
-type streamSource struct{ *transfer.Local }
+type streamSource struct{ *source.Local }
 
 func (s streamSource) Open(ctx context.Context, p string) (io.ReadCloser, error) {
 	rc, err := s.Local.Open(ctx, p)
@@ -1025,8 +1025,8 @@ func TestParquetFromAStreamIsSpooled(t *testing.T) {
 	}
 	defer func() { testHookSpooled = nil }()
 	got := map[string][]string{}
-	_, err = Run(context.Background(), Options{Config: f.cfg, Layer: LayerADS, Period: naming.MustPeriod("2024121207"), Log: quiet,
-		Source: func(string) (transfer.Source, error) { return streamSource{&transfer.Local{Root: f.root}}, nil }},
+	_, err = Stream(context.Background(), Options{Config: f.cfg, Layer: LayerADS, Period: naming.MustPeriod("2024121207"), Log: quiet,
+		Source: func(string) (source.Source, error) { return streamSource{&source.Local{Root: f.root}}, nil }},
 		func(hour string, out Output) error {
 			k := out.Name
 			if out.Part != "" {

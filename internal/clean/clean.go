@@ -65,7 +65,7 @@ import (
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/naming"
-	"github.com/chama-data/chama/transfer"
+	"github.com/chama-data/chama/transfer/push"
 )
 
 // Options for Run.
@@ -790,7 +790,7 @@ func outFile(c *config.Config, parts []string, chunk bool) (kind, bool) {
 			strings.HasPrefix(name, ".chama-tmp-") || strings.HasPrefix(name, ".chunk-")
 	}
 	return kindFile, ifc.Template().Match(name) || ifc.VerfTemplate().Match(name) ||
-		name == manifest.FileName || name == "rejects.txt" || name == transfer.PartialFile ||
+		name == manifest.FileName || name == "rejects.txt" || name == push.PartialFile ||
 		(strings.HasPrefix(name, "delivery-") && strings.HasSuffix(name, ".json")) ||
 		strings.HasPrefix(name, ".chama-tmp-") || strings.HasPrefix(name, ".chunk-") ||
 		(strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".part") && len(name) > len("..part"))

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/chama-data/chama/config"
-	"github.com/chama-data/chama/transfer"
+	"github.com/chama-data/chama/transfer/source"
 )
 
 // sidecar is the record kept beside each staged file (as .<name>.chama):
@@ -60,7 +60,7 @@ var bufs = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
 // copyAll stages files (skipping those already staged and verified),
 // at most the source's concurrency at a time.
-func (r *runner) copyAll(ctx context.Context, st *sourceState, cs *config.Source, name string, files []transfer.FileInfo, stage string) ([]File, error) {
+func (r *runner) copyAll(ctx context.Context, st *sourceState, cs *config.Source, name string, files []source.FileInfo, stage string) ([]File, error) {
 	out := make([]File, len(files))
 	errs := make([]error, len(files))
 	var wg sync.WaitGroup
@@ -81,7 +81,7 @@ func (r *runner) copyAll(ctx context.Context, st *sourceState, cs *config.Source
 		go func() {
 			defer wg.Done()
 			defer func() { <-st.sem }()
-			errs[i] = retry(ctx, r.o.Log, cs.HDFS.Retries, cs.HDFS.RetryBackoff.D(), "copy "+f.Path, func() error {
+			errs[i] = again(ctx, r.o.Log, cs.HDFS.Retries, cs.HDFS.RetryBackoff.D(), "copy "+f.Path, func() error {
 				var err error
 				out[i], err = r.copyFile(ctx, st, cs, name, f, dst)
 				return err
@@ -96,7 +96,7 @@ func (r *runner) copyAll(ctx context.Context, st *sourceState, cs *config.Source
 }
 
 // staged reports whether dst is already a verified copy of f.
-func staged(dst string, f transfer.FileInfo) (sidecar, bool) {
+func staged(dst string, f source.FileInfo) (sidecar, bool) {
 	data, err := os.ReadFile(sidecarPath(dst))
 	if err != nil {
 		return sidecar{}, false
@@ -114,7 +114,7 @@ func staged(dst string, f transfer.FileInfo) (sidecar, bool) {
 
 // copyFile copies one file to a hidden temp name, verifies it against the
 // source, and renames it into place, then writes its sidecar.
-func (r *runner) copyFile(ctx context.Context, st *sourceState, cs *config.Source, name string, f transfer.FileInfo, dst string) (File, error) {
+func (r *runner) copyFile(ctx context.Context, st *sourceState, cs *config.Source, name string, f source.FileInfo, dst string) (File, error) {
 	src := st.src
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return File{}, err
@@ -133,7 +133,7 @@ func (r *runner) copyFile(ctx context.Context, st *sourceState, cs *config.Sourc
 			os.Remove(tmp)
 		}
 	}()
-	v, verifies := src.(transfer.Verifier)
+	v, verifies := src.(source.Verifier)
 	var h hash.Hash
 	if verifies {
 		if h, err = v.NewHash(ctx, f.Path); err != nil {
@@ -142,7 +142,7 @@ func (r *runner) copyFile(ctx context.Context, st *sourceState, cs *config.Sourc
 	}
 	var n int64
 	ranges := splitRanges(f.Size, cs.HDFS.SplitAbove)
-	ro, canRange := src.(transfer.RangeOpener)
+	ro, canRange := src.(source.RangeOpener)
 	if len(ranges) > 1 && canRange {
 		if err := r.copyRanges(ctx, st, ro, f, out, ranges); err != nil {
 			return File{}, err
@@ -194,7 +194,7 @@ func (r *runner) copyFile(ctx context.Context, st *sourceState, cs *config.Sourc
 		}
 		got := h.Sum(nil)
 		if !bytes.Equal(want, got) {
-			if alt, ok := src.(transfer.AltVerifier); ok {
+			if alt, ok := src.(source.AltVerifier); ok {
 				m, err := altMatch(ctx, alt, f.Path, tmp, want)
 				if err != nil {
 					return File{}, err
@@ -233,7 +233,7 @@ func (r *runner) copyFile(ctx context.Context, st *sourceState, cs *config.Sourc
 
 // altMatch recomputes the copy with the source's other checksum kinds;
 // it returns the one that matches want, or nil.
-func altMatch(ctx context.Context, alt transfer.AltVerifier, path, copyPath string, want []byte) ([]byte, error) {
+func altMatch(ctx context.Context, alt source.AltVerifier, path, copyPath string, want []byte) ([]byte, error) {
 	hs, err := alt.AltHashes(ctx, path)
 	if err != nil || len(hs) == 0 {
 		return nil, err
@@ -283,7 +283,7 @@ func splitRanges(size, splitAbove int64) [][2]int64 {
 // copyRanges copies ranges of one file in parallel: the caller's slot
 // runs one range, and more run at once while free slots can be taken
 // without waiting (so files never wait on each other's ranges).
-func (r *runner) copyRanges(ctx context.Context, st *sourceState, ro transfer.RangeOpener, f transfer.FileInfo, out *os.File, ranges [][2]int64) error {
+func (r *runner) copyRanges(ctx context.Context, st *sourceState, ro source.RangeOpener, f source.FileInfo, out *os.File, ranges [][2]int64) error {
 	var wg sync.WaitGroup
 	errs := make([]error, len(ranges))
 	one := func(i int) {

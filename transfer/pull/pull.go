@@ -7,7 +7,7 @@
 // <workdir>/raw/<iface>/<day>/<path>, where <day> is the period's day
 // (YYYYMMDD, for hourly periods too: the source paths already hold the
 // hour, and hours pulled one by one as they land assemble into the day).
-// So Staged (a transfer.Local on that folder) serves the same paths as the
+// So Staged (a source.Local on that folder) serves the same paths as the
 // source, and pack can read either with the same interface path template.
 package pull
 
@@ -29,8 +29,9 @@ import (
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/manifest"
+	"github.com/chama-data/chama/internal/retry"
 	"github.com/chama-data/chama/naming"
-	"github.com/chama-data/chama/transfer"
+	"github.com/chama-data/chama/transfer/source"
 )
 
 // Options for Run.
@@ -49,8 +50,8 @@ type Options struct {
 	Log *slog.Logger
 	// Out gets the stable CHAMA_PULL status lines (default: discard).
 	Out io.Writer
-	// OpenSource builds a source by name (default transfer.OpenSource).
-	OpenSource func(cfg *config.Config, name string) (transfer.Source, error)
+	// OpenSource builds a source by name (default source.Open).
+	OpenSource func(cfg *config.Config, name string) (source.Source, error)
 	// Now is the clock for quiet periods and waits (default time.Now).
 	Now func() time.Time
 	// Progress, a terminal, gets a progress bar; without it progress is
@@ -140,8 +141,8 @@ func StageDir(c *config.Config, iface, period string) string {
 
 // Staged is a source on the staged copy of an interface's period (its
 // day): same paths as the interface's source, read from local disk.
-func Staged(c *config.Config, iface, period string) transfer.Source {
-	return &transfer.Local{Root: StageDir(c, iface, period)}
+func Staged(c *config.Config, iface, period string) source.Source {
+	return &source.Local{Root: StageDir(c, iface, period)}
 }
 
 // RecordName is the pull record in a staged day folder: the partitions
@@ -191,7 +192,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		o.Out = io.Discard
 	}
 	if o.OpenSource == nil {
-		o.OpenSource = transfer.OpenSource
+		o.OpenSource = source.Open
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -381,7 +382,7 @@ func (r *runner) writeRecords(res *Result) {
 // sourceState is an opened source shared by all partitions of a run.
 type sourceState struct {
 	once sync.Once
-	src  transfer.Source
+	src  source.Source
 	err  error
 	sem  chan struct{} // files (and ranges) in flight
 }
@@ -416,7 +417,7 @@ func (r *runner) close() {
 	r.meter.close()
 	for _, st := range r.sources {
 		if st.src != nil {
-			transfer.CloseSource(st.src)
+			source.Close(st.src)
 		}
 	}
 }
@@ -467,8 +468,8 @@ func (r *runner) pullFrom(ctx context.Context, p *Partition, name string) error 
 	p.Source = name
 	retries, backoff := cs.HDFS.Retries, cs.HDFS.RetryBackoff.D()
 
-	var files []transfer.FileInfo
-	err = retry(ctx, r.o.Log, retries, backoff, "check "+p.Path, func() error {
+	var files []source.FileInfo
+	err = again(ctx, r.o.Log, retries, backoff, "check "+p.Path, func() error {
 		var err error
 		files, err = r.ready(ctx, p, cs, src)
 		return err
@@ -485,8 +486,8 @@ func (r *runner) pullFrom(ctx context.Context, p *Partition, name string) error 
 		if err != nil {
 			return err
 		}
-		var after []transfer.FileInfo
-		err = retry(ctx, r.o.Log, retries, backoff, "list "+p.Path, func() error {
+		var after []source.FileInfo
+		err = again(ctx, r.o.Log, retries, backoff, "list "+p.Path, func() error {
 			var err error
 			after, err = src.List(ctx, p.Path)
 			return err
@@ -531,7 +532,7 @@ func (r *runner) pullFrom(ctx context.Context, p *Partition, name string) error 
 // reads what the source holds. Only files this pull staged (they have a
 // sidecar) are deleted, one by one and logged; anything else found there
 // is reported and left alone.
-func (r *runner) removeStale(p *Partition, stage string, files []transfer.FileInfo) error {
+func (r *runner) removeStale(p *Partition, stage string, files []source.FileInfo) error {
 	keep := map[string]bool{}
 	for _, f := range files {
 		keep[f.Path] = true
@@ -544,7 +545,7 @@ func (r *runner) removeStale(p *Partition, stage string, files []transfer.FileIn
 			}
 			return err
 		}
-		if path != dir && transfer.Hidden(d.Name()) {
+		if path != dir && source.Hidden(d.Name()) {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
@@ -573,8 +574,8 @@ func (r *runner) removeStale(p *Partition, stage string, files []transfer.FileIn
 }
 
 // ready applies the source's readiness rule and returns the listing.
-func (r *runner) ready(ctx context.Context, p *Partition, cs *config.Source, src transfer.Source) ([]transfer.FileInfo, error) {
-	notReady := func(reason string) ([]transfer.FileInfo, error) {
+func (r *runner) ready(ctx context.Context, p *Partition, cs *config.Source, src source.Source) ([]source.FileInfo, error) {
+	notReady := func(reason string) ([]source.FileInfo, error) {
 		p.Status, p.Reason = StatusNotReady, reason
 		return nil, nil
 	}
@@ -597,7 +598,7 @@ func (r *runner) ready(ctx context.Context, p *Partition, cs *config.Source, src
 		}
 	}
 	files, err := src.List(ctx, p.Path)
-	if errors.Is(err, transfer.ErrNotFound) {
+	if errors.Is(err, source.ErrNotFound) {
 		return notReady("partition folder does not exist")
 	}
 	if err != nil {
@@ -672,7 +673,7 @@ func readyCommand(ctx context.Context, cs *config.Source, p *Partition) (bool, s
 	return true, "", nil
 }
 
-func sameListing(a, b []transfer.FileInfo) bool {
+func sameListing(a, b []source.FileInfo) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -684,50 +685,25 @@ func sameListing(a, b []transfer.FileInfo) bool {
 	return true
 }
 
-// MaxRetries bounds a source's retries: past it, retry gives up whatever
-// the config says.
-const MaxRetries = 100
-
 // MaxRetryPause is the longest pause between two tries.
 const MaxRetryPause = time.Minute
 
-// retry runs f until it succeeds, up to retries (at most MaxRetries)
-// more times, pausing backoff, then twice as long each time (at most
-// MaxRetryPause).
-func retry(ctx context.Context, log *slog.Logger, retries int, backoff time.Duration, what string, f func() error) error {
-	retries = min(retries, MaxRetries)
-	for attempt := 0; ; attempt++ {
-		err := f()
-		if err == nil || ctx.Err() != nil || attempt >= retries {
-			return err
-		}
-		pause := retryPause(backoff, attempt)
-		log.Warn("retrying", "what", what, "attempt", attempt+1, "of", retries, "in", pause.String(), "err", err)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-after(pause):
-		}
-	}
+// again runs f until it succeeds, up to retries (at most
+// retry.MaxRetries) more times, pausing backoff, then twice as long each
+// time (at most MaxRetryPause), and logs each retry.
+func again(ctx context.Context, log *slog.Logger, retries int, backoff time.Duration, what string, f func() error) error {
+	return retry.Do(ctx, retry.Policy{
+		Retries: retries,
+		Backoff: retry.Backoff{Base: backoff, Max: MaxRetryPause},
+		OnRetry: func(attempt int, pause time.Duration, err error) {
+			log.Warn("retrying", "what", what, "attempt", attempt, "of", retries, "in", pause.String(), "err", err)
+		},
+		Sleep: sleep,
+	}, f)
 }
 
-// after is time.After; tests replace it.
-var after = time.After
-
-// retryPause is the pause before try attempt+2: backoff doubled attempt
-// times, at most MaxRetryPause. It doubles step by step and stops at
-// the cap, so no attempt number overflows it (backoff<<attempt wrapped
-// to zero or below from attempt 33 of a 2s backoff, and retry spun).
-func retryPause(backoff time.Duration, attempt int) time.Duration {
-	if backoff <= 0 {
-		return 0
-	}
-	p := backoff
-	for i := 0; i < attempt && p < MaxRetryPause; i++ {
-		p *= 2 // p < MaxRetryPause: no overflow
-	}
-	return min(p, MaxRetryPause)
-}
+// sleep is retry.Sleep; tests replace it.
+var sleep = retry.Sleep
 
 // writeAtomic writes a small file (a record, a marker) through a synced
 // temp name and a rename, as the manifest is written.

@@ -20,7 +20,7 @@ import (
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/hdfstest"
 	"github.com/chama-data/chama/naming"
-	"github.com/chama-data/chama/transfer"
+	"github.com/chama-data/chama/transfer/source"
 )
 
 // env is an HDFS test cluster with a warehouse folder and a config
@@ -169,7 +169,7 @@ func (e *env) checkStaged(want map[string][]byte) {
 // concurrentOpens wraps a source so each Open waits until another Open is
 // in flight too: a pull that copies one file at a time fails (times out).
 type concurrentOpens struct {
-	transfer.Source
+	source.Source
 	mu      sync.Mutex
 	open    int
 	peak    int
@@ -196,23 +196,23 @@ func (c *concurrentOpens) Open(ctx context.Context, p string) (io.ReadCloser, er
 	return c.Source.Open(ctx, p)
 }
 
-func (c *concurrentOpens) Close() error { return transfer.CloseSource(c.Source) }
+func (c *concurrentOpens) Close() error { return source.Close(c.Source) }
 
 func TestPullParallelMultiHourPartition(t *testing.T) {
 	e := newEnv(t, hdfstest.Options{Namenodes: 2, Datanodes: 2}, "")
 	want := e.dataset()
 	var wrapped *concurrentOpens
 	res, err := e.run(context.Background(), e.hours("20241212", "00", "01", "02"), func(o *Options) {
-		o.OpenSource = func(c *config.Config, name string) (transfer.Source, error) {
-			s, err := transfer.OpenSource(c, name)
+		o.OpenSource = func(c *config.Config, name string) (source.Source, error) {
+			s, err := source.Open(c, name)
 			if err != nil {
 				return nil, err
 			}
 			wrapped = &concurrentOpens{Source: s, release: make(chan struct{})}
 			return struct {
 				*concurrentOpens
-				transfer.Verifier
-			}{wrapped, s.(transfer.Verifier)}, nil
+				source.Verifier
+			}{wrapped, s.(source.Verifier)}, nil
 		}
 	})
 	if err != nil {
@@ -339,7 +339,7 @@ func TestPullNotReadyWithoutMarker(t *testing.T) {
 
 // markerLater is a source whose marker appears after the first check.
 type markerLater struct {
-	transfer.Source
+	source.Source
 	checks atomic.Int32
 	create func()
 }
@@ -358,8 +358,8 @@ func TestPullWaitPollsUntilReady(t *testing.T) {
 	var ml *markerLater
 	res, err := e.run(context.Background(), e.hours("20241212", "07"), func(o *Options) {
 		o.Wait, o.Poll = time.Minute, 5*time.Millisecond
-		o.OpenSource = func(c *config.Config, name string) (transfer.Source, error) {
-			s, err := transfer.OpenSource(c, name)
+		o.OpenSource = func(c *config.Config, name string) (source.Source, error) {
+			s, err := source.Open(c, name)
 			ml = &markerLater{Source: s, create: func() { e.write("20241212", "07", "_SUCCESS", 0, 0) }}
 			return ml, err
 		}

@@ -12,54 +12,30 @@ import (
 
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/exit"
+	"github.com/chama-data/chama/internal/retry"
 )
 
-// The pause doubles from the backoff up to a minute and stays there: a
-// shift past 63 bits (attempt 33 for 2s) used to wrap to zero or a
-// negative pause, and the retry loop spun.
-func TestRetryPauseIsCapped(t *testing.T) {
-	if p := retryPause(2*time.Second, 40); p != time.Minute {
-		t.Errorf("attempt 40: pause %v, want 1m", p)
-	}
-	for _, b := range []time.Duration{2 * time.Second, time.Nanosecond, time.Millisecond, 45 * time.Second, time.Hour} {
-		prev := time.Duration(0)
-		for a := 0; a <= 300; a++ {
-			p := retryPause(b, a)
-			if p <= 0 || p > time.Minute || p < prev {
-				t.Fatalf("backoff %v attempt %d: pause %v (previous %v)", b, a, p, prev)
-			}
-			prev = p
-		}
-	}
-	if p := retryPause(2*time.Second, 0); p != 2*time.Second {
-		t.Errorf("first pause %v", p)
-	}
-	if p := retryPause(2*time.Second, 3); p != 16*time.Second {
-		t.Errorf("fourth pause %v", p)
-	}
-}
-
-// However many retries a config asks for, retry gives up after
-// MaxRetries.
+// However many retries a config asks for, pull gives up after
+// retry.MaxRetries; the pause doubles from the backoff to MaxRetryPause.
 func TestRetryIsBounded(t *testing.T) {
-	defer func(a func(time.Duration) <-chan time.Time) { after = a }(after)
-	after = func(time.Duration) <-chan time.Time {
-		c := make(chan time.Time, 1)
-		c <- time.Time{}
-		return c
-	}
+	defer func(s func(context.Context, time.Duration) error) { sleep = s }(sleep)
+	var pauses []time.Duration
+	sleep = func(_ context.Context, d time.Duration) error { pauses = append(pauses, d); return nil }
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	calls := 0
-	err := retry(ctx, slog.New(slog.DiscardHandler), 1<<40, time.Second, "x", func() error {
+	err := again(ctx, slog.New(slog.DiscardHandler), 1<<40, 2*time.Second, "x", func() error {
 		calls++
-		if calls > 10*MaxRetries {
+		if calls > 10*retry.MaxRetries {
 			cancel()
 		}
 		return errors.New("down")
 	})
-	if err == nil || calls != MaxRetries+1 {
-		t.Fatalf("%d calls (%v), want %d", calls, err, MaxRetries+1)
+	if err == nil || calls != retry.MaxRetries+1 {
+		t.Fatalf("%d calls (%v), want %d", calls, err, retry.MaxRetries+1)
+	}
+	if pauses[0] != 2*time.Second || pauses[3] != 16*time.Second || pauses[40] != MaxRetryPause {
+		t.Fatalf("pauses %v: want 2s doubling to at most %s", pauses[:6], MaxRetryPause)
 	}
 }
 

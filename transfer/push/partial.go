@@ -1,0 +1,122 @@
+package push
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/chama-data/chama/internal/manifest"
+)
+
+// PartialFile is the provisional manifest that hourly packing keeps in a
+// day folder until the day is assembled: the files of hours 00..h, whose
+// final names are already known, in sets without a .verf. `chama push
+// --partial` delivers them ahead of the day; the .verf goes only with the
+// assembled day's manifest.json.
+const PartialFile = "partial.json"
+
+// readPushSet loads what push delivers from a period folder: manifest.json,
+// or with partial and no manifest.json yet, partial.json. A set without a
+// .verf is allowed only in partial.json, so a partial set is exactly one
+// whose Verf is empty.
+func readPushSet(dir string, partial bool) (*manifest.Manifest, bool, error) {
+	m, err := manifest.Read(dir)
+	if err == nil {
+		for _, s := range m.Sets {
+			if s.Verf == "" {
+				return nil, false, fmt.Errorf("%s: set %q has no .verf", filepath.Join(dir, manifest.FileName), s.Part)
+			}
+		}
+		return m, false, nil
+	}
+	if !partial || !errors.Is(err, fs.ErrNotExist) {
+		return nil, false, err
+	}
+	p := filepath.Join(dir, PartialFile)
+	data, perr := os.ReadFile(p)
+	if errors.Is(perr, fs.ErrNotExist) {
+		return nil, false, fmt.Errorf("%s has neither %s nor %s: pack the period's first hours: %w", dir, manifest.FileName, PartialFile, err)
+	}
+	if perr != nil {
+		return nil, false, perr
+	}
+	var pm manifest.Manifest
+	if err := json.Unmarshal(data, &pm); err != nil {
+		return nil, false, fmt.Errorf("%s: %w", p, err)
+	}
+	if err := pm.Check(); err != nil {
+		return nil, false, fmt.Errorf("%s: %w", p, err)
+	}
+	for i := range pm.Sets {
+		pm.Sets[i].Verf = "" // never a .verf before the day is assembled
+	}
+	return &pm, true, nil
+}
+
+// SetChanges lists the data files a target already received (its delivery
+// record, same re-send number) that the packed set m no longer has, or
+// has with other content: what re-packing an hour of a delivered day does
+// to the files after it.
+func SetChanges(m *manifest.Manifest, d *Delivery) []string {
+	if m == nil || d == nil || d.Resend != m.Resend {
+		return nil
+	}
+	type key struct{ set, name string }
+	now := map[key]manifest.File{}
+	for _, s := range m.Sets {
+		for _, f := range s.Files {
+			now[key{s.Part, f.Name}] = f
+		}
+	}
+	var out []string
+	for _, e := range d.Files {
+		if e.Verf {
+			continue
+		}
+		f, ok := now[key{e.Set, e.Name}]
+		switch {
+		case !ok:
+			out = append(out, e.Name+" (delivered, no longer in the set)")
+		case e.Bytes != f.Bytes || (e.MD5 != "" && f.MD5 != "" && e.MD5 != f.MD5):
+			out = append(out, fmt.Sprintf("%s (delivered md5 %s, %d bytes; now md5 %s, %d bytes)", e.Name, e.MD5, e.Bytes, f.MD5, f.Bytes))
+		}
+	}
+	return out
+}
+
+// refuseMixed stops a push that would mix two versions of a set on a
+// target, before anything is sent, naming the differing files and the
+// way out.
+func refuseMixed(m *manifest.Manifest, prev *Delivery, force bool) error {
+	if force {
+		return nil
+	}
+	diff := SetChanges(m, prev)
+	if len(diff) == 0 {
+		return nil
+	}
+	n := len(diff)
+	if n > 10 {
+		diff = append(diff[:10], fmt.Sprintf("and %d more", n-10))
+	}
+	if len(m.Sets) > 0 && m.Sets[0].Verf == "" {
+		// A day still packed hour by hour: a new re-send number needs the
+		// assembled day; until then only --force can go on.
+		msg := fmt.Sprintf("the day's known files changed since target %s received them (a re-packed hour renumbers the files after it): %d files differ: %s; refusing to push a mixed set. Way out: chama push --date %s --partial --force replaces the differing files (files the new set no longer has stay on the target)",
+			prev.Target, n, strings.Join(diff, ", "), m.Period)
+		if m.Resend < 99 {
+			msg += fmt.Sprintf(", or wait for the assembled day and re-send it (chama pack --date %s --resend %02d && chama push --date %s --resend %02d)", m.Period, m.Resend+1, m.Period, m.Resend+1)
+		}
+		return errors.New(msg)
+	}
+	msg := fmt.Sprintf("the packed set changed since target %s received it (a re-packed hour renumbers the files after it): %d files differ: %s; refusing to push a mixed set. Way out: ", prev.Target, n, strings.Join(diff, ", "))
+	if m.Resend < 99 { // 99 is the last re-send number two digits hold
+		msg += fmt.Sprintf("pack the period with a new re-send number and push that (chama pack --date %s --resend %02d && chama push --date %s --resend %02d), or ", m.Period, m.Resend+1, m.Period, m.Resend+1)
+	}
+	msg += fmt.Sprintf("replace the differing files with chama push --date %s --force (files the new set no longer has stay on the target)", m.Period)
+	return errors.New(msg)
+}
