@@ -11,7 +11,7 @@ import (
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/sftpd"
 	"github.com/chama-data/chama/transfer/push"
-"github.com/chama-data/chama/transfer/sshconn"
+	"github.com/chama-data/chama/transfer/sshconn"
 )
 
 // TestVerifyRemoteOverSFTP pushes a packed period with chama's own push

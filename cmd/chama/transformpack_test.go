@@ -19,8 +19,8 @@ import (
 	"testing"
 
 	"github.com/chama-data/chama/config"
-	"github.com/chama-data/chama/etl/pack"
 	"github.com/chama-data/chama/etl/funcs"
+	"github.com/chama-data/chama/etl/pack"
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/ledger"
 	"github.com/chama-data/chama/internal/manifest"

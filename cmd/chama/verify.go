@@ -13,7 +13,7 @@ import (
 	"github.com/chama-data/chama/internal/pipeline"
 	"github.com/chama-data/chama/naming"
 	"github.com/chama-data/chama/transfer/push"
-"github.com/chama-data/chama/transfer/sshconn"
+	"github.com/chama-data/chama/transfer/sshconn"
 	"github.com/chama-data/chama/verify"
 )
 
