@@ -1,0 +1,210 @@
+// Package workdir is the one map of chama's working folder. Every path
+// and every reserved file name under the workdir is built here, and clean
+// recognises chama's files with the same functions, so renaming a file in
+// one stage cannot silently break retention in another.
+//
+//	<workdir>/
+//	  raw/<iface>/<period>/...          pull: staged inputs, .<name>.chama records,
+//	                                    .chama-pull.json, .chama-pull-*.lock
+//	  stage/<layer>/<name>/<period>/    transform: part-NNNNN.parquet
+//	  stage/<layer>/<period>.summary.json, <period>.rejects.txt
+//	  stage/.spool/                     transform: Parquet spill files
+//	  out/<iface>/<period>/             pack: data files, .verf, manifest.json,
+//	                                    rejects.txt; push: delivery-<target>.json,
+//	                                    partial.json
+//	  out/<iface>/.<period>.lock        the period lock (pack, assembly, push records)
+//	  out/<iface>/.<period>.push.lock   held by one push for its whole run
+//	  out/<iface>/<period>.rejects.txt  the reject list of a failed pack
+//	  chunks/out/<iface>/<hour>/        hourly_pack's hour chunks (a nested workdir)
+//	  ledger.db                         the run ledger (SQLite)
+package workdir
+
+import (
+	"path/filepath"
+	"strings"
+)
+
+// Top-level folders.
+const (
+	OutDir    = "out"
+	RawDir    = "raw"
+	StageDir  = "stage"
+	ChunksDir = "chunks"
+	SpoolDir  = ".spool" // under stage/
+)
+
+// Reserved file names and affixes.
+const (
+	// ManifestFile lists a published period's sets and files.
+	ManifestFile = "manifest.json"
+	// RejectsFile is a period's list of rejected lines.
+	RejectsFile = "rejects.txt"
+	// PartialFile marks a period packed from an incomplete input.
+	PartialFile = "partial.json"
+	// LedgerFile is the SQLite run ledger at the workdir's top.
+	LedgerFile = "ledger.db"
+	// PullRecordFile is pull's record of a staged period.
+	PullRecordFile = ".chama-pull.json"
+	// TempPrefix starts every temporary file chama writes before a rename.
+	TempPrefix = ".chama-tmp-"
+	// ChunkTempPrefix starts a data file pack is still writing.
+	ChunkTempPrefix = ".chunk-"
+
+	deliveryPrefix = "delivery-"
+	deliverySuffix = ".json"
+	summarySuffix  = ".summary.json"
+	rejectsSuffix  = ".rejects.txt"
+	partialSuffix  = ".partial"
+	lockSuffix     = ".lock"
+	pushLockSuffix = ".push.lock"
+	stagedSuffix   = ".chama"
+	stagingSuffix  = ".chama-part"
+	pullLockPrefix = ".chama-pull-"
+)
+
+// Layout is a workdir. The zero value is not useful: use New.
+type Layout struct{ Root string }
+
+// New is the layout of the workdir at root.
+func New(root string) Layout { return Layout{Root: root} }
+
+// Out is the published folder of an interface's period:
+// <workdir>/out/<iface>/<period>.
+func (l Layout) Out(iface, period string) string {
+	return filepath.Join(l.Root, OutDir, iface, period)
+}
+
+// OutIface holds an interface's period folders and their locks.
+func (l Layout) OutIface(iface string) string {
+	return filepath.Join(l.Root, OutDir, iface)
+}
+
+// Chunks is the nested workdir hourly_pack packs hour chunks into; its
+// Out(iface, hour) is a chunk's folder.
+func (l Layout) Chunks() Layout { return Layout{Root: filepath.Join(l.Root, ChunksDir)} }
+
+// Raw is where pull stages an interface's period.
+func (l Layout) Raw(iface, period string) string {
+	return filepath.Join(l.Root, RawDir, iface, period)
+}
+
+// Stage is the Parquet root of a transform layer (dwd or ads).
+func (l Layout) Stage(layer string) string { return filepath.Join(l.Root, StageDir, layer) }
+
+// StageSummary is a transform run's summary.
+func (l Layout) StageSummary(layer, period string) string {
+	return filepath.Join(l.Stage(layer), period+summarySuffix)
+}
+
+// StageRejects is a transform run's list of rejected rows.
+func (l Layout) StageRejects(layer, period string) string {
+	return filepath.Join(l.Stage(layer), period+rejectsSuffix)
+}
+
+// StagePartial is the folder a staged table is written in before it
+// replaces <period>: <period>.partial.
+func StagePartial(period string) string { return period + partialSuffix }
+
+// Spool holds transform's spill files.
+func (l Layout) Spool() string { return filepath.Join(l.Root, StageDir, SpoolDir) }
+
+// Ledger is the run ledger's file.
+func (l Layout) Ledger() string { return filepath.Join(l.Root, LedgerFile) }
+
+// PeriodLock is the lock of the period folder dir (out/<iface>/<period>):
+// <parent>/.<period>.lock, taken by pack, day assembly and push's record
+// writes.
+func PeriodLock(dir string) string {
+	return filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+lockSuffix)
+}
+
+// PushLock is the lock one push holds on the period folder dir for its
+// whole run: <parent>/.<period>.push.lock.
+func PushLock(dir string) string {
+	return filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+pushLockSuffix)
+}
+
+// LockedPeriod reads the period of a period or push lock's file name.
+func LockedPeriod(name string) (string, bool) {
+	if !strings.HasPrefix(name, ".") {
+		return "", false
+	}
+	for _, suf := range []string{pushLockSuffix, lockSuffix} {
+		if p, ok := strings.CutSuffix(name[1:], suf); ok {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+// FailedRejects is where a failed pack keeps its reject list, beside the
+// period folder dir: <parent>/<period>.rejects.txt.
+func FailedRejects(dir string) string { return dir + "." + RejectsFile }
+
+// PeriodAffixed reads the period of a name <period><suffix> for the
+// workdir's per-period files (.rejects.txt, .summary.json).
+func PeriodAffixed(name string) (string, bool) {
+	for _, suf := range []string{rejectsSuffix, summarySuffix} {
+		if p, ok := strings.CutSuffix(name, suf); ok {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+// DeliveryFile is push's delivery record for target in a period folder.
+func DeliveryFile(target string) string { return deliveryPrefix + target + deliverySuffix }
+
+// DeliveryTarget reads the target of a delivery record's file name.
+func DeliveryTarget(name string) (string, bool) {
+	t, ok := strings.CutPrefix(name, deliveryPrefix)
+	if !ok {
+		return "", false
+	}
+	t, ok = strings.CutSuffix(t, deliverySuffix)
+	return t, ok && t != ""
+}
+
+// StagedRecord is the record pull keeps beside a staged input file:
+// .<name>.chama.
+func StagedRecord(name string) string { return "." + name + stagedSuffix }
+
+// StagedOf reads the input a staged record belongs to.
+func StagedOf(record string) (string, bool) {
+	if !strings.HasPrefix(record, ".") || len(record) <= len("."+stagedSuffix) {
+		return "", false
+	}
+	return strings.CutSuffix(record[1:], stagedSuffix)
+}
+
+// Staging is the name a pulled file is copied under before its rename:
+// .<name>.chama-part.
+func Staging(name string) string { return "." + name + stagingSuffix }
+
+// IsStaging reports a pull copy in progress.
+func IsStaging(name string) bool {
+	return strings.HasPrefix(name, ".") && strings.HasSuffix(name, stagingSuffix) && len(name) > len("."+stagingSuffix)
+}
+
+// PullRecordLock serialises writers of a staged period's pull record.
+const PullRecordLock = PullRecordFile + lockSuffix
+
+// PullPartitionLock is the lock one pull holds on a partition path (such
+// as dt=20241212/hour=07) of a staged period.
+func PullPartitionLock(partition string) string {
+	return pullLockPrefix + strings.NewReplacer("/", "_", "=", "-").Replace(partition) + lockSuffix
+}
+
+// IsPullLock reports one of pull's locks in a staged period folder.
+func IsPullLock(name string) bool {
+	return name == PullRecordLock || (strings.HasPrefix(name, pullLockPrefix) && strings.HasSuffix(name, lockSuffix))
+}
+
+// IsTemp reports a temporary file chama writes before a rename
+// (.chama-tmp-*, pack's .chunk-*).
+func IsTemp(name string) bool {
+	return strings.HasPrefix(name, TempPrefix) || strings.HasPrefix(name, ChunkTempPrefix)
+}
+
+// ChunkTemp is the name of the data file number seq while pack writes it.
+func ChunkTemp(seq string) string { return ChunkTempPrefix + seq }
