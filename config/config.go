@@ -274,57 +274,13 @@ func (c *Config) applyDefaults() {
 		c.Transform.applyDefaults()
 	}
 	for _, s := range c.Sources {
-		if s == nil {
-			continue
+		if s != nil {
+			s.applyDefaults() // config/defaults.go
 		}
-		if s.Ready == "" {
-			s.Ready = "none"
-			if s.Type == "hdfs" {
-				s.Ready = "marker"
-			}
-		}
-		if s.Marker == "" {
-			s.Marker = "_SUCCESS"
-		}
-		if s.Concurrency == 0 {
-			s.Concurrency = 8
-		}
-		s.applyHDFSDefaults()
 	}
 	for _, t := range c.Targets {
-		if t == nil {
-			continue
-		}
-		for i := range t.Primary {
-			if t.Primary[i].Port == 0 {
-				t.Primary[i].Port = 22
-			}
-		}
-		for i := range t.Standby {
-			if t.Standby[i].Port == 0 {
-				t.Standby[i].Port = 22
-			}
-		}
-		if t.ConnectionsPerHost == 0 {
-			t.ConnectionsPerHost = 4
-		}
-		if t.TransfersPerConnection == 0 {
-			t.TransfersPerConnection = 2
-		}
-		if t.Timeout == 0 {
-			t.Timeout = Duration(60e9)
-		}
-		if t.Retries == 0 {
-			t.Retries = 5
-		}
-		if t.DownAfter == 0 {
-			t.DownAfter = 3
-		}
-		if t.CoolOff == 0 {
-			t.CoolOff = Duration(300e9)
-		}
-		if t.PartSuffix == "" {
-			t.PartSuffix = ".part"
+		if t != nil {
+			t.applyDefaults() // config/defaults.go
 		}
 	}
 	for name, i := range c.Interfaces {
@@ -333,45 +289,7 @@ func (c *Config) applyDefaults() {
 		}
 		i.Name = name
 		c.applyFromTransform(i)
-		if i.Format == "" {
-			i.Format = "text"
-		}
-		if i.Delimiter == "" {
-			i.Delimiter = "\x01"
-		}
-		if i.OutDelimiter == "" {
-			i.OutDelimiter = "|"
-		}
-		if i.EmbeddedDelimiter == "" {
-			i.EmbeddedDelimiter = "fail"
-		}
-		if i.Charset == "" {
-			i.Charset = "utf-8"
-		}
-		if i.LinesPerFile == 0 {
-			i.LinesPerFile = DefaultLinesPerFile
-		}
-		if i.GzipLevel == 0 {
-			i.GzipLevel = DefaultGzipLevel
-		}
-		if i.FileName == "" {
-			i.FileName = DefaultFileName
-			if !i.Partitioned() {
-				i.FileName = DefaultFileNameFlat
-			}
-		}
-		if i.VerfName == "" {
-			i.VerfName = DefaultVerfName
-			if !i.Partitioned() {
-				i.VerfName = DefaultVerfNameFlat
-			}
-		}
-		if len(i.VerfColumns) == 0 {
-			i.VerfColumns = DefaultVerfColumns
-		}
-		if i.Granularity == "" {
-			i.Granularity = "day"
-		}
+		i.applyDefaults() // config/defaults.go
 	}
 }
 
@@ -385,7 +303,8 @@ func (p *Problems) Error() string {
 	return fmt.Sprintf("%d problems:\n  %s", len(p.List), strings.Join(p.List, "\n  "))
 }
 
-// Validate checks the whole config and reports every problem found.
+// Validate checks the whole config and reports every problem found, one
+// section after the other.
 func (c *Config) Validate() error {
 	var ps []string
 	bad := func(key, format string, a ...any) {
@@ -397,231 +316,12 @@ func (c *Config) Validate() error {
 	validateRetention(c, bad)
 	validateSecrets(c, bad)
 	validatePaths(c, bad)
-	switch c.Ledger.Driver {
-	case "sqlite":
-	case "postgres":
-		if c.Ledger.DSNEnv == "" {
-			bad("ledger.dsn_env", "postgres needs the name of an env var holding the connection string")
-		}
-	default:
-		bad("ledger.driver", "%q is not sqlite or postgres", c.Ledger.Driver)
-	}
-	for _, name := range sortedKeys(c.Sources) {
-		s, key := c.Sources[name], "sources."+name
-		if s == nil {
-			bad(key, "empty source")
-			continue
-		}
-		switch s.Type {
-		case "file":
-			if s.Root == "" {
-				bad(key+".root", "a file source needs a root folder")
-			}
-		case "hdfs":
-			if len(s.Namenodes) == 0 {
-				bad(key+".namenodes", "an hdfs source needs at least one namenode address")
-			}
-		case "sftp":
-			s.validateSFTP(key, c.Targets, bad)
-		case "":
-			bad(key+".type", "missing (file, hdfs or sftp)")
-		default:
-			bad(key+".type", "%q is not file, hdfs or sftp", s.Type)
-		}
-		if s.Fallback != "" {
-			if s.Fallback == name {
-				bad(key+".fallback", "a source cannot fall back to itself")
-			} else if _, ok := c.Sources[s.Fallback]; !ok {
-				bad(key+".fallback", "unknown source %q", s.Fallback)
-			}
-		}
-		switch s.Ready {
-		case "marker", "quiet", "none", "command":
-		default:
-			bad(key+".ready", "%q is not marker, quiet, command or none", s.Ready)
-		}
-		s.validateHDFS(key, bad)
-		if s.Ready == "quiet" && s.QuietPeriod <= 0 {
-			bad(key+".quiet_period", "ready: quiet needs a quiet_period such as 2m")
-		}
-	}
-	for _, name := range sortedKeys(c.Targets) {
-		t, key := c.Targets[name], "targets."+name
-		if t == nil {
-			bad(key, "empty target")
-			continue
-		}
-		if len(t.Primary) == 0 {
-			bad(key+".primary", "at least one primary host is needed")
-		}
-		for i, e := range append(append([]Endpoint{}, t.Primary...), t.Standby...) {
-			k := fmt.Sprintf("%s.primary[%d]", key, i)
-			if i >= len(t.Primary) {
-				k = fmt.Sprintf("%s.standby[%d]", key, i-len(t.Primary))
-			}
-			if e.Host == "" {
-				bad(k+".host", "missing")
-			}
-			if e.Port < 1 || e.Port > 65535 {
-				bad(k+".port", "%d is not a TCP port", e.Port)
-			}
-		}
-		if t.User == "" {
-			bad(key+".user", "missing")
-		}
-		a := t.Auth
-		if a.KeyFile == "" && !a.Agent && a.PasswordEnv == "" && a.PasswordFile == "" {
-			bad(key+".auth", "no credentials: set key_file, agent, password_env or password_file")
-		}
-		if a.PasswordEnv != "" && a.PasswordFile != "" {
-			bad(key+".auth", "set password_env or password_file, not both")
-		}
-		if a.PassphraseEnv != "" && a.PassphraseFile != "" {
-			bad(key+".auth", "set passphrase_env or passphrase_file, not both")
-		}
-		if t.KnownHosts == "" && !t.InsecureIgnoreHostKey {
-			bad(key+".known_hosts", "host keys are verified: give a known_hosts file (insecure_ignore_host_key: true is for labs only)")
-		}
-		if t.ConnectionsPerHost < 1 || t.ConnectionsPerHost > 64 {
-			bad(key+".connections_per_host", "must be 1-64")
-		}
-		if t.TransfersPerConnection < 1 || t.TransfersPerConnection > 64 {
-			bad(key+".transfers_per_connection", "must be 1-64")
-		}
-		if t.Retries < 0 {
-			bad(key+".retries", "must not be negative")
-		}
-		if strings.ContainsAny(t.PartSuffix, "/") {
-			bad(key+".part_suffix", "must not contain '/'")
-		}
-	}
-	for _, name := range sortedKeys(c.Interfaces) {
-		i, key := c.Interfaces[name], "interfaces."+name
-		if i == nil {
-			bad(key, "empty interface")
-			continue
-		}
-		if !validIface(name) {
-			bad(key, "interface names are letters and digits only (e.g. 51007, CM001)")
-		}
-		if i.From != "" {
-			c.validateFrom(i, key, bad) // config/transform.go
-		} else if i.Source == "" {
-			bad(key+".source", "missing")
-		} else if _, ok := c.Sources[i.Source]; !ok {
-			bad(key+".source", "unknown source %q", i.Source)
-		}
-		if i.From == "" && i.Path == "" {
-			bad(key+".path", "missing (e.g. ods/events/dt={date}/hour={hour})")
-		} else if i.From == "" && !strings.Contains(i.Path, "{date}") {
-			bad(key+".path", "%q has no {date}", i.Path)
-		}
-		if i.Granularity == "hour" && i.Path != "" && !strings.Contains(i.Path, "{hour}") {
-			bad(key+".path", "an hourly interface's path needs {hour}")
-		}
-		if i.Format != "text" {
-			bad(key+".format", "%q is not supported (text: plain or gzip)", i.Format)
-		}
-		// A line break as a delimiter or in the replacement would split an
-		// output line, so files would not hold exactly their counted lines.
-		if len(i.Delimiter) != 1 {
-			bad(key+".delimiter", "must be a single byte, got %q", i.Delimiter)
-		} else if strings.ContainsAny(i.Delimiter, "\r\n") {
-			bad(key+".delimiter", "must not be a line break, got %q (lines end with \\n)", i.Delimiter)
-		}
-		if len(i.OutDelimiter) != 1 {
-			bad(key+".out_delimiter", "must be a single byte, got %q", i.OutDelimiter)
-		} else if strings.ContainsAny(i.OutDelimiter, "\r\n") {
-			bad(key+".out_delimiter", "must not be a line break, got %q (lines end with \\n)", i.OutDelimiter)
-		}
-		if _, err := ParsePolicy(i.EmbeddedDelimiter); err != nil {
-			bad(key+".embedded_delimiter", "%v", err)
-		} else if p, _ := ParsePolicy(i.EmbeddedDelimiter); p.Mode == "replace" && strings.Contains(p.With, i.OutDelimiter) {
-			bad(key+".embedded_delimiter", "the replacement %q contains the output delimiter", p.With)
-		} else if p.Mode == "replace" && strings.ContainsAny(p.With, "\r\n") {
-			bad(key+".embedded_delimiter", "the replacement %q holds a line break, which would split the line", p.With)
-		}
-		switch strings.ToLower(i.Charset) {
-		case "utf-8", "utf8", "gbk", "gb18030":
-		default:
-			bad(key+".charset", "%q is not utf-8, gbk or gb18030", i.Charset)
-		}
-		if i.Fields < -1 {
-			bad(key+".fields", "must be the field count, 0 (learn it from the input) or -1 (accept any count)")
-		}
-		if i.LinesPerFile < 1 {
-			bad(key+".lines_per_file", "must be at least 1")
-		}
-		if i.PartitionField < 0 || (i.Fields > 0 && i.PartitionField > i.Fields) {
-			bad(key+".partition_field", "must be a field number between 1 and fields (%d)", i.Fields)
-		}
-		if i.GzipLevel < 1 || i.GzipLevel > 9 {
-			bad(key+".gzip_level", "must be 1-9")
-		}
-		for _, tk := range []struct{ k, v string }{{"file_name", i.FileName}, {"verf_name", i.VerfName}} {
-			t, err := naming.ParseTemplate(tk.v)
-			if err != nil {
-				bad(key+"."+tk.k, "%v", err)
-				continue
-			}
-			if t.Uses("part") != i.Partitioned() {
-				if i.Partitioned() {
-					bad(key+"."+tk.k, "the interface is partitioned (partition_field, or the partition of its transform.ads entry) but the template has no {part}")
-				} else {
-					bad(key+"."+tk.k, "the template uses {part} but the interface has no partition_field")
-				}
-			}
-			if tk.k == "file_name" && !t.Uses("seq") {
-				bad(key+".file_name", "the template needs {seq}")
-			}
-			if tk.k == "verf_name" && t.Uses("seq") {
-				bad(key+".verf_name", "a .verf covers a whole set: no {seq}")
-			}
-			if i.Granularity == "hour" && !t.Uses("hour") && !t.Uses("period") {
-				bad(key+"."+tk.k, "an hourly interface's names need {hour} or {period}, or hours would overwrite each other")
-			}
-		}
-		for k, col := range i.VerfColumns {
-			if !VerfColumnNames[col] {
-				bad(fmt.Sprintf("%s.verf_columns[%d]", key, k), "unknown column %q (known: name, bytes, lines, period, ctime, md5, sha256, seq)", col)
-			}
-		}
-		switch i.Granularity {
-		case "day", "hour":
-		default:
-			bad(key+".granularity", "%q is not day or hour", i.Granularity)
-		}
-		if i.HourlyPack && i.Granularity != "day" {
-			bad(key+".hourly_pack", "only a day interface can be packed hour by hour")
-		}
-		if i.HourlyPack && i.Path != "" && !strings.Contains(i.Path, "{hour}") {
-			bad(key+".path", "hourly_pack reads one hour at a time: the path needs {hour}")
-		}
-		for k, r := range i.SeqWidth {
-			if _, err := naming.ParsePeriod(r.From); err != nil || len(r.From) != 8 {
-				bad(fmt.Sprintf("%s.seq_width[%d].from", key, k), "%q is not YYYYMMDD", r.From)
-			}
-			if r.Width < 1 || r.Width > 9 {
-				bad(fmt.Sprintf("%s.seq_width[%d].width", key, k), "must be 1-9")
-			}
-		}
-		if i.MaxRejects < 0 {
-			bad(key+".max_rejects", "must not be negative")
-		}
-		for k, r := range i.Routes {
-			rk := fmt.Sprintf("%s.routes[%d]", key, k)
-			t, ok := c.Targets[r.Target]
-			if !ok {
-				bad(rk+".target", "unknown target %q", r.Target)
-				continue
-			}
-			if r.Dir == "" && t != nil && t.Dir == "" {
-				bad(rk+".dir", "no remote folder: set it here or as the target's dir")
-			}
-		}
-	}
+	c.validateLedger(bad)     // config/validate.go
+	c.validateSources(bad)    // config/validate.go
+	c.validateTargets(bad)    // config/validate.go
+	c.validateInterfaces(bad) // config/validate.go, with their routes
 	if c.Transform != nil {
-		c.Transform.validate(c, bad)
+		c.Transform.validate(c, bad) // config/transform.go
 	}
 	if len(ps) > 0 {
 		return &Problems{List: ps}
@@ -677,12 +377,6 @@ func (c *Config) Select(list string) ([]*Interface, error) {
 		}
 	}
 	return out, nil
-}
-
-// OutDir is where the files of an interface and period are published:
-// <workdir>/out/<iface>/<period>.
-func (c *Config) OutDir(iface, period string) string {
-	return filepath.Join(c.Workdir, "out", iface, period)
 }
 
 // Template returns the parsed data-file name template (validated at load).

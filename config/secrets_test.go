@@ -112,22 +112,6 @@ func TestEveryEnvKeyIsChecked(t *testing.T) {
 	}
 }
 
-// The mobile key is loaded by FuncShared; a config that did not go
-// through Validate must not get its pasted key echoed there either.
-func TestFuncSharedDoesNotEchoAPastedKey(t *testing.T) {
-	tr := &Transform{MobileKeyEnv: "00112233445566778899aabbccddeeff"}
-	_, err := tr.FuncShared()
-	if err == nil {
-		t.Fatal("a key pasted into mobile_key_env was accepted")
-	}
-	if strings.Contains(err.Error(), "00112233") {
-		t.Errorf("the error echoes the key: %v", err)
-	}
-	if !strings.Contains(err.Error(), "transform.mobile_key_env") {
-		t.Errorf("the error does not name the key: %v", err)
-	}
-}
-
 func writeFile(t *testing.T, path string, mode os.FileMode) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte("Hunter2Secret!\n"), 0o600); err != nil {

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -197,35 +198,41 @@ func (t *Transform) DWDColumns(name string) []string {
 	return out
 }
 
-// FuncShared builds the function resources the spec names (IP database,
-// mobile key). Validation calls it too, so a missing file or key is a
-// config error.
-func (t *Transform) FuncShared() (*funcs.Shared, error) {
-	// funcs.LoadMobileKey names the variable in its errors: a key pasted
-	// into mobile_key_env must not get there (Validate refuses it too).
-	if t.MobileKeyEnv != "" && !IsEnvName(t.MobileKeyEnv) {
-		return nil, BadEnvName("transform.mobile_key_env")
-	}
-	sh := &funcs.Shared{UACache: t.UACache}
-	if t.IPDB != "" {
-		db, err := funcs.OpenXDB(t.IPDB)
-		if err != nil {
-			return nil, err
-		}
-		sh.IP = db
-	}
-	c, err := funcs.LoadMobileKey(t.MobileKeyEnv, t.MobileKeyFile)
-	if err != nil {
-		return nil, err
-	}
-	sh.Mobile = c
-	return sh, nil
-}
-
 // validate reports every problem of the transform section, each with its
 // key path; expression errors carry the expression and its line:column.
-func (t *Transform) validate(c *Config, bad func(key, format string, a ...any)) {
+func (t *Transform) validate(c *Config, bad badFunc) {
 	const key = "transform"
+	t.validateSettings(key, bad)
+	set := t.checkSet()
+	for _, name := range sortedKeys(t.ODS) {
+		o, k := t.ODS[name], key+".ods."+name
+		if o == nil {
+			bad(k, "empty table")
+			continue
+		}
+		o.validate(c, k, bad)
+	}
+	for _, name := range sortedKeys(t.DWD) {
+		d, k := t.DWD[name], key+".dwd."+name
+		if d == nil {
+			bad(k, "empty table")
+			continue
+		}
+		t.validateDWD(d, set, k, bad)
+	}
+	for _, name := range sortedKeys(t.ADS) {
+		a, k := t.ADS[name], key+".ads."+name
+		if a == nil {
+			bad(k, "empty interface")
+			continue
+		}
+		t.validateADS(name, a, set, k, bad)
+	}
+}
+
+// validateSettings checks the section's own keys (sizes, workers,
+// compression, the mobile key's source).
+func (t *Transform) validateSettings(key string, bad badFunc) {
 	if t.BatchRows < 1 || t.BatchRows > 1<<20 {
 		bad(key+".batch_rows", "must be 1-1048576")
 	}
@@ -246,8 +253,13 @@ func (t *Transform) validate(c *Config, bad func(key, format string, a ...any)) 
 	if t.MobileKeyEnv != "" && t.MobileKeyFile != "" {
 		bad(key+".mobile_key_env", "set mobile_key_env or mobile_key_file, not both")
 	}
-	// Files and keys are opened at run time (FuncShared); here only their
-	// presence decides whether ip_* and decrypt_mobile may be used.
+}
+
+// checkSet is the function set expressions are compiled against to check
+// them. The IP database and the mobile key are opened by the transform
+// stage (etl/transform.OpenResources), never here: only their presence in
+// the config decides whether ip_* and decrypt_mobile may be used.
+func (t *Transform) checkSet() *funcs.Set {
 	sh := &funcs.Shared{}
 	if t.IPDB != "" {
 		sh.IP = &funcs.XDB{}
@@ -255,117 +267,106 @@ func (t *Transform) validate(c *Config, bad func(key, format string, a ...any)) 
 	if t.MobileKeyEnv != "" || t.MobileKeyFile != "" {
 		sh.Mobile = &funcs.MobileCipher{}
 	}
-	set := sh.NewSet()
-	for _, name := range sortedKeys(t.ODS) {
-		o, k := t.ODS[name], key+".ods."+name
-		if o == nil {
-			bad(k, "empty table")
-			continue
+	return sh.NewSet()
+}
+
+// validate checks one ODS table (at key).
+func (o *ODSTable) validate(c *Config, k string, bad badFunc) {
+	if o.Source == "" {
+		bad(k+".source", "missing")
+	} else if _, ok := c.Sources[o.Source]; !ok {
+		bad(k+".source", "unknown source %q", o.Source)
+	}
+	if o.Path == "" || !strings.Contains(o.Path, "{date}") {
+		bad(k+".path", "%q needs {date} (e.g. ods/events/dt={date}/hour={hour})", o.Path)
+	}
+	switch o.Format {
+	case "text", "parquet":
+	default:
+		bad(k+".format", "%q is not text or parquet", o.Format)
+	}
+	if len(o.Delimiter) != 1 {
+		bad(k+".delimiter", "must be a single byte, got %q", o.Delimiter)
+	}
+	if len(o.Columns) == 0 {
+		bad(k+".columns", "no columns: list them in file order as name: type")
+	}
+	for _, col := range o.Columns {
+		if !ODSTypes[col.Expr] {
+			bad(k+".columns."+col.Name, "type %q is not string, bigint or double", col.Expr)
 		}
-		if o.Source == "" {
-			bad(k+".source", "missing")
-		} else if _, ok := c.Sources[o.Source]; !ok {
-			bad(k+".source", "unknown source %q", o.Source)
-		}
-		if o.Path == "" || !strings.Contains(o.Path, "{date}") {
-			bad(k+".path", "%q needs {date} (e.g. ods/events/dt={date}/hour={hour})", o.Path)
-		}
-		switch o.Format {
-		case "text", "parquet":
-		default:
-			bad(k+".format", "%q is not text or parquet", o.Format)
-		}
-		if len(o.Delimiter) != 1 {
-			bad(k+".delimiter", "must be a single byte, got %q", o.Delimiter)
-		}
-		if len(o.Columns) == 0 {
-			bad(k+".columns", "no columns: list them in file order as name: type")
-		}
-		for _, col := range o.Columns {
-			if !ODSTypes[col.Expr] {
-				bad(k+".columns."+col.Name, "type %q is not string, bigint or double", col.Expr)
-			}
-			if !validColumn(col.Name) {
-				bad(k+".columns."+col.Name, "a column name is letters, digits and _ and starts with a letter or _")
-			}
+		if !validColumn(col.Name) {
+			bad(k+".columns."+col.Name, "a column name is letters, digits and _ and starts with a letter or _")
 		}
 	}
-	for _, name := range sortedKeys(t.DWD) {
-		d, k := t.DWD[name], key+".dwd."+name
-		if d == nil {
-			bad(k, "empty table")
-			continue
+}
+
+// validateDWD checks one DWD table (at k): its ODS table, keep and drop,
+// and each derived expression against the columns visible to it.
+func (t *Transform) validateDWD(d *DWDTable, set *funcs.Set, k string, bad badFunc) {
+	o, ok := t.ODS[d.From]
+	if !ok || o == nil {
+		bad(k+".from", "unknown ods table %q", d.From)
+		return
+	}
+	cols := map[string]bool{}
+	for _, c := range o.Columns {
+		cols[c.Name] = true
+	}
+	checkODSColumns(k+".keep", d.Keep, cols, d.From, bad)
+	checkODSColumns(k+".drop", d.Drop, cols, d.From, bad)
+	visible := o.Columns.Names()
+	for _, x := range d.Derive {
+		if !validColumn(x.Name) {
+			bad(k+".derive."+x.Name, "a column name is letters, digits and _ and starts with a letter or _")
 		}
-		o, ok := t.ODS[d.From]
-		if !ok || o == nil {
-			bad(k+".from", "unknown ods table %q", d.From)
-			continue
+		if _, err := set.Compile(x.Expr, visible); err != nil {
+			bad(k+".derive."+x.Name, "%s\n    in: %s\n    %v", exprAt(x), x.Expr, err)
 		}
-		cols := map[string]bool{}
-		for _, c := range o.Columns {
-			cols[c.Name] = true
-		}
-		for i, kc := range d.Keep {
-			if !cols[kc] {
-				bad(fmt.Sprintf("%s.keep[%d]", k, i), "%q is not a column of ods table %s", kc, d.From)
-			}
-		}
-		for i, dc := range d.Drop {
-			if !cols[dc] {
-				bad(fmt.Sprintf("%s.drop[%d]", k, i), "%q is not a column of ods table %s", dc, d.From)
-			}
-		}
-		visible := o.Columns.Names()
-		for _, x := range d.Derive {
-			if !validColumn(x.Name) {
-				bad(k+".derive."+x.Name, "a column name is letters, digits and _ and starts with a letter or _")
-			}
-			if _, err := set.Compile(x.Expr, visible); err != nil {
-				bad(k+".derive."+x.Name, "%s\n    in: %s\n    %v", exprAt(x), x.Expr, err)
-			}
-			visible = append(visible, x.Name)
+		visible = append(visible, x.Name)
+	}
+}
+
+// checkODSColumns checks that every name of a keep or drop list (at key)
+// is a column of the ODS table from.
+func checkODSColumns(key string, names []string, cols map[string]bool, from string, bad badFunc) {
+	for i, n := range names {
+		if !cols[n] {
+			bad(fmt.Sprintf("%s[%d]", key, i), "%q is not a column of ods table %s", n, from)
 		}
 	}
-	for _, name := range sortedKeys(t.ADS) {
-		a, k := t.ADS[name], key+".ads."+name
-		if a == nil {
-			bad(k, "empty interface")
-			continue
+}
+
+// validateADS checks the ADS entry of interface name (at k): its DWD
+// table, filter, output columns and partition column.
+func (t *Transform) validateADS(name string, a *ADSSpec, set *funcs.Set, k string, bad badFunc) {
+	if !validIface(name) {
+		bad(k, "interface names are letters and digits only (e.g. 51007, CM001)")
+	}
+	d, ok := t.DWD[a.From]
+	if !ok || d == nil {
+		bad(k+".from", "unknown dwd table %q", a.From)
+		return
+	}
+	if o, ok := t.ODS[d.From]; !ok || o == nil {
+		return // reported above
+	}
+	cols := t.DWDColumns(a.From)
+	if a.Filter != "" {
+		if _, err := set.Compile(a.Filter, cols); err != nil {
+			bad(k+".filter", "in: %s\n    %v", a.Filter, err)
 		}
-		if !validIface(name) {
-			bad(k, "interface names are letters and digits only (e.g. 51007, CM001)")
+	}
+	if len(a.Columns) == 0 {
+		bad(k+".columns", "no output columns")
+	}
+	for _, x := range a.Columns {
+		if _, err := set.Compile(x.Expr, cols); err != nil {
+			bad(k+".columns."+x.Name, "%s\n    in: %s\n    %v", exprAt(x), x.Expr, err)
 		}
-		d, ok := t.DWD[a.From]
-		if !ok || d == nil {
-			bad(k+".from", "unknown dwd table %q", a.From)
-			continue
-		}
-		if o, ok := t.ODS[d.From]; !ok || o == nil {
-			continue // reported above
-		}
-		cols := t.DWDColumns(a.From)
-		if a.Filter != "" {
-			if _, err := set.Compile(a.Filter, cols); err != nil {
-				bad(k+".filter", "in: %s\n    %v", a.Filter, err)
-			}
-		}
-		if len(a.Columns) == 0 {
-			bad(k+".columns", "no output columns")
-		}
-		for _, x := range a.Columns {
-			if _, err := set.Compile(x.Expr, cols); err != nil {
-				bad(k+".columns."+x.Name, "%s\n    in: %s\n    %v", exprAt(x), x.Expr, err)
-			}
-		}
-		if a.Partition != "" {
-			found := false
-			for _, x := range a.Columns {
-				found = found || x.Name == a.Partition
-			}
-			if !found {
-				bad(k+".partition", "%q is not one of the output columns", a.Partition)
-			}
-		}
+	}
+	if a.Partition != "" && !slices.Contains(a.Columns.Names(), a.Partition) {
+		bad(k+".partition", "%q is not one of the output columns", a.Partition)
 	}
 }
 
