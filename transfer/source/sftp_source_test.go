@@ -1,52 +1,44 @@
-package push
+package source_test
 
 import (
 	"bytes"
 	"context"
 	"crypto/md5"
 	"errors"
-	"fmt"
 	"io"
-	mrand "math/rand/v2"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/transfer/source"
+	"github.com/chama-data/chama/transfer/source/sourcetest"
 )
+
+// writeFile writes n seeded random bytes at p, creating its folder.
+func writeFile(t *testing.T, p string, n int, seed uint64) []byte {
+	t.Helper()
+	b := sourcetest.Bytes(n, seed)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
 
 // An SFTP relay as a source: endpoints tried in order (the dead primary
 // is passed over), listing, marker, reads, ranges and md5sum verification.
 func TestSFTPSourceReadsFromARelay(t *testing.T) {
-	e := newEnv(t)
-	srv := e.server()
-	part := filepath.Join(srv.Root(), "relay", "ods", "dt=20241212", "hour=07")
-	a := randomFile(t, filepath.Join(part, "000000_0"), 300_000, 1)
-	randomFile(t, filepath.Join(part, "sub", "000001_0"), 10, 2)
-	randomFile(t, filepath.Join(part, "_SUCCESS"), 0, 3)
-	randomFile(t, filepath.Join(part, ".000002_0.tmp"), 5, 4)
+	rl := startRelay(t)
+	part := filepath.Join(rl.Root(), "relay", "ods", "dt=20241212", "hour=07")
+	a := writeFile(t, filepath.Join(part, "000000_0"), 300_000, 1)
+	writeFile(t, filepath.Join(part, "sub", "000001_0"), 10, 2)
+	writeFile(t, filepath.Join(part, "_SUCCESS"), 0, 3)
+	writeFile(t, filepath.Join(part, ".000002_0.tmp"), 5, 4)
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := ln.Addr().String()
-	ln.Close() // nothing listens there any more
-
-	y := fmt.Sprintf(`workdir: %s
-sources:
-  relay: {type: sftp, target: relayhost, root: /relay}
-targets:
-%s
-interfaces:
-  "51007": {source: relay, path: "ods/dt={date}/hour={hour}"}
-`, e.work, e.targetYAML("relayhost", []string{dead}, []string{srv.Addr()}, "remote_checksum: true"))
-	cfg, err := config.Parse([]byte(y))
-	if err != nil {
-		t.Fatalf("%v\n%s", err, y)
-	}
+	cfg := rl.config(t, "/relay", []string{deadAddr(t)}, []string{rl.srv.Addr()}, "remote_checksum: true")
 	src, err := source.Open(cfg, "relay")
 	if err != nil {
 		t.Fatal(err)
@@ -130,21 +122,4 @@ interfaces:
 			t.Errorf("missing %q in %v", want, err)
 		}
 	}
-}
-
-// randomFile writes n seeded random bytes at p.
-func randomFile(t *testing.T, p string, n int, seed uint64) []byte {
-	t.Helper()
-	r := mrand.New(mrand.NewPCG(seed, 7))
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
