@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -10,14 +11,21 @@ import (
 	"github.com/chama-data/chama/internal/exit"
 )
 
-func init() {
-	register(func(g *globals) *cobra.Command {
-		var days int
-		var dryRun bool
-		cmd := &cobra.Command{
-			Use:   "clean [--days N] [--dry-run]",
-			Short: "Delete chama's local outputs, rejects and staged inputs older than the retention",
-			Long: `clean applies the retention (retention_days, default 15, at most 3650) to
+// CleanOptions are `chama clean`'s flags.
+type CleanOptions struct {
+	Factory *Factory
+	Days    int  // --days; 0: the config's retention
+	DryRun  bool // --dry-run
+}
+
+// NewCmdClean is `chama clean`; runF, when not nil, runs instead of
+// runClean.
+func NewCmdClean(f *Factory, runF func(context.Context, *CleanOptions) error) *cobra.Command {
+	opts := &CleanOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "clean [--days N] [--dry-run]",
+		Short: "Delete chama's local outputs, rejects and staged inputs older than the retention",
+		Long: `clean applies the retention (retention_days, default 15, at most 3650) to
 the workdir: a file goes when it is older than that many calendar days.
 
 It deletes only files chama makes, in the places it makes them:
@@ -62,23 +70,30 @@ To never clean, do not schedule chama clean: nothing else runs it.
 
 Exit codes: 0 done; 1 a file could not be read or removed; 2 usage or config
 error (a retention outside 1..3650 days among them).`,
-			Example: `  chama clean --dry-run
+		Example: `  chama clean --dry-run
   chama clean --days 30`,
-			Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				if cmd.Flags().Changed("days") && (days < 1 || days > config.MaxRetentionDays) {
-					return exit.Usagef("--days %d: keep from 1 to %d days (ten years); to never clean, do not schedule chama clean", days, config.MaxRetentionDays)
-				}
-				c, err := g.config()
-				if err != nil {
-					return err
-				}
-				_, err = clean.Run(cmd.Context(), clean.Options{Config: c, Days: days, DryRun: dryRun, Now: time.Now(), Out: g.Stdout, Log: g.Log})
-				return err
-			},
-		}
-		cmd.Flags().IntVar(&days, "days", 0, "retention in days, 1 to 3650 (default retention_days from the config, else 15)")
-		cmd.Flags().BoolVar(&dryRun, "dry-run", false, "list what would be deleted; delete nothing")
-		return cmd
-	})
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("days") && (opts.Days < 1 || opts.Days > config.MaxRetentionDays) {
+				return exit.Usagef("--days %d: keep from 1 to %d days (ten years); to never clean, do not schedule chama clean", opts.Days, config.MaxRetentionDays)
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runClean(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().IntVar(&opts.Days, "days", 0, "retention in days, 1 to 3650 (default retention_days from the config, else 15)")
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "list what would be deleted; delete nothing")
+	return cmd
+}
+
+func runClean(ctx context.Context, opts *CleanOptions) error {
+	f := opts.Factory
+	c, err := f.Config()
+	if err != nil {
+		return err
+	}
+	_, err = clean.Run(ctx, clean.Options{Config: c, Days: opts.Days, DryRun: opts.DryRun, Now: time.Now(), Out: f.Stdout, Log: f.Log})
+	return err
 }

@@ -18,15 +18,22 @@ import (
 	"github.com/chama-data/chama/naming"
 )
 
-func init() {
-	register(func(g *globals) *cobra.Command {
-		var pf periodFlags
-		var resend, workers int
-		var cpuProfile string
-		cmd := &cobra.Command{
-			Use:   "pack --date PERIOD [--hours HH-HH] [--iface LIST] [--resend NN]",
-			Short: "Cut a period's partitions into gzipped interface files with a .verf",
-			Long: `pack reads the period's input files (sorted paths; a day whose path has
+// PackOptions are `chama pack`'s flags.
+type PackOptions struct {
+	Factory    *Factory
+	Period     PeriodOptions
+	Resend     int    // --resend, 0-99
+	Workers    int    // --workers; 0: one per CPU
+	CPUProfile string // --cpuprofile (hidden)
+}
+
+// NewCmdPack is `chama pack`; runF, when not nil, runs instead of runPack.
+func NewCmdPack(f *Factory, runF func(context.Context, *PackOptions) error) *cobra.Command {
+	opts := &PackOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "pack --date PERIOD [--hours HH-HH] [--iface LIST] [--resend NN]",
+		Short: "Cut a period's partitions into gzipped interface files with a .verf",
+		Long: `pack reads the period's input files (sorted paths; a day whose path has
 {hour} reads its 24 hour folders in order), converts each line (delimiter,
 charset, CR/LF, embedded-delimiter policy), cuts exactly lines_per_file lines
 per file, numbered from 1 within each partition value, gzips the files on
@@ -56,7 +63,7 @@ too many rejects), even if others packed; 2 usage or config error; 3 only
 transient failures (another pack held the period, the source's link
 broke): safe to run again; 4 every failure is input not ready yet (no
 marker, or no partition folder yet).`,
-			Example: `  # one day of every configured interface
+		Example: `  # one day of every configured interface
   chama pack --date 20241212
 
   # one interface, a range of days, as re-send 01
@@ -68,38 +75,48 @@ marker, or no partition folder yet).`,
   # hourly_pack: pack hour 07 as soon as it lands, assemble the day after 23
   chama pack --date 2024121207 --iface 51007
   chama pack --date 20241212 --iface 51007`,
-			Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				if resend < 0 || resend > 99 {
-					return exit.Usagef("--resend %d: want 0-99", resend)
-				}
-				if workers < 0 {
-					return exit.Usagef("--workers %d: want 1 or more (0: one per CPU)", workers)
-				}
-				c, periods, ifs, err := pf.resolve(g)
-				if err != nil {
-					return err
-				}
-				stop, err := startCPUProfile(cpuProfile)
-				if err != nil {
-					return err
-				}
-				defer stop()
-				rc, closeRec := g.recorder(c)
-				defer closeRec()
-				return pack.RunAll(cmd.Context(), pack.AllOptions{
-					Config: c, Periods: periods, Ifaces: ifs, Resend: resend,
-					Out: g.Stdout, Log: g.Log, Workers: workers, Version: version,
-					Bars: g.terminal(), Track: trackPack(rc),
-				})
-			},
-		}
-		pf.add(cmd)
-		cmd.Flags().IntVar(&resend, "resend", 0, "re-send number for {resend} in file names (0-99)")
-		cmd.Flags().IntVar(&workers, "workers", 0, "compression workers (default: one per CPU)")
-		cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file")
-		cmd.Flags().MarkHidden("cpuprofile")
-		return cmd
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Resend < 0 || opts.Resend > 99 {
+				return exit.Usagef("--resend %d: want 0-99", opts.Resend)
+			}
+			if opts.Workers < 0 {
+				return exit.Usagef("--workers %d: want 1 or more (0: one per CPU)", opts.Workers)
+			}
+			if err := opts.Period.Parse(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runPack(cmd.Context(), opts)
+		},
+	}
+	addPeriodFlags(cmd, &opts.Period)
+	cmd.Flags().IntVar(&opts.Resend, "resend", 0, "re-send number for {resend} in file names (0-99)")
+	cmd.Flags().IntVar(&opts.Workers, "workers", 0, "compression workers (default: one per CPU)")
+	cmd.Flags().StringVar(&opts.CPUProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file")
+	cmd.Flags().MarkHidden("cpuprofile")
+	return cmd
+}
+
+func runPack(ctx context.Context, opts *PackOptions) error {
+	f := opts.Factory
+	c, ifs, err := opts.Period.Load(f)
+	if err != nil {
+		return err
+	}
+	stop, err := startCPUProfile(opts.CPUProfile)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	rc, closeRec := f.Recorder(c)
+	defer closeRec()
+	return pack.RunAll(ctx, pack.AllOptions{
+		Config: c, Periods: opts.Period.Periods, Ifaces: ifs, Resend: opts.Resend,
+		Out: f.Stdout, Log: f.Log, Workers: opts.Workers, Version: f.Version,
+		Bars: f.Terminal(), Track: trackPack(rc),
 	})
 }
 

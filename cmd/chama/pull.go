@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
 	"time"
 
-	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
 	"github.com/chama-data/chama/internal/exit"
@@ -40,16 +38,23 @@ func pullResult(p *pull.Partition) ledger.Result {
 	return r
 }
 
-func init() {
-	register(func(g *globals) *cobra.Command {
-		var pf periodFlags
-		var wait, poll time.Duration
-		var concurrency int
-		var asJSON bool
-		cmd := &cobra.Command{
-			Use:   "pull --date PERIOD [--hours HH-HH] [--iface LIST] [--wait 30m]",
-			Short: "Stage a period's partitions from HDFS (or a relay or mount) under <workdir>/raw",
-			Long: `pull copies each interface's partitions for the period from its source into
+// PullOptions are `chama pull`'s flags.
+type PullOptions struct {
+	Factory     *Factory
+	Period      PeriodOptions
+	Wait        time.Duration // --wait
+	Poll        time.Duration // --poll
+	Concurrency int           // --concurrency; 0: the source's
+	JSON        bool          // --json
+}
+
+// NewCmdPull is `chama pull`; runF, when not nil, runs instead of runPull.
+func NewCmdPull(f *Factory, runF func(context.Context, *PullOptions) error) *cobra.Command {
+	opts := &PullOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "pull --date PERIOD [--hours HH-HH] [--iface LIST] [--wait 30m]",
+		Short: "Stage a period's partitions from HDFS (or a relay or mount) under <workdir>/raw",
+		Long: `pull copies each interface's partitions for the period from its source into
 <workdir>/raw/<iface>/<YYYYMMDD>/<source path> (the period's day, so hours
 pulled one by one assemble into the day), many files at a time (the source's
 concurrency; very large files as several byte ranges), once each partition
@@ -75,7 +80,7 @@ One status line per partition, for scrapers:
 Exit codes: 0 all staged; 1 a copy did not match its source; 2 usage or
 config error; 3 some partitions failed (staged files are kept: run again);
 4 some partitions are not ready yet (after --wait).`,
-			Example: `  # hour 07 of interface 51007, now or exit 4
+		Example: `  # hour 07 of interface 51007, now or exit 4
   chama pull --date 2024121207 --iface 51007
 
   # a whole day, waiting up to 30 minutes for late hours
@@ -83,50 +88,56 @@ config error; 3 some partitions failed (staged files are kept: run again);
 
   # a machine-readable summary
   chama pull --date 20241212 --json > pull.json`,
-			Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				if wait < 0 || poll < 0 || concurrency < 0 {
-					return exit.Usagef("--wait, --poll and --concurrency must not be negative")
-				}
-				c, periods, ifs, err := pf.resolve(g)
-				if err != nil {
-					return err
-				}
-				var out io.Writer = g.Stdout
-				if asJSON {
-					out = g.Stderr
-				}
-				var bar io.Writer
-				if f, ok := g.Stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
-					bar = f
-				}
-				rc, closeRec := g.recorder(c)
-				defer closeRec()
-				res, err := pull.Run(cmd.Context(), pull.Options{
-					Config: c, Periods: periods, Ifaces: ifs,
-					Wait: wait, Poll: poll, Concurrency: concurrency,
-					Log: g.Log, Out: out, Progress: bar,
-					Track: func(ctx context.Context, p *pull.Partition) func(*pull.Partition) {
-						period := p.Period
-						if p.Hour != "" && len(period) == 8 {
-							period += p.Hour
-						}
-						sp := rc.Begin(ctx, ledger.Run{Stage: ledger.StagePull, Iface: p.Iface, Period: period, Hour: hourOf(period)})
-						return func(p *pull.Partition) { sp.End(ctx, pullResult(p)) }
-					},
-				})
-				if asJSON && res != nil {
-					err = printJSON(g.Stdout, res, err)
-				}
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Wait < 0 || opts.Poll < 0 || opts.Concurrency < 0 {
+				return exit.Usagef("--wait, --poll and --concurrency must not be negative")
+			}
+			if err := opts.Period.Parse(); err != nil {
 				return err
-			},
-		}
-		pf.add(cmd)
-		f := cmd.Flags()
-		f.DurationVar(&wait, "wait", 0, "keep checking partitions that are not ready for this long (e.g. 30m)")
-		f.DurationVar(&poll, "poll", time.Minute, "pause between readiness checks while waiting")
-		f.IntVar(&concurrency, "concurrency", 0, "files in flight (default: the source's concurrency)")
-		f.BoolVar(&asJSON, "json", false, "print a JSON summary on stdout (status lines go to stderr)")
-		return cmd
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runPull(cmd.Context(), opts)
+		},
+	}
+	addPeriodFlags(cmd, &opts.Period)
+	fl := cmd.Flags()
+	fl.DurationVar(&opts.Wait, "wait", 0, "keep checking partitions that are not ready for this long (e.g. 30m)")
+	fl.DurationVar(&opts.Poll, "poll", time.Minute, "pause between readiness checks while waiting")
+	fl.IntVar(&opts.Concurrency, "concurrency", 0, "files in flight (default: the source's concurrency)")
+	fl.BoolVar(&opts.JSON, "json", false, "print a JSON summary on stdout (status lines go to stderr)")
+	return cmd
+}
+
+func runPull(ctx context.Context, opts *PullOptions) error {
+	f := opts.Factory
+	c, ifs, err := opts.Period.Load(f)
+	if err != nil {
+		return err
+	}
+	var out io.Writer = f.Stdout
+	if opts.JSON {
+		out = f.Stderr
+	}
+	rc, closeRec := f.Recorder(c)
+	defer closeRec()
+	res, err := pull.Run(ctx, pull.Options{
+		Config: c, Periods: opts.Period.Periods, Ifaces: ifs,
+		Wait: opts.Wait, Poll: opts.Poll, Concurrency: opts.Concurrency,
+		Log: f.Log, Out: out, Progress: f.Terminal(),
+		Track: func(ctx context.Context, p *pull.Partition) func(*pull.Partition) {
+			period := p.Period
+			if p.Hour != "" && len(period) == 8 {
+				period += p.Hour
+			}
+			sp := rc.Begin(ctx, ledger.Run{Stage: ledger.StagePull, Iface: p.Iface, Period: period, Hour: hourOf(period)})
+			return func(p *pull.Partition) { sp.End(ctx, pullResult(p)) }
+		},
 	})
+	if opts.JSON && res != nil {
+		err = printJSON(f.Stdout, res, err)
+	}
+	return err
 }

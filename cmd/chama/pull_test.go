@@ -11,6 +11,7 @@ import (
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/hdfstest"
 	"github.com/chama-data/chama/internal/ledger"
+	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/transfer/pull"
 )
 
@@ -64,7 +65,7 @@ interfaces:
 		t.Fatalf("staged %q, %v", got, err)
 	}
 	// Both runs are in the run ledger.
-	l, err := ledger.OpenSQLite(filepath.Join(dir, "work", ledger.FileName))
+	l, err := ledger.OpenSQLite(filepath.Join(dir, "work", workdir.LedgerFile))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"errors"
-	"os"
 	"strings"
 
-	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
 	"github.com/chama-data/chama/config"
@@ -18,15 +16,23 @@ import (
 	"github.com/chama-data/chama/transfer/push"
 )
 
-func init() {
-	register(func(g *globals) *cobra.Command {
-		var pf periodFlags
-		var resend int
-		var force, asJSON, partial bool
-		cmd := &cobra.Command{
-			Use:   "push --date PERIOD [--iface LIST] [--resend NN] [--force] [--json]",
-			Short: "Deliver packed file sets to their SFTP targets",
-			Long: `push delivers every packed file set of the periods (<workdir>/out/<iface>/<period>)
+// PushOptions are `chama push`'s flags.
+type PushOptions struct {
+	Factory *Factory
+	Period  PeriodOptions
+	Resend  int  // --resend, 0-99; -1 (not given): whatever was packed
+	Force   bool // --force
+	JSON    bool // --json
+	Partial bool // --partial
+}
+
+// NewCmdPush is `chama push`; runF, when not nil, runs instead of runPush.
+func NewCmdPush(f *Factory, runF func(context.Context, *PushOptions) error) *cobra.Command {
+	opts := &PushOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "push --date PERIOD [--iface LIST] [--resend NN] [--force] [--json]",
+		Short: "Deliver packed file sets to their SFTP targets",
+		Long: `push delivers every packed file set of the periods (<workdir>/out/<iface>/<period>)
 to each target the interface routes to; each target receives the full set
 independently. Files go out in parallel over connections_per_host SSH
 connections per primary host, transfers_per_connection files per connection.
@@ -73,47 +79,55 @@ differing remote file); 2 usage or config error (also remote_checksum that
 the server cannot run); 3 partly delivered, hosts down, transport trouble, or
 another push of the period running (safe to run again); 4 nothing packed
 yet.`,
-			Example: `  chama push --date 20241212
+		Example: `  chama push --date 20241212
   chama push --date 20231220..20231228 --iface 51007 --resend 1
   chama push --date 20241212 --json > push.json`,
-			Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				if !cmd.Flags().Changed("resend") {
-					resend = -1 // whatever was packed
-				} else if resend < 0 || resend > 99 {
-					return exit.Usagef("--resend %d: want 0-99", resend)
-				}
-				c, periods, ifs, err := pf.resolve(g)
-				if err != nil {
-					return err
-				}
-				rc, closeRec := g.recorder(c)
-				defer closeRec()
-				o := push.Options{
-					Config: c, Periods: periods, Ifaces: ifs, Resend: resend, Force: force,
-					Log: g.Log, Status: g.Stdout, Track: pushTrack(rc), Partial: partial,
-				}
-				if asJSON {
-					// stdout is the JSON document; status lines go to stderr.
-					o.Status = g.Stderr
-				}
-				if f, ok := g.Stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
-					o.Bars = g.Stderr
-				}
-				res, err := push.Run(cmd.Context(), o)
-				if asJSON && res != nil {
-					err = printJSON(g.Stdout, res, err)
-				}
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !cmd.Flags().Changed("resend") {
+				opts.Resend = -1 // whatever was packed
+			} else if opts.Resend < 0 || opts.Resend > 99 {
+				return exit.Usagef("--resend %d: want 0-99", opts.Resend)
+			}
+			if err := opts.Period.Parse(); err != nil {
 				return err
-			},
-		}
-		pf.add(cmd)
-		cmd.Flags().IntVar(&resend, "resend", 0, "require the packed sets to be this re-send (0-99; default: whatever was packed)")
-		cmd.Flags().BoolVar(&force, "force", false, "compare existing remote files by content (not the delivery record) and replace those that differ")
-		cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON summary on stdout (status lines go to stderr)")
-		cmd.Flags().BoolVar(&partial, "partial", false, "hourly_pack days not yet assembled: deliver the files of the hours packed so far (partial.json), never the .verf (docs/hourly.md)")
-		return cmd
-	})
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runPush(cmd.Context(), opts)
+		},
+	}
+	addPeriodFlags(cmd, &opts.Period)
+	cmd.Flags().IntVar(&opts.Resend, "resend", 0, "require the packed sets to be this re-send (0-99; default: whatever was packed)")
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "compare existing remote files by content (not the delivery record) and replace those that differ")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print a JSON summary on stdout (status lines go to stderr)")
+	cmd.Flags().BoolVar(&opts.Partial, "partial", false, "hourly_pack days not yet assembled: deliver the files of the hours packed so far (partial.json), never the .verf (docs/hourly.md)")
+	return cmd
+}
+
+func runPush(ctx context.Context, opts *PushOptions) error {
+	f := opts.Factory
+	c, ifs, err := opts.Period.Load(f)
+	if err != nil {
+		return err
+	}
+	rc, closeRec := f.Recorder(c)
+	defer closeRec()
+	o := push.Options{
+		Config: c, Periods: opts.Period.Periods, Ifaces: ifs, Resend: opts.Resend, Force: opts.Force,
+		Log: f.Log, Status: f.Stdout, Track: pushTrack(rc), Partial: opts.Partial,
+		Bars: f.Terminal(),
+	}
+	if opts.JSON {
+		// stdout is the JSON document; status lines go to stderr.
+		o.Status = f.Stderr
+	}
+	res, err := push.Run(ctx, o)
+	if opts.JSON && res != nil {
+		err = printJSON(f.Stdout, res, err)
+	}
+	return err
 }
 
 // pushStage is push inside `chama run`: the period's sets as packed with

@@ -1,29 +1,37 @@
 package main
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/pipeline"
 )
 
-// stages are what `chama run` does for each period, in order. Later
-// stages (push, verify) are appended here by their owners; each is a
-// thin call into the package that does the work.
+// stages are what `chama run` does for each period, in order; each is a
+// thin call into the package that does the work. verifyStage checks the
+// targets too because push runs before it: keep verify last.
 var stages = []pipeline.Stage{
 	{Name: "pack", Run: packStage},
 	{Name: "push", Run: pushStage},
-	{Name: "verify", Run: verifyStage}, // keep last: push goes before it
+	{Name: "verify", Run: verifyStage},
 }
 
-func init() {
-	register(func(g *globals) *cobra.Command {
-		var pf periodFlags
-		var resend int
-		cmd := &cobra.Command{
-			Use:   "run --date PERIOD [--hours HH-HH] [--iface LIST] [--resend NN]",
-			Short: "Run every stage (pack, then the later stages) for the periods",
-			Long: `run runs chama's stages for each period in order, so one cron or Airflow
+// RunOptions are `chama run`'s flags.
+type RunOptions struct {
+	Factory *Factory
+	Period  PeriodOptions
+	Resend  int // --resend, 0-99
+}
+
+// NewCmdRun is `chama run`; runF, when not nil, runs instead of runRun.
+func NewCmdRun(f *Factory, runF func(context.Context, *RunOptions) error) *cobra.Command {
+	opts := &RunOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "run --date PERIOD [--hours HH-HH] [--iface LIST] [--resend NN]",
+		Short: "Run every stage (pack, then the later stages) for the periods",
+		Long: `run runs chama's stages for each period in order, so one cron or Airflow
 task can produce a period end to end. The stages, in order:
 
   pack    as 'chama pack' (from: transform interfaces run their transform
@@ -39,30 +47,40 @@ prints its own status lines (CHAMA_PACK, CHAMA_PUSH, CHAMA_VERIFY).
 
 Exit codes: 0 all done; 1 a stage failed; 2 usage or config error; 3 partly
 done (safe to run again); 4 input not ready yet.`,
-			Example: `  # a day, every interface, end to end
+		Example: `  # a day, every interface, end to end
   chama run --date 20241212
 
   # some interfaces; a re-send of a range of days as 01
   chama run --date 20241212 --iface 51007,CM001
   chama run --date 20231220..20231228 --iface 51007 --resend 1`,
-			Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				if resend < 0 || resend > 99 {
-					return exit.Usagef("--resend %d: want 0-99", resend)
-				}
-				c, periods, ifs, err := pf.resolve(g)
-				if err != nil {
-					return err
-				}
-				rc, done := g.recorder(c)
-				defer done()
-				return pipeline.Run(cmd.Context(), stages, pipeline.Params{
-					Config: c, Ifaces: ifs, Resend: resend, Stdout: g.Stdout, Log: g.Log, Version: version, Recorder: rc,
-				}, periods)
-			},
-		}
-		pf.add(cmd)
-		cmd.Flags().IntVar(&resend, "resend", 0, "re-send number for {resend} in file names (0-99)")
-		return cmd
-	})
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Resend < 0 || opts.Resend > 99 {
+				return exit.Usagef("--resend %d: want 0-99", opts.Resend)
+			}
+			if err := opts.Period.Parse(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runRun(cmd.Context(), opts)
+		},
+	}
+	addPeriodFlags(cmd, &opts.Period)
+	cmd.Flags().IntVar(&opts.Resend, "resend", 0, "re-send number for {resend} in file names (0-99)")
+	return cmd
+}
+
+func runRun(ctx context.Context, opts *RunOptions) error {
+	f := opts.Factory
+	c, ifs, err := opts.Period.Load(f)
+	if err != nil {
+		return err
+	}
+	rc, done := f.Recorder(c)
+	defer done()
+	return pipeline.Run(ctx, stages, pipeline.Params{
+		Config: c, Ifaces: ifs, Resend: opts.Resend, Stdout: f.Stdout, Log: f.Log, Version: f.Version, Recorder: rc,
+	}, opts.Period.Periods)
 }

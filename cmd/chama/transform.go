@@ -17,13 +17,29 @@ import (
 	"github.com/chama-data/chama/internal/obs"
 )
 
-func init() {
-	register(func(g *globals) *cobra.Command {
-		var date, hours, iface, tables, layer, cpuProfile string
-		cmd := &cobra.Command{
-			Use:   "transform --date P --layer dwd|ads [--iface LIST | --table LIST]",
-			Short: "Run the ODS -> DWD -> ADS layer spec and stage the result as Parquet",
-			Long: `transform reads the ODS partitions of a period (Hive \x01 text, plain or
+// TransformOptions are `chama transform`'s flags.
+type TransformOptions struct {
+	Factory *Factory
+	// Period is --date and --hours; its Iface (--iface) names ADS
+	// interfaces, not resolved against the config's interfaces.
+	Period     PeriodOptions
+	Layer      string // --layer: transform.LayerADS or transform.LayerDWD
+	Tables     string // --table
+	CPUProfile string // --cpuprofile (hidden)
+
+	// Names are the --iface (ads) or --table (dwd) entries to produce
+	// (set by RunE; empty: all).
+	Names []string
+}
+
+// NewCmdTransform is `chama transform`; runF, when not nil, runs instead
+// of runTransform.
+func NewCmdTransform(f *Factory, runF func(context.Context, *TransformOptions) error) *cobra.Command {
+	opts := &TransformOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "transform --date P --layer dwd|ads [--iface LIST | --table LIST]",
+		Short: "Run the ODS -> DWD -> ADS layer spec and stage the result as Parquet",
+		Long: `transform reads the ODS partitions of a period (Hive \x01 text, plain or
 gzip, or Parquet), derives the DWD columns and routes the rows to the ADS
 interfaces, as declared in the config's transform section. Run on its own it
 writes Parquet:
@@ -44,80 +60,84 @@ Status lines (one per period):
 Exit codes: 0 done; 1 failure (including broken accounting); 2 usage or
 config error (a bad expression names its key, text and line:column);
 4 an input partition does not exist yet.`,
-			Example: `  chama transform --date 20241212 --layer ads --iface 51007,CM001
+		Example: `  chama transform --date 20241212 --layer ads --iface 51007,CM001
   chama transform --date 2024121207 --layer dwd`,
-			Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				if date == "" {
-					return exit.Usagef("--date is required (e.g. --date 20241212)")
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Period.Date == "" {
+				return exit.Usagef("--date is required (e.g. --date 20241212)")
+			}
+			switch opts.Layer {
+			case transform.LayerADS:
+				if opts.Tables != "" {
+					return exit.Usagef("--table is for --layer dwd; use --iface with --layer ads")
 				}
-				var names []string
-				switch layer {
-				case transform.LayerADS:
-					if tables != "" {
-						return exit.Usagef("--table is for --layer dwd; use --iface with --layer ads")
-					}
-					names = splitList(iface)
-				case transform.LayerDWD:
-					if iface != "" {
-						return exit.Usagef("--iface is for --layer ads; use --table with --layer dwd")
-					}
-					names = splitList(tables)
-				default:
-					return exit.Usagef("--layer %q: want dwd or ads", layer)
+				opts.Names = splitList(opts.Period.Iface)
+			case transform.LayerDWD:
+				if opts.Period.Iface != "" {
+					return exit.Usagef("--iface is for --layer ads; use --table with --layer dwd")
 				}
-				ps, err := periods(date, hours)
-				if err != nil {
-					return err
-				}
-				c, err := g.config()
-				if err != nil {
-					return err
-				}
-				if c.Transform == nil {
-					return exit.Usagef("config %s has no transform section", c.Path())
-				}
-				stop, err := startCPUProfile(cpuProfile)
-				if err != nil {
-					return err
-				}
-				defer stop()
-				rc, closeRec := g.recorder(c)
-				defer closeRec()
-				var firstErr error
-				for _, p := range ps {
-					done := trackTransform(cmd.Context(), rc, c, layer, names, p.String())
-					sum, err := transform.Run(cmd.Context(), transform.Options{Config: c, Layer: layer, Period: p, Names: names, Log: g.Log})
-					done(sum, err)
-					if err != nil {
-						status := "FAIL"
-						if exit.Code(err) == exit.NotReady {
-							status = "NOTREADY"
-						}
-						fmt.Fprintf(g.Stdout, "CHAMA_TRANSFORM %s layer=%s period=%s err=%q\n", status, layer, p, err.Error())
-						if firstErr == nil {
-							firstErr = err
-						}
-						if exit.Code(err) == exit.Usage {
-							return err
-						}
-						continue
-					}
-					fmt.Fprintln(g.Stdout, statusLine(layer, p.String(), sum))
-				}
-				return firstErr
-			},
+				opts.Names = splitList(opts.Tables)
+			default:
+				return exit.Usagef("--layer %q: want dwd or ads", opts.Layer)
+			}
+			if err := opts.Period.Parse(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runTransform(cmd.Context(), opts)
+		},
+	}
+	addPeriodFlags(cmd, &opts.Period)
+	setUsage(cmd, "iface", "interfaces (ads), comma separated (default: every transform.ads entry)")
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Layer, "layer", transform.LayerADS, "dwd or ads")
+	fl.StringVar(&opts.Tables, "table", "", "DWD tables (dwd), comma separated (default: all)")
+	fl.StringVar(&opts.CPUProfile, "cpuprofile", "", "write a Go CPU profile (for tuning)")
+	fl.MarkHidden("cpuprofile")
+	return cmd
+}
+
+func runTransform(ctx context.Context, opts *TransformOptions) error {
+	f, layer, names := opts.Factory, opts.Layer, opts.Names
+	c, err := f.Config()
+	if err != nil {
+		return err
+	}
+	if c.Transform == nil {
+		return exit.Usagef("config %s has no transform section", c.Path())
+	}
+	stop, err := startCPUProfile(opts.CPUProfile)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	rc, closeRec := f.Recorder(c)
+	defer closeRec()
+	var firstErr error
+	for _, p := range opts.Period.Periods {
+		done := trackTransform(ctx, rc, c, layer, names, p.String())
+		sum, err := transform.Run(ctx, transform.Options{Config: c, Layer: layer, Period: p, Names: names, Log: f.Log})
+		done(sum, err)
+		if err != nil {
+			status := "FAIL"
+			if exit.Code(err) == exit.NotReady {
+				status = "NOTREADY"
+			}
+			fmt.Fprintf(f.Stdout, "CHAMA_TRANSFORM %s layer=%s period=%s err=%q\n", status, layer, p, err.Error())
+			if firstErr == nil {
+				firstErr = err
+			}
+			if exit.Code(err) == exit.Usage {
+				return err
+			}
+			continue
 		}
-		f := cmd.Flags()
-		f.StringVar(&date, "date", "", "period: YYYYMMDD, YYYYMMDDHH, A..B or a comma list (required)")
-		f.StringVar(&hours, "hours", "", "narrow days to hours, e.g. 00-05,07")
-		f.StringVar(&layer, "layer", transform.LayerADS, "dwd or ads")
-		f.StringVar(&iface, "iface", "", "interfaces (ads), comma separated (default: every transform.ads entry)")
-		f.StringVar(&tables, "table", "", "DWD tables (dwd), comma separated (default: all)")
-		f.StringVar(&cpuProfile, "cpuprofile", "", "write a Go CPU profile (for tuning)")
-		f.MarkHidden("cpuprofile")
-		return cmd
-	})
+		fmt.Fprintln(f.Stdout, statusLine(layer, p.String(), sum))
+	}
+	return firstErr
 }
 
 // trackTransform records a standalone transform run in the run ledger and

@@ -20,10 +20,10 @@ import (
 
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/etl/funcs"
-	"github.com/chama-data/chama/etl/pack"
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/ledger"
 	"github.com/chama-data/chama/internal/manifest"
+	"github.com/chama-data/chama/internal/workdir"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite testdata/transform/golden/want from this run")
@@ -111,7 +111,7 @@ func readOutput(t *testing.T, out string) map[string]string {
 				b.WriteString(strings.Join(cols, "|") + "\n")
 			}
 			got[rel] = b.String()
-		case path.Base(rel) == pack.RejectsFile:
+		case path.Base(rel) == workdir.RejectsFile:
 			got[rel] = string(data)
 		}
 		// manifest.json is checked on its own; push's delivery records and
@@ -222,7 +222,7 @@ func TestTransformPackGolden(t *testing.T) {
 	}
 
 	// The run ledger has a pack row per interface with the same counts.
-	l, err := ledger.OpenSQLite(filepath.Join(work, ledger.FileName))
+	l, err := ledger.OpenSQLite(filepath.Join(work, workdir.LedgerFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +338,7 @@ func TestTransformStandaloneRecordsLedger(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(work, "out")); !os.IsNotExist(err) {
 		t.Errorf("chama transform must not pack: %v", err)
 	}
-	l, err := ledger.OpenSQLite(filepath.Join(work, ledger.FileName))
+	l, err := ledger.OpenSQLite(filepath.Join(work, workdir.LedgerFile))
 	if err != nil {
 		t.Fatal(err)
 	}

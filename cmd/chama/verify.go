@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -11,21 +12,32 @@ import (
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/ledger"
 	"github.com/chama-data/chama/internal/pipeline"
+	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/naming"
 	"github.com/chama-data/chama/transfer/push"
 	"github.com/chama-data/chama/transfer/sshconn"
 	"github.com/chama-data/chama/verify"
 )
 
-func init() {
-	register(func(g *globals) *cobra.Command {
-		var pf periodFlags
-		var remote, deep, full, asJSON bool
-		var jobs int
-		cmd := &cobra.Command{
-			Use:   "verify --date PERIOD [--iface LIST] [--remote] [--deep] [--json]",
-			Short: "Check that a period's files are complete and correct, locally and on the targets",
-			Long: `verify answers "was 51007 for 20241212 delivered completely and correctly?".
+// VerifyOptions are `chama verify`'s flags.
+type VerifyOptions struct {
+	Factory *Factory
+	Period  PeriodOptions
+	Remote  bool // --remote (also set by --deep)
+	Deep    bool // --deep
+	Full    bool // --full
+	JSON    bool // --json
+	Jobs    int  // --jobs; 0: one per CPU
+}
+
+// NewCmdVerify is `chama verify`; runF, when not nil, runs instead of
+// runVerify.
+func NewCmdVerify(f *Factory, runF func(context.Context, *VerifyOptions) error) *cobra.Command {
+	opts := &VerifyOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "verify --date PERIOD [--iface LIST] [--remote] [--deep] [--json]",
+		Short: "Check that a period's files are complete and correct, locally and on the targets",
+		Long: `verify answers "was 51007 for 20241212 delivered completely and correctly?".
 
 Locally (<workdir>/out/<iface>/<period>): every file the .verf names exists,
 is a regular file and has the listed size; sequences run 1..N without gaps
@@ -51,68 +63,78 @@ Output: one stable line per finding, each with the command that repairs it
 --json prints one JSON document instead.
 
 Exit codes: 0 everything holds; 1 something does not; 2 usage or config error.`,
-			Example: `  chama verify --date 20241212 --iface 51007
+		Example: `  chama verify --date 20241212 --iface 51007
   chama verify --date 20241201..20241212 --remote
   chama verify --date 20241212 --iface CM001 --remote --deep --json`,
-			Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				if deep && !remote {
-					remote = true
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Deep && !opts.Remote {
+				opts.Remote = true
+			}
+			if err := opts.Period.Parse(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runVerify(cmd.Context(), opts)
+		},
+	}
+	addPeriodFlags(cmd, &opts.Period)
+	cmd.Flags().BoolVar(&opts.Remote, "remote", false, "also check each route's target folder over SFTP")
+	cmd.Flags().BoolVar(&opts.Deep, "deep", false, "with --remote: stream every remote file back (md5, gzip)")
+	cmd.Flags().BoolVar(&opts.Full, "full", false, "also read every local file: checksum, gzip integrity, line count (slow: every byte)")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print one JSON document instead of lines and table")
+	cmd.Flags().IntVar(&opts.Jobs, "jobs", 0, "files checked at once (default: one per CPU)")
+	return cmd
+}
+
+func runVerify(ctx context.Context, opts *VerifyOptions) error {
+	f := opts.Factory
+	c, ifs, err := opts.Period.Load(f)
+	if err != nil {
+		return err
+	}
+	rc, closeRec := f.Recorder(c)
+	defer closeRec()
+	rep, err := verify.Run(ctx, verify.Options{
+		Config: c, Periods: opts.Period.Periods, Ifaces: ifs, Remote: opts.Remote, Deep: opts.Deep, Quick: !opts.Full, Jobs: opts.Jobs, Bars: f.Terminal(),
+		Dial: dialTarget(c, f.Log), Holders: holders(c), Log: f.Log,
+		Track: func(ctx context.Context, iface, period string) func(*verify.Result) {
+			run := ledger.Run{Stage: ledger.StageVerify, Iface: iface, Period: period, Hour: hourOf(period)}
+			if opts.Remote {
+				var ts []string
+				for _, rt := range c.Interfaces[iface].Routes {
+					ts = append(ts, rt.Target)
 				}
-				c, periods, ifs, err := pf.resolve(g)
-				if err != nil {
-					return err
-				}
-				rc, closeRec := g.recorder(c)
-				defer closeRec()
-				rep, err := verify.Run(cmd.Context(), verify.Options{
-					Config: c, Periods: periods, Ifaces: ifs, Remote: remote, Deep: deep, Quick: !full, Jobs: jobs, Bars: g.terminal(),
-					Dial: dialTarget(c, g), Holders: holders(c), Log: g.Log,
-					Track: func(ctx context.Context, iface, period string) func(*verify.Result) {
-						run := ledger.Run{Stage: ledger.StageVerify, Iface: iface, Period: period, Hour: hourOf(period)}
-						if remote {
-							var ts []string
-							for _, rt := range c.Interfaces[iface].Routes {
-								ts = append(ts, rt.Target)
-							}
-							run.Target = strings.Join(ts, ",")
-						}
-						sp := rc.Begin(ctx, run)
-						return func(r *verify.Result) { sp.End(ctx, verifyResult(r)) }
-					},
-				})
-				if err != nil {
-					return exit.With(exit.Usage, err)
-				}
-				if asJSON {
-					err = verify.WriteJSON(g.Stdout, rep)
-				} else if err = verify.WriteLines(g.Stdout, rep); err == nil {
-					fmt.Fprintln(g.Stdout)
-					err = verify.WriteTable(g.Stdout, rep)
-				}
-				if err != nil {
-					return err
-				}
-				if !rep.OK {
-					bad := 0
-					for _, r := range rep.Results {
-						if !r.OK {
-							bad++
-						}
-					}
-					return exit.With(exit.Failure, fmt.Errorf("verify: %d of %d interface periods failed", bad, len(rep.Results)))
-				}
-				return nil
-			},
-		}
-		pf.add(cmd)
-		cmd.Flags().BoolVar(&remote, "remote", false, "also check each route's target folder over SFTP")
-		cmd.Flags().BoolVar(&deep, "deep", false, "with --remote: stream every remote file back (md5, gzip)")
-		cmd.Flags().BoolVar(&full, "full", false, "also read every local file: checksum, gzip integrity, line count (slow: every byte)")
-		cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON document instead of lines and table")
-		cmd.Flags().IntVar(&jobs, "jobs", 0, "files checked at once (default: one per CPU)")
-		return cmd
+				run.Target = strings.Join(ts, ",")
+			}
+			sp := rc.Begin(ctx, run)
+			return func(r *verify.Result) { sp.End(ctx, verifyResult(r)) }
+		},
 	})
+	if err != nil {
+		return exit.With(exit.Usage, err)
+	}
+	if opts.JSON {
+		err = verify.WriteJSON(f.Stdout, rep)
+	} else if err = verify.WriteLines(f.Stdout, rep); err == nil {
+		fmt.Fprintln(f.Stdout)
+		err = verify.WriteTable(f.Stdout, rep)
+	}
+	if err != nil {
+		return err
+	}
+	if !rep.OK {
+		bad := 0
+		for _, r := range rep.Results {
+			if !r.OK {
+				bad++
+			}
+		}
+		return exit.With(exit.Failure, fmt.Errorf("verify: %d of %d interface periods failed", bad, len(rep.Results)))
+	}
+	return nil
 }
 
 // hourOf is the ledger's hour of a period: "HH" for an hourly period.
@@ -141,7 +163,7 @@ func verifyResult(r *verify.Result) ledger.Result {
 // dialTarget opens a target with push's auth and host-key rules and
 // deadlines: the endpoint asked for, else (or when it is not one of the
 // target's endpoints any more) its primaries then its standbys in order.
-func dialTarget(c *config.Config, g *globals) verify.Dialer {
+func dialTarget(c *config.Config, log *slog.Logger) verify.Dialer {
 	return func(ctx context.Context, name string, t *config.Target, host string) (verify.RemoteFS, string, func() error, error) {
 		eps := append(append([]config.Endpoint{}, t.Primary...), t.Standby...)
 		if host != "" {
@@ -152,12 +174,12 @@ func dialTarget(c *config.Config, g *globals) verify.Dialer {
 				}
 			}
 			if len(eps) != 1 || eps[0].Addr() != host {
-				g.Log.Warn("the delivery record names a host the target no longer lists; checking the target's first host that answers", "target", name, "host", host)
+				log.Warn("the delivery record names a host the target no longer lists; checking the target's first host that answers", "target", name, "host", host)
 			}
 		}
 		var errs []string
 		for _, ep := range eps {
-			tfs, err := sshconn.OpenTargetFS(ctx, c, name, ep, g.Log)
+			tfs, err := sshconn.OpenTargetFS(ctx, c, name, ep, log)
 			if err != nil {
 				msg := err.Error()
 				if !strings.Contains(msg, ep.Addr()) {
@@ -180,7 +202,7 @@ func holders(c *config.Config) verify.Holders {
 		if t := c.Targets[target]; t == nil || t.SharedStorage {
 			return nil // any host sees every file
 		}
-		d, err := push.ReadDelivery(c.OutDir(iface, period), target)
+		d, err := push.ReadDelivery(workdir.New(c.Workdir).Out(iface, period), target)
 		if err != nil || d == nil {
 			return nil
 		}
@@ -197,10 +219,9 @@ func holders(c *config.Config) verify.Holders {
 }
 
 // verifyStage is the verify step of `chama run`: the local checks, and the
-// remote ones too once a push stage runs before it. Findings are printed as
-// stable lines; the run is recorded in the ledger.
+// remote ones too, as push runs before it (see stages). Findings are
+// printed as stable lines; the run is recorded in the ledger.
 func verifyStage(ctx context.Context, p pipeline.Params, period naming.Period) error {
-	remote := pushBeforeVerify
 	rc := p.Recorder
 	// An hour of an hourly_pack interface is verified with its day.
 	whole, _ := pipeline.SplitHourly(p.Ifaces, period)
@@ -208,8 +229,8 @@ func verifyStage(ctx context.Context, p pipeline.Params, period naming.Period) e
 		return nil
 	}
 	rep, err := verify.Run(ctx, verify.Options{
-		Config: p.Config, Periods: []naming.Period{period}, Ifaces: whole, Remote: remote,
-		Dial: dialTarget(p.Config, &globals{Log: p.Log}), Holders: holders(p.Config), Log: p.Log,
+		Config: p.Config, Periods: []naming.Period{period}, Ifaces: whole, Remote: true, // push went before verify
+		Dial: dialTarget(p.Config, p.Log), Holders: holders(p.Config), Log: p.Log,
 		Track: func(ctx context.Context, iface, period string) func(*verify.Result) {
 			sp := rc.Begin(ctx, ledger.Run{Stage: ledger.StageVerify, Iface: iface, Period: period, Hour: hourOf(period)})
 			return func(r *verify.Result) { sp.End(ctx, verifyResult(r)) }
@@ -225,23 +246,4 @@ func verifyStage(ctx context.Context, p pipeline.Params, period naming.Period) e
 		return exit.With(exit.Failure, fmt.Errorf("verify found problems (see the CHAMA_VERIFY lines)"))
 	}
 	return nil
-}
-
-// pushBeforeVerify is set once the stages are known (an init function
-// may not be referred to by the stages it decides about).
-var pushBeforeVerify bool
-
-func init() { pushBeforeVerify = stageBefore("push", "verify") }
-
-// stageBefore reports whether `chama run` has stage a before stage b.
-func stageBefore(a, b string) bool {
-	for _, s := range stages {
-		switch s.Name {
-		case a:
-			return true
-		case b:
-			return false
-		}
-	}
-	return false
 }
