@@ -15,6 +15,7 @@ import (
 
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/manifest"
+	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/naming"
 )
 
@@ -92,7 +93,7 @@ func pack(t testing.TB, rows int) *packed {
 func packWith(t testing.TB, cfg *config.Config, rows int) *packed {
 	t.Helper()
 	ifc := cfg.Interfaces["51007"]
-	p := &packed{cfg: cfg, ifc: ifc, period: "20241212", dir: cfg.OutDir("51007", "20241212")}
+	p := &packed{cfg: cfg, ifc: ifc, period: "20241212", dir: workdir.New(cfg.Workdir).Out("51007", "20241212")}
 	if err := os.MkdirAll(p.dir, 0o755); err != nil {
 		t.Fatal(err)
 	}

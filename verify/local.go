@@ -15,6 +15,7 @@ import (
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/internal/progress"
+	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/naming"
 )
 
@@ -70,7 +71,7 @@ func namePeriod(f naming.Fields) string { return f.Date + f.Hour }
 // checkLocal verifies <workdir>/out/<iface>/<period> and returns the sets
 // it found, for the remote checks.
 func checkLocal(ctx context.Context, cfg *config.Config, ifc *config.Interface, period string, jobs int, quick bool, meter func(string, int) *progress.Meter, r *Result) []*fileSet {
-	dir := cfg.OutDir(ifc.Name, period)
+	dir := workdir.New(cfg.Workdir).Out(ifc.Name, period)
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		r.add(Finding{Reason: ReasonNotPacked, Detail: "no output folder " + dir})
 		return nil
@@ -79,9 +80,9 @@ func checkLocal(ctx context.Context, cfg *config.Config, ifc *config.Interface, 
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		m = nil
-		r.add(Finding{Severity: Warn, Reason: ReasonNoManifest, File: manifest.FileName, Detail: "no manifest.json (older build?): checking what the .verf files say; rows not reconciled"})
+		r.add(Finding{Severity: Warn, Reason: ReasonNoManifest, File: workdir.ManifestFile, Detail: "no manifest.json (older build?): checking what the .verf files say; rows not reconciled"})
 	case err != nil:
-		r.add(Finding{Reason: ReasonBadManifest, File: manifest.FileName, Detail: err.Error()})
+		r.add(Finding{Reason: ReasonBadManifest, File: workdir.ManifestFile, Detail: err.Error()})
 		m = nil
 	}
 	var sets []*fileSet

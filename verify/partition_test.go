@@ -12,6 +12,7 @@ import (
 
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/manifest"
+	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/naming"
 )
 
@@ -51,7 +52,7 @@ interfaces:
 		if !ok {
 			continue
 		}
-		dir := filepath.Join(c.OutDir("CM001", period), part)
+		dir := filepath.Join(workdir.New(c.Workdir).Out("CM001", period), part)
 		os.MkdirAll(dir, 0o755)
 		verf, _ := ifc.VerfTemplate().Format(naming.Fields{Date: period, Iface: "CM001", Part: part}, 0)
 		set := manifest.Set{Part: part, Dir: part, Verf: verf}
@@ -75,7 +76,7 @@ interfaces:
 		m.Rows.Read += int64(rows)
 		m.Rows.Written += int64(rows)
 	}
-	if err := manifest.Write(c.OutDir("CM001", period), m); err != nil {
+	if err := manifest.Write(workdir.New(c.Workdir).Out("CM001", period), m); err != nil {
 		t.Fatal(err)
 	}
 	return c, m
@@ -97,7 +98,7 @@ func TestVerifyPartitionedSets(t *testing.T) {
 			os.MkdirAll(in, 0o755)
 			for _, s := range m.Sets {
 				for _, n := range append([]string{s.Verf}, names(s)...) {
-					data, _ := os.ReadFile(filepath.Join(c.OutDir("CM001", period), s.Dir, n))
+					data, _ := os.ReadFile(filepath.Join(workdir.New(c.Workdir).Out("CM001", period), s.Dir, n))
 					os.WriteFile(filepath.Join(in, n), data, 0o644)
 				}
 			}
@@ -105,7 +106,7 @@ func TestVerifyPartitionedSets(t *testing.T) {
 			os.WriteFile(filepath.Join(in, stray), []byte("x"), 0o644)
 			// A gap in province 250: file 1 gone locally, everywhere.
 			first := names(m.Sets[1])[0]
-			os.Remove(filepath.Join(c.OutDir("CM001", period), "250", first))
+			os.Remove(filepath.Join(workdir.New(c.Workdir).Out("CM001", period), "250", first))
 			o.Remote, o.Deep, o.Dial = true, true, dirDialer(root)
 			rep, lines = runLines(t, o)
 			var got []string

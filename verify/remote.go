@@ -23,7 +23,7 @@ import (
 
 // RemoteFS is the little of an SFTP session that remote checks need, so
 // they can run against a local folder in tests (DirFS) and over SFTP for
-// real (transfer.TargetFS, which puts every operation under the target's
+// real (sshconn.TargetFS, which puts every operation under the target's
 // timeout). Paths are slash-separated.
 type RemoteFS interface {
 	ReadDir(dir string) ([]fs.FileInfo, error)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/chama-data/chama/internal/manifest"
+	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/naming"
 )
 
@@ -135,7 +136,7 @@ func TestVerifyCatchesLocalDamage(t *testing.T) {
 func TestVerifyOlderBuildWithoutManifest(t *testing.T) {
 	p := pack(t, 25)
 	p.writeVerf(t, []string{"name", "bytes", "lines", "period", "ctime"}, p.entries)
-	os.Remove(filepath.Join(p.dir, manifest.FileName))
+	os.Remove(filepath.Join(p.dir, workdir.ManifestFile))
 	rep, lines := runLines(t, p.options())
 	if !rep.OK {
 		t.Fatalf("older output failed: %v", lines)

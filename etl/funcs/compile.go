@@ -1,7 +1,6 @@
 package funcs
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 
@@ -105,14 +104,4 @@ func keys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// Position returns the 1-based line and column of a compile error, ok
-// false when the error has none.
-func Position(err error) (line, col int, ok bool) {
-	var fe *file.Error
-	if errors.As(err, &fe) {
-		return fe.Line, fe.Column + 1, true
-	}
-	return 0, 0, false
 }

@@ -188,7 +188,6 @@ var (
 	sig1   = new(func(any) any)
 	sig2   = new(func(any, any) any)
 	sig3   = new(func(any, any, any) any)
-	sig4   = new(func(any, any, any, any) any)
 	sigN   = new(func(...any) any)
 	sig1N  = new(func(any, ...any) any)
 	sig1b  = new(func(any) bool)

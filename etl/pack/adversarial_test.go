@@ -21,6 +21,7 @@ import (
 
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/manifest"
+	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/naming"
 	"github.com/chama-data/chama/transfer/push"
 )
@@ -108,7 +109,7 @@ func TestPackAdversarialEmptyLinesAreCountedRejects(t *testing.T) {
 	if m.Rows.Rejected != 2 || m.Rows.Written != 2 {
 		t.Errorf("rows %+v", m.Rows)
 	}
-	rej, _ := os.ReadFile(filepath.Join(e.outDir("20241212"), RejectsFile))
+	rej, _ := os.ReadFile(filepath.Join(e.outDir("20241212"), workdir.RejectsFile))
 	if !strings.Contains(string(rej), "\t2\t1 fields, want 2") || !strings.Contains(string(rej), "\t3\t1 fields, want 2") {
 		t.Errorf("rejects %q", rej)
 	}
@@ -132,7 +133,7 @@ func TestPackAdversarialPartitionValues(t *testing.T) {
 			t.Errorf("file outside the period folder: %s", p)
 		}
 	}
-	rej, _ := os.ReadFile(filepath.Join(e.outDir("20241212"), RejectsFile))
+	rej, _ := os.ReadFile(filepath.Join(e.outDir("20241212"), workdir.RejectsFile))
 	if strings.Count(string(rej), "is not letters, digits or '-'") != 5 {
 		t.Errorf("rejects %q", rej)
 	}
@@ -147,7 +148,7 @@ func TestPackAdversarialOutsideGBK(t *testing.T) {
 	if m.Rows.Rejected != 2 || m.Rows.Written != 2 || m.Rows.Read != 4 {
 		t.Errorf("rows %+v", m.Rows)
 	}
-	rej, _ := os.ReadFile(filepath.Join(e.outDir("20241212"), RejectsFile))
+	rej, _ := os.ReadFile(filepath.Join(e.outDir("20241212"), workdir.RejectsFile))
 	if !strings.Contains(string(rej), "U+1F600") || !strings.Contains(string(rej), "U+20000") {
 		t.Errorf("rejects %q", rej)
 	}
@@ -502,7 +503,7 @@ func TestPackEmbeddedCarriageReturnIsAReject(t *testing.T) {
 	if strings.Join(got, ",") != "a|b," || m.Rows.Rejected != 2 {
 		t.Errorf("got %q rows %+v", got, m.Rows)
 	}
-	rej, _ := os.ReadFile(filepath.Join(e.outDir("20241212"), RejectsFile))
+	rej, _ := os.ReadFile(filepath.Join(e.outDir("20241212"), workdir.RejectsFile))
 	if strings.Count(string(rej), "carriage return") != 2 || !strings.Contains(string(rej), "\t2\t") || !strings.Contains(string(rej), "\t3\t") {
 		t.Errorf("rejects %q", rej)
 	}
@@ -543,7 +544,7 @@ func TestHourlyRepackAtResend99OffersNoResend100(t *testing.T) {
 		d.Files = append(d.Files, push.Delivered{Name: f.Name, Bytes: f.Bytes, MD5: f.MD5, Host: "h", Path: "/in/" + f.Name})
 	}
 	b, _ := json.Marshal(d)
-	os.WriteFile(filepath.Join(e.outDir("20241212"), push.DeliveryFileName("plat")), b, 0o644)
+	os.WriteFile(filepath.Join(e.outDir("20241212"), workdir.DeliveryFile("plat")), b, 0o644)
 	e.writeHours("20241212", map[int]int{0: 7, 1: 3})
 	var logs bytes.Buffer
 	e.mustPack("2024121200", func(o *Options) { o.Log = slog.New(slog.NewTextHandler(&logs, nil)) })

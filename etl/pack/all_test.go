@@ -72,7 +72,7 @@ func TestPackAllStatusLinesAndExitCodes(t *testing.T) {
 	ps, _ = naming.ParsePeriods("20241212")
 	out.Reset()
 	err = RunAll(context.Background(), AllOptions{Config: e.cfg, Periods: ps, Ifaces: []*config.Interface{e.cfg.Interfaces["X"]}, Out: &out})
-	if exit.Code(err) != exit.NotReady || !strings.HasPrefix(out.String(), "CHAMA_PACK NOTREADY iface=X period=20241212 err=\"interface X period 20241212: partition not ready: ods/dt=20241212 has no _SUCCESS marker") {
+	if exit.Code(err) != exit.NotReady || !strings.HasPrefix(out.String(), "CHAMA_PACK NOTREADY iface=X period=20241212 err=\"interface X period 20241212: partition not ready: ods/dt=20241212: no _SUCCESS marker") {
 		t.Errorf("exit %d, line %q", exit.Code(err), out.String())
 	}
 	e.writeInput("ods/dt=20241212/_SUCCESS")

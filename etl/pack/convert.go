@@ -30,7 +30,7 @@ type converter struct {
 	// The batch emitRecord reads, and its string columns that hold no line
 	// break and no output delimiter (nil: each value is checked); see
 	// scanRecord.
-	scanned arrow.Record
+	scanned arrow.RecordBatch
 	clean   []*array.String
 }
 
@@ -65,17 +65,6 @@ func newConverter(i *config.Interface) (*converter, error) {
 		return nil, fmt.Errorf("interface %s: charset %q is not utf-8, gbk or gb18030", i.Name, i.Charset)
 	}
 	return c, nil
-}
-
-// convert appends the converted line and a '\n' to dst. line excludes its
-// '\n'. On a reject or fatal verdict dst is returned unchanged.
-func (c *converter) convert(dst, line []byte) ([]byte, verdict) {
-	line, v := c.check(line)
-	if v.reject != "" {
-		return dst, v
-	}
-	dst = c.emit(dst, line, &v)
-	return dst, v
 }
 
 // check drops a trailing '\r', counts the fields and finds the partition

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/internal/workdir"
 )
 
 func TestSwapByteMatchesNaive(t *testing.T) {
@@ -99,7 +100,7 @@ func TestPackCharsetGBKRoundTrip(t *testing.T) {
 	if m.Rows.Rejected != 1 || m.Rows.Written != 2 || m.Rows.Read != 3 {
 		t.Errorf("rows %+v", m.Rows)
 	}
-	rej, _ := os.ReadFile(filepath.Join(e.outDir("20241212"), RejectsFile))
+	rej, _ := os.ReadFile(filepath.Join(e.outDir("20241212"), workdir.RejectsFile))
 	if !strings.HasPrefix(string(rej), "ods/dt=20241212/a.gz\t3\t") || !strings.Contains(string(rej), "U+1F600") {
 		t.Errorf("rejects.txt = %q", rej)
 	}
@@ -116,7 +117,7 @@ func TestPackCharsetGB18030(t *testing.T) {
 	if err != nil || got != "emoji|😀" {
 		t.Errorf("decoded %q, %v", got, err)
 	}
-	rej, _ := os.ReadFile(filepath.Join(e.outDir("20241212"), RejectsFile))
+	rej, _ := os.ReadFile(filepath.Join(e.outDir("20241212"), workdir.RejectsFile))
 	if m.Rows.Rejected != 1 || !strings.Contains(string(rej), "\t2\tinvalid UTF-8 at output byte 3") {
 		t.Errorf("rows %+v rejects %q", m.Rows, rej)
 	}
@@ -198,7 +199,7 @@ func TestPackGBKTrailByteDelimiterIsCaught(t *testing.T) {
 			t.Errorf("line %q has %d delimiter bytes, want 1", l, strings.Count(l, "|"))
 		}
 	}
-	rej, _ := os.ReadFile(filepath.Join(e.outDir("20241212"), RejectsFile))
+	rej, _ := os.ReadFile(filepath.Join(e.outDir("20241212"), workdir.RejectsFile))
 	if !strings.Contains(string(rej), "holds the output delimiter byte") {
 		t.Errorf("rejects.txt = %q", rej)
 	}
@@ -216,7 +217,7 @@ func TestPackUTF8RejectsInvalidUTF8(t *testing.T) {
 	e := newEnv(t, "max_rejects: 1\nfields: -1")
 	e.writeInput("ods/dt=20241212/a.gz", row("ok", "江苏"), "bad\xff\xfeutf8")
 	m := e.mustPack("20241212")
-	rej, _ := os.ReadFile(filepath.Join(e.outDir("20241212"), RejectsFile))
+	rej, _ := os.ReadFile(filepath.Join(e.outDir("20241212"), workdir.RejectsFile))
 	if m.Rows.Rejected != 1 || m.Rows.Written != 1 || !strings.Contains(string(rej), "\t2\tinvalid UTF-8 at output byte 3") {
 		t.Errorf("rows %+v rejects %q", m.Rows, rej)
 	}
@@ -230,7 +231,7 @@ func TestPackLearnsTheFieldCount(t *testing.T) {
 	e := newEnv(t, "max_rejects: 5")
 	e.writeInput("ods/dt=20241212/a.gz", row("1", "a", "x"), row("2", "b\x01B", "y"), row("3", "c", "z"))
 	m := e.mustPack("20241212")
-	rej, _ := os.ReadFile(filepath.Join(e.outDir("20241212"), RejectsFile))
+	rej, _ := os.ReadFile(filepath.Join(e.outDir("20241212"), workdir.RejectsFile))
 	if m.Rows.Rejected != 1 || m.Rows.Written != 2 || !strings.Contains(string(rej), "\t2\t4 fields, want 3\t") {
 		t.Errorf("rows %+v rejects %q", m.Rows, rej)
 	}

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/transfer/source"
 	"github.com/chama-data/chama/verify"
 )
@@ -31,7 +32,7 @@ func TestPackRejectThreshold(t *testing.T) {
 	if m.Rows.Read != 5 || m.Rows.Written != 3 || m.Rows.Rejected != 2 {
 		t.Errorf("rows %+v", m.Rows)
 	}
-	rej, err := os.ReadFile(filepath.Join(e.outDir("20241212"), RejectsFile))
+	rej, err := os.ReadFile(filepath.Join(e.outDir("20241212"), workdir.RejectsFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,14 +47,14 @@ func TestPackRejectThreshold(t *testing.T) {
 	e.writeInput("ods/dt=20241212/c.gz", row("bad"))
 	_, err = e.pack("20241212")
 	if err == nil || !strings.Contains(err.Error(), "more than 2 rejected lines") || !strings.Contains(err.Error(), "first: ods/dt=20241212/a.gz line 2: 2 fields, want 3") ||
-		!strings.Contains(err.Error(), "the rejected lines are listed in "+e.outDir("20241212")+"."+RejectsFile) {
+		!strings.Contains(err.Error(), "the rejected lines are listed in "+e.outDir("20241212")+"."+workdir.RejectsFile) {
 		t.Fatalf("err = %v", err)
 	}
 	m2, rerr := readManifest(e.outDir("20241212"))
 	if rerr != nil || m2.Rows.Rejected != 2 {
 		t.Errorf("previous output changed: %v %+v", rerr, m2)
 	}
-	kept, _ := os.ReadFile(e.outDir("20241212") + "." + RejectsFile)
+	kept, _ := os.ReadFile(e.outDir("20241212") + "." + workdir.RejectsFile)
 	if !strings.Contains(string(kept), "ods/dt=20241212/c.gz\t1\t1 fields, want 3") {
 		t.Errorf("kept rejects = %q", kept)
 	}
@@ -366,7 +367,7 @@ func TestPackCountsEveryRejectBeforeFailing(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "more than 0 rejected lines (max_rejects 0): 3 in all") {
 		t.Fatalf("err = %v, want the total of 3", err)
 	}
-	kept, _ := os.ReadFile(e.outDir("20241212") + "." + RejectsFile)
+	kept, _ := os.ReadFile(e.outDir("20241212") + "." + workdir.RejectsFile)
 	if n := strings.Count(string(kept), "\n"); n != 3 {
 		t.Errorf("kept rejects hold %d lines, want all 3:\n%s", n, kept)
 	}
@@ -384,7 +385,7 @@ func TestPackRejectsListIsCapped(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "4 in all") || !strings.Contains(err.Error(), "the first 2 of them") {
 		t.Fatalf("err = %v", err)
 	}
-	kept, _ := os.ReadFile(e.outDir("20241212") + "." + RejectsFile)
+	kept, _ := os.ReadFile(e.outDir("20241212") + "." + workdir.RejectsFile)
 	if n := strings.Count(string(kept), "\n"); n != 2 {
 		t.Errorf("kept rejects hold %d lines, want the cap of 2", n)
 	}

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/naming"
 )
 
@@ -26,7 +27,7 @@ func TestPackFixture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := c.OutDir("CM001", "20241212")
+	out := workdir.New(c.Workdir).Out("CM001", "20241212")
 	wantTree, _ := os.ReadFile("../../testdata/pack/want/tree.txt")
 	if got := strings.Join(listTree(t, out), "\n") + "\n"; got != string(wantTree) {
 		t.Errorf("tree:\n%s\nwant:\n%s", got, wantTree)
@@ -51,7 +52,7 @@ func TestPackFixture(t *testing.T) {
 	if m.Rows.Read != 8 || m.Rows.Written != 7 || m.Rows.Rejected != 1 || m.Rows.Delimiters != 1 {
 		t.Errorf("rows %+v", m.Rows)
 	}
-	rej, _ := os.ReadFile(filepath.Join(out, RejectsFile))
+	rej, _ := os.ReadFile(filepath.Join(out, workdir.RejectsFile))
 	if string(rej) != "dt=20241212/part-00001\t2\t3 fields, want 4\t6\x01100\x01bad line\n" {
 		t.Errorf("rejects %q", rej)
 	}

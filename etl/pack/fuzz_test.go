@@ -49,7 +49,7 @@ func FuzzConvert(f *testing.F) {
 			}
 			return
 		}
-		if len(got) == 0 || got[len(got)-1] != '\n' || bytes.IndexAny(got[:len(got)-1], "\r\n") >= 0 {
+		if len(got) == 0 || got[len(got)-1] != '\n' || bytes.ContainsAny(got[:len(got)-1], "\r\n") {
 			t.Fatalf("not one line: %q", got)
 		}
 		body := got[:len(got)-1]
@@ -68,4 +68,15 @@ func FuzzConvert(f *testing.F) {
 			}
 		}
 	})
+}
+
+// convert is check then emit, as pack does line by line: it appends the converted line and a '\n' to dst. line excludes its
+// '\n'. On a reject or fatal verdict dst is returned unchanged.
+func (c *converter) convert(dst, line []byte) ([]byte, verdict) {
+	line, v := c.check(line)
+	if v.reject != "" {
+		return dst, v
+	}
+	dst = c.emit(dst, line, &v)
+	return dst, v
 }

@@ -27,29 +27,22 @@ import (
 
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/manifest"
+	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/naming"
 	"github.com/chama-data/chama/transfer/push"
 	"github.com/chama-data/chama/verify"
 )
 
-// PartialFile is the provisional manifest of a day not yet assembled: the
-// files of the hours 00..h packed so far, whose final names are already
-// known. Its sets have no .verf. `chama push --partial` reads it.
-const PartialFile = push.PartialFile
-
 // Chunk files carry neutral names: their final sequence is only known
 // when the hours before them are packed.
 const (
-	chunkFileName = "chunk_{hour}_{seq:06}.dat.gz"
-	chunkVerfName = "chunk_{hour}.verf"
+	chunkFileName = workdir.ChunkFileTemplate
+	chunkVerfName = workdir.ChunkVerfTemplate
 )
 
-// ChunkRoot is the workdir under which hour chunks are packed.
-func ChunkRoot(c *config.Config) string { return filepath.Join(c.Workdir, "chunks") }
-
-// ChunkDir is the published chunk of one hour of an interface.
-func ChunkDir(c *config.Config, iface string, hour naming.Period) string {
-	return filepath.Join(ChunkRoot(c), "out", iface, hour.String())
+// chunkDir is the published chunk of one hour of an interface.
+func chunkDir(c *config.Config, iface string, hour naming.Period) string {
+	return workdir.New(c.Workdir).Chunks().Out(iface, hour.String())
 }
 
 // testHookDayStaged is called when a day folder is ready to publish.
@@ -145,7 +138,7 @@ func checkHourly(o Options) error {
 // (an assembly, the refresh after another hour) holds it: hours of one
 // day are often packed at overlapping times.
 func lockDay(ctx context.Context, o Options) (func(), error) {
-	parent := filepath.Join(o.Config.Workdir, "out", o.Iface.Name)
+	parent := workdir.New(o.Config.Workdir).OutIface(o.Iface.Name)
 	if err := mkdirAllSynced(parent); err != nil {
 		return nil, err
 	}
@@ -174,10 +167,10 @@ func lockDay(ctx context.Context, o Options) (func(), error) {
 var lockPoll = 200 * time.Millisecond
 
 // chunkOptions turns the options of an hour into those of its chunk: the
-// same interface under neutral names, published under ChunkRoot.
+// same interface under neutral names, published in the chunks workdir.
 func chunkOptions(o Options) Options {
 	c := *o.Config
-	c.Workdir = ChunkRoot(o.Config)
+	c.Workdir = workdir.New(o.Config.Workdir).Chunks().Root
 	ic := *o.Iface
 	ic.HourlyPack = false
 	ic.FileName, ic.VerfName = chunkFileName, chunkVerfName
@@ -218,7 +211,7 @@ func buildDay(ctx context.Context, o Options, day naming.Period, full bool) (*As
 		now = o.Now
 	}
 	where := fmt.Sprintf("interface %s period %s", iface.Name, day)
-	parent := filepath.Join(o.Config.Workdir, "out", iface.Name)
+	parent := workdir.New(o.Config.Workdir).OutIface(iface.Name)
 	final := filepath.Join(parent, day.String())
 
 	prev, prevFull, err := readDayFolder(final)
@@ -245,7 +238,7 @@ func buildDay(ctx context.Context, o Options, day naming.Period, full bool) (*As
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		cm, err := manifest.Read(ChunkDir(o.Config, iface.Name, h))
+		cm, err := manifest.Read(chunkDir(o.Config, iface.Name, h))
 		if errors.Is(err, fs.ErrNotExist) {
 			if !full {
 				break
@@ -277,7 +270,7 @@ func buildDay(ctx context.Context, o Options, day naming.Period, full bool) (*As
 	var rejects []string
 	for _, cm := range chunks {
 		hour := cm.Period[8:]
-		cdir := ChunkDir(o.Config, iface.Name, naming.MustPeriod(cm.Period))
+		cdir := chunkDir(o.Config, iface.Name, naming.MustPeriod(cm.Period))
 		m.Inputs = append(m.Inputs, cm.Inputs...)
 		m.Rows.Read += cm.Rows.Read
 		m.Rows.Written += cm.Rows.Written
@@ -285,7 +278,7 @@ func buildDay(ctx context.Context, o Options, day naming.Period, full bool) (*As
 		m.Rows.Rejected += cm.Rows.Rejected
 		m.Rows.Delimiters += cm.Rows.Delimiters
 		if cm.Rows.Rejected > 0 {
-			rejects = append(rejects, filepath.Join(cdir, RejectsFile))
+			rejects = append(rejects, filepath.Join(cdir, workdir.RejectsFile))
 		}
 		for _, s := range cm.Sets {
 			if _, ok := parts[s.Part]; !ok {
@@ -300,7 +293,7 @@ func buildDay(ctx context.Context, o Options, day naming.Period, full bool) (*As
 		}
 	}
 	if full && m.Rows.Rejected > int64(iface.MaxRejects) {
-		return nil, fmt.Errorf("%s: the day's hours hold %d rejected lines, more than max_rejects %d (each hour is checked on its own, the day as a whole too); see the hours' rejects.txt under %s", where, m.Rows.Rejected, iface.MaxRejects, filepath.Join(ChunkRoot(o.Config), "out", iface.Name))
+		return nil, fmt.Errorf("%s: the day's hours hold %d rejected lines, more than max_rejects %d (each hour is checked on its own, the day as a whole too); see the hours' rejects.txt under %s", where, m.Rows.Rejected, iface.MaxRejects, workdir.New(o.Config.Workdir).Chunks().OutIface(iface.Name))
 	}
 	if err := m.Rows.Check(); err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
@@ -346,7 +339,7 @@ func buildDay(ctx context.Context, o Options, day naming.Period, full bool) (*As
 		log.Warn("hard links impossible: chunk files were copied (not recompressed)", "copied", res.Copied)
 	}
 	if len(rejects) > 0 {
-		if err := concatFiles(filepath.Join(tmp, RejectsFile), rejects); err != nil {
+		if err := concatFiles(filepath.Join(tmp, workdir.RejectsFile), rejects); err != nil {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
 	}
@@ -467,7 +460,7 @@ func readDayFolder(dir string) (*manifest.Manifest, bool, error) {
 
 // ReadPartial loads dir/partial.json.
 func ReadPartial(dir string) (*manifest.Manifest, error) {
-	p := filepath.Join(dir, PartialFile)
+	p := filepath.Join(dir, workdir.PartialFile)
 	data, err := os.ReadFile(p)
 	if err != nil {
 		return nil, err
@@ -484,7 +477,7 @@ func writePartial(dir string, m *manifest.Manifest) error {
 	if err != nil {
 		return err
 	}
-	return manifest.WriteFileAtomic(filepath.Join(dir, PartialFile), append(data, '\n'), 0o644)
+	return manifest.WriteFileAtomic(filepath.Join(dir, workdir.PartialFile), append(data, '\n'), 0o644)
 }
 
 // diffSets lists the data files of prev whose content differs in m or
@@ -523,10 +516,10 @@ func deliveredDiffer(dir string, m *manifest.Manifest) []string {
 	var out []string
 	for _, e := range ents {
 		n := e.Name()
-		if !strings.HasPrefix(n, "delivery-") || !strings.HasSuffix(n, ".json") {
+		target, ok := workdir.DeliveryTarget(n)
+		if !ok {
 			continue
 		}
-		target := strings.TrimSuffix(strings.TrimPrefix(n, "delivery-"), ".json")
 		d, err := push.ReadDelivery(dir, target)
 		if err != nil || d == nil {
 			continue
@@ -575,7 +568,7 @@ func carryRecords(final, tmp string) error {
 func isRecord(e fs.DirEntry) bool {
 	n := e.Name()
 	return e.Type().IsRegular() && !strings.HasPrefix(n, ".") && strings.HasSuffix(n, ".json") &&
-		n != manifest.FileName && n != PartialFile && n != RejectsFile
+		n != workdir.ManifestFile && n != workdir.PartialFile && n != workdir.RejectsFile
 }
 
 // removeDayOutput removes what assembly writes in a day folder that is
@@ -589,7 +582,7 @@ func removeDayOutput(dir string, iface *config.Interface) error {
 			os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}
-	os.Remove(filepath.Join(dir, PartialFile))
+	os.Remove(filepath.Join(dir, workdir.PartialFile))
 	return removeOutput(dir, iface)
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chama-data/chama/internal/manifest"
+	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/naming"
 	"github.com/chama-data/chama/transfer/push"
 )
@@ -96,7 +97,7 @@ func TestHourlyAssembleGolden(t *testing.T) {
 			t.Errorf("%s holds %q, want %q", name, got, w.rows)
 		}
 		day, _ := os.ReadFile(filepath.Join(out, name))
-		chunk, err := os.ReadFile(filepath.Join(ChunkDir(e.cfg, "X", naming.MustPeriod("20241212"+w.hour)), w.chunk))
+		chunk, err := os.ReadFile(filepath.Join(chunkDir(e.cfg, "X", naming.MustPeriod("20241212"+w.hour)), w.chunk))
 		if err != nil || !bytes.Equal(day, chunk) {
 			t.Errorf("%s is not the bytes of hour %s's %s (%v)", name, w.hour, w.chunk, err)
 		}
@@ -112,7 +113,7 @@ func TestHourlyAssembleGolden(t *testing.T) {
 	if m.Rows.Read != 42 || m.Rows.Written != 42 || len(m.Inputs) != 6 {
 		t.Errorf("rows %+v, %d inputs", m.Rows, len(m.Inputs))
 	}
-	if _, err := os.Stat(filepath.Join(out, PartialFile)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(out, workdir.PartialFile)); !os.IsNotExist(err) {
 		t.Errorf("partial.json left in the assembled day: %v", err)
 	}
 	if got, _ := manifest.Read(out); got == nil || got.Sets[0].Files[3].Hour != "01" {
@@ -128,7 +129,7 @@ func TestHourlyAssemblePacksMissingHourFirst(t *testing.T) {
 	e.writeHours("20241212", map[int]int{0: 3, 1: 6, 2: 2})
 	e.mustPack("2024121200")
 	e.mustPack("2024121202")
-	if _, err := os.Stat(ChunkDir(e.cfg, "X", naming.MustPeriod("2024121201"))); !os.IsNotExist(err) {
+	if _, err := os.Stat(chunkDir(e.cfg, "X", naming.MustPeriod("2024121201"))); !os.IsNotExist(err) {
 		t.Fatalf("hour 01 has a chunk before assembly: %v", err)
 	}
 	r, err := Assemble(context.Background(), Options{Config: e.cfg, Iface: e.cfg.Interfaces["X"], Period: naming.MustPeriod("20241212"), Workers: 2})
@@ -184,7 +185,7 @@ func TestHourlyAssembleDoesNotRecompress(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		chunk, err := os.Stat(filepath.Join(ChunkDir(e.cfg, "X", naming.MustPeriod("20241212"+f.Hour)), fmt.Sprintf("chunk_%s_%06d.dat.gz", f.Hour, seen[f.Hour])))
+		chunk, err := os.Stat(filepath.Join(chunkDir(e.cfg, "X", naming.MustPeriod("20241212"+f.Hour)), fmt.Sprintf("chunk_%s_%06d.dat.gz", f.Hour, seen[f.Hour])))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -225,7 +226,7 @@ seq_width: [{from: "20240101", width: 1}]`)
 	// Hour 01 alone fits in 1 digit; its chunk is packed, but the day's
 	// known prefix no longer fits, which the hour already reports.
 	_, herr := o.pack("2024121201")
-	if _, err := os.Stat(filepath.Join(ChunkDir(o.cfg, "X", naming.MustPeriod("2024121201")), manifest.FileName)); err != nil {
+	if _, err := os.Stat(filepath.Join(chunkDir(o.cfg, "X", naming.MustPeriod("2024121201")), workdir.ManifestFile)); err != nil {
 		t.Errorf("hour 01's chunk: %v", err)
 	}
 	_, err := o.pack("20241212")
@@ -239,7 +240,7 @@ seq_width: [{from: "20240101", width: 1}]`)
 			}
 		}
 	}
-	if _, err := os.Stat(filepath.Join(o.outDir("20241212"), manifest.FileName)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(o.outDir("20241212"), workdir.ManifestFile)); !os.IsNotExist(err) {
 		t.Errorf("day published despite the overflow: %v", err)
 	}
 	o.noTemporaries()
@@ -272,7 +273,7 @@ func TestHourlyPartialPrefix(t *testing.T) {
 		t.Errorf("partial set has a .verf %q", p.Sets[0].Verf)
 	}
 	tree := strings.Join(listTree(t, e.outDir("20241212")), ",")
-	if strings.Contains(tree, ".verf") || strings.Contains(tree, manifest.FileName) {
+	if strings.Contains(tree, ".verf") || strings.Contains(tree, workdir.ManifestFile) {
 		t.Errorf("day folder before assembly: %s", tree)
 	}
 	e.mustPack("2024121202")
@@ -329,7 +330,7 @@ func TestHourlyRepackDetected(t *testing.T) {
 		d.Files = append(d.Files, push.Delivered{Name: f.Name, Bytes: f.Bytes, MD5: f.MD5, Host: "h", Path: "/in/" + f.Name, Time: time.Now()})
 	}
 	b, _ := json.Marshal(d)
-	rec := filepath.Join(e.outDir("20241212"), push.DeliveryFileName("plat"))
+	rec := filepath.Join(e.outDir("20241212"), workdir.DeliveryFile("plat"))
 	os.WriteFile(rec, b, 0o644)
 
 	// Hour 00 gets late rows: 7 lines now, three files instead of two.
@@ -371,7 +372,7 @@ func TestHourlyRefreshWaitsForDayLock(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { _, err := e.pack("2024121200"); done <- err }()
-	chunk := filepath.Join(ChunkDir(e.cfg, "X", naming.MustPeriod("2024121200")), manifest.FileName)
+	chunk := filepath.Join(chunkDir(e.cfg, "X", naming.MustPeriod("2024121200")), workdir.ManifestFile)
 	for {
 		if _, err := os.Stat(chunk); err == nil {
 			break
@@ -418,7 +419,7 @@ func TestHourlyAssembleCleansLeftovers(t *testing.T) {
 	e.writeHours("20241212", map[int]int{0: 3})
 	stale := filepath.Join(e.work, "out", "X", ".20241212.tmp-123")
 	os.MkdirAll(stale, 0o755)
-	for _, n := range []string{"a_10000_20241212_X_00_0001.dat.gz", "delivery-plat.json", PartialFile, manifest.FileName} {
+	for _, n := range []string{"a_10000_20241212_X_00_0001.dat.gz", "delivery-plat.json", workdir.PartialFile, workdir.ManifestFile} {
 		os.WriteFile(filepath.Join(stale, n), []byte("x"), 0o644)
 	}
 	e.mustPack("20241212")
@@ -447,7 +448,7 @@ func TestHourlyAssembleCopiesWhenLinksFail(t *testing.T) {
 		t.Errorf("copied %d linked %d packed %d, want 3 copies and nothing packed", r.Copied, r.Linked, chunkPacks.Load()-before)
 	}
 	for i, f := range r.Manifest.Sets[0].Files {
-		chunk := filepath.Join(ChunkDir(e.cfg, "X", naming.MustPeriod("20241212"+f.Hour)), fmt.Sprintf("chunk_%s_%06d.dat.gz", f.Hour, []int{1, 2, 1}[i]))
+		chunk := filepath.Join(chunkDir(e.cfg, "X", naming.MustPeriod("20241212"+f.Hour)), fmt.Sprintf("chunk_%s_%06d.dat.gz", f.Hour, []int{1, 2, 1}[i]))
 		a, _ := os.ReadFile(chunk)
 		b, _ := os.ReadFile(filepath.Join(e.outDir("20241212"), f.Name))
 		if len(a) == 0 || !bytes.Equal(a, b) {
@@ -464,7 +465,7 @@ func TestHourlyAssembleRefusesDamagedChunk(t *testing.T) {
 	for _, h := range naming.MustPeriod("20241212").Hours() {
 		e.mustPack(h.String())
 	}
-	bad := filepath.Join(ChunkDir(e.cfg, "X", naming.MustPeriod("2024121201")), "chunk_01_000001.dat.gz")
+	bad := filepath.Join(chunkDir(e.cfg, "X", naming.MustPeriod("2024121201")), "chunk_01_000001.dat.gz")
 	if err := os.Truncate(bad, 10); err != nil {
 		t.Fatal(err)
 	}
@@ -472,7 +473,7 @@ func TestHourlyAssembleRefusesDamagedChunk(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "is 10 bytes but its manifest says") || !strings.Contains(err.Error(), "re-pack the hour") {
 		t.Fatalf("error %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(e.outDir("20241212"), manifest.FileName)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(e.outDir("20241212"), workdir.ManifestFile)); !os.IsNotExist(err) {
 		t.Errorf("day published with a damaged chunk: %v", err)
 	}
 	e.noTemporaries()

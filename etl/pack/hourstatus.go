@@ -9,6 +9,7 @@ import (
 
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/manifest"
+	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/naming"
 	"github.com/chama-data/chama/transfer/push"
 )
@@ -44,7 +45,7 @@ func HourStatus(c *config.Config, periods []naming.Period, ifaces []*config.Inte
 			if !ifc.HourlyPack {
 				continue
 			}
-			dir := c.OutDir(ifc.Name, day.String())
+			dir := workdir.New(c.Workdir).Out(ifc.Name, day.String())
 			dm, full, _ := readDayFolder(dir)
 			byHour := map[string][]manifest.File{}
 			if dm != nil {
@@ -67,7 +68,7 @@ func HourStatus(c *config.Config, periods []naming.Period, ifaces []*config.Inte
 			for _, h := range day.Hours() {
 				st := HourState{Iface: ifc.Name, Day: day.String(), Hour: h.Hour()}
 				var chunk []manifest.File
-				if cm, err := manifest.Read(ChunkDir(c, ifc.Name, h)); err == nil {
+				if cm, err := manifest.Read(chunkDir(c, ifc.Name, h)); err == nil {
 					st.Packed, st.Rows = true, cm.Rows.Written
 					for _, s := range cm.Sets {
 						chunk = append(chunk, s.Files...)

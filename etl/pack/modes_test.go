@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/chama-data/chama/internal/workdir"
 )
 
 // File modes per kind, under the usual umask 022: a published period
@@ -32,14 +34,14 @@ func TestPackFileModes(t *testing.T) {
 	if m := mode(filepath.Join(dir, "a_10000_20241212_X_00_0001.dat.gz")); m != 0o644 {
 		t.Errorf("interface file %04o, want 0644", m)
 	}
-	if m := mode(filepath.Join(dir, RejectsFile)); m != 0o600 {
+	if m := mode(filepath.Join(dir, workdir.RejectsFile)); m != 0o600 {
 		t.Errorf("rejects file %04o, want 0600", m)
 	}
 	e.writeInput("ods/dt=20241212/b.gz", row("also bad"))
 	if _, err := e.pack("20241212"); err == nil {
 		t.Fatal("two rejects passed max_rejects 1")
 	}
-	if m := mode(dir + "." + RejectsFile); m != 0o600 {
+	if m := mode(dir + "." + workdir.RejectsFile); m != 0o600 {
 		t.Errorf("kept rejects file %04o, want 0600", m)
 	}
 }

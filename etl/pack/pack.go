@@ -1,4 +1,4 @@
-// Package etl turns the Hive partitions of an interface into its delivered
+// Package pack is the pack stage. It turns the Hive partitions of an interface into its delivered
 // files: it reads a period's inputs in order, converts every line, cuts
 // exactly lines_per_file lines per file, gzips them on all cores, writes
 // the .verf and manifest.json, and publishes the set atomically.
@@ -23,9 +23,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/chama-data/chama/config"
-	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/internal/progress"
+	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/naming"
 	"github.com/chama-data/chama/transfer/source"
 	"github.com/chama-data/chama/verify"
@@ -64,10 +64,7 @@ type Options struct {
 	shared *passSub
 }
 
-// RejectsFile is the name of the reject list inside a period folder.
-const RejectsFile = "rejects.txt"
-
-// Pack packs one interface for one period and publishes the result in
+// Run packs one interface for one period and publishes the result in
 // <workdir>/out/<iface>/<period>. On any error nothing is published and
 // the previous output, if any, is left as it was.
 func Run(ctx context.Context, o Options) (*manifest.Manifest, error) {
@@ -119,7 +116,7 @@ func Run(ctx context.Context, o Options) (*manifest.Manifest, error) {
 			}
 			defer source.Close(src)
 		}
-		inputs, err := listInputs(ctx, o.Config, iface, period, src)
+		inputs, err := listInputs(ctx, o.Config, iface, period, src, now())
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
@@ -150,7 +147,7 @@ func Run(ctx context.Context, o Options) (*manifest.Manifest, error) {
 		}
 	}
 
-	parent := filepath.Join(o.Config.Workdir, "out", iface.Name)
+	parent := workdir.New(o.Config.Workdir).OutIface(iface.Name)
 	final := filepath.Join(parent, period.String())
 	if err := mkdirAllSynced(parent); err != nil {
 		return nil, err
@@ -174,7 +171,7 @@ func Run(ctx context.Context, o Options) (*manifest.Manifest, error) {
 		iface: iface, period: period, where: where, conv: conv, tmp: tmp,
 		lpf: int64(iface.LinesPerFile), maxSeq: naming.MaxSeq(width),
 		parts: map[string]*partOut{}, partitioned: iface.Partitioned(),
-		keptRejects: final + "." + RejectsFile,
+		keptRejects: workdir.FailedRejects(final),
 	}
 	rows, ins, err := feed(ctx, p)
 	if err == nil {
@@ -259,7 +256,7 @@ func Run(ctx context.Context, o Options) (*manifest.Manifest, error) {
 	if err := st.publish(); err != nil {
 		return nil, fmt.Errorf("%s: publish: %w", where, err)
 	}
-	os.Remove(final + "." + RejectsFile) // a failed run's list is stale now
+	os.Remove(workdir.FailedRejects(final)) // a failed run's list is stale now
 	log.Info("pack done", "files", FileCount(m), "rows", rows.Written, "rejected", rows.Rejected)
 	return m, nil
 }
@@ -279,7 +276,7 @@ type packer struct {
 	// partitioned: rows are split by partition_field or the ADS partition.
 	partitioned bool
 	// rec and row are the transform output row being added (nil: a line).
-	rec     arrow.Record
+	rec     arrow.RecordBatch
 	row     int
 	outRows int64 // transform output rows seen, numbering them for messages
 	bw      *blockWriter
@@ -465,7 +462,7 @@ func (p *packer) add(po *partOut, line []byte, path string, lineNo int64, v *ver
 	if po.cur == nil {
 		// A file starts with its first accepted line, never empty.
 		f := &outFile{part: po, seq: len(po.files) + 1}
-		f.tmp = filepath.Join(po.dir, ".chunk-"+strconv.Itoa(f.seq))
+		f.tmp = filepath.Join(po.dir, workdir.ChunkTemp(strconv.Itoa(f.seq)))
 		po.files = append(po.files, f)
 		po.cur = f
 	}
@@ -642,7 +639,7 @@ func (p *packer) reject(path string, lineNo int64, reason string, line []byte, r
 	}
 	if p.rejects == nil {
 		// Raw input lines, personal data, never delivered: the owner only.
-		f, err := os.OpenFile(filepath.Join(p.tmp, RejectsFile), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		f, err := os.OpenFile(filepath.Join(p.tmp, workdir.RejectsFile), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 		if err != nil {
 			return err
 		}
@@ -690,7 +687,7 @@ func (p *packer) closeRejects() error {
 		err = cerr
 	}
 	if err != nil {
-		err = fmt.Errorf("%s: write %s: %w", p.where, RejectsFile, err)
+		err = fmt.Errorf("%s: write %s: %w", p.where, workdir.RejectsFile, err)
 	}
 	return err
 }
@@ -701,7 +698,7 @@ func (p *packer) keepRejects(dst string) {
 	if p.rejects == nil {
 		return
 	}
-	os.Rename(filepath.Join(p.tmp, RejectsFile), dst)
+	os.Rename(filepath.Join(p.tmp, workdir.RejectsFile), dst)
 }
 
 // finishSet names the files of one partition, writes its .verf and
@@ -786,75 +783,22 @@ func writeSynced(path string, data []byte) error {
 // listInputs finds the period's input files in order: the partition
 // folders (24 hour folders for a day whose path has {hour}) in time
 // order, the files of each sorted by path.
-func listInputs(ctx context.Context, c *config.Config, iface *config.Interface, period naming.Period, src source.Source) ([]source.FileInfo, error) {
-	var s *config.Source
-	if c.Sources != nil {
-		s = c.Sources[iface.Source]
-	}
+func listInputs(ctx context.Context, c *config.Config, iface *config.Interface, period naming.Period, src source.Source, now time.Time) ([]source.FileInfo, error) {
 	var out []source.FileInfo
-	for _, dir := range InputDirs(iface.Path, period) {
-		files, err := src.List(ctx, dir)
+	for _, p := range source.Partitions(iface.Name, iface.Source, iface.Path, period) {
+		files, reason, err := source.Ready(ctx, c.Sources[iface.Source], src, p, now)
 		if err != nil {
-			if errors.Is(err, source.ErrNotFound) {
-				// Not there yet: pull's rule, not ready (exit 4).
-				if !strings.Contains(err.Error(), "partition not found") {
-					err = fmt.Errorf("partition not found: %s: %w", dir, err)
-				}
-				return nil, exit.With(exit.NotReady, err)
-			}
 			return nil, err
 		}
-		if s != nil {
-			if err := ready(ctx, s, src, dir, files); err != nil {
-				return nil, err
-			}
+		if reason != "" {
+			return nil, source.NotReady(p, reason, src)
 		}
 		if len(files) == 0 && !iface.AllowEmpty {
-			return nil, fmt.Errorf("partition empty: %s in %s has no data files (set allow_empty: true if that is normal)", dir, src)
+			return nil, fmt.Errorf("partition empty: %s in %s has no data files (set allow_empty: true if that is normal)", p.Path, src)
 		}
 		out = append(out, files...)
 	}
 	return out, nil
-}
-
-// InputDirs expands an interface path template for a period: one folder,
-// or one per hour when a day is read from an hourly layout.
-func InputDirs(path string, period naming.Period) []string {
-	expand := func(p naming.Period) string {
-		s := strings.ReplaceAll(path, "{date}", p.Date())
-		return strings.ReplaceAll(s, "{hour}", p.Hour())
-	}
-	if !strings.Contains(path, "{hour}") {
-		return []string{strings.ReplaceAll(path, "{date}", period.Date())}
-	}
-	var dirs []string
-	for _, h := range period.Hours() {
-		dirs = append(dirs, expand(h))
-	}
-	return dirs
-}
-
-// ready refuses a partition that may still be written: without its marker
-// file, or (ready: quiet) with a file changed within the quiet period.
-func ready(ctx context.Context, s *config.Source, src source.Source, dir string, files []source.FileInfo) error {
-	switch s.Ready {
-	case "marker":
-		marker := strings.TrimSuffix(dir, "/") + "/" + s.Marker
-		ok, err := src.Exists(ctx, marker)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return exit.With(exit.NotReady, fmt.Errorf("partition not ready: %s has no %s marker in %s", dir, s.Marker, src))
-		}
-	case "quiet":
-		for _, f := range files {
-			if age := time.Since(f.ModTime); age < s.QuietPeriod.D() {
-				return exit.With(exit.NotReady, fmt.Errorf("partition not ready: %s changed %s ago (quiet_period %s)", f.Path, age.Round(time.Second), s.QuietPeriod.D()))
-			}
-		}
-	}
-	return nil
 }
 
 // FileCount is the number of data files in a manifest.

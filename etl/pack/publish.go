@@ -8,9 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/chama-data/chama/config"
-	"github.com/chama-data/chama/internal/manifest"
+	"github.com/chama-data/chama/internal/exit"
+	"github.com/chama-data/chama/internal/lock"
+	"github.com/chama-data/chama/internal/workdir"
 )
 
 // publish puts the finished temp folder in place of final. When final
@@ -30,7 +33,7 @@ func publish(tmp, final string) (old string, err error) {
 	} else if !errors.Is(err, errNoExchange) {
 		return "", err
 	}
-	aside, err := os.MkdirTemp(filepath.Dir(final), "."+filepath.Base(final)+".old-")
+	aside, err := os.MkdirTemp(filepath.Dir(final), workdir.PeriodAsidePattern(filepath.Base(final)))
 	if err != nil {
 		return "", err
 	}
@@ -57,8 +60,7 @@ var errLocked = errors.New("another chama is packing this period")
 // operator put there survives and is reported.
 func ownFile(name string, iface *config.Interface) bool {
 	switch {
-	case name == manifest.FileName, name == RejectsFile,
-		strings.HasPrefix(name, ".chunk-"), strings.HasPrefix(name, ".chama-tmp-"):
+	case name == workdir.ManifestFile, name == workdir.RejectsFile, workdir.IsTemp(name):
 		return true
 	}
 	return iface.Template().Match(name) || iface.VerfTemplate().Match(name)
@@ -111,7 +113,7 @@ func cleanStale(parent, period string, remove func(dir string) error, log *slog.
 	}
 	for _, e := range ents {
 		n := e.Name()
-		if e.IsDir() && (strings.HasPrefix(n, "."+period+".tmp-") || strings.HasPrefix(n, "."+period+".old-")) {
+		if e.IsDir() && workdir.IsPeriodTemp(n, period) {
 			p := filepath.Join(parent, n)
 			log.Info("removing the leftovers of an interrupted run", "dir", p)
 			if err := remove(p); err != nil {
@@ -139,7 +141,7 @@ func newStaging(parent, period string, remove func(string) error, log *slog.Logg
 		return nil, err
 	}
 	cleanStale(parent, period, remove, log)
-	tmp, err := os.MkdirTemp(parent, "."+period+".tmp-")
+	tmp, err := os.MkdirTemp(parent, workdir.PeriodBuildPattern(period))
 	if err != nil {
 		return nil, err
 	}
@@ -229,4 +231,22 @@ var syncDir = func(dir string) error {
 		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
+}
+
+// lockPeriod takes an exclusive lock on <parent>/.<period>.lock, so two
+// packs of the same interface and period never share a folder. Push takes
+// the same lock while it writes its delivery records there.
+func lockPeriod(parent, period string) (func(), error) {
+	path := workdir.PeriodLock(filepath.Join(parent, period))
+	unlock, err := lock.Try(path, lock.Exclusive)
+	// Push holds the lock only for the instant it writes a delivery
+	// record: give it a moment before calling the period busy.
+	for i := 0; i < 20 && errors.Is(err, lock.ErrHeld); i++ {
+		time.Sleep(100 * time.Millisecond)
+		unlock, err = lock.Try(path, lock.Exclusive)
+	}
+	if errors.Is(err, lock.ErrHeld) {
+		return nil, exit.Busy(fmt.Errorf("%w (lock %s is held): wait for it to finish, or find it with 'fuser %s'", errLocked, path, path))
+	}
+	return unlock, err
 }

@@ -297,7 +297,7 @@ func (p *packer) recordLine() []byte {
 // embedded-delimiter policy, then the charset and '\n' (as emit does for
 // a text line). A value holding a line break is a reject, so that every
 // file keeps exactly its counted lines.
-func (c *converter) emitRecord(dst []byte, rec arrow.Record, row int, v *verdict) []byte {
+func (c *converter) emitRecord(dst []byte, rec arrow.RecordBatch, row int, v *verdict) []byte {
 	start := len(dst)
 	clean := c.clean
 	if c.scanned != rec {
@@ -336,7 +336,7 @@ func (c *converter) emitRecord(dst []byte, rec arrow.Record, row int, v *verdict
 // holding none without looking at each value: three short scans a value
 // (153 a row of 51 columns) were a sixth of packing a transform's output.
 // A nil rec forgets the last one.
-func (c *converter) scanRecord(rec arrow.Record) {
+func (c *converter) scanRecord(rec arrow.RecordBatch) {
 	c.scanned, c.clean = rec, c.clean[:0]
 	if rec == nil {
 		return

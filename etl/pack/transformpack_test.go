@@ -16,6 +16,7 @@ import (
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/manifest"
+	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/naming"
 )
 
@@ -102,7 +103,7 @@ func TestTransformPackConvertsAndAccounts(t *testing.T) {
 	if m.Rows != want {
 		t.Errorf("rows %+v, want %+v", m.Rows, want)
 	}
-	out := c.OutDir("T1", "20241212")
+	out := workdir.New(c.Workdir).Out("T1", "20241212")
 	dec := simplifiedchinese.GBK.NewDecoder()
 	var got [][]string
 	for _, f := range m.Sets[0].Files {
@@ -122,7 +123,7 @@ func TestTransformPackConvertsAndAccounts(t *testing.T) {
 	if len(m.Inputs) != 2 || m.Inputs[0].Path != "ods/dt=20241212/part-00000" || m.Inputs[0].Lines != 5 || m.Inputs[1].Lines != 4 {
 		t.Errorf("inputs %+v", m.Inputs)
 	}
-	rej, _ := os.ReadFile(filepath.Join(out, RejectsFile))
+	rej, _ := os.ReadFile(filepath.Join(out, workdir.RejectsFile))
 	wantRej := "ods/dt=20241212/part-00000\t4\t1 fields, want 3\tbad line\n" +
 		"transform.ads.T1 output (hour 20241212)\t3\tcharacter '😀' (U+1F600) at output byte 3 cannot be encoded in the output charset\tr3|😀\n" +
 		"transform.ads.T1 output (hour 20241212)\t4\tcolumn 2 (b) holds a line break\tr4|a\\nb\n"
@@ -144,10 +145,10 @@ func TestTransformPackMaxRejects(t *testing.T) {
 		!strings.Contains(err.Error(), "ods/dt=20241212/part-00000 line 2: 1 fields, want 3") {
 		t.Fatalf("err %v", err)
 	}
-	if _, err := os.Stat(c.OutDir("T1", "20241212")); !os.IsNotExist(err) {
+	if _, err := os.Stat(workdir.New(c.Workdir).Out("T1", "20241212")); !os.IsNotExist(err) {
 		t.Errorf("published after a failure: %v", err)
 	}
-	if _, err := os.Stat(c.OutDir("T1", "20241212") + "." + RejectsFile); err != nil {
+	if _, err := os.Stat(workdir.New(c.Workdir).Out("T1", "20241212") + "." + workdir.RejectsFile); err != nil {
 		t.Errorf("reject list not kept: %v", err)
 	}
 }
@@ -175,7 +176,7 @@ func TestTransformPackPartitions(t *testing.T) {
 	got := map[string][]string{}
 	for _, s := range m.Sets {
 		for _, f := range s.Files {
-			got[s.Part] = append(got[s.Part], fmt.Sprintf("%s:%s", f.Name, strings.Join(readGz(t, filepath.Join(c.OutDir("T2", "20241212"), s.Dir, f.Name)), ",")))
+			got[s.Part] = append(got[s.Part], fmt.Sprintf("%s:%s", f.Name, strings.Join(readGz(t, filepath.Join(workdir.New(c.Workdir).Out("T2", "20241212"), s.Dir, f.Name)), ",")))
 		}
 	}
 	want := map[string][]string{
@@ -189,7 +190,7 @@ func TestTransformPackPartitions(t *testing.T) {
 	if m.Rows != (manifest.Rows{Read: 6, Written: 5, Rejected: 1}) {
 		t.Errorf("rows %+v", m.Rows)
 	}
-	rej, _ := os.ReadFile(filepath.Join(c.OutDir("T2", "20241212"), RejectsFile))
+	rej, _ := os.ReadFile(filepath.Join(workdir.New(c.Workdir).Out("T2", "20241212"), workdir.RejectsFile))
 	// Row 5 of the output: r5 (part 250) is delivered before r4 in their batch.
 	if !strings.Contains(string(rej), "\t5\tpartition value \"江苏\" (column p) is not letters, digits or '-'\tr4|江苏\n") {
 		t.Errorf("rejects.txt %q", rej)
@@ -229,7 +230,7 @@ func TestTransformPackSharedPass(t *testing.T) {
 	}
 	shared := map[string]string{}
 	for _, iface := range []string{"T1", "T2"} {
-		for k, v := range treeBytes(t, c.OutDir(iface, "20241212")) {
+		for k, v := range treeBytes(t, workdir.New(c.Workdir).Out(iface, "20241212")) {
 			shared[iface+"/"+k] = v
 		}
 	}
@@ -242,7 +243,7 @@ func TestTransformPackSharedPass(t *testing.T) {
 		if err := m.Rows.Check(); err != nil || m.Rows.Read != 7 || m.Rows.Rejected != 1 {
 			t.Errorf("%s rows %+v %v", iface, m.Rows, err)
 		}
-		for k, v := range treeBytes(t, c.OutDir(iface, "20241212")) {
+		for k, v := range treeBytes(t, workdir.New(c.Workdir).Out(iface, "20241212")) {
 			if shared[iface+"/"+k] != v {
 				t.Errorf("%s/%s differs between the shared pass and a pack on its own", iface, k)
 			}
@@ -275,7 +276,7 @@ func treeBytes(t *testing.T, dir string) map[string]string {
 		rel, _ := filepath.Rel(dir, p)
 		b, _ := os.ReadFile(p)
 		switch {
-		case strings.HasSuffix(p, ".dat.gz"), filepath.Base(p) == RejectsFile:
+		case strings.HasSuffix(p, ".dat.gz"), filepath.Base(p) == workdir.RejectsFile:
 			m[rel] = string(b)
 		case strings.HasSuffix(p, ".verf"):
 			var lines []string
@@ -317,7 +318,7 @@ func TestTransformPackNotReadyAndEmpty(t *testing.T) {
 	if m.Rows != (manifest.Rows{Read: 2, Filtered: 2}) || len(m.Sets) != 1 || len(m.Sets[0].Files) != 0 {
 		t.Errorf("empty period: %+v %+v", m.Rows, m.Sets)
 	}
-	if v, err := os.ReadFile(filepath.Join(c.OutDir("T1", "20241212"), m.Sets[0].Verf)); err != nil || len(v) != 0 {
+	if v, err := os.ReadFile(filepath.Join(workdir.New(c.Workdir).Out("T1", "20241212"), m.Sets[0].Verf)); err != nil || len(v) != 0 {
 		t.Errorf(".verf %q %v", v, err)
 	}
 }
@@ -337,7 +338,7 @@ func TestTransformPackInterrupted(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	before := map[string]map[string]string{"T1": treeBytes(t, c.OutDir("T1", "20241212")), "T2": treeBytes(t, c.OutDir("T2", "20241212"))}
+	before := map[string]map[string]string{"T1": treeBytes(t, workdir.New(c.Workdir).Out("T1", "20241212")), "T2": treeBytes(t, workdir.New(c.Workdir).Out("T2", "20241212"))}
 	c.Interfaces["T1"].LinesPerFile, c.Interfaces["T2"].LinesPerFile = 2, 2
 	defer func() { testHookFileDone = nil }()
 	for _, shared := range []bool{false, true} {
@@ -354,10 +355,10 @@ func TestTransformPackInterrupted(t *testing.T) {
 			t.Fatalf("shared=%v: an interrupted pack succeeded", shared)
 		}
 		for _, iface := range []string{"T1", "T2"} {
-			if after := treeBytes(t, c.OutDir(iface, "20241212")); !reflect.DeepEqual(after, before[iface]) {
+			if after := treeBytes(t, workdir.New(c.Workdir).Out(iface, "20241212")); !reflect.DeepEqual(after, before[iface]) {
 				t.Errorf("shared=%v: %s output changed by an interrupted run", shared, iface)
 			}
-			es, _ := os.ReadDir(filepath.Dir(c.OutDir(iface, "20241212")))
+			es, _ := os.ReadDir(filepath.Dir(workdir.New(c.Workdir).Out(iface, "20241212")))
 			for _, e := range es {
 				if strings.Contains(e.Name(), ".tmp-") {
 					t.Errorf("shared=%v: %s: temporary folder %s left", shared, iface, e.Name())

@@ -245,7 +245,7 @@ func BenchmarkEval51007Parts(b *testing.B) {
 
 // benchBatch compiles cfg's stream and decodes the first batch of its
 // first input file.
-func benchBatch(b *testing.B, cfg *config.Config) (*evaluator, arrow.Record) {
+func benchBatch(b *testing.B, cfg *config.Config) (*evaluator, arrow.RecordBatch) {
 	ev, dec, ch := benchInput(b, cfg)
 	rec, _ := dec.decode(ch)
 	return ev, rec
@@ -259,7 +259,7 @@ func benchInput(b *testing.B, cfg *config.Config) (*evaluator, *decoder, *chunk)
 		b.Fatal(err)
 	}
 	st := streams[0]
-	sh, err := cfg.Transform.FuncShared()
+	sh, err := openShared(b, cfg.Transform)
 	if err != nil {
 		b.Fatal(err)
 	}

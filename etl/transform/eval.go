@@ -249,7 +249,7 @@ func (e *evaluator) getInto(r ref, dst *funcs.Val) error {
 }
 
 // setBatch points the evaluator at a record's columns.
-func (e *evaluator) setBatch(rec arrow.Record) {
+func (e *evaluator) setBatch(rec arrow.RecordBatch) {
 	n := int(rec.NumCols())
 	e.cols = e.cols[:0]
 	e.strs, e.i64s, e.f64s = make([]*array.String, n), make([]*array.Int64, n), make([]*array.Float64, n)
@@ -348,7 +348,7 @@ type Output struct {
 	Layer string
 	Name  string // interface (ads) or DWD table (dwd)
 	Part  string // partition value; "" when not partitioned
-	Rec   arrow.Record
+	Rec   arrow.RecordBatch
 }
 
 // NullPart names the partition of rows whose partition column is null or empty.
@@ -413,7 +413,7 @@ func (pb *partBuilders) get(mem memory.Allocator, part string, hints map[string]
 
 // record turns one part's columns into a record batch (gathered columns
 // must have been filled).
-func (pb *partBuilders) record(part string) arrow.Record {
+func (pb *partBuilders) record(part string) arrow.RecordBatch {
 	cs := pb.cols[part].cs
 	arrs := make([]arrow.Array, len(cs))
 	for i, c := range cs {
@@ -487,7 +487,7 @@ func (e *evaluator) gatherRef(c *strCol, i int, sel []int32) {
 }
 
 // eval runs one ODS batch through the DWD derivations and ADS routing.
-func (e *evaluator) eval(layer string, rec arrow.Record) (*batchOut, error) {
+func (e *evaluator) eval(layer string, rec arrow.RecordBatch) (*batchOut, error) {
 	n := int(rec.NumRows())
 	out := &batchOut{rows: int64(n), written: map[string]int64{}}
 	var dwdB []*dwdOut
@@ -620,7 +620,7 @@ func (e *evaluator) eval(layer string, rec arrow.Record) (*batchOut, error) {
 
 // finish gathers the plain ODS output columns and turns the batch's
 // builders into records.
-func (e *evaluator) finish(rec arrow.Record, out *batchOut, dwdB []*dwdOut, adsB [][]*partBuilders) *batchOut {
+func (e *evaluator) finish(rec arrow.RecordBatch, out *batchOut, dwdB []*dwdOut, adsB [][]*partBuilders) *batchOut {
 	n := int(rec.NumRows())
 	for di, d := range e.dwds {
 		if b := dwdB[di]; b != nil {

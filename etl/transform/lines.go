@@ -11,7 +11,7 @@ import (
 // the newline; null cells are written as null (Hive writes \N, interface
 // files usually ""). The pack stage turns ADS batches into interface lines
 // with it; embedded-delimiter policy stays pack's business.
-func AppendLine(dst []byte, rec arrow.Record, row int, delim byte, null string) []byte {
+func AppendLine(dst []byte, rec arrow.RecordBatch, row int, delim byte, null string) []byte {
 	for c := 0; c < int(rec.NumCols()); c++ {
 		if c > 0 {
 			dst = append(dst, delim)

@@ -31,7 +31,7 @@ type chunk struct {
 	firstLine int64  // 1-based line number of the first line (text)
 	raw       []byte // text: lines, each ended by '\n' (the last may not be)
 	lines     int
-	rec       arrow.Record // parquet
+	rec       arrow.RecordBatch // parquet
 	res       chan *result
 }
 
@@ -270,7 +270,7 @@ func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 // decode splits and types the chunk's lines. A line with the wrong number
 // of fields, or a bigint/double field that does not parse, is rejected.
 // String columns are built with strCol, numeric ones with arrow builders.
-func (d *decoder) decode(ch *chunk) (arrow.Record, []reject) {
+func (d *decoder) decode(ch *chunk) (arrow.RecordBatch, []reject) {
 	var rejects []reject
 	ncol := len(d.fs)
 	strs := make([]*strCol, ncol)
@@ -454,7 +454,7 @@ func spool(r io.Reader, dir string) (*os.File, error) {
 // conform returns rec (retained) with the ODS schema's column order, names
 // and types, converting the integer, float and binary variants Hive and
 // Spark write.
-func conform(rec arrow.Record, schema *arrow.Schema, mem memory.Allocator) (arrow.Record, error) {
+func conform(rec arrow.RecordBatch, schema *arrow.Schema, mem memory.Allocator) (arrow.RecordBatch, error) {
 	cols := make([]arrow.Array, len(schema.Fields()))
 	defer func() {
 		for _, c := range cols {

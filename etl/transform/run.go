@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +18,7 @@ import (
 	"github.com/chama-data/chama/etl/funcs"
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/manifest"
+	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/naming"
 	"github.com/chama-data/chama/transfer/source"
 )
@@ -174,16 +173,18 @@ func Stream(ctx context.Context, o Options, sink Sink) (*Summary, error) {
 		o.Mem = newPoolAllocator()
 	}
 	if o.RejectPath == "" {
-		o.RejectPath = filepath.Join(o.Config.Workdir, "stage", o.Layer, o.Period.String()+".rejects.txt")
+		o.RejectPath = workdir.New(o.Config.Workdir).StageRejects(o.Layer, o.Period.String())
 	}
 	streams, err := buildPlan(t, o.Layer, o.Names)
 	if err != nil {
 		return nil, exit.With(exit.Usage, err)
 	}
-	sh, err := t.FuncShared()
+	res, err := OpenResources(t) // resources.go; closed when the run ends
 	if err != nil {
 		return nil, exit.With(exit.Usage, err)
 	}
+	defer res.Close()
+	sh := res.Shared
 	sum := &Summary{Layer: o.Layer, Period: o.Period.String(), Created: time.Now().UTC(), Rows: map[string]manifest.Rows{}}
 	rw := &rejectWriter{path: o.RejectPath}
 	defer rw.close()
@@ -231,10 +232,6 @@ func listInputs(ctx context.Context, o Options, st *stream) (source.Source, []in
 	if err != nil {
 		return nil, nil, err
 	}
-	hours := []naming.Period{o.Period}
-	if !o.Period.Hourly && strings.Contains(st.ods.Path, "{hour}") {
-		hours = o.Period.Hours()
-	}
 	var files []inFile
 	fail := func(err error) (source.Source, []inFile, error) {
 		if o.Source == nil {
@@ -242,28 +239,22 @@ func listInputs(ctx context.Context, o Options, st *stream) (source.Source, []in
 		}
 		return nil, nil, err
 	}
-	for _, h := range hours {
-		dir := strings.NewReplacer("{date}", h.Date(), "{hour}", h.Hour()).Replace(st.ods.Path)
-		// A partition is read only once it is complete: with ready: marker
-		// the source's marker file (Hive's _SUCCESS) must be there.
-		if sc := o.Config.Sources[st.ods.Source]; sc != nil && sc.Ready == "marker" {
-			ok, err := src.Exists(ctx, path.Join(dir, sc.Marker))
-			if err != nil {
-				return fail(fmt.Errorf("ods %s: %w", st.table, err))
-			}
-			if !ok {
-				return fail(exit.With(exit.NotReady, fmt.Errorf("ods %s: %s: no %s marker in %s yet", st.table, src, sc.Marker, dir)))
-			}
-		}
-		fs, err := src.List(ctx, dir)
+	// A partition is read only once it is ready by its source's rule
+	// (source.Ready: the folder, and the marker, quiet period or command).
+	for _, p := range source.Partitions(st.table, st.ods.Source, st.ods.Path, o.Period) {
+		fs, reason, err := source.Ready(ctx, o.Config.Sources[st.ods.Source], src, p, time.Now())
 		if err != nil {
-			if errors.Is(err, source.ErrNotFound) {
-				return fail(exit.With(exit.NotReady, fmt.Errorf("ods %s: %s: %w", st.table, src, err)))
-			}
 			return fail(fmt.Errorf("ods %s: %w", st.table, err))
 		}
+		if reason != "" {
+			return fail(fmt.Errorf("ods %s: %w", st.table, source.NotReady(p, reason, src)))
+		}
+		hour := o.Period.String()
+		if p.Hour != "" {
+			hour = o.Period.Date() + p.Hour
+		}
 		for _, f := range fs {
-			files = append(files, inFile{hour: h.String(), info: f})
+			files = append(files, inFile{hour: hour, info: f})
 		}
 	}
 	return src, files, nil
@@ -365,7 +356,7 @@ func runStream(ctx context.Context, o Options, t *config.Transform, sh *funcs.Sh
 				}
 				var err error
 				if st.ods.Format == "parquet" {
-					err = readParquet(ctx, src, f.info.Path, f.hour, st.schema, t.BatchRows, o.Mem, filepath.Join(o.Config.Workdir, "stage", ".spool"), emit)
+					err = readParquet(ctx, src, f.info.Path, f.hour, st.schema, t.BatchRows, o.Mem, workdir.New(o.Config.Workdir).Spool(), emit)
 				} else {
 					err = readText(ctx, src, f.info.Path, f.hour, t.BatchRows, emit)
 				}

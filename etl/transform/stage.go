@@ -18,6 +18,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/chama-data/chama/internal/manifest"
+	"github.com/chama-data/chama/internal/workdir"
 )
 
 // StagedFile is one Parquet file written by Run.
@@ -28,8 +29,8 @@ type StagedFile struct {
 	Rows int64  `json:"rows"`
 }
 
-// StageDir is <workdir>/stage/<layer>.
-func StageDir(workdir, layer string) string { return filepath.Join(workdir, "stage", layer) }
+// StageDir is <workdir>/stage/<layer> (workdir.Layout.Stage).
+func StageDir(root, layer string) string { return workdir.New(root).Stage(layer) }
 
 // stager writes outputs as <stage>/<name>/<period>.partial/[<part>/]part-NNNNN.parquet
 // and moves each <period>.partial into place when the run succeeded.
@@ -186,7 +187,7 @@ func (f syncFile) Close() error {
 var partSafe = regexp.MustCompile(`^[A-Za-z0-9_.\-\p{Han}]+$`)
 
 func (s *stager) dir(name string) string {
-	return filepath.Join(s.root, name, s.period+".partial")
+	return filepath.Join(s.root, name, workdir.StagePartial(s.period))
 }
 
 func (s *stager) writeSync(l *lane, out Output) error {
@@ -208,7 +209,7 @@ func (s *stager) writeSync(l *lane, out Output) error {
 			return err
 		}
 		// Staged rows hold decrypted mobile numbers: the owner only.
-		of, err := os.OpenFile(filepath.Join(dir, fmt.Sprintf("part-%05d.parquet", sf.seq)), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+		of, err := os.OpenFile(filepath.Join(dir, workdir.ParquetPart(sf.seq)), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 		if err != nil {
 			return err
 		}
@@ -259,7 +260,7 @@ func (s *stager) finish(sf *stageFile) error {
 		return fmt.Errorf("%s: %w", sf.f.Name(), err)
 	}
 	rel, _ := filepath.Rel(s.root, sf.f.Name())
-	rel = strings.Replace(rel, s.period+".partial", s.period, 1)
+	rel = strings.Replace(rel, workdir.StagePartial(s.period), s.period, 1)
 	s.mu.Lock()
 	s.files = append(s.files, StagedFile{Name: sf.name, Part: sf.part, Path: filepath.ToSlash(rel), Rows: sf.rows})
 	s.mu.Unlock()
@@ -408,7 +409,7 @@ func writeSummary(root string, sum *Summary) error {
 	if err != nil {
 		return err
 	}
-	return manifest.WriteFileAtomic(filepath.Join(root, sum.Period+".summary.json"), data, 0o644)
+	return manifest.WriteFileAtomic(filepath.Join(root, workdir.SummaryName(sum.Period)), data, 0o644)
 }
 
 func jsonIndent(v any) ([]byte, error) {

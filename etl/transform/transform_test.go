@@ -669,7 +669,7 @@ func TestEvalModesAgree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sh, err := cfg.Transform.FuncShared()
+	sh, err := openShared(t, cfg.Transform)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -765,7 +765,7 @@ func (f *fixture) evaluator(t *testing.T) *evaluator {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sh, err := f.cfg.Transform.FuncShared()
+	sh, err := openShared(t, f.cfg.Transform)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -786,7 +786,7 @@ func TestReadyMarkerIsRequired(t *testing.T) {
 	}
 	f.writeText(t, "07", sampleRows(t), 100, false)
 	_, _, err := f.collect(t, LayerADS, "2024121207")
-	if exit.Code(err) != exit.NotReady || !strings.Contains(err.Error(), "no _SUCCESS marker in ods/events/dt=20241212/hour=07") {
+	if exit.Code(err) != exit.NotReady || !strings.Contains(err.Error(), "partition not ready: ods/events/dt=20241212/hour=07: no _SUCCESS marker") {
 		t.Fatalf("want exit 4 for a missing marker, got %d %v", exit.Code(err), err)
 	}
 	if err := os.WriteFile(filepath.Join(f.root, "ods/events/dt=20241212/hour=07/_SUCCESS"), nil, 0o644); err != nil {
@@ -1073,7 +1073,7 @@ func TestWindowStampWraps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string][]string{}
+	var got map[string][]string
 	for range 2 { // the wrapped window, then one more
 		var ch *chunk
 		readText(context.Background(), src, files[0].info.Path, "07", 1<<20, func(c *chunk) error { ch = c; return nil })

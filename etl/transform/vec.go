@@ -153,7 +153,7 @@ func (e *evaluator) vderived(k int, sel []int32, out []funcs.Val) error {
 }
 
 // evalVec is eval's loop, column at a time over windows of vecW rows.
-func (e *evaluator) evalVec(rec arrow.Record, out *batchOut, dwdB []*dwdOut, adsB [][]*partBuilders) error {
+func (e *evaluator) evalVec(rec arrow.RecordBatch, out *batchOut, dwdB []*dwdOut, adsB [][]*partBuilders) error {
 	n := int(rec.NumRows())
 	v := e.v
 	for lo := 0; lo < n; lo += vecW {

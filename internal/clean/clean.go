@@ -56,16 +56,14 @@ import (
 	"log/slog"
 	"path"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/exit"
-	"github.com/chama-data/chama/internal/manifest"
+	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/naming"
-	"github.com/chama-data/chama/transfer/push"
 )
 
 // Options for Run.
@@ -209,10 +207,11 @@ type item struct {
 }
 
 // areas are the workdir folders clean looks in, in the order it reports.
-var areas = []string{"out", "raw", "stage", "chunks"}
+var areas = []string{workdir.OutDir, workdir.RawDir, workdir.StageDir, workdir.ChunksDir}
 
 // keepDirs are never removed, even when emptied.
-var keepDirs = map[string]bool{"": true, "out": true, "raw": true, "stage": true, "stage/dwd": true, "stage/ads": true, "chunks": true, "chunks/out": true}
+var keepDirs = map[string]bool{"": true, workdir.OutDir: true, workdir.RawDir: true, workdir.StageDir: true,
+	workdir.StageDir + "/dwd": true, workdir.StageDir + "/ads": true, workdir.ChunksDir: true, workdir.ChunksDir + "/" + workdir.OutDir: true}
 
 type cleaner struct {
 	o       Options
@@ -327,12 +326,12 @@ func (c *cleaner) plan() []*item {
 			it := &item{node: n, dir: dir, rel: dir + "/" + n.name, kind: k, age: n.mtime, area: areaIndex(parts[0])}
 			switch k {
 			case kindStaged:
-				if r := sib["."+n.name+".chama"]; r.mtime.After(it.age) {
+				if r := sib[workdir.StagedRecord(n.name)]; r.mtime.After(it.age) {
 					it.age = r.mtime
 				}
 				it.markers = c.markers(parts[1])
 			case kindRecord:
-				data := strings.TrimSuffix(strings.TrimPrefix(n.name, "."), ".chama")
+				data, _ := workdir.StagedOf(n.name)
 				if _, ok := sib[data]; ok {
 					it.with = dir + "/" + data
 				}
@@ -343,7 +342,7 @@ func (c *cleaner) plan() []*item {
 				continue
 			}
 			items = append(items, it)
-			if parts[0] == "raw" {
+			if parts[0] == workdir.RawDir {
 				day := strings.Join(parts[:3], "/")
 				c.days[day] = append(c.days[day], it)
 			}
@@ -358,7 +357,7 @@ func (c *cleaner) plan() []*item {
 	unit := func(it *item) string {
 		parts := strings.Split(it.dir, "/")
 		for i, p := range parts {
-			if p == "out" && len(parts) >= i+3 {
+			if p == workdir.OutDir && len(parts) >= i+3 {
 				return strings.Join(parts[:i+3], "/")
 			}
 		}
@@ -678,7 +677,7 @@ func (c *cleaner) guards(h *dirh, l *item) (string, error) {
 		}
 	}
 	for _, n := range names {
-		if n == period || strings.HasPrefix(n, "."+period+".tmp-") || strings.HasPrefix(n, "."+period+".old-") {
+		if n == period || workdir.IsPeriodTemp(n, period) {
 			return n, nil
 		}
 	}
@@ -743,18 +742,18 @@ func (ch *chain) close() {
 // of its folder.
 func classify(c *config.Config, parts []string, sib map[string]node) (kind, bool) {
 	switch parts[0] {
-	case "stage":
+	case workdir.StageDir:
 		return kindFile, stageFile(parts)
-	case "chunks":
+	case workdir.ChunksDir:
 		// hourly_pack packs each hour with the ordinary pack into a
 		// workdir of its own, <workdir>/chunks: the same out/ layout.
-		if len(parts) < 2 || parts[1] != "out" {
+		if len(parts) < 2 || parts[1] != workdir.OutDir {
 			return 0, false
 		}
 		return outFile(c, parts[1:], true)
-	case "out":
+	case workdir.OutDir:
 		return outFile(c, parts, false)
-	case "raw":
+	case workdir.RawDir:
 		return rawFile(c, parts, sib)
 	}
 	return 0, false
@@ -774,7 +773,7 @@ func outFile(c *config.Config, parts []string, chunk bool) (kind, bool) {
 	if len(parts) == 3 {
 		// A failed pack's reject list, kept beside the period folder,
 		// and the period's locks.
-		if p, ok := strings.CutSuffix(name, ".rejects.txt"); ok && isPeriod(p) {
+		if p, ok := workdir.RejectsOf(name); ok && isPeriod(p) {
 			return kindFile, true
 		}
 		if _, ok := lockedPeriod(name); ok {
@@ -786,13 +785,11 @@ func outFile(c *config.Config, parts []string, chunk bool) (kind, bool) {
 		return 0, false
 	}
 	if chunk {
-		return kindFile, chunkName.MatchString(name) || name == manifest.FileName || name == "rejects.txt" ||
-			strings.HasPrefix(name, ".chama-tmp-") || strings.HasPrefix(name, ".chunk-")
+		return kindFile, workdir.IsChunkFile(name) || name == workdir.ManifestFile || name == workdir.RejectsFile || workdir.IsTemp(name)
 	}
 	return kindFile, ifc.Template().Match(name) || ifc.VerfTemplate().Match(name) ||
-		name == manifest.FileName || name == "rejects.txt" || name == push.PartialFile ||
-		(strings.HasPrefix(name, "delivery-") && strings.HasSuffix(name, ".json")) ||
-		strings.HasPrefix(name, ".chama-tmp-") || strings.HasPrefix(name, ".chunk-") ||
+		name == workdir.ManifestFile || name == workdir.RejectsFile || name == workdir.PartialFile ||
+		isDelivery(name) || workdir.IsTemp(name) ||
 		(strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".part") && len(name) > len("..part"))
 }
 
@@ -809,38 +806,34 @@ func rawFile(c *config.Config, parts []string, sib map[string]node) (kind, bool)
 	switch {
 	case len(parts) == 4 && pullLock(name):
 		return kindLock, true
-	case name == ".chama-pull.json", strings.HasPrefix(name, ".chama-tmp-"),
-		strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".chama-part"):
+	case name == workdir.PullRecordFile, strings.HasPrefix(name, workdir.TempPrefix), workdir.IsStaging(name):
 		return kindFile, true
-	case strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".chama") && len(name) > len("..chama"):
+	case isRecord(name):
 		return kindRecord, true
 	case len(parts) >= 5 && isMarker(c, ifc, name):
 		return kindMarker, true
 	}
 	// A staged input: pull keeps its record beside it.
-	if _, ok := sib["."+name+".chama"]; ok {
+	if _, ok := sib[workdir.StagedRecord(name)]; ok {
 		return kindStaged, true
 	}
 	return 0, false
 }
 
 // pullLock: pull's locks in a staged day folder.
-func pullLock(name string) bool {
-	return name == ".chama-pull.json.lock" || (strings.HasPrefix(name, ".chama-pull-") && strings.HasSuffix(name, ".lock"))
-}
+func pullLock(name string) bool { return workdir.IsPullLock(name) }
+
+// isRecord: pull's record beside a staged input.
+func isRecord(name string) bool { _, ok := workdir.StagedOf(name); return ok }
+
+// isDelivery: push's delivery record of a target.
+func isDelivery(name string) bool { _, ok := workdir.DeliveryTarget(name); return ok }
 
 // lockedPeriod reads the period of a period lock: .<period>.lock (pack,
 // assembly, push's records) or .<period>.push.lock (push).
 func lockedPeriod(name string) (string, bool) {
-	if !strings.HasPrefix(name, ".") {
-		return "", false
-	}
-	for _, suf := range []string{".push.lock", ".lock"} {
-		if p, ok := strings.CutSuffix(name[1:], suf); ok {
-			return p, isPeriod(p)
-		}
-	}
-	return "", false
+	p, ok := workdir.LockedPeriod(name)
+	return p, ok && isPeriod(p)
 }
 
 // markerNames are the completeness markers pull may have written for an
@@ -892,19 +885,9 @@ func periodFolder(s string, temps bool) bool {
 	if !temps || !strings.HasPrefix(s, ".") {
 		return false
 	}
-	for _, mark := range []string{".tmp-", ".old-"} {
-		if i := strings.Index(s, mark); i > 1 && isPeriod(s[1:i]) {
-			return true
-		}
-	}
-	return false
+	p, ok := workdir.PeriodTempOf(s)
+	return ok && isPeriod(p)
 }
-
-var parquetPart = regexp.MustCompile(`^part-[0-9]{5}\.parquet$`)
-
-// chunkName is an hour chunk's data file or .verf (etl's chunk_{hour}_
-// {seq:06}.dat.gz and chunk_{hour}.verf templates).
-var chunkName = regexp.MustCompile(`^chunk_[0-9]{2}(_[0-9]{6}\.dat\.gz|\.verf)$`)
 
 // stageFile: stage/<layer>/<period>.summary.json|.rejects.txt, and
 // stage/<layer>/<name>/<period>[.partial]/[<part>/]part-NNNNN.parquet.
@@ -913,18 +896,19 @@ func stageFile(parts []string) bool {
 		return false
 	}
 	if len(parts) == 3 {
-		for _, suf := range []string{".summary.json", ".rejects.txt"} {
-			if p, ok := strings.CutSuffix(parts[2], suf); ok {
-				return isPeriod(p)
-			}
+		if p, ok := workdir.SummaryOf(parts[2]); ok {
+			return isPeriod(p)
 		}
-		return strings.HasPrefix(parts[2], ".chama-tmp-")
+		if p, ok := workdir.RejectsOf(parts[2]); ok {
+			return isPeriod(p)
+		}
+		return strings.HasPrefix(parts[2], workdir.TempPrefix)
 	}
 	if len(parts) < 5 || len(parts) > 6 {
 		return false
 	}
-	if !isPeriod(strings.TrimSuffix(parts[3], ".partial")) {
+	if !isPeriod(workdir.StagedPeriodOf(parts[3])) {
 		return false
 	}
-	return parquetPart.MatchString(parts[len(parts)-1])
+	return workdir.IsParquetPart(parts[len(parts)-1])
 }

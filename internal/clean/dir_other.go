@@ -111,7 +111,9 @@ func (d *dirh) rmdir(name string) error {
 	return d.r.Remove(name)
 }
 
-// lock: chama takes no file locks off Linux, so no lock is ever held.
+// lock: internal/lock takes no file locks off unix (every lock is
+// granted at once), so no lock is ever held and the file is only checked
+// to be the one listed.
 func (d *dirh) lock(name string, want node) (func(), bool, error) {
 	st, err := d.stat(name)
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/chama-data/chama/internal/lock"
 )
 
 // dirh is an open folder of the workdir, reached from the workdir one
@@ -143,10 +145,11 @@ func (d *dirh) rmdir(name string) error {
 	return nil
 }
 
-// lock takes the exclusive flock of the lock file name inside d (still
+// lock takes the exclusive lock of the lock file name inside d (still
 // the file listed as want) without waiting, the way chama's commands
-// take it. held says another process has it; otherwise release lets it
-// go (a file removed while locked is removed under the lock).
+// take it: internal/lock on the descriptor opened here. held says
+// another process has it; otherwise release lets it go (a file removed
+// while locked is removed under the lock).
 func (d *dirh) lock(name string, want node) (release func(), held bool, err error) {
 	fd, err := retryEINTR(func() (int, error) {
 		return unix.Openat(d.fd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
@@ -166,13 +169,8 @@ func (d *dirh) lock(name string, want node) (release func(), held bool, err erro
 		unix.Close(fd)
 		return nil, false, &os.PathError{Op: "lock", Path: name, Err: errChanged}
 	}
-	for {
-		err = unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if errors.Is(err, unix.EWOULDBLOCK) {
+	err = lock.TryFd(uintptr(fd), lock.Exclusive)
+	if errors.Is(err, lock.ErrHeld) {
 		unix.Close(fd)
 		return nil, true, nil
 	}

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/chama-data/chama/config"
-	"github.com/chama-data/chama/internal/lockfile"
+	"github.com/chama-data/chama/internal/lock"
 )
 
 // markerCfg: 51007 reads a source whose marker is DONE, with a fallback
@@ -107,7 +107,7 @@ func TestCleanReservedNames(t *testing.T) {
 	if held {
 		// A lock a running pack holds stays, however old.
 		at("out/CM001/.20241202.lock", 30)
-		unlock, err := lockfile.TryLock(filepath.Join(work, "out", "CM001", ".20241202.lock"))
+		unlock, err := lock.Try(filepath.Join(work, "out", "CM001", ".20241202.lock"), lock.Exclusive)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -117,7 +117,6 @@ var (
 		"宽带办理", "积分商城", "热门活动", "会员权益",
 	}
 	eventTypes = []string{"pv", "clk", "exp", "stay", "clk", "pv"}
-	screens    = []string{"1080x2400", "1080x2340", "1170x2532", "1179x2556", "1290x2796", "1260x2800", "720x1600", "1920x1080"}
 	// IPv4 ranges held by mobile carriers, as (first octet, second lo, second hi).
 	ipRanges = [][3]int{
 		{112, 0, 63}, {117, 128, 191}, {120, 192, 255}, {183, 192, 255},

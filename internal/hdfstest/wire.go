@@ -23,10 +23,6 @@ func (m pb) boolean(num protowire.Number, v bool) pb {
 	return m.uint(num, protowire.EncodeBool(v))
 }
 
-func (m pb) sint(num protowire.Number, v int64) pb {
-	return m.uint(num, protowire.EncodeZigZag(v))
-}
-
 func (m pb) bytes(num protowire.Number, v []byte) pb {
 	m = protowire.AppendTag(m, num, protowire.BytesType)
 	return protowire.AppendBytes(m, v)

@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/chama-data/chama/internal/workdir"
 )
 
 // TestPostgresConcurrentFirstOpen: several interface machines start at
@@ -40,7 +42,7 @@ func TestPostgresConcurrentFirstOpen(t *testing.T) {
 // at once, whatever the busy timeout.
 func TestSQLiteConcurrentFirstOpen(t *testing.T) {
 	for round := range 25 {
-		path := filepath.Join(t.TempDir(), FileName)
+		path := filepath.Join(t.TempDir(), workdir.LedgerFile)
 		var wg sync.WaitGroup
 		errs := make([]error, 8)
 		for i := range errs {

@@ -29,6 +29,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/internal/workdir"
 )
 
 // Stages that record runs.
@@ -54,9 +55,6 @@ const (
 	// lock; it changed nothing, and status shows the other run instead.
 	Busy = "busy"
 )
-
-// FileName is the SQLite ledger's name inside the workdir.
-const FileName = "ledger.db"
 
 // Run names one stage run. Period is the period as processed
 // ("20241212" or "2024121207"); Hour is "HH" when the run covers one hour
@@ -122,7 +120,7 @@ type Ledger struct {
 func Open(cfg *config.Config) (*Ledger, error) {
 	switch cfg.Ledger.Driver {
 	case "", "sqlite":
-		return OpenSQLite(filepath.Join(cfg.Workdir, FileName))
+		return OpenSQLite(workdir.New(cfg.Workdir).Ledger())
 	case "postgres":
 		name := cfg.Ledger.DSNEnv
 		if !config.IsEnvName(name) {

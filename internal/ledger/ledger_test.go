@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/internal/workdir"
 )
 
 // exercise runs the same checks on any driver.
@@ -81,11 +82,11 @@ func TestSQLiteLedger(t *testing.T) {
 	}
 	defer l.Close()
 	exercise(t, l)
-	if _, err := os.Stat(filepath.Join(cfg.Workdir, FileName)); err != nil {
+	if _, err := os.Stat(filepath.Join(cfg.Workdir, workdir.LedgerFile)); err != nil {
 		t.Fatalf("no ledger file in the workdir: %v", err)
 	}
 	// A second open of the same file sees the rows (and does not re-create the table).
-	l2, err := OpenSQLite(filepath.Join(cfg.Workdir, FileName))
+	l2, err := OpenSQLite(filepath.Join(cfg.Workdir, workdir.LedgerFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +198,7 @@ func freePort(t *testing.T) int {
 // Several chama processes (here: separate handles) write one SQLite
 // ledger at once without "database is locked" failures.
 func TestSQLiteConcurrentWriters(t *testing.T) {
-	path := filepath.Join(t.TempDir(), FileName)
+	path := filepath.Join(t.TempDir(), workdir.LedgerFile)
 	var ls []*Ledger
 	for range 4 {
 		l, err := OpenSQLite(path)

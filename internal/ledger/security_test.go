@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/internal/workdir"
 )
 
 // A workdir may hold any byte a file name can: '?' and '#' in it must
@@ -34,7 +35,7 @@ func sqliteIn(t *testing.T, name string) {
 		t.Errorf("journal_mode %q (%v): the DSN's pragmas were lost", mode, err)
 	}
 	l.Close()
-	if st, err := os.Stat(filepath.Join(work, FileName)); err != nil || st.Size() == 0 {
+	if st, err := os.Stat(filepath.Join(work, workdir.LedgerFile)); err != nil || st.Size() == 0 {
 		t.Errorf("no ledger in the workdir: %v", err)
 	}
 	ents, _ := os.ReadDir(parent)
@@ -44,7 +45,7 @@ func sqliteIn(t *testing.T, name string) {
 		}
 	}
 	// Reopened, the rows are there.
-	l, err = OpenSQLite(filepath.Join(work, FileName))
+	l, err = OpenSQLite(filepath.Join(work, workdir.LedgerFile))
 	if err != nil {
 		t.Fatal(err)
 	}

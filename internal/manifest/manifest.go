@@ -10,10 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-)
 
-// FileName is the manifest's name inside an output folder.
-const FileName = "manifest.json"
+	"github.com/chama-data/chama/internal/workdir"
+)
 
 // Version of the layout; readers accept older versions.
 const Version = 1
@@ -79,16 +78,16 @@ type File struct {
 
 // Read loads dir/manifest.json.
 func Read(dir string) (*Manifest, error) {
-	data, err := os.ReadFile(filepath.Join(dir, FileName))
+	data, err := os.ReadFile(filepath.Join(dir, workdir.ManifestFile))
 	if err != nil {
 		return nil, err
 	}
 	var m Manifest
 	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, FileName), err)
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, workdir.ManifestFile), err)
 	}
 	if err := m.Check(); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, FileName), err)
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, workdir.ManifestFile), err)
 	}
 	return &m, nil
 }
@@ -124,13 +123,13 @@ func Write(dir string, m *Manifest) error {
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(filepath.Join(dir, FileName), append(data, '\n'), 0o644)
+	return WriteFileAtomic(filepath.Join(dir, workdir.ManifestFile), append(data, '\n'), 0o644)
 }
 
 // WriteFileAtomic writes data to path so that readers see the old
 // content or the new, never a part.
 func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".chama-tmp-*")
+	tmp, err := os.CreateTemp(filepath.Dir(path), workdir.TempPrefix+"*")
 	if err != nil {
 		return err
 	}

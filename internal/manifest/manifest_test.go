@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/chama-data/chama/internal/workdir"
 )
 
 func TestRowsCheck(t *testing.T) {
@@ -38,10 +40,10 @@ func TestWriteReadRoundTrip(t *testing.T) {
 	}
 	ents, _ := os.ReadDir(dir)
 	if len(ents) != 1 {
-		t.Errorf("folder holds %d entries, want only %s", len(ents), FileName)
+		t.Errorf("folder holds %d entries, want only %s", len(ents), workdir.ManifestFile)
 	}
-	os.WriteFile(filepath.Join(dir, FileName), []byte("{broken"), 0o644)
-	if _, err := Read(dir); err == nil || !strings.Contains(err.Error(), FileName) {
+	os.WriteFile(filepath.Join(dir, workdir.ManifestFile), []byte("{broken"), 0o644)
+	if _, err := Read(dir); err == nil || !strings.Contains(err.Error(), workdir.ManifestFile) {
 		t.Errorf("a broken manifest should name the file: %v", err)
 	}
 }

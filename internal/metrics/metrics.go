@@ -1,9 +1,9 @@
 // Package metrics writes Prometheus text-format metrics for
 // node_exporter's textfile collector (--metrics-file PATH). Every stage
 // run updates its own series in the shared file: the file is read,
-// merged and replaced atomically under a lock, so concurrent chama
-// processes (one per interface from Airflow) never lose each other's
-// series and the collector never reads half a file.
+// merged and replaced atomically under a lock (internal/lock, PATH.lock),
+// so concurrent chama processes (one per interface from Airflow) never
+// lose each other's series and the collector never reads half a file.
 package metrics
 
 import (
@@ -14,9 +14,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/chama-data/chama/internal/lock"
 	"github.com/chama-data/chama/internal/manifest"
 )
 
@@ -50,15 +50,11 @@ func Record(path string, s Sample) error {
 	if path == "" {
 		return nil
 	}
-	lock, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+	unlock, err := lock.Wait(path+".lock", lock.Exclusive)
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return fmt.Errorf("metrics: lock %s: %w", path+".lock", err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	defer unlock()
 
 	series := map[string]float64{}
 	if data, err := os.ReadFile(path); err == nil {

@@ -62,11 +62,9 @@ func Logger(base *slog.Logger, runID, stage, iface, period string) *slog.Logger 
 }
 
 // Attribute helpers, so every stage spells the keys the same way.
-func File(name string) slog.Attr { return slog.String(KeyFile, name) }
-func Rows(n int64) slog.Attr     { return slog.Int64(KeyRows, n) }
-func Bytes(n int64) slog.Attr    { return slog.Int64(KeyBytes, n) }
-func Host(h string) slog.Attr    { return slog.String(KeyHost, h) }
-func Attempt(n int) slog.Attr    { return slog.Int(KeyAttempt, n) }
+func Rows(n int64) slog.Attr  { return slog.Int64(KeyRows, n) }
+func Bytes(n int64) slog.Attr { return slog.Int64(KeyBytes, n) }
+func Host(h string) slog.Attr { return slog.String(KeyHost, h) }
 
 // Err is the error key; a nil error gives an empty attribute.
 func Err(err error) slog.Attr {

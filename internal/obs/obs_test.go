@@ -26,7 +26,7 @@ func TestJSONLinesCarryEveryFixedKey(t *testing.T) {
 	var b bytes.Buffer
 	log := slog.New(NewJSONHandler(&b, &slog.HandlerOptions{ReplaceAttr: noTime}))
 	l := Logger(log, "r-1", "push", "51007", "20241212")
-	l.Info("sent", File("a.dat.gz"), Bytes(4096), Host("127.0.0.1:22"), Attempt(2), slog.String("extra", "x"))
+	l.Info("sent", slog.String(KeyFile, "a.dat.gz"), Bytes(4096), Host("127.0.0.1:22"), slog.Int(KeyAttempt, 2), slog.String("extra", "x"))
 	l.Error("failed", Err(errors.New("connection reset")), Rows(7))
 	l.Info("no error", Err(nil))
 	l.WithGroup("g").Info("grouped", slog.Int("n", 1))

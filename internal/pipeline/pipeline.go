@@ -1,5 +1,5 @@
-// Package pipeline runs chama's stages (pack today; push and verify are
-// appended by their owners) for each period, in order. It holds no stage
+// Package pipeline runs chama's stages (for `chama run`: pack, push, verify)
+// for each period, in order. It holds no stage
 // logic: each stage is a function of the package that owns the work.
 package pipeline
 

@@ -46,3 +46,79 @@ func TestMeterDrawsABar(t *testing.T) {
 		t.Errorf("bar output %q", buf.String())
 	}
 }
+
+// A meter follows a total learnt as it goes (Grow, Skip), counts through
+// a writer and files, and logs with the caller's line.
+func TestMeterGrowSkipWriterAndLine(t *testing.T) {
+	var buf syncBuf
+	var seen []Snapshot
+	var mu sync.Mutex
+	m := New(Options{Label: "x", Log: slog.New(slog.NewTextHandler(&buf, nil)), Every: time.Hour,
+		Line: func(s Snapshot) (string, []any) {
+			mu.Lock()
+			seen = append(seen, s)
+			mu.Unlock()
+			return "x progress", []any{"bytes", s.Done}
+		}})
+	m.Grow(100)
+	m.Grow(50)
+	m.Skip(30)
+	w := m.Writer(&bytes.Buffer{})
+	if _, err := w.Write(make([]byte, 40)); err != nil {
+		t.Fatal(err)
+	}
+	m.AddTo("plat 10.0.0.1:22", 2)
+	m.AddFiles(1)
+	s := m.Snapshot()
+	if s.Done != 42 || s.Total != 120 || s.Files != 1 || s.Unit != "bytes" || s.Label != "x" {
+		t.Fatalf("snapshot %+v", s)
+	}
+	if s.Percent() != 35 {
+		t.Errorf("percent %d, want 35 (whole percent, rounded down)", s.Percent())
+	}
+	m.Close()
+	m.Close() // closing again does nothing
+	if (Snapshot{Done: 1}).ETA() != "?" || (Snapshot{Done: 10, Total: 30, Elapsed: 10 * time.Second}).ETA() != "20s" {
+		t.Error("eta")
+	}
+
+	var nilMeter *Meter
+	nilMeter.Grow(1)
+	nilMeter.Skip(1)
+	nilMeter.AddTo("a", 1)
+	nilMeter.AddFiles(1)
+	var out bytes.Buffer
+	if w := nilMeter.Writer(&out); w != &out {
+		t.Error("a nil meter's writer is not the writer itself")
+	}
+}
+
+func TestMeterLogsTheCallersLine(t *testing.T) {
+	var buf syncBuf
+	m := New(Options{Log: slog.New(slog.NewTextHandler(&buf, nil)), Every: time.Millisecond,
+		Line: func(s Snapshot) (string, []any) { return "x progress", []any{"bytes", s.Done} }})
+	m.Add(7)
+	for i := 0; i < 1000 && !strings.Contains(buf.String(), "bytes=7"); i++ {
+		time.Sleep(time.Millisecond)
+	}
+	m.Close()
+	if !strings.Contains(buf.String(), `msg="x progress" bytes=7`) {
+		t.Errorf("log:\n%s", buf.String())
+	}
+}
+
+// AddTo draws a bar per label beside the meter's own. (Off a terminal
+// mpb draws 80 columns, so the end of the overall line is cut.)
+func TestMeterDrawsABarPerLabel(t *testing.T) {
+	var buf syncBuf
+	m := New(Options{Label: "all", LabelWidth: 28, Total: 3 << 20, Speed: true, Bars: &buf})
+	m.AddTo("plat 10.0.0.1:22", 1<<20)
+	m.AddTo("plat 10.0.0.2:22", 2<<20)
+	m.Close()
+	out := buf.String()
+	for _, want := range []string{"all", "plat 10.0.0.1:22", "plat 10.0.0.2:22", "1.0 MiB", "2.0 MiB", "3.0 MiB / 3"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in bar output %q", want, out)
+		}
+	}
+}

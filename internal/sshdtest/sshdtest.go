@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package sshdtest starts a real OpenSSH sshd on a loopback port for
 // tests: a temporary host key, a temporary client key in
 // authorized_keys, the internal-sftp subsystem without chroot, running as

@@ -20,7 +20,9 @@
 package workdir
 
 import (
+	"fmt"
 	"path/filepath"
+	"regexp"
 	"strings"
 )
 
@@ -83,18 +85,22 @@ func (l Layout) OutIface(iface string) string {
 // Out(iface, hour) is a chunk's folder.
 func (l Layout) Chunks() Layout { return Layout{Root: filepath.Join(l.Root, ChunksDir)} }
 
-// Raw is where pull stages an interface's period.
+// Raw is where pull stages an interface's period: the folder of the
+// period's day, <workdir>/raw/<iface>/<YYYYMMDD> (an hour is staged in
+// its day's folder).
 func (l Layout) Raw(iface, period string) string {
+	if len(period) > 8 {
+		period = period[:8]
+	}
 	return filepath.Join(l.Root, RawDir, iface, period)
 }
 
 // Stage is the Parquet root of a transform layer (dwd or ads).
 func (l Layout) Stage(layer string) string { return filepath.Join(l.Root, StageDir, layer) }
 
-// StageSummary is a transform run's summary.
-func (l Layout) StageSummary(layer, period string) string {
-	return filepath.Join(l.Stage(layer), period+summarySuffix)
-}
+// SummaryName is the name of a transform run's summary in its layer's
+// folder: <period>.summary.json.
+func SummaryName(period string) string { return period + summarySuffix }
 
 // StageRejects is a transform run's list of rejected rows.
 func (l Layout) StageRejects(layer, period string) string {
@@ -141,16 +147,12 @@ func LockedPeriod(name string) (string, bool) {
 // period folder dir: <parent>/<period>.rejects.txt.
 func FailedRejects(dir string) string { return dir + "." + RejectsFile }
 
-// PeriodAffixed reads the period of a name <period><suffix> for the
-// workdir's per-period files (.rejects.txt, .summary.json).
-func PeriodAffixed(name string) (string, bool) {
-	for _, suf := range []string{rejectsSuffix, summarySuffix} {
-		if p, ok := strings.CutSuffix(name, suf); ok {
-			return p, true
-		}
-	}
-	return "", false
-}
+// RejectsOf reads the period of a <period>.rejects.txt name (a failed
+// pack's list beside its period folder, a transform run's in its layer).
+func RejectsOf(name string) (string, bool) { return strings.CutSuffix(name, rejectsSuffix) }
+
+// SummaryOf reads the period of a transform summary's name.
+func SummaryOf(name string) (string, bool) { return strings.CutSuffix(name, summarySuffix) }
 
 // DeliveryFile is push's delivery record for target in a period folder.
 func DeliveryFile(target string) string { return deliveryPrefix + target + deliverySuffix }
@@ -208,3 +210,62 @@ func IsTemp(name string) bool {
 
 // ChunkTemp is the name of the data file number seq while pack writes it.
 func ChunkTemp(seq string) string { return ChunkTempPrefix + seq }
+
+// A period folder is built in a temporary sibling and swapped in by
+// rename; the folder it replaces is moved aside first. Their names:
+// .<period>.tmp-* and .<period>.old-*.
+const (
+	periodBuilding = ".tmp-"
+	periodAside    = ".old-"
+)
+
+// PeriodBuildPattern is the os.MkdirTemp pattern of a period folder being
+// built.
+func PeriodBuildPattern(period string) string { return "." + period + periodBuilding }
+
+// PeriodAsidePattern is the os.MkdirTemp pattern of a published period
+// folder moved aside while its replacement is renamed in.
+func PeriodAsidePattern(period string) string { return "." + period + periodAside }
+
+// IsPeriodTemp reports a build or aside folder of period.
+func IsPeriodTemp(name, period string) bool {
+	return strings.HasPrefix(name, PeriodBuildPattern(period)) || strings.HasPrefix(name, PeriodAsidePattern(period))
+}
+
+// PeriodTempOf reads the period of a build or aside folder's name.
+func PeriodTempOf(name string) (string, bool) {
+	if !strings.HasPrefix(name, ".") {
+		return "", false
+	}
+	for _, mark := range []string{periodBuilding, periodAside} {
+		if i := strings.Index(name, mark); i > 1 {
+			return name[1:i], true
+		}
+	}
+	return "", false
+}
+
+// The names of an hour chunk's files, as naming templates: pack writes
+// chunks under these neutral names and day assembly links them into the
+// day's folder under the interface's own.
+const (
+	ChunkFileTemplate = "chunk_{hour}_{seq:06}.dat.gz"
+	ChunkVerfTemplate = "chunk_{hour}.verf"
+)
+
+var chunkName = regexp.MustCompile(`^chunk_[0-9]{2}(_[0-9]{6}\.dat\.gz|\.verf)$`)
+
+// IsChunkFile reports an hour chunk's data file or .verf.
+func IsChunkFile(name string) bool { return chunkName.MatchString(name) }
+
+// ParquetPart is the name of staged Parquet file number seq.
+func ParquetPart(seq int) string { return fmt.Sprintf("part-%05d.parquet", seq) }
+
+var parquetPart = regexp.MustCompile(`^part-[0-9]{5}\.parquet$`)
+
+// IsParquetPart reports a staged Parquet file's name.
+func IsParquetPart(name string) bool { return parquetPart.MatchString(name) }
+
+// StagedPeriodOf reads the period of a staged table's folder: <period>
+// or <period>.partial.
+func StagedPeriodOf(name string) string { return strings.TrimSuffix(name, partialSuffix) }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/transfer/source"
 )
 
@@ -30,11 +31,11 @@ type sidecar struct {
 }
 
 func sidecarPath(dst string) string {
-	return filepath.Join(filepath.Dir(dst), "."+filepath.Base(dst)+".chama")
+	return filepath.Join(filepath.Dir(dst), workdir.StagedRecord(filepath.Base(dst)))
 }
 
 func partPath(dst string) string {
-	return filepath.Join(filepath.Dir(dst), "."+filepath.Base(dst)+".chama-part")
+	return filepath.Join(filepath.Dir(dst), workdir.Staging(filepath.Base(dst)))
 }
 
 // MismatchError is a copy that does not match the source's own size or
@@ -70,7 +71,7 @@ func (r *runner) copyAll(ctx context.Context, st *sourceState, cs *config.Source
 			out[i] = File{Path: f.Path, Bytes: f.Size, Checksum: sc.Checksum, Skipped: true}
 			continue
 		}
-		r.meter.expect(f.Size)
+		r.meter.Grow(f.Size)
 		select {
 		case st.sem <- struct{}{}:
 		case <-ctx.Done():
@@ -165,7 +166,7 @@ func (r *runner) copyFile(ctx context.Context, st *sourceState, cs *config.Sourc
 		if err != nil {
 			return File{}, err
 		}
-		var w io.Writer = counter{out, r.meter}
+		var w io.Writer = r.meter.Writer(out)
 		if h != nil {
 			w = io.MultiWriter(w, h)
 		}
@@ -226,7 +227,7 @@ func (r *runner) copyFile(ctx context.Context, st *sourceState, cs *config.Sourc
 	if err := writeAtomic(sidecarPath(dst), data); err != nil {
 		return File{}, err
 	}
-	r.meter.files.Add(1)
+	r.meter.AddFiles(1)
 	r.o.Log.Debug("staged", "path", f.Path, "bytes", n, "source", name)
 	return File{Path: f.Path, Bytes: n, Checksum: sum}, nil
 }
@@ -294,7 +295,7 @@ func (r *runner) copyRanges(ctx context.Context, st *sourceState, ro source.Rang
 			return
 		}
 		defer rc.Close()
-		n, err := copyBuf(counter{io.NewOffsetWriter(out, rg[0]), r.meter}, rc)
+		n, err := copyBuf(r.meter.Writer(io.NewOffsetWriter(out, rg[0])), rc)
 		if err == nil && n != rg[1] {
 			err = fmt.Errorf("%s: range at %d: %d bytes read, %d expected", f.Path, rg[0], n, rg[1])
 		}

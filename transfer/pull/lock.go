@@ -1,5 +1,3 @@
-//go:build unix
-
 package pull
 
 import (
@@ -7,11 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/chama-data/chama/internal/exit"
+	"github.com/chama-data/chama/internal/lock"
+	"github.com/chama-data/chama/internal/workdir"
 )
 
 // lockPartition takes the lock of one partition's staging, so two pulls
@@ -19,30 +16,30 @@ import (
 // files at once; pulls of other hours of the day go on. The lock is
 // released when the process ends, however it ends.
 func lockPartition(dir, partition string) (func(), error) {
-	name := ".chama-pull-" + strings.NewReplacer("/", "_", "=", "-").Replace(partition) + ".lock"
-	return lock(dir, name, unix.LOCK_EX|unix.LOCK_NB, "another chama pull is staging this partition")
+	path, err := lockPath(dir, workdir.PullPartitionLock(partition))
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := lock.Try(path, lock.Exclusive)
+	if errors.Is(err, lock.ErrHeld) {
+		return nil, exit.Busy(fmt.Errorf("another chama pull is staging this partition (lock %s is held)", path))
+	}
+	return unlock, err
 }
 
 // lockRecord waits for the day's pull record lock.
 func lockRecord(dir string) (func(), error) {
-	return lock(dir, ".chama-pull.json.lock", unix.LOCK_EX, "")
-}
-
-func lock(dir, name string, how int, busy string) (func(), error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	path := filepath.Join(dir, name)
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	path, err := lockPath(dir, workdir.PullRecordLock)
 	if err != nil {
 		return nil, err
 	}
-	if err := unix.Flock(int(f.Fd()), how); err != nil {
-		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, exit.Busy(fmt.Errorf("%s (lock %s is held)", busy, path))
-		}
-		return nil, fmt.Errorf("lock %s: %w", path, err)
+	return lock.Wait(path, lock.Exclusive)
+}
+
+// lockPath is the lock file name in dir, made first.
+func lockPath(dir, name string) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
 	}
-	return func() { f.Close() }, nil
+	return filepath.Join(dir, name), nil
 }

@@ -19,7 +19,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -29,7 +28,9 @@ import (
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/manifest"
+	"github.com/chama-data/chama/internal/progress"
 	"github.com/chama-data/chama/internal/retry"
+	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/naming"
 	"github.com/chama-data/chama/transfer/source"
 )
@@ -130,32 +131,24 @@ const (
 	StatusFailed   = "failed"
 )
 
-// StageDir is where an interface's period is staged: the folder of the
-// period's day, <workdir>/raw/<iface>/<YYYYMMDD>.
-func StageDir(c *config.Config, iface, period string) string {
-	if len(period) > 8 {
-		period = period[:8]
-	}
-	return filepath.Join(c.Workdir, "raw", iface, period)
+// stageDir is where an interface's period is staged (workdir.Raw).
+func stageDir(c *config.Config, iface, period string) string {
+	return workdir.New(c.Workdir).Raw(iface, period)
 }
 
 // Staged is a source on the staged copy of an interface's period (its
 // day): same paths as the interface's source, read from local disk.
 func Staged(c *config.Config, iface, period string) source.Source {
-	return &source.Local{Root: StageDir(c, iface, period)}
+	return &source.Local{Root: stageDir(c, iface, period)}
 }
-
-// RecordName is the pull record in a staged day folder: the partitions
-// pulled into it (which source each came from), the latest pull of each.
-const RecordName = ".chama-pull.json"
 
 // ReadRecord loads the pull record of a staged period's day.
 func ReadRecord(c *config.Config, iface, period string) ([]*Partition, error) {
-	return readRecord(StageDir(c, iface, period))
+	return readRecord(stageDir(c, iface, period))
 }
 
 func readRecord(dir string) ([]*Partition, error) {
-	data, err := os.ReadFile(filepath.Join(dir, RecordName))
+	data, err := os.ReadFile(filepath.Join(dir, workdir.PullRecordFile))
 	if err != nil {
 		return nil, err
 	}
@@ -163,19 +156,12 @@ func readRecord(dir string) ([]*Partition, error) {
 	return ps, json.Unmarshal(data, &ps)
 }
 
-// Partitions expands an interface's path for a period: one folder, or one
-// per hour when a day is read from an hourly layout.
+// Partitions are the partitions of an interface's period
+// (source.Partitions: one folder, or one per hour of a day).
 func Partitions(iface *config.Interface, period naming.Period) []*Partition {
-	expand := func(p naming.Period) string {
-		s := strings.ReplaceAll(iface.Path, "{date}", p.Date())
-		return strings.ReplaceAll(s, "{hour}", p.Hour())
-	}
-	if !strings.Contains(iface.Path, "{hour}") {
-		return []*Partition{{Iface: iface.Name, Period: period.String(), Path: expand(period)}}
-	}
 	var out []*Partition
-	for _, h := range period.Hours() {
-		out = append(out, &Partition{Iface: iface.Name, Period: period.String(), Hour: h.Hour(), Path: expand(h)})
+	for _, sp := range source.Partitions(iface.Name, "", iface.Path, period) {
+		out = append(out, &Partition{Iface: sp.Iface, Period: sp.Period, Hour: sp.Hour, Path: sp.Path})
 	}
 	return out
 }
@@ -231,7 +217,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	// One pull at a time per partition (an overlapping cron run).
 	var runnable []*Partition
 	for _, part := range pending {
-		unlock, err := lockPartition(StageDir(o.Config, part.Iface, part.Period), part.Path)
+		unlock, err := lockPartition(stageDir(o.Config, part.Iface, part.Period), part.Path)
 		if err != nil {
 			r.fail(part, o.Config.Interfaces[part.Iface].Source, err)
 			continue
@@ -270,7 +256,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			*part = Partition{Iface: part.Iface, Period: part.Period, Hour: part.Hour, Path: part.Path}
 		}
 	}
-	r.meter.close()
+	r.meter.Close()
 	r.writeRecords(res)
 
 	var notReady, failed, mismatch int
@@ -336,7 +322,7 @@ func (r *runner) writeRecords(res *Result) {
 	by := map[string][]*Partition{}
 	for _, p := range res.Partitions {
 		if p.Status == StatusOK {
-			k := p.Iface + "\x00" + StageDir(r.o.Config, p.Iface, p.Period)
+			k := p.Iface + "\x00" + stageDir(r.o.Config, p.Iface, p.Period)
 			by[k] = append(by[k], p)
 		}
 	}
@@ -370,7 +356,7 @@ func (r *runner) writeRecords(res *Result) {
 		}
 		data, err := json.MarshalIndent(merged, "", "  ")
 		if err == nil {
-			err = writeAtomic(filepath.Join(dir, RecordName), append(data, '\n'))
+			err = writeAtomic(filepath.Join(dir, workdir.PullRecordFile), append(data, '\n'))
 		}
 		unlock()
 		if err != nil {
@@ -391,7 +377,7 @@ type runner struct {
 	o       Options
 	mu      sync.Mutex
 	sources map[string]*sourceState
-	meter   *meter
+	meter   *progress.Meter
 }
 
 func (r *runner) source(name string) (*sourceState, error) {
@@ -414,7 +400,7 @@ func (r *runner) source(name string) (*sourceState, error) {
 }
 
 func (r *runner) close() {
-	r.meter.close()
+	r.meter.Close()
 	for _, st := range r.sources {
 		if st.src != nil {
 			source.Close(st.src)
@@ -471,14 +457,18 @@ func (r *runner) pullFrom(ctx context.Context, p *Partition, name string) error 
 	var files []source.FileInfo
 	err = again(ctx, r.o.Log, retries, backoff, "check "+p.Path, func() error {
 		var err error
-		files, err = r.ready(ctx, p, cs, src)
+		var reason string
+		files, reason, err = source.Ready(ctx, cs, src, source.Partition{Iface: p.Iface, Period: p.Period, Hour: p.Hour, Path: p.Path, Source: p.Source}, r.o.Now())
+		if err == nil && reason != "" {
+			p.Status, p.Reason = StatusNotReady, reason
+		}
 		return err
 	})
 	if err != nil || p.Status == StatusNotReady {
 		return err
 	}
 
-	stage := StageDir(r.o.Config, p.Iface, p.Period)
+	stage := stageDir(r.o.Config, p.Iface, p.Period)
 	// A partition is pulled until a listing taken after the copies equals
 	// the one taken before: a partition still being written is caught.
 	for round := 0; ; round++ {
@@ -571,106 +561,6 @@ func (r *runner) removeStale(p *Partition, stage string, files []source.FileInfo
 		p.Removed = append(p.Removed, filepath.ToSlash(rel))
 		return nil
 	})
-}
-
-// ready applies the source's readiness rule and returns the listing.
-func (r *runner) ready(ctx context.Context, p *Partition, cs *config.Source, src source.Source) ([]source.FileInfo, error) {
-	notReady := func(reason string) ([]source.FileInfo, error) {
-		p.Status, p.Reason = StatusNotReady, reason
-		return nil, nil
-	}
-	if cs.Ready == "command" {
-		ok, reason, err := readyCommand(ctx, cs, p)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return notReady(reason)
-		}
-	}
-	if cs.Ready == "marker" {
-		ok, err := src.Exists(ctx, strings.TrimSuffix(p.Path, "/")+"/"+cs.Marker)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return notReady("no " + cs.Marker + " marker")
-		}
-	}
-	files, err := src.List(ctx, p.Path)
-	if errors.Is(err, source.ErrNotFound) {
-		return notReady("partition folder does not exist")
-	}
-	if err != nil {
-		return nil, err
-	}
-	if cs.Ready == "quiet" {
-		now := r.o.Now()
-		for _, f := range files {
-			if age := now.Sub(f.ModTime); age < cs.QuietPeriod.D() {
-				return notReady(fmt.Sprintf("%s changed %s ago, quiet_period is %s", f.Path, age.Round(time.Second), cs.QuietPeriod.D()))
-			}
-		}
-	}
-	return files, nil
-}
-
-// readyCommandEnv lists the variables ready_command gets from chama's
-// environment (a trailing * is a prefix); everything else, the secrets
-// chama reads among it, is left out. CHAMA_IFACE, CHAMA_PERIOD,
-// CHAMA_PATH and CHAMA_SOURCE are added.
-// The Hadoop, Java and Kerberos client variables are there so that the
-// usual check (hdfs dfs -test -e ...) can run; they hold paths, not secrets.
-var readyCommandEnv = []string{"PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_*", "TZ",
-	"HADOOP_CONF_DIR", "HADOOP_HOME", "HADOOP_USER_NAME", "JAVA_HOME", "KRB5CCNAME", "KRB5_CONFIG"}
-
-// readyEnv is ready_command's environment for partition p.
-func readyEnv(p *Partition, period string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		for _, k := range readyCommandEnv {
-			if name == k || strings.HasSuffix(k, "*") && strings.HasPrefix(name, strings.TrimSuffix(k, "*")) {
-				env = append(env, kv)
-				break
-			}
-		}
-	}
-	return append(env, "CHAMA_IFACE="+p.Iface, "CHAMA_PERIOD="+period, "CHAMA_PATH="+p.Path, "CHAMA_SOURCE="+p.Source)
-}
-
-// readyCommand runs the source's external readiness check, with the
-// minimal environment of readyEnv. Exit status 0 is ready; any other
-// status is not ready, with the first line of its output as the reason;
-// a program that cannot be run is an error.
-func readyCommand(ctx context.Context, cs *config.Source, p *Partition) (bool, string, error) {
-	argv := cs.HDFS.ReadyCommand
-	ctx, cancel := context.WithTimeout(ctx, max(cs.HDFS.Timeout.D(), time.Second))
-	defer cancel()
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	period := p.Period
-	if p.Hour != "" && len(period) == 8 {
-		period += p.Hour
-	}
-	cmd.Env = readyEnv(p, period)
-	out, err := cmd.CombinedOutput()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) && ctx.Err() == nil {
-		line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
-		if line == "" {
-			line = "no output"
-		}
-		if c := ee.ExitCode(); c == 126 || c == 127 {
-			// The shell's "cannot execute" and "not found": the check
-			// itself is broken, which waiting will not mend.
-			return false, "", fmt.Errorf("ready_command %s could not run (exit %d: %s); check the command and its environment (docs/security.md)", argv[0], c, line)
-		}
-		return false, fmt.Sprintf("ready_command exited %d: %s", ee.ExitCode(), line), nil
-	}
-	if err != nil {
-		return false, "", fmt.Errorf("ready_command %s: %w", argv[0], err)
-	}
-	return true, "", nil
 }
 
 func sameListing(a, b []source.FileInfo) bool {

@@ -577,7 +577,7 @@ func TestPullRemovesStagedFilesGoneFromSource(t *testing.T) {
 func TestPullRefusesAConcurrentPullOfThePartition(t *testing.T) {
 	e := newEnv(t, hdfstest.Options{}, "")
 	e.dataset()
-	unlock, err := lockPartition(StageDir(e.cfg, "51007", "2024121201"), "ods/events/dt=20241212/hour=01")
+	unlock, err := lockPartition(stageDir(e.cfg, "51007", "2024121201"), "ods/events/dt=20241212/hour=01")
 	if err != nil {
 		t.Fatal(err)
 	}

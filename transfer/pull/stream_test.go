@@ -14,6 +14,7 @@ import (
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/etl/pack"
 	"github.com/chama-data/chama/internal/hdfstest"
+	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/naming"
 )
 
@@ -105,8 +106,8 @@ interfaces:
 			Source: Staged(stagedCfg, "51007", p.String())}); err != nil {
 			t.Fatalf("pack of the staged copy %s: %v", p, err)
 		}
-		a := outputs(t, streamCfg.OutDir("51007", p.String()))
-		b := outputs(t, stagedCfg.OutDir("51007", p.String()))
+		a := outputs(t, workdir.New(streamCfg.Workdir).Out("51007", p.String()))
+		b := outputs(t, workdir.New(stagedCfg.Workdir).Out("51007", p.String()))
 		var names []string
 		for n := range a {
 			names = append(names, n)

@@ -14,6 +14,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
+
+	"github.com/chama-data/chama/internal/workdir"
 )
 
 func TestPushKeyWithPassphraseFile(t *testing.T) {
@@ -45,7 +47,7 @@ func TestPushKeyWithPassphraseFile(t *testing.T) {
 	if _, err, _ := e.push(cfg); err != nil {
 		t.Fatal(err)
 	}
-	assertDelivered(t, filepath.Join(s.Root(), "in"), m, cfg.OutDir("51007", "20241212"))
+	assertDelivered(t, filepath.Join(s.Root(), "in"), m, workdir.New(cfg.Workdir).Out("51007", "20241212"))
 }
 
 func TestPushSSHAgent(t *testing.T) {
@@ -84,7 +86,7 @@ func TestPushSSHAgent(t *testing.T) {
 	if _, err, _ := e.push(cfg); err != nil {
 		t.Fatal(err)
 	}
-	assertDelivered(t, filepath.Join(s.Root(), "in"), m, cfg.OutDir("51007", "20241212"))
+	assertDelivered(t, filepath.Join(s.Root(), "in"), m, workdir.New(cfg.Workdir).Out("51007", "20241212"))
 }
 
 func TestInsecureIgnoreHostKeyWarnsEveryRun(t *testing.T) {

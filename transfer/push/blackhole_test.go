@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/chama-data/chama/internal/workdir"
 )
 
 // blackhole listens on a loopback port whose accept queue is full, so a
@@ -92,7 +94,7 @@ func TestPushBlackholedPrimaryStandbyTakesOver(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, status)
 	}
-	assertDelivered(t, filepath.Join(standby.Root(), "in"), m, cfg.OutDir("51007", "20241212"))
+	assertDelivered(t, filepath.Join(standby.Root(), "in"), m, workdir.New(cfg.Workdir).Out("51007", "20241212"))
 	if res.Hosts[0].Role != "primary" || res.Hosts[0].State != "down" {
 		t.Errorf("primary: %+v, want down", res.Hosts[0])
 	}

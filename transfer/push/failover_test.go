@@ -25,6 +25,7 @@ import (
 	"github.com/chama-data/chama/internal/retry"
 	"github.com/chama-data/chama/internal/sftpd"
 	"github.com/chama-data/chama/internal/sshdtest"
+	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/transfer/sshconn"
 )
 
@@ -57,7 +58,7 @@ func TestPushSurvivesConnectionCutMidFile(t *testing.T) {
 	if px.cuts.Load() == 0 {
 		t.Fatal("the proxy never cut a connection: the test proves nothing")
 	}
-	local := cfg.OutDir("51007", "20241212")
+	local := workdir.New(cfg.Workdir).Out("51007", "20241212")
 	assertDelivered(t, filepath.Join(s.Root(), "in"), m, local)
 	assertVerfLast(t, m, s.Events()) // also: no file published twice
 	rec, _ := ReadDelivery(local, "plat")
@@ -89,7 +90,7 @@ func TestPushPrimaryKilledStandbyTakesOver(t *testing.T) {
 	if primary.Fired(sftpd.OpWrite) != 1 {
 		t.Fatal("the primary was not killed")
 	}
-	local := cfg.OutDir("51007", "20241212")
+	local := workdir.New(cfg.Workdir).Out("51007", "20241212")
 	// The standby holds the whole set, the .verf published last.
 	assertDelivered(t, filepath.Join(standby.Root(), "in"), m, local)
 	assertVerfLast(t, m, standby.Events())
@@ -172,7 +173,7 @@ func TestPushRerunAfterCrashResumesPart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	local := cfg.OutDir("51007", "20241212")
+	local := workdir.New(cfg.Workdir).Out("51007", "20241212")
 	assertDelivered(t, filepath.Join(root, "in"), m, local)
 	assertVerfLast(t, m, s2.Events())
 	if res.Skipped != 1 || res.Files != 3 {
@@ -201,7 +202,7 @@ func TestPushRestartsPartLargerThanLocal(t *testing.T) {
 	if _, err, _ := e.push(cfg); err != nil {
 		t.Fatal(err)
 	}
-	assertDelivered(t, filepath.Join(s.Root(), "in"), m, cfg.OutDir("51007", "20241212"))
+	assertDelivered(t, filepath.Join(s.Root(), "in"), m, workdir.New(cfg.Workdir).Out("51007", "20241212"))
 	truncated := false
 	for _, ev := range s.Events() {
 		if ev.Op == "open" && strings.HasSuffix(ev.Path, name+".part") && strings.Contains(ev.Flags, "t") {
@@ -221,14 +222,14 @@ func TestPushNeverOverwritesWithoutForceOrNewResend(t *testing.T) {
 	if _, err, _ := e.push(cfg); err != nil {
 		t.Fatal(err)
 	}
-	local := cfg.OutDir("51007", "20241212")
+	local := workdir.New(cfg.Workdir).Out("51007", "20241212")
 	// Someone changed a delivered file on the platform (same size), and
 	// the record is gone: only the remote md5sum can tell.
 	remote := filepath.Join(s.Root(), "in", m.Sets[0].Files[0].Name)
 	b, _ := os.ReadFile(remote)
 	b[len(b)/2] ^= 0xff
 	os.WriteFile(remote, b, 0o644)
-	os.Remove(filepath.Join(local, DeliveryFileName("plat")))
+	os.Remove(filepath.Join(local, workdir.DeliveryFile("plat")))
 	_, err, status := e.push(cfg)
 	if exit.Code(err) != exit.Failure || !strings.Contains(status, "already exists and differs") || !strings.Contains(status, "remote md5 differs") {
 		t.Fatalf("exit %d, status %s", exit.Code(err), status)
@@ -261,7 +262,7 @@ func TestPushNewResendReplacesFinalFiles(t *testing.T) {
 	if _, err, _ := e.push(cfg); err != nil {
 		t.Fatal(err)
 	}
-	local := cfg.OutDir("51007", "20241212")
+	local := workdir.New(cfg.Workdir).Out("51007", "20241212")
 	// Re-packed with different content under the same names.
 	m2 := packSet(t, e.work, "51007", "20241212", 0, 2, 25_000)
 	if _, err, _ := e.push(cfg); exit.Code(err) != exit.Failure {
@@ -304,7 +305,7 @@ func TestPushRealSSHD(t *testing.T) {
 	if px.cuts.Load() != 1 {
 		t.Errorf("the proxy cut %d connections, want 1", px.cuts.Load())
 	}
-	local := cfg.OutDir("51007", "20241212")
+	local := workdir.New(cfg.Workdir).Out("51007", "20241212")
 	assertDelivered(t, remote, m, local)
 	res, err, _ := e.push(e.config(tg(d.Addr()), "plat"))
 	if err != nil || res.Files != 0 || res.Skipped != 6 {
@@ -448,13 +449,13 @@ func TestPushDeadPrimaryFilesGoToOtherPrimaryNotStandby(t *testing.T) {
 	if a.Fired(sftpd.OpWrite) != 1 {
 		t.Fatal("primary a was not killed")
 	}
-	assertDelivered(t, filepath.Join(root, "in"), m, cfg.OutDir("51007", "20241212"))
+	assertDelivered(t, filepath.Join(root, "in"), m, workdir.New(cfg.Workdir).Out("51007", "20241212"))
 	assertVerfLast(t, m, a.Events(), b.Events())
 	if standby.Logins() != 0 {
 		t.Errorf("the standby was used (%d logins) although primary b stayed up", standby.Logins())
 	}
 	// Files a was writing when it died were finished by b.
-	rec, _ := ReadDelivery(cfg.OutDir("51007", "20241212"), "plat")
+	rec, _ := ReadDelivery(workdir.New(cfg.Workdir).Out("51007", "20241212"), "plat")
 	published := map[string]bool{}
 	for _, n := range publishOrder(a.Events()) {
 		published[n] = true
@@ -566,7 +567,7 @@ func TestPushRestartsPartOfAnotherVersion(t *testing.T) {
 	if _, err, _ := e.push(cfg); err != nil {
 		t.Fatal(err)
 	}
-	local := cfg.OutDir("51007", "20241212")
+	local := workdir.New(cfg.Workdir).Out("51007", "20241212")
 	assertDelivered(t, filepath.Join(s.Root(), "in"), m, local)
 	if rec, _ := ReadDelivery(local, "plat"); rec.Files[0].Resumed != 0 {
 		t.Errorf("resumed from %d a .part of another file", rec.Files[0].Resumed)

@@ -26,6 +26,7 @@ import (
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/internal/sftpd"
+	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/naming"
 	"github.com/chama-data/chama/transfer/sshconn"
 	"github.com/chama-data/chama/verify"
@@ -34,9 +35,9 @@ import (
 // packSet writes a packed period the way pack publishes it: n real gzip
 // files of about size bytes each, a .verf and manifest.json, in
 // <workdir>/out/<iface>/<period>/.
-func packSet(t *testing.T, workdir, iface, period string, resend, n, size int) *manifest.Manifest {
+func packSet(t *testing.T, work, iface, period string, resend, n, size int) *manifest.Manifest {
 	t.Helper()
-	dir := filepath.Join(workdir, "out", iface, period)
+	dir := workdir.New(work).Out(iface, period)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -201,8 +202,10 @@ interfaces:
 	return c
 }
 
-// push runs Push with test timings; it returns the result, the error and
-// the status lines.
+// push runs push.Run with test timings; it returns the result, the error
+// and the status lines.
+//
+//lint:ignore ST1008 the status lines come last at every one of the many call sites.
 func (e *env) push(cfg *config.Config, mod ...func(*Options)) (*Result, error, string) {
 	e.t.Helper()
 	var status bytes.Buffer

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/transfer/sshconn"
 )
 
@@ -39,7 +40,7 @@ func TestPushForceRepairsAFileCorruptedAfterDelivery(t *testing.T) {
 	if res.Files != 1 || res.Skipped != 3 {
 		t.Errorf("--force sent %d files, skipped %d; want 1 (the damaged one) and 3", res.Files, res.Skipped)
 	}
-	assertDelivered(t, filepath.Join(s.Root(), "in"), m, cfg.OutDir("51007", "20241212"))
+	assertDelivered(t, filepath.Join(s.Root(), "in"), m, workdir.New(cfg.Workdir).Out("51007", "20241212"))
 }
 
 // TestDownSummaryNamesTheHostOnce: "h:22 failed: login as chama

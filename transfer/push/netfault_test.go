@@ -24,10 +24,11 @@ import (
 
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/exit"
-	"github.com/chama-data/chama/internal/lockfile"
+	"github.com/chama-data/chama/internal/lock"
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/internal/sftpd"
 	"github.com/chama-data/chama/internal/sshdtest"
+	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/naming"
 	"github.com/chama-data/chama/transfer/sshconn"
 	"github.com/chama-data/chama/verify"
@@ -322,7 +323,7 @@ func TestNetPrimaryKilledMidSetStandbyGetsWholeSet(t *testing.T) {
 	if err != nil {
 		t.Fatalf("push: %v\n%s", err, status)
 	}
-	local := cfg.OutDir("51007", "20241212")
+	local := workdir.New(cfg.Workdir).Out("51007", "20241212")
 	assertDelivered(t, S.in(), m, local)
 	assertVerfAfterFiles(t, S.in(), m)
 	assertVerfAfterFiles(t, P.in(), m)
@@ -399,7 +400,7 @@ func TestNetPoolResetIsOneEvent(t *testing.T) {
 			if px.cuts.Load() < 1 {
 				t.Fatal("the proxy cut nothing: the test proves nothing")
 			}
-			assertDelivered(t, P.in(), m, cfg.OutDir("51007", "20241212"))
+			assertDelivered(t, P.in(), m, workdir.New(cfg.Workdir).Out("51007", "20241212"))
 			if st := res.Hosts[0]; st.State != "up" || strings.Contains(status, "failed_hosts") {
 				t.Errorf("one pool reset marked the host down: %+v\n%s", st, status)
 			}
@@ -425,7 +426,7 @@ func TestNetEveryConnectionCutMakesProgress(t *testing.T) {
 	if px.cuts.Load() < 3 {
 		t.Fatalf("the proxy cut %d connections; the test needs several", px.cuts.Load())
 	}
-	local := cfg.OutDir("51007", "20241212")
+	local := workdir.New(cfg.Workdir).Out("51007", "20241212")
 	assertDelivered(t, P.in(), m, local)
 	rec, _ := ReadDelivery(local, "plat")
 	resumed := 0
@@ -493,7 +494,7 @@ func TestNetHostKeyMismatchIsVisible(t *testing.T) {
 	if err != nil {
 		t.Fatalf("push: %v\n%s", err, status)
 	}
-	assertDelivered(t, S.in(), m, cfg.OutDir("51007", "20241212"))
+	assertDelivered(t, S.in(), m, workdir.New(cfg.Workdir).Out("51007", "20241212"))
 	want := "failed_hosts=" + P.d.Addr() + ":host_key_mismatch"
 	if !strings.Contains(status, "CHAMA_PUSH OK") || !strings.Contains(status, "via="+S.d.Addr()) || !strings.Contains(status, want) ||
 		!strings.Contains(status, "CHAMA_ALERT kind=failover") {
@@ -561,7 +562,7 @@ func TestNetOnlyHostIsProbedBeforeCoolOff(t *testing.T) {
 	if err != nil {
 		t.Fatalf("push: %v\n%s", err, status)
 	}
-	assertDelivered(t, P.in(), m, cfg.OutDir("51007", "20241212"))
+	assertDelivered(t, P.in(), m, workdir.New(cfg.Workdir).Out("51007", "20241212"))
 	if res.Hosts[0].State != "up" {
 		t.Errorf("host %+v", res.Hosts[0])
 	}
@@ -574,7 +575,7 @@ func TestPushOverlappingRunIsBusy(t *testing.T) {
 	s := e.server()
 	packSet(t, e.work, "51007", "20241212", 0, 2, 10_000)
 	cfg := e.config(e.targetYAML("plat", []string{s.Addr()}, nil), "plat")
-	unlock, err := lockfile.TryLock(lockfile.PushForDir(cfg.OutDir("51007", "20241212")))
+	unlock, err := lock.Try(workdir.PushLock(workdir.New(cfg.Workdir).Out("51007", "20241212")), lock.Exclusive)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -611,15 +612,15 @@ type recProgress struct {
 	over      bool
 }
 
-func (p *recProgress) add(_, _ string, n int64) {
+func (p *recProgress) AddTo(_ string, n int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.got += n
 	p.over = p.over || p.got > p.want
 }
-func (p *recProgress) skip(n int64) { p.mu.Lock(); p.want -= n; p.mu.Unlock() }
-func (p *recProgress) grow(n int64) { p.mu.Lock(); p.want += n; p.mu.Unlock() }
-func (p *recProgress) close()       {}
+func (p *recProgress) Skip(n int64) { p.mu.Lock(); p.want -= n; p.mu.Unlock() }
+func (p *recProgress) Grow(n int64) { p.mu.Lock(); p.want += n; p.mu.Unlock() }
+func (p *recProgress) Close()       {}
 
 // Bytes sent again after a cut are not counted twice: the progress never
 // passes its total, and ends at it.
@@ -659,7 +660,7 @@ func TestNetNoProgressHostGoesDown(t *testing.T) {
 	if err != nil {
 		t.Fatalf("push: %v\n%s", err, status)
 	}
-	assertDelivered(t, S.in(), m, cfg.OutDir("51007", "20241212"))
+	assertDelivered(t, S.in(), m, workdir.New(cfg.Workdir).Out("51007", "20241212"))
 	if res.Hosts[0].State != "down" || !strings.Contains(status, "failed_hosts="+px.Addr()+":") {
 		t.Errorf("primary %+v\n%s", res.Hosts[0], status)
 	}

@@ -10,14 +10,8 @@ import (
 	"strings"
 
 	"github.com/chama-data/chama/internal/manifest"
+	"github.com/chama-data/chama/internal/workdir"
 )
-
-// PartialFile is the provisional manifest that hourly packing keeps in a
-// day folder until the day is assembled: the files of hours 00..h, whose
-// final names are already known, in sets without a .verf. `chama push
-// --partial` delivers them ahead of the day; the .verf goes only with the
-// assembled day's manifest.json.
-const PartialFile = "partial.json"
 
 // readPushSet loads what push delivers from a period folder: manifest.json,
 // or with partial and no manifest.json yet, partial.json. A set without a
@@ -28,7 +22,7 @@ func readPushSet(dir string, partial bool) (*manifest.Manifest, bool, error) {
 	if err == nil {
 		for _, s := range m.Sets {
 			if s.Verf == "" {
-				return nil, false, fmt.Errorf("%s: set %q has no .verf", filepath.Join(dir, manifest.FileName), s.Part)
+				return nil, false, fmt.Errorf("%s: set %q has no .verf", filepath.Join(dir, workdir.ManifestFile), s.Part)
 			}
 		}
 		return m, false, nil
@@ -36,10 +30,10 @@ func readPushSet(dir string, partial bool) (*manifest.Manifest, bool, error) {
 	if !partial || !errors.Is(err, fs.ErrNotExist) {
 		return nil, false, err
 	}
-	p := filepath.Join(dir, PartialFile)
+	p := filepath.Join(dir, workdir.PartialFile)
 	data, perr := os.ReadFile(p)
 	if errors.Is(perr, fs.ErrNotExist) {
-		return nil, false, fmt.Errorf("%s has neither %s nor %s: pack the period's first hours: %w", dir, manifest.FileName, PartialFile, err)
+		return nil, false, fmt.Errorf("%s has neither %s nor %s: pack the period's first hours: %w", dir, workdir.ManifestFile, workdir.PartialFile, err)
 	}
 	if perr != nil {
 		return nil, false, perr

@@ -8,16 +8,17 @@ import (
 
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/manifest"
+	"github.com/chama-data/chama/internal/workdir"
 )
 
 // partialSet turns a packed day into what hourly packing leaves before
 // the day is assembled: the data files and partial.json, no .verf, no
 // manifest.json.
-func partialSet(t *testing.T, workdir, iface, period string, n, size int) *manifest.Manifest {
+func partialSet(t *testing.T, work, iface, period string, n, size int) *manifest.Manifest {
 	t.Helper()
-	m := packSet(t, workdir, iface, period, 0, n, size)
-	dir := filepath.Join(workdir, "out", iface, period)
-	if err := os.Rename(filepath.Join(dir, manifest.FileName), filepath.Join(dir, PartialFile)); err != nil {
+	m := packSet(t, work, iface, period, 0, n, size)
+	dir := workdir.New(work).Out(iface, period)
+	if err := os.Rename(filepath.Join(dir, workdir.ManifestFile), filepath.Join(dir, workdir.PartialFile)); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Remove(filepath.Join(dir, m.Sets[0].Verf)); err != nil {
@@ -34,7 +35,7 @@ func TestPushPartialSendsNoVerf(t *testing.T) {
 	s := e.server()
 	m := partialSet(t, e.work, "51007", "20241212", 3, 30_000)
 	cfg := e.config(e.targetYAML("plat", []string{s.Addr()}, nil), "plat")
-	local := cfg.OutDir("51007", "20241212")
+	local := workdir.New(cfg.Workdir).Out("51007", "20241212")
 
 	// Without --partial there is nothing to push yet.
 	if _, err, _ := e.push(cfg); exit.Code(err) != exit.NotReady {
@@ -72,7 +73,7 @@ func TestPushPartialSendsNoVerf(t *testing.T) {
 	// The day is assembled: manifest.json and the .verf appear.
 	before := len(s.Events())
 	packSet(t, e.work, "51007", "20241212", 0, 3, 30_000)
-	os.Remove(filepath.Join(local, PartialFile))
+	os.Remove(filepath.Join(local, workdir.PartialFile))
 	res, err, status = e.push(cfg, func(o *Options) { o.Partial = true })
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +122,7 @@ func TestPushRefusesMixedSetBeforeSending(t *testing.T) {
 	if _, err, _ := e.push(cfg, func(o *Options) { o.Force = true }); err != nil {
 		t.Fatal(err)
 	}
-	assertDelivered(t, filepath.Join(s.Root(), "in"), m2, cfg.OutDir("51007", "20241212"))
+	assertDelivered(t, filepath.Join(s.Root(), "in"), m2, workdir.New(cfg.Workdir).Out("51007", "20241212"))
 }
 
 // During the day (partial.json), the refusal's way out is --partial

@@ -1,3 +1,7 @@
+// Package push is the push stage: it delivers packed file sets over SFTP
+// to every target of their routes, several connections per host, with
+// resume, retries and failover to standby hosts, and sends a set's .verf
+// to a host only after checking the whole set there.
 package push
 
 import (
@@ -15,8 +19,9 @@ import (
 
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/exit"
-	"github.com/chama-data/chama/internal/lockfile"
+	"github.com/chama-data/chama/internal/lock"
 	"github.com/chama-data/chama/internal/manifest"
+	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/naming"
 )
 
@@ -50,8 +55,8 @@ type Options struct {
 	// files only, never a .verf (partial.go).
 	Partial bool
 
-	noPosixRename bool     // tests: force the remove-then-rename path
-	prog          progress // tests: record the progress
+	noPosixRename bool  // tests: force the remove-then-rename path
+	prog          meter // tests: record the progress
 }
 
 // Result is what a run did, also printed by --json.
@@ -165,7 +170,7 @@ type job struct {
 	end      func(JobResult)
 }
 
-// Push delivers the packed file sets of the given periods and
+// Run delivers the packed file sets of the given periods and
 // interfaces to every target their routes name. Each target gets the
 // full set independently. The error carries the exit code: 1 when a
 // target refused (auth, host key, permission, missing folder, a
@@ -216,7 +221,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				jobs = append(jobs, j)
 				continue
 			}
-			dir := o.Config.OutDir(ifc.Name, p.String())
+			dir := workdir.New(o.Config.Workdir).Out(ifc.Name, p.String())
 			m, partial, merr := readPushSet(dir, o.Partial)
 			if merr == nil {
 				merr = checkNames(m)
@@ -224,9 +229,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			if merr == nil {
 				// One push of a period at a time: two would race on the
 				// same .part files and delivery records.
-				unlock, err := lockfile.TryLock(lockfile.PushForDir(dir))
+				unlock, err := lock.Try(workdir.PushLock(dir), lock.Exclusive)
 				switch {
-				case errors.Is(err, lockfile.ErrHeld):
+				case errors.Is(err, lock.ErrHeld):
 					merr = exit.Busy(errBusy{dir: dir})
 				case err != nil:
 					merr = fmt.Errorf("push lock: %w", err)
@@ -255,7 +260,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				}
 				switch {
 				case errors.Is(merr, os.ErrNotExist):
-					j.res.code, j.res.Err = exit.NotReady, fmt.Sprintf("%s has no %s: pack the period first", dir, manifest.FileName)
+					j.res.code, j.res.Err = exit.NotReady, fmt.Sprintf("%s has no %s: pack the period first", dir, workdir.ManifestFile)
 					continue
 				case errors.Is(merr, exit.ErrBusy):
 					j.res.code, j.res.Err, j.res.Busy = exit.Partial, merr.Error(), true
@@ -264,7 +269,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 					j.res.code, j.res.Err = exit.Failure, merr.Error()
 					continue
 				case o.Resend >= 0 && m.Resend != o.Resend:
-					j.res.code, j.res.Err = exit.Usage, fmt.Sprintf("%s is re-send %02d, not %02d: pack it with --resend %02d first", filepath.Join(dir, manifest.FileName), m.Resend, o.Resend, o.Resend)
+					j.res.code, j.res.Err = exit.Usage, fmt.Sprintf("%s is re-send %02d, not %02d: pack it with --resend %02d first", filepath.Join(dir, workdir.ManifestFile), m.Resend, o.Resend, o.Resend)
 					continue
 				}
 				prev, err := ReadDelivery(dir, rt.Target)
@@ -281,7 +286,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				if prev != nil && prev.Resend == m.Resend {
 					j.rec.Files = append(j.rec.Files, prev.Files...)
 				}
-				j.res.Record = filepath.Join(dir, DeliveryFileName(rt.Target))
+				j.res.Record = filepath.Join(dir, workdir.DeliveryFile(rt.Target))
 				for _, s := range m.Sets {
 					ss := &setState{job: j, set: s, left: len(s.Files)}
 					j.sets = append(j.sets, ss)
@@ -301,12 +306,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	prog := o.prog
-	switch {
-	case prog != nil:
-	case o.Bars != nil:
-		prog = newBarProgress(o.Bars, total)
-	default:
-		prog = newLogProgress(o.Log, total, o.ProgressEvery)
+	if prog == nil {
+		prog = newMeter(&o, total)
 	}
 
 	var hosts []HostResult
@@ -328,7 +329,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}()
 	}
 	wg.Wait()
-	prog.close()
+	prog.Close()
 
 	res := &Result{Hosts: hosts}
 	sort.SliceStable(res.Hosts, func(a, b int) bool { return res.Hosts[a].Target < res.Hosts[b].Target })
@@ -388,7 +389,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 type errBusy struct{ dir string }
 
 func (e errBusy) Error() string {
-	return fmt.Sprintf("busy: another chama push is delivering %s (lock %s held); run again when it is done", e.dir, lockfile.PushForDir(e.dir))
+	return fmt.Sprintf("busy: another chama push is delivering %s (lock %s held); run again when it is done", e.dir, workdir.PushLock(e.dir))
 }
 
 // checkNames refuses manifest names that could leave the remote folder.

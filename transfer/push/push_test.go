@@ -11,6 +11,7 @@ import (
 
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/sftpd"
+	"github.com/chama-data/chama/internal/workdir"
 )
 
 func TestPushDeliversWholeSetVerfLast(t *testing.T) {
@@ -22,7 +23,7 @@ func TestPushDeliversWholeSetVerfLast(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	local := cfg.OutDir("51007", "20241212")
+	local := workdir.New(cfg.Workdir).Out("51007", "20241212")
 	assertDelivered(t, filepath.Join(s.Root(), "in"), m, local)
 	assertVerfLast(t, m, s.Events())
 	if !strings.Contains(status, "CHAMA_PUSH OK iface=51007 period=20241212 target=plat files=7 ") || !strings.Contains(status, "skipped=0") {
@@ -67,7 +68,7 @@ func TestPushRerunAfterSuccessTransfersNothing(t *testing.T) {
 	if !strings.Contains(status, "files=0 bytes=0 skipped=5") {
 		t.Errorf("status: %q", status)
 	}
-	assertDelivered(t, filepath.Join(s.Root(), "in"), m, cfg.OutDir("51007", "20241212"))
+	assertDelivered(t, filepath.Join(s.Root(), "in"), m, workdir.New(cfg.Workdir).Out("51007", "20241212"))
 }
 
 func TestPushTwoTargetsEachGetFullSet(t *testing.T) {
@@ -79,7 +80,7 @@ func TestPushTwoTargetsEachGetFullSet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	local := cfg.OutDir("51007", "20241212")
+	local := workdir.New(cfg.Workdir).Out("51007", "20241212")
 	for _, s := range []*sftpd.Server{old, nu} {
 		assertDelivered(t, filepath.Join(s.Root(), "in"), m, local)
 		assertVerfLast(t, m, s.Events())
@@ -105,7 +106,7 @@ func TestPushFailAfterBytesIsRetried(t *testing.T) {
 	if s.Fired(sftpd.OpWrite) != 1 {
 		t.Fatalf("write fault fired %d times, want 1", s.Fired(sftpd.OpWrite))
 	}
-	local := cfg.OutDir("51007", "20241212")
+	local := workdir.New(cfg.Workdir).Out("51007", "20241212")
 	assertDelivered(t, filepath.Join(s.Root(), "in"), m, local)
 	assertVerfLast(t, m, s.Events())
 	rec, _ := ReadDelivery(local, "plat")
@@ -125,7 +126,7 @@ func TestPushStallPastDeadlineReconnects(t *testing.T) {
 	if s.Fired(sftpd.OpWrite) != 1 {
 		t.Fatalf("stall fired %d times", s.Fired(sftpd.OpWrite))
 	}
-	assertDelivered(t, filepath.Join(s.Root(), "in"), m, cfg.OutDir("51007", "20241212"))
+	assertDelivered(t, filepath.Join(s.Root(), "in"), m, workdir.New(cfg.Workdir).Out("51007", "20241212"))
 	if s.Logins() < 2 {
 		t.Errorf("logins %d: the stalled connection should have been replaced", s.Logins())
 	}
@@ -159,7 +160,7 @@ func TestPushRenameFailureIsRetried(t *testing.T) {
 	if _, err, _ := e.push(cfg); err != nil {
 		t.Fatal(err)
 	}
-	assertDelivered(t, filepath.Join(s.Root(), "in"), m, cfg.OutDir("51007", "20241212"))
+	assertDelivered(t, filepath.Join(s.Root(), "in"), m, workdir.New(cfg.Workdir).Out("51007", "20241212"))
 	assertVerfLast(t, m, s.Events())
 }
 
@@ -245,7 +246,7 @@ func TestPushPasswordAuth(t *testing.T) {
 	if _, err, _ := e.push(cfg); err != nil {
 		t.Fatal(err)
 	}
-	assertDelivered(t, filepath.Join(root, "in"), m, cfg.OutDir("51007", "20241212"))
+	assertDelivered(t, filepath.Join(root, "in"), m, workdir.New(cfg.Workdir).Out("51007", "20241212"))
 }
 
 func TestPushMissingRemoteDirFailsAtOnce(t *testing.T) {

@@ -10,15 +10,10 @@ import (
 	"sort"
 	"time"
 
-	"github.com/chama-data/chama/internal/lockfile"
+	"github.com/chama-data/chama/internal/lock"
 	"github.com/chama-data/chama/internal/manifest"
+	"github.com/chama-data/chama/internal/workdir"
 )
-
-// DeliveryFileName is the delivery record of one target inside a period
-// folder, beside manifest.json. It is separate from the manifest so that
-// pack owns manifest.json and each target's push writes only its own
-// record (two targets push in parallel without sharing a file).
-func DeliveryFileName(target string) string { return "delivery-" + target + ".json" }
 
 // Delivery says which files of a period reached one target, where and how.
 type Delivery struct {
@@ -71,7 +66,7 @@ type Delivered struct {
 // ReadDelivery loads the record of target in a period folder; a missing
 // record is (nil, nil).
 func ReadDelivery(dir, target string) (*Delivery, error) {
-	p := filepath.Join(dir, DeliveryFileName(target))
+	p := filepath.Join(dir, workdir.DeliveryFile(target))
 	b, err := os.ReadFile(p)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -156,10 +151,10 @@ func (d *Delivery) write(dir string) error {
 	}
 	// Under the period's lock: a re-pack carries the records into its new
 	// folder under the same lock, so an update is never lost in between.
-	unlock, err := lockfile.Lock(lockfile.ForDir(dir))
+	unlock, err := lock.Wait(workdir.PeriodLock(dir), lock.Exclusive)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	return manifest.WriteFileAtomic(filepath.Join(dir, DeliveryFileName(d.Target)), append(b, '\n'), 0o644)
+	return manifest.WriteFileAtomic(filepath.Join(dir, workdir.DeliveryFile(d.Target)), append(b, '\n'), 0o644)
 }

@@ -6,7 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chama-data/chama/internal/lockfile"
+	"github.com/chama-data/chama/internal/lock"
+	"github.com/chama-data/chama/internal/workdir"
 )
 
 // A delivery record is written under the period's lock, which a re-pack
@@ -17,7 +18,7 @@ func TestDeliveryRecordWaitsForThePeriodLock(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	unlock, err := lockfile.TryLock(lockfile.ForDir(dir))
+	unlock, err := lock.Try(workdir.PeriodLock(dir), lock.Exclusive)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +32,7 @@ func TestDeliveryRecordWaitsForThePeriodLock(t *testing.T) {
 	case <-time.After(200 * time.Millisecond):
 		// Still waiting, as it should; a slow machine only makes this pass.
 	}
-	if _, err := os.Stat(filepath.Join(dir, DeliveryFileName("plat"))); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, workdir.DeliveryFile("plat"))); err == nil {
 		t.Fatal("record present while the lock was held")
 	}
 	unlock()

@@ -68,7 +68,7 @@ type task struct {
 }
 
 // runTarget delivers every job of one target over its hosts.
-func runTarget(ctx context.Context, o *Options, name string, t *config.Target, jobs []*job, prog progress) []HostResult {
+func runTarget(ctx context.Context, o *Options, name string, t *config.Target, jobs []*job, prog meter) []HostResult {
 	log := o.Log.With("target", name)
 	r := &targetRun{name: name, t: t, o: o, log: log, prog: prog, wake: make(chan struct{})}
 	for i, ep := range t.Primary {
@@ -179,7 +179,7 @@ type targetRun struct {
 	o    *Options
 	d    *sshconn.Dialer
 	log  *slog.Logger
-	prog progress
+	prog meter
 
 	mu      sync.Mutex
 	wake    chan struct{}
@@ -564,7 +564,7 @@ func (r *targetRun) run(ctx context.Context, h *hostState, c *conn, tk *task) (o
 		return c.publish(ctx, &tk.u, r.d.MaxPacket, func(pos int64) {
 			// pos is the file offset reached: count only what is new.
 			if pos > high {
-				r.prog.add(r.name, h.addr, pos-high)
+				r.prog.AddTo(r.name+" "+h.addr, pos-high)
 				high = pos
 				tk.high = pos
 			}
@@ -816,7 +816,7 @@ func (r *targetRun) finish(h *hostState, tk *task, out outcome, err error) class
 		if out.Skipped {
 			j.res.Skipped++
 			if !tk.verf { // the total counts data files only
-				r.prog.skip(max(tk.u.Size-tk.high, 0))
+				r.prog.Skip(max(tk.u.Size-tk.high, 0))
 			}
 			r.log.Debug("already on target", "host", h.addr, "file", tk.u.final())
 		} else {
@@ -865,7 +865,7 @@ func (r *targetRun) finish(h *hostState, tk *task, out outcome, err error) class
 			f.pin = h
 			f.attempts = 0
 			f.high = 0
-			r.prog.grow(f.u.Size)
+			r.prog.Grow(f.u.Size)
 			s.left++
 			r.open++
 		}

@@ -54,14 +54,10 @@ type HDFSChecksum struct {
 	buf     [4]byte
 }
 
-// NewHDFSChecksum returns a checksum for a file cut into blocks of
-// blockSize with a CRC32C every bytesPerCRC bytes (HDFS: 512).
-func NewHDFSChecksum(blockSize int64, bytesPerCRC int) *HDFSChecksum {
-	return NewHDFSChecksumCRC(blockSize, bytesPerCRC, castagnoli)
-}
-
-// NewHDFSChecksumCRC is NewHDFSChecksum with another CRC polynomial
-// (crc32.IEEETable for files written with dfs.checksum.type CRC32).
+// NewHDFSChecksumCRC returns a checksum for a file cut into blocks of
+// blockSize with a CRC every bytesPerCRC bytes (HDFS: 512), computed with
+// table: castagnoli for CRC32C, the default,
+// or crc32.IEEETable for files written with dfs.checksum.type CRC32.
 func NewHDFSChecksumCRC(blockSize int64, bytesPerCRC int, table *crc32.Table) *HDFSChecksum {
 	return &HDFSChecksum{blockSize: blockSize, bpc: int64(bytesPerCRC), table: table, block: md5.New()}
 }

@@ -1,6 +1,8 @@
-// Package transfer moves files in and out of chama: sources that
-// partitions are read from (local folders, HDFS) and the SFTP targets
-// that interface files are delivered to.
+// Package source is where data enters chama: the Source interface and
+// its implementations (a local folder, HDFS, an SFTP relay), opened by
+// name from the config with Open, and the one rule for which folders
+// make up a period (Partitions) and when they are ready to read (Ready).
+// Pull, pack and transform all read through it.
 package source
 
 import (

@@ -1,3 +1,8 @@
+// Package sshconn is chama's one way onto an SSH server: dialing with
+// the target's auth and verified host keys, and an SFTP session whose
+// every operation runs under a watchdog. Push delivers through it, the
+// SFTP relay source reads through it, and verify --remote checks
+// delivered sets through its TargetFS.
 package sshconn
 
 import (

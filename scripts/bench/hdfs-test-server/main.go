@@ -29,7 +29,8 @@ func main() {
 	}
 	addrs := strings.Join(c.Addrs(), ",")
 	if *addrFile != "" {
-		if err := os.WriteFile(*addrFile+".tmp", []byte(addrs+"\n"), 0o644); err == nil {
+		err := os.WriteFile(*addrFile+".tmp", []byte(addrs+"\n"), 0o644)
+		if err == nil {
 			err = os.Rename(*addrFile+".tmp", *addrFile)
 		}
 		if err != nil {
