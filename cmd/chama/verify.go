@@ -9,12 +9,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/internal/delivery"
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/ledger"
 	"github.com/chama-data/chama/internal/pipeline"
 	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/naming"
-	"github.com/chama-data/chama/transfer/push"
 	"github.com/chama-data/chama/transfer/sshconn"
 	"github.com/chama-data/chama/verify"
 )
@@ -202,7 +202,7 @@ func holders(c *config.Config) verify.Holders {
 		if t := c.Targets[target]; t == nil || t.SharedStorage {
 			return nil // any host sees every file
 		}
-		d, err := push.ReadDelivery(workdir.New(c.Workdir).Out(iface, period), target)
+		d, err := delivery.Read(workdir.New(c.Workdir).Out(iface, period), target)
 		if err != nil || d == nil {
 			return nil
 		}

@@ -20,10 +20,10 @@ import (
 	"testing"
 
 	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/internal/delivery"
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/naming"
-	"github.com/chama-data/chama/transfer/push"
 )
 
 // checkRows fails unless read = written + filtered + rejected and the
@@ -539,9 +539,9 @@ func TestHourlyRepackAtResend99OffersNoResend100(t *testing.T) {
 	e := newEnv(t, hourlyKeys+"\nlines_per_file: 3")
 	e.writeHours("20241212", map[int]int{0: 4, 1: 3})
 	m := e.mustPack("20241212", func(o *Options) { o.Resend = 99 })
-	d := push.Delivery{Version: 1, Iface: "X", Period: "20241212", Target: "plat", Resend: 99, Complete: true}
+	d := delivery.Record{Version: 1, Iface: "X", Period: "20241212", Target: "plat", Resend: 99, Complete: true}
 	for _, f := range m.Sets[0].Files {
-		d.Files = append(d.Files, push.Delivered{Name: f.Name, Bytes: f.Bytes, MD5: f.MD5, Host: "h", Path: "/in/" + f.Name})
+		d.Files = append(d.Files, delivery.File{Name: f.Name, Bytes: f.Bytes, MD5: f.MD5, Host: "h", Path: "/in/" + f.Name})
 	}
 	b, _ := json.Marshal(d)
 	os.WriteFile(filepath.Join(e.outDir("20241212"), workdir.DeliveryFile("plat")), b, 0o644)

@@ -26,10 +26,10 @@ import (
 	"time"
 
 	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/internal/delivery"
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/naming"
-	"github.com/chama-data/chama/transfer/push"
 	"github.com/chama-data/chama/verify"
 )
 
@@ -520,11 +520,11 @@ func deliveredDiffer(dir string, m *manifest.Manifest) []string {
 		if !ok {
 			continue
 		}
-		d, err := push.ReadDelivery(dir, target)
+		d, err := delivery.Read(dir, target)
 		if err != nil || d == nil {
 			continue
 		}
-		if diff := push.SetChanges(m, d); len(diff) > 0 {
+		if diff := delivery.SetChanges(m, d); len(diff) > 0 {
 			out = append(out, fmt.Sprintf("%s: %s", target, summarize(diff)))
 		}
 	}

@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chama-data/chama/internal/delivery"
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/naming"
-	"github.com/chama-data/chama/transfer/push"
 )
 
 const hourlyKeys = `path: ods/dt={date}/hour={hour}
@@ -325,9 +325,9 @@ func TestHourlyRepackDetected(t *testing.T) {
 		t.Fatalf("%d files", FileCount(m))
 	}
 	// What push writes once the day reached target plat.
-	d := push.Delivery{Version: 1, Iface: "X", Period: "20241212", Target: "plat", Complete: true}
+	d := delivery.Record{Version: 1, Iface: "X", Period: "20241212", Target: "plat", Complete: true}
 	for _, f := range m.Sets[0].Files {
-		d.Files = append(d.Files, push.Delivered{Name: f.Name, Bytes: f.Bytes, MD5: f.MD5, Host: "h", Path: "/in/" + f.Name, Time: time.Now()})
+		d.Files = append(d.Files, delivery.File{Name: f.Name, Bytes: f.Bytes, MD5: f.MD5, Host: "h", Path: "/in/" + f.Name, Time: time.Now()})
 	}
 	b, _ := json.Marshal(d)
 	rec := filepath.Join(e.outDir("20241212"), workdir.DeliveryFile("plat"))
@@ -352,8 +352,8 @@ func TestHourlyRepackDetected(t *testing.T) {
 	if _, err := os.Stat(rec); err != nil {
 		t.Errorf("delivery record not carried into the rebuilt day: %v", err)
 	}
-	got, _ := push.ReadDelivery(e.outDir("20241212"), "plat")
-	if diff := push.SetChanges(m2, got); len(diff) != 2 {
+	got, _ := delivery.Read(e.outDir("20241212"), "plat")
+	if diff := delivery.SetChanges(m2, got); len(diff) != 2 {
 		t.Errorf("changes %v, want files 2 and 3", diff)
 	}
 	e.noTemporaries()

@@ -8,10 +8,10 @@ import (
 	"text/tabwriter"
 
 	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/internal/delivery"
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/naming"
-	"github.com/chama-data/chama/transfer/push"
 )
 
 // HourState is one hour of an hourly_pack day as the files on disk tell
@@ -56,9 +56,9 @@ func HourStatus(c *config.Config, periods []naming.Period, ifaces []*config.Inte
 					}
 				}
 			}
-			var recs []*push.Delivery
+			var recs []*delivery.Record
 			for _, rt := range ifc.Routes {
-				if d, err := push.ReadDelivery(dir, rt.Target); err == nil && d != nil && dm != nil && d.Resend == dm.Resend {
+				if d, err := delivery.Read(dir, rt.Target); err == nil && d != nil && dm != nil && d.Resend == dm.Resend {
 					recs = append(recs, d)
 				}
 			}

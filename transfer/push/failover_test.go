@@ -20,6 +20,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
+	"github.com/chama-data/chama/internal/delivery"
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/internal/retry"
@@ -61,7 +62,7 @@ func TestPushSurvivesConnectionCutMidFile(t *testing.T) {
 	local := workdir.New(cfg.Workdir).Out("51007", "20241212")
 	assertDelivered(t, filepath.Join(s.Root(), "in"), m, local)
 	assertVerfLast(t, m, s.Events()) // also: no file published twice
-	rec, _ := ReadDelivery(local, "plat")
+	rec, _ := delivery.Read(local, "plat")
 	retried := 0
 	for _, f := range rec.Files {
 		if f.Attempts > 1 {
@@ -97,7 +98,7 @@ func TestPushPrimaryKilledStandbyTakesOver(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(primary.Root(), "in", m.Sets[0].Verf)); err == nil {
 		t.Error("the primary, which lacks files, got the .verf")
 	}
-	rec, _ := ReadDelivery(local, "plat")
+	rec, _ := delivery.Read(local, "plat")
 	onPrimary := 0
 	for _, f := range rec.Files {
 		if !f.On(standby.Addr()) {
@@ -179,7 +180,7 @@ func TestPushRerunAfterCrashResumesPart(t *testing.T) {
 	if res.Skipped != 1 || res.Files != 3 {
 		t.Errorf("second run: skipped=%d files=%d, want 1 (001) and 3 (002, 003, .verf)", res.Skipped, res.Files)
 	}
-	rec, _ := ReadDelivery(local, "plat")
+	rec, _ := delivery.Read(local, "plat")
 	f2, _ := rec.Lookup(m.Sets[0].Files[1].Name)
 	if f2.Resumed <= 0 || f2.Resumed >= st.Size() {
 		t.Errorf("file 2 resumed from %d; want inside the .part (0, %d)", f2.Resumed, st.Size())
@@ -280,7 +281,7 @@ func TestPushNewResendReplacesFinalFiles(t *testing.T) {
 		t.Errorf("files=%d, want 3 replaced", res.Files)
 	}
 	assertDelivered(t, filepath.Join(s.Root(), "in"), m2, local)
-	if rec, _ := ReadDelivery(local, "plat"); rec.Resend != 1 {
+	if rec, _ := delivery.Read(local, "plat"); rec.Resend != 1 {
 		t.Errorf("record resend %d", rec.Resend)
 	}
 }
@@ -455,7 +456,7 @@ func TestPushDeadPrimaryFilesGoToOtherPrimaryNotStandby(t *testing.T) {
 		t.Errorf("the standby was used (%d logins) although primary b stayed up", standby.Logins())
 	}
 	// Files a was writing when it died were finished by b.
-	rec, _ := ReadDelivery(workdir.New(cfg.Workdir).Out("51007", "20241212"), "plat")
+	rec, _ := delivery.Read(workdir.New(cfg.Workdir).Out("51007", "20241212"), "plat")
 	published := map[string]bool{}
 	for _, n := range publishOrder(a.Events()) {
 		published[n] = true
@@ -569,7 +570,7 @@ func TestPushRestartsPartOfAnotherVersion(t *testing.T) {
 	}
 	local := workdir.New(cfg.Workdir).Out("51007", "20241212")
 	assertDelivered(t, filepath.Join(s.Root(), "in"), m, local)
-	if rec, _ := ReadDelivery(local, "plat"); rec.Files[0].Resumed != 0 {
+	if rec, _ := delivery.Read(local, "plat"); rec.Files[0].Resumed != 0 {
 		t.Errorf("resumed from %d a .part of another file", rec.Files[0].Resumed)
 	}
 }

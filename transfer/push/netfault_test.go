@@ -23,6 +23,7 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/internal/delivery"
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/lock"
 	"github.com/chama-data/chama/internal/manifest"
@@ -349,7 +350,7 @@ func TestNetPrimaryKilledMidSetStandbyGetsWholeSet(t *testing.T) {
 	if res.Jobs[0].Via[0] != S.d.Addr() {
 		t.Errorf("via %v", res.Jobs[0].Via)
 	}
-	rec, _ := ReadDelivery(local, "plat")
+	rec, _ := delivery.Read(local, "plat")
 	for _, f := range rec.Files {
 		if !f.On(S.d.Addr()) {
 			t.Errorf("record: %s not on the standby (%v)", f.Name, f.Hosts)
@@ -369,7 +370,7 @@ func TestNetPrimaryKilledMidSetStandbyGetsWholeSet(t *testing.T) {
 			t.Errorf("the re-run changed the %s's folder:\nbefore %v\nafter  %v", name, before[i], after[i])
 		}
 	}
-	rec2, _ := ReadDelivery(local, "plat")
+	rec2, _ := delivery.Read(local, "plat")
 	for _, f := range rec2.Files {
 		if !f.On(S.d.Addr()) {
 			t.Errorf("after the re-run the record drops the standby for %s (%v)", f.Name, f.Hosts)
@@ -428,7 +429,7 @@ func TestNetEveryConnectionCutMakesProgress(t *testing.T) {
 	}
 	local := workdir.New(cfg.Workdir).Out("51007", "20241212")
 	assertDelivered(t, P.in(), m, local)
-	rec, _ := ReadDelivery(local, "plat")
+	rec, _ := delivery.Read(local, "plat")
 	resumed := 0
 	for _, f := range rec.Files {
 		if f.Resumed > 0 {

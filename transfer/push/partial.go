@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/chama-data/chama/internal/delivery"
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/internal/workdir"
 )
@@ -51,45 +52,14 @@ func readPushSet(dir string, partial bool) (*manifest.Manifest, bool, error) {
 	return &pm, true, nil
 }
 
-// SetChanges lists the data files a target already received (its delivery
-// record, same re-send number) that the packed set m no longer has, or
-// has with other content: what re-packing an hour of a delivered day does
-// to the files after it.
-func SetChanges(m *manifest.Manifest, d *Delivery) []string {
-	if m == nil || d == nil || d.Resend != m.Resend {
-		return nil
-	}
-	type key struct{ set, name string }
-	now := map[key]manifest.File{}
-	for _, s := range m.Sets {
-		for _, f := range s.Files {
-			now[key{s.Part, f.Name}] = f
-		}
-	}
-	var out []string
-	for _, e := range d.Files {
-		if e.Verf {
-			continue
-		}
-		f, ok := now[key{e.Set, e.Name}]
-		switch {
-		case !ok:
-			out = append(out, e.Name+" (delivered, no longer in the set)")
-		case e.Bytes != f.Bytes || (e.MD5 != "" && f.MD5 != "" && e.MD5 != f.MD5):
-			out = append(out, fmt.Sprintf("%s (delivered md5 %s, %d bytes; now md5 %s, %d bytes)", e.Name, e.MD5, e.Bytes, f.MD5, f.Bytes))
-		}
-	}
-	return out
-}
-
 // refuseMixed stops a push that would mix two versions of a set on a
 // target, before anything is sent, naming the differing files and the
 // way out.
-func refuseMixed(m *manifest.Manifest, prev *Delivery, force bool) error {
+func refuseMixed(m *manifest.Manifest, prev *delivery.Record, force bool) error {
 	if force {
 		return nil
 	}
-	diff := SetChanges(m, prev)
+	diff := delivery.SetChanges(m, prev)
 	if len(diff) == 0 {
 		return nil
 	}

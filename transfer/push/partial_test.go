@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chama-data/chama/internal/delivery"
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/internal/workdir"
@@ -65,7 +66,7 @@ func TestPushPartialSendsNoVerf(t *testing.T) {
 			t.Errorf("%s on the target: md5 %q, want %s", f.Name, got, f.MD5)
 		}
 	}
-	rec, _ := ReadDelivery(local, "plat")
+	rec, _ := delivery.Read(local, "plat")
 	if rec == nil || rec.Complete || len(rec.Files) != 3 {
 		t.Fatalf("record after a partial push: %+v", rec)
 	}
@@ -85,7 +86,7 @@ func TestPushPartialSendsNoVerf(t *testing.T) {
 		t.Errorf("published after assembly: %v, want only the .verf", order)
 	}
 	assertDelivered(t, remote, m, local)
-	if rec, _ := ReadDelivery(local, "plat"); rec == nil || !rec.Complete {
+	if rec, _ := delivery.Read(local, "plat"); rec == nil || !rec.Complete {
 		t.Errorf("record not complete after the .verf: %+v", rec)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chama-data/chama/internal/delivery"
 	"github.com/chama-data/chama/internal/manifest"
 )
 
@@ -26,7 +27,7 @@ func TestRefuseMixedWayOut(t *testing.T) {
 			verf = ""
 		}
 		m := &manifest.Manifest{Period: "20241212", Resend: tc.resend, Sets: []manifest.Set{{Verf: verf, Files: []manifest.File{{Name: "f1", Bytes: 20, MD5: "bb"}}}}}
-		prev := &Delivery{Target: "plat", Resend: tc.resend, Files: []Delivered{{Name: "f1", Bytes: 10, MD5: "aa"}}}
+		prev := &delivery.Record{Target: "plat", Resend: tc.resend, Files: []delivery.File{{Name: "f1", Bytes: 10, MD5: "aa"}}}
 		err := refuseMixed(m, prev, false)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || (tc.not != "" && strings.Contains(err.Error(), tc.not)) {
 			t.Errorf("resend %d partial %v: %v", tc.resend, tc.partial, err)

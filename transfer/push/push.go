@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/internal/delivery"
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/lock"
 	"github.com/chama-data/chama/internal/manifest"
@@ -159,8 +160,8 @@ type job struct {
 	res      JobResult
 	localDir string
 	m        *manifest.Manifest
-	rec      *Delivery
-	prev     *Delivery
+	rec      *delivery.Record
+	prev     *delivery.Record
 	sets     []*setState
 	errs     []string
 	hard     bool // a failure that needs an operator (exit 1)
@@ -272,7 +273,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 					j.res.code, j.res.Err = exit.Usage, fmt.Sprintf("%s is re-send %02d, not %02d: pack it with --resend %02d first", filepath.Join(dir, workdir.ManifestFile), m.Resend, o.Resend, o.Resend)
 					continue
 				}
-				prev, err := ReadDelivery(dir, rt.Target)
+				prev, err := delivery.Read(dir, rt.Target)
 				if err != nil {
 					j.res.code, j.res.Err = exit.Failure, err.Error()
 					continue
@@ -282,7 +283,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 					j.res.code, j.res.Err = exit.Failure, err.Error()
 					continue
 				}
-				j.rec = &Delivery{Version: 1, Iface: ifc.Name, Period: p.String(), Target: rt.Target, Resend: m.Resend}
+				j.rec = &delivery.Record{Version: 1, Iface: ifc.Name, Period: p.String(), Target: rt.Target, Resend: m.Resend}
 				if prev != nil && prev.Resend == m.Resend {
 					j.rec.Files = append(j.rec.Files, prev.Files...)
 				}

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
+	"github.com/chama-data/chama/internal/delivery"
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/sftpd"
 	"github.com/chama-data/chama/internal/workdir"
@@ -32,7 +33,7 @@ func TestPushDeliversWholeSetVerfLast(t *testing.T) {
 	if res.Files != 7 || res.Skipped != 0 || res.Code != 0 {
 		t.Errorf("result: files=%d skipped=%d code=%d", res.Files, res.Skipped, res.Code)
 	}
-	rec, err := ReadDelivery(local, "plat")
+	rec, err := delivery.Read(local, "plat")
 	if err != nil || rec == nil {
 		t.Fatalf("delivery record: %v", err)
 	}
@@ -89,7 +90,7 @@ func TestPushTwoTargetsEachGetFullSet(t *testing.T) {
 		t.Errorf("want two OK jobs: %s", status)
 	}
 	for _, tg := range []string{"old", "new"} {
-		if rec, _ := ReadDelivery(local, tg); rec == nil || !rec.Complete || len(rec.Files) != 6 {
+		if rec, _ := delivery.Read(local, tg); rec == nil || !rec.Complete || len(rec.Files) != 6 {
 			t.Errorf("record of %s: %+v", tg, rec)
 		}
 	}
@@ -109,7 +110,7 @@ func TestPushFailAfterBytesIsRetried(t *testing.T) {
 	local := workdir.New(cfg.Workdir).Out("51007", "20241212")
 	assertDelivered(t, filepath.Join(s.Root(), "in"), m, local)
 	assertVerfLast(t, m, s.Events())
-	rec, _ := ReadDelivery(local, "plat")
+	rec, _ := delivery.Read(local, "plat")
 	if e, _ := rec.Lookup(m.Sets[0].Files[1].Name); e.Attempts != 2 {
 		t.Errorf("file 2 took %d attempts, want 2", e.Attempts)
 	}

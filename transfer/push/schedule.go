@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/internal/delivery"
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/internal/retry"
@@ -55,7 +56,7 @@ type task struct {
 	// file missing there).
 	pin *hostState
 	// prev is the delivery record's entry for the file (same re-send).
-	prev    Delivered
+	prev    delivery.File
 	hasPrev bool
 	// on: the hosts that confirmed the file in this run.
 	on map[string]bool
@@ -145,7 +146,7 @@ func runTarget(ctx context.Context, o *Options, name string, t *config.Target, j
 
 // recordedHome is the configured host on which the record shows the
 // set's .verf and every data file, or nil.
-func (r *targetRun) recordedHome(prev *Delivery, s *setState) *hostState {
+func (r *targetRun) recordedHome(prev *delivery.Record, s *setState) *hostState {
 	if s.set.Verf == "" {
 		return nil
 	}
@@ -838,7 +839,7 @@ func (r *targetRun) finish(h *hostState, tk *task, out outcome, err error) class
 		if tk.hasPrev && tk.prev.MD5 == tk.u.MD5 && tk.prev.Bytes == tk.u.Size {
 			hosts = tk.prev.Hosts
 		}
-		j.rec.put(Delivered{Set: tk.set.set.Part, Name: tk.u.Name, Verf: tk.verf, Host: h.addr, Hosts: slices.Clone(hosts), Path: tk.u.final(),
+		j.rec.Put(delivery.File{Set: tk.set.set.Part, Name: tk.u.Name, Verf: tk.verf, Host: h.addr, Hosts: slices.Clone(hosts), Path: tk.u.final(),
 			Bytes: tk.u.Size, MD5: tk.u.MD5, Time: time.Now().UTC(), Attempts: attempts, Skipped: out.Skipped, Resumed: out.ResumedFrom})
 		if tk.verf {
 			tk.set.done = true
@@ -975,7 +976,7 @@ func (r *targetRun) writeRecord(j *job) {
 	}
 	j.rec.Complete = complete
 	j.written = time.Now()
-	if err := j.rec.write(j.localDir); err != nil {
+	if err := j.rec.Write(j.localDir); err != nil {
 		r.log.Error("cannot write the delivery record", "dir", j.localDir, "err", err)
 	}
 }

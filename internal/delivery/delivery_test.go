@@ -1,4 +1,4 @@
-package push
+package delivery
 
 import (
 	"os"
@@ -22,9 +22,9 @@ func TestDeliveryRecordWaitsForThePeriodLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &Delivery{Version: 1, Iface: "51007", Period: "20241212", Target: "plat"}
+	d := &Record{Version: 1, Iface: "51007", Period: "20241212", Target: "plat"}
 	done := make(chan error, 1)
-	go func() { done <- d.write(dir) }()
+	go func() { done <- d.Write(dir) }()
 	select {
 	case err := <-done:
 		unlock()
@@ -39,7 +39,7 @@ func TestDeliveryRecordWaitsForThePeriodLock(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ReadDelivery(dir, "plat"); err != nil {
+	if _, err := Read(dir, "plat"); err != nil {
 		t.Fatalf("record after the lock was released: %v", err)
 	}
 }

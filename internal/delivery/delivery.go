@@ -1,4 +1,8 @@
-package push
+// Package delivery is the per-target delivery record of a period: which
+// files reached which hosts, written by push and read by pack, verify and
+// status. It lives apart from push so that readers need not import the
+// SFTP code.
+package delivery
 
 import (
 	"encoding/json"
@@ -15,8 +19,8 @@ import (
 	"github.com/chama-data/chama/internal/workdir"
 )
 
-// Delivery says which files of a period reached one target, where and how.
-type Delivery struct {
+// Record says which files of a period reached one target, where and how.
+type Record struct {
 	Version int       `json:"version"`
 	Iface   string    `json:"iface"`
 	Period  string    `json:"period"`
@@ -24,15 +28,15 @@ type Delivery struct {
 	Resend  int       `json:"resend"` // the manifest's re-send number when delivered
 	Updated time.Time `json:"updated"`
 	// Complete is true once every set's .verf was published.
-	Complete bool        `json:"complete"`
-	Files    []Delivered `json:"files"`
+	Complete bool   `json:"complete"`
+	Files    []File `json:"files"`
 
 	idx map[string]int // Files by name; nil: to build
 }
 
 // index finds a file's position, building the index on first use: a set
 // of 4,000 files is looked up once per file.
-func (d *Delivery) index(name string) (int, bool) {
+func (d *Record) index(name string) (int, bool) {
 	if d.idx == nil {
 		d.idx = make(map[string]int, len(d.Files))
 		for i, f := range d.Files {
@@ -43,8 +47,8 @@ func (d *Delivery) index(name string) (int, bool) {
 	return i, ok
 }
 
-// Delivered is one file confirmed on the target.
-type Delivered struct {
+// File is one file confirmed on the target.
+type File struct {
 	Set  string `json:"set,omitempty"` // the set's part ("" when not partitioned)
 	Name string `json:"name"`
 	Verf bool   `json:"verf,omitempty"`
@@ -63,9 +67,9 @@ type Delivered struct {
 	Resumed  int64     `json:"resumed_from,omitempty"`
 }
 
-// ReadDelivery loads the record of target in a period folder; a missing
+// Read loads the record of target in a period folder; a missing
 // record is (nil, nil).
-func ReadDelivery(dir, target string) (*Delivery, error) {
+func Read(dir, target string) (*Record, error) {
 	p := filepath.Join(dir, workdir.DeliveryFile(target))
 	b, err := os.ReadFile(p)
 	if errors.Is(err, os.ErrNotExist) {
@@ -74,7 +78,7 @@ func ReadDelivery(dir, target string) (*Delivery, error) {
 	if err != nil {
 		return nil, err
 	}
-	var d Delivery
+	var d Record
 	if err := json.Unmarshal(b, &d); err != nil {
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
@@ -88,22 +92,22 @@ func ReadDelivery(dir, target string) (*Delivery, error) {
 }
 
 // On reports whether the record shows the file on host (host:port).
-func (f Delivered) On(host string) bool { return slices.Contains(f.Hosts, host) }
+func (f File) On(host string) bool { return slices.Contains(f.Hosts, host) }
 
 // Lookup finds a file's entry.
-func (d *Delivery) Lookup(name string) (Delivered, bool) {
+func (d *Record) Lookup(name string) (File, bool) {
 	if d == nil {
-		return Delivered{}, false
+		return File{}, false
 	}
 	if i, ok := d.index(name); ok {
 		return d.Files[i], true
 	}
-	return Delivered{}, false
+	return File{}, false
 }
 
-// put adds or updates a file's entry. The hosts accumulate: a file
+// Put adds or updates a file's entry. The hosts accumulate: a file
 // confirmed on a second host is on both.
-func (d *Delivery) put(e Delivered) {
+func (d *Record) Put(e File) {
 	if !slices.Contains(e.Hosts, e.Host) {
 		e.Hosts = append(e.Hosts, e.Host)
 	}
@@ -132,7 +136,8 @@ func (d *Delivery) put(e Delivered) {
 	d.Files = append(d.Files, e)
 }
 
-func (d *Delivery) write(dir string) error {
+// Write saves the record in the period folder dir, atomically.
+func (d *Record) Write(dir string) error {
 	sort.SliceStable(d.Files, func(i, j int) bool {
 		a, b := d.Files[i], d.Files[j]
 		if a.Set != b.Set {
@@ -157,4 +162,35 @@ func (d *Delivery) write(dir string) error {
 	}
 	defer unlock()
 	return manifest.WriteFileAtomic(filepath.Join(dir, workdir.DeliveryFile(d.Target)), append(b, '\n'), 0o644)
+}
+
+// SetChanges lists the data files a target already received (its delivery
+// record, same re-send number) that the packed set m no longer has, or
+// has with other content: what re-packing an hour of a delivered day does
+// to the files after it.
+func SetChanges(m *manifest.Manifest, d *Record) []string {
+	if m == nil || d == nil || d.Resend != m.Resend {
+		return nil
+	}
+	type key struct{ set, name string }
+	now := map[key]manifest.File{}
+	for _, s := range m.Sets {
+		for _, f := range s.Files {
+			now[key{s.Part, f.Name}] = f
+		}
+	}
+	var out []string
+	for _, e := range d.Files {
+		if e.Verf {
+			continue
+		}
+		f, ok := now[key{e.Set, e.Name}]
+		switch {
+		case !ok:
+			out = append(out, e.Name+" (delivered, no longer in the set)")
+		case e.Bytes != f.Bytes || (e.MD5 != "" && f.MD5 != "" && e.MD5 != f.MD5):
+			out = append(out, fmt.Sprintf("%s (delivered md5 %s, %d bytes; now md5 %s, %d bytes)", e.Name, e.MD5, e.Bytes, f.MD5, f.Bytes))
+		}
+	}
+	return out
 }
