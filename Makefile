@@ -33,13 +33,14 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./config
 	$(GO) test -run '^$$' -fuzz '^FuzzConvert$$' -fuzztime $(FUZZTIME) ./etl/pack
 
-# staticcheck, pinned so a new release cannot fail CI on its own; and a
-# darwin cross-build, so a Linux-only call cannot creep in (chama runs on
-# unix; internal/report still needs syscall.Kill, so no windows build).
+# staticcheck, pinned so a new release cannot fail CI on its own; and
+# darwin and windows cross-builds, so a Linux-only call cannot creep in
+# (chama runs on unix; the windows build keeps unix calls behind build tags).
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 lint: vet
 	$(GO) run $(STATICCHECK) ./...
 	GOOS=darwin CGO_ENABLED=0 $(GO) build ./...
+	GOOS=windows CGO_ENABLED=0 $(GO) build ./...
 
 vet:
 	$(GO) vet ./...

@@ -7,12 +7,10 @@ package report
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -250,7 +248,7 @@ func localGone(self string) func(string, int) bool {
 		if machine != self || pid <= 0 {
 			return false
 		}
-		return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+		return processGone(pid)
 	}
 }
 

@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command packtool measures what `make bench-pack` reports beside the
 // wall-clock times:
 //
