@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/internal/logkey"
 	"github.com/chama-data/chama/internal/progress"
 	"github.com/chama-data/chama/naming"
 )
@@ -131,7 +132,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		if !r.OK {
 			rep.OK = false
 		}
-		o.Log.Debug("verified", "stage", "verify", "iface", r.Iface, "period", r.Period, "ok", r.OK, "files", r.Files, "rows", r.Lines, "bytes", r.Bytes, "findings", len(r.Findings))
+		o.Log.Debug("verified", logkey.Stage, "verify", logkey.Iface, r.Iface, logkey.Period, r.Period, "ok", r.OK, "files", r.Files, logkey.Rows, r.Lines, logkey.Bytes, r.Bytes, "findings", len(r.Findings))
 		if done != nil {
 			done(r)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/chama-data/chama/internal/delivery"
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/ledger"
+	"github.com/chama-data/chama/internal/logkey"
 	"github.com/chama-data/chama/internal/pipeline"
 	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/naming"
@@ -174,7 +175,7 @@ func dialTarget(c *config.Config, log *slog.Logger) verify.Dialer {
 				}
 			}
 			if len(eps) != 1 || eps[0].Addr() != host {
-				log.Warn("the delivery record names a host the target no longer lists; checking the target's first host that answers", "target", name, "host", host)
+				log.Warn("the delivery record names a host the target no longer lists; checking the target's first host that answers", "target", name, logkey.Host, host)
 			}
 		}
 		var errs []string

@@ -27,6 +27,7 @@ import (
 
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/delivery"
+	"github.com/chama-data/chama/internal/logkey"
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/naming"
@@ -152,7 +153,7 @@ func lockDay(ctx context.Context, o Options) (func(), error) {
 			return nil, fmt.Errorf("interface %s period %s: %w", o.Iface.Name, o.Period.Day(), err)
 		}
 		if !waited && o.Log != nil {
-			o.Log.Info("waiting for the day folder's lock", "iface", o.Iface.Name, "period", o.Period.Day().String(), "err", err)
+			o.Log.Info("waiting for the day folder's lock", logkey.Iface, o.Iface.Name, logkey.Period, o.Period.Day().String(), logkey.Err, err)
 		}
 		waited = true
 		select {
@@ -205,7 +206,7 @@ func buildDay(ctx context.Context, o Options, day naming.Period, full bool) (*As
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	log = log.With("iface", iface.Name, "period", day.String())
+	log = log.With(logkey.Iface, iface.Name, logkey.Period, day.String())
 	now := time.Now
 	if o.Now != nil {
 		now = o.Now

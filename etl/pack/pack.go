@@ -23,6 +23,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/internal/logkey"
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/internal/progress"
 	"github.com/chama-data/chama/internal/workdir"
@@ -79,7 +80,7 @@ func Run(ctx context.Context, o Options) (*manifest.Manifest, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	log = log.With("iface", iface.Name, "period", period.String())
+	log = log.With(logkey.Iface, iface.Name, logkey.Period, period.String())
 	now := time.Now
 	if o.Now != nil {
 		now = o.Now
@@ -132,7 +133,7 @@ func Run(ctx context.Context, o Options) (*manifest.Manifest, error) {
 			if n > 0 {
 				conv.fields = n
 				log.Info("fields is not set: expecting the most common field count of the first lines of the first input; lines with another count are rejects (set fields: N to pin it, or fields: -1 to accept any count)",
-					"fields", n, "lines", seen, "file", inputs[0].Path)
+					"fields", n, "lines", seen, logkey.File, inputs[0].Path)
 			}
 		}
 		var total int64
@@ -257,7 +258,7 @@ func Run(ctx context.Context, o Options) (*manifest.Manifest, error) {
 		return nil, fmt.Errorf("%s: publish: %w", where, err)
 	}
 	os.Remove(workdir.FailedRejects(final)) // a failed run's list is stale now
-	log.Info("pack done", "files", FileCount(m), "rows", rows.Written, "rejected", rows.Rejected)
+	log.Info("pack done", "files", FileCount(m), logkey.Rows, rows.Written, "rejected", rows.Rejected)
 	return m, nil
 }
 

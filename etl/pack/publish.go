@@ -13,6 +13,7 @@ import (
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/lock"
+	"github.com/chama-data/chama/internal/logkey"
 	"github.com/chama-data/chama/internal/workdir"
 )
 
@@ -117,7 +118,7 @@ func cleanStale(parent, period string, remove func(dir string) error, log *slog.
 			p := filepath.Join(parent, n)
 			log.Info("removing the leftovers of an interrupted run", "dir", p)
 			if err := remove(p); err != nil {
-				log.Warn("leftovers not fully removed", "dir", p, "err", err)
+				log.Warn("leftovers not fully removed", "dir", p, logkey.Err, err)
 			}
 		}
 	}
@@ -162,7 +163,7 @@ func (s *staging) discard() {
 		return
 	}
 	if err := s.remove(s.tmp); err != nil {
-		s.log.Warn("temporary output not fully removed", "dir", s.tmp, "err", err)
+		s.log.Warn("temporary output not fully removed", "dir", s.tmp, logkey.Err, err)
 	}
 }
 
@@ -176,7 +177,7 @@ func (s *staging) publish() error {
 	s.published = true
 	if old != "" {
 		if err := s.remove(old); err != nil {
-			s.log.Warn("previous output not fully removed", "dir", old, "err", err)
+			s.log.Warn("previous output not fully removed", "dir", old, logkey.Err, err)
 		}
 	}
 	return nil

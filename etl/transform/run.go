@@ -17,6 +17,7 @@ import (
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/etl/funcs"
 	"github.com/chama-data/chama/internal/exit"
+	"github.com/chama-data/chama/internal/logkey"
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/naming"
@@ -437,7 +438,7 @@ func runStream(ctx context.Context, o Options, t *config.Transform, sh *funcs.Sh
 	if ss.Total.Written == nil {
 		ss.Total.Written = map[string]int64{}
 	}
-	o.Log.Info("transform", "layer", o.Layer, "period", o.Period.String(), "table", st.table, "files", len(files),
+	o.Log.Info("transform", "layer", o.Layer, logkey.Period, o.Period.String(), "table", st.table, "files", len(files),
 		"read", ss.Total.Read, "routed", ss.Total.Routed, "filtered", ss.Total.Filtered, "rejected", ss.Total.Rejected)
 	return ss, nil
 }

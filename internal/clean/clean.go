@@ -62,6 +62,7 @@ import (
 
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/exit"
+	"github.com/chama-data/chama/internal/logkey"
 	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/naming"
 )
@@ -245,7 +246,7 @@ func (c *cleaner) scan(ctx context.Context) error {
 			continue
 		}
 		if errors.Is(err, errNotFolder) {
-			c.o.Log.Warn("not cleaned: not a folder (symlinks are never followed)", "file", filepath.Join(c.workdir, area))
+			c.o.Log.Warn("not cleaned: not a folder (symlinks are never followed)", logkey.File, filepath.Join(c.workdir, area))
 			continue
 		}
 		if err != nil {
@@ -281,7 +282,7 @@ func (c *cleaner) walk(ctx context.Context, h *dirh, rel string) error {
 			// Not chama's (a filesystem's lost+found): nothing of ours can
 			// be inside, and one such folder must not stop every night's
 			// clean.
-			c.o.Log.Warn("not cleaned: folder not readable; skipped", "dir", filepath.Join(c.workdir, filepath.FromSlash(rel), n.name), "err", err.Error())
+			c.o.Log.Warn("not cleaned: folder not readable; skipped", "dir", filepath.Join(c.workdir, filepath.FromSlash(rel), n.name), logkey.Err, err.Error())
 			continue
 		}
 		if err != nil {
@@ -468,7 +469,7 @@ func (c *cleaner) removeFiles(ctx context.Context, victims []*item) error {
 				if m := ch.markerAbove(v); m != "" {
 					// Its marker could not be deleted, or pull staged the
 					// partition again meanwhile: the data stays with it.
-					c.o.Log.Warn("not cleaned: a marker vouches for this staged input", "file", c.abs(v.rel), "marker", c.abs(m))
+					c.o.Log.Warn("not cleaned: a marker vouches for this staged input", logkey.File, c.abs(v.rel), "marker", c.abs(m))
 					continue
 				}
 			}
@@ -499,9 +500,9 @@ func (c *cleaner) skipped(rel string, err error) {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case errors.Is(err, errNotFolder), errors.Is(err, errChanged):
-		c.o.Log.Warn("not cleaned: changed since it was listed (symlinks are never followed)", "file", c.abs(rel), "err", err.Error())
+		c.o.Log.Warn("not cleaned: changed since it was listed (symlinks are never followed)", logkey.File, c.abs(rel), logkey.Err, err.Error())
 	default:
-		c.o.Log.Error("not deleted", "file", c.abs(rel), "err", err.Error())
+		c.o.Log.Error("not deleted", logkey.File, c.abs(rel), logkey.Err, err.Error())
 		c.failed = append(c.failed, fmt.Sprintf("%s: %v", c.abs(rel), err))
 	}
 }
@@ -512,7 +513,7 @@ func (c *cleaner) deleted(v *item) {
 	c.res.Files++
 	c.res.Bytes += v.size
 	fmt.Fprintf(c.o.Out, "CHAMA_CLEAN %s file=%s bytes=%d mtime=%s\n", c.verb(), v.rel, v.size, v.mtime.UTC().Format(time.RFC3339))
-	c.o.Log.Info("retention: "+strings.ToLower(strings.ReplaceAll(c.verb(), "_", " ")), "file", c.abs(v.rel), "bytes", v.size, "mtime", v.mtime)
+	c.o.Log.Info("retention: "+strings.ToLower(strings.ReplaceAll(c.verb(), "_", " ")), logkey.File, c.abs(v.rel), logkey.Bytes, v.size, "mtime", v.mtime)
 }
 
 func (c *cleaner) verb() string {
@@ -563,7 +564,7 @@ func (c *cleaner) removeDirs() {
 			c.touched[parent] = true
 			c.res.Dirs++
 			fmt.Fprintf(c.o.Out, "CHAMA_CLEAN %s dir=%s\n", c.verb(), d)
-			c.o.Log.Info("retention: removed emptied folder", "file", c.abs(d), "dry_run", c.o.DryRun)
+			c.o.Log.Info("retention: removed emptied folder", logkey.File, c.abs(d), "dry_run", c.o.DryRun)
 		}
 	}
 }
@@ -623,7 +624,7 @@ func (c *cleaner) removeLocks(ctx context.Context) error {
 			continue
 		}
 		if held {
-			c.o.Log.Info("retention: lock in use, kept", "file", c.abs(l.rel))
+			c.o.Log.Info("retention: lock in use, kept", logkey.File, c.abs(l.rel))
 			c.res.Kept++
 			continue
 		}

@@ -5,10 +5,12 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+
+	"github.com/chama-data/chama/internal/logkey"
 )
 
 // NewJSONHandler is slog's JSON handler with the fixed keys always
-// present, in FixedKeys order after time, level and msg, null when a line
+// present, in logkey.Fixed order after time, level and msg, null when a line
 // has no value for one. root.go uses it for --log-format json.
 func NewJSONHandler(w io.Writer, opts *slog.HandlerOptions) slog.Handler {
 	return &fixedHandler{inner: slog.NewJSONHandler(w, opts)}
@@ -40,7 +42,7 @@ func (h *fixedHandler) WithGroup(name string) slog.Handler {
 	return &fixedHandler{inner: h.inner.WithAttrs(h.fixed(nil)).WithGroup(name), grouped: true}
 }
 
-func isFixed(k string) bool { return slices.Contains(FixedKeys, k) }
+func isFixed(k string) bool { return slices.Contains(logkey.Fixed, k) }
 
 // fixed merges h.attrs and extra into the fixed keys first (later values
 // win), then the other attributes in order.
@@ -57,8 +59,8 @@ func (h *fixedHandler) fixed(extra []slog.Attr) []slog.Attr {
 		}
 		others = append(others, a)
 	}
-	out := make([]slog.Attr, 0, len(FixedKeys)+len(others))
-	for _, k := range FixedKeys {
+	out := make([]slog.Attr, 0, len(logkey.Fixed)+len(others))
+	for _, k := range logkey.Fixed {
 		v, ok := vals[k]
 		if !ok {
 			out = append(out, slog.Any(k, nil))

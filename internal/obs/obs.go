@@ -15,28 +15,10 @@ import (
 
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/ledger"
+	"github.com/chama-data/chama/internal/logkey"
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/internal/metrics"
 )
-
-// The fixed log keys. With --log-format json every line carries all of
-// them (null when a line has no value for one), so log pipelines can
-// rely on one schema.
-const (
-	KeyRunID   = "run_id"
-	KeyStage   = "stage"
-	KeyIface   = "iface"
-	KeyPeriod  = "period"
-	KeyFile    = "file"
-	KeyRows    = "rows"
-	KeyBytes   = "bytes"
-	KeyHost    = "host"
-	KeyAttempt = "attempt"
-	KeyErr     = "err"
-)
-
-// FixedKeys in the order they are written.
-var FixedKeys = []string{KeyRunID, KeyStage, KeyIface, KeyPeriod, KeyFile, KeyRows, KeyBytes, KeyHost, KeyAttempt, KeyErr}
 
 // RunIDEnv lets a scheduler pass its own run id (Airflow: {{ run_id }}),
 // so chama's ledger rows and logs join the scheduler's.
@@ -58,20 +40,15 @@ func Logger(base *slog.Logger, runID, stage, iface, period string) *slog.Logger 
 	if base == nil {
 		base = slog.Default()
 	}
-	return base.With(KeyRunID, runID, KeyStage, stage, KeyIface, iface, KeyPeriod, period)
+	return base.With(logkey.RunID, runID, logkey.Stage, stage, logkey.Iface, iface, logkey.Period, period)
 }
 
-// Attribute helpers, so every stage spells the keys the same way.
-func Rows(n int64) slog.Attr  { return slog.Int64(KeyRows, n) }
-func Bytes(n int64) slog.Attr { return slog.Int64(KeyBytes, n) }
-func Host(h string) slog.Attr { return slog.String(KeyHost, h) }
-
-// Err is the error key; a nil error gives an empty attribute.
+// Err is the error attribute; a nil error gives an empty one.
 func Err(err error) slog.Attr {
 	if err == nil {
 		return slog.Attr{}
 	}
-	return slog.String(KeyErr, err.Error())
+	return slog.String(logkey.Err, err.Error())
 }
 
 // Recorder records stage runs. Any field may be zero: no ledger, no
@@ -149,12 +126,12 @@ func (s *Span) End(ctx context.Context, res ledger.Result) {
 		Duration: end.Sub(s.start), Success: res.Status == ledger.OK, End: end}); err != nil {
 		s.Log.Warn("metrics file not written", Err(err))
 	}
-	attrs := []any{Rows(rows), Bytes(res.Bytes), slog.Int64("files", res.Files), slog.String("status", res.Status), slog.Duration("took", end.Sub(s.start))}
+	attrs := []any{slog.Int64(logkey.Rows, rows), slog.Int64(logkey.Bytes, res.Bytes), slog.Int64("files", res.Files), slog.String("status", res.Status), slog.Duration("took", end.Sub(s.start))}
 	if res.Host != "" {
-		attrs = append(attrs, Host(res.Host))
+		attrs = append(attrs, slog.String(logkey.Host, res.Host))
 	}
 	if res.Err != "" {
-		attrs = append(attrs, slog.String(KeyErr, res.Err))
+		attrs = append(attrs, slog.String(logkey.Err, res.Err))
 		s.Log.Error("stage run ended", attrs...)
 		return
 	}

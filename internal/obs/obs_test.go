@@ -12,6 +12,7 @@ import (
 
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/ledger"
+	"github.com/chama-data/chama/internal/logkey"
 	"github.com/chama-data/chama/internal/manifest"
 )
 
@@ -26,8 +27,8 @@ func TestJSONLinesCarryEveryFixedKey(t *testing.T) {
 	var b bytes.Buffer
 	log := slog.New(NewJSONHandler(&b, &slog.HandlerOptions{ReplaceAttr: noTime}))
 	l := Logger(log, "r-1", "push", "51007", "20241212")
-	l.Info("sent", slog.String(KeyFile, "a.dat.gz"), Bytes(4096), Host("127.0.0.1:22"), slog.Int(KeyAttempt, 2), slog.String("extra", "x"))
-	l.Error("failed", Err(errors.New("connection reset")), Rows(7))
+	l.Info("sent", slog.String(logkey.File, "a.dat.gz"), slog.Int64(logkey.Bytes, 4096), slog.String(logkey.Host, "127.0.0.1:22"), slog.Int(logkey.Attempt, 2), slog.String("extra", "x"))
+	l.Error("failed", Err(errors.New("connection reset")), slog.Int64(logkey.Rows, 7))
 	l.Info("no error", Err(nil))
 	l.WithGroup("g").Info("grouped", slog.Int("n", 1))
 	want := `{"level":"INFO","msg":"sent","run_id":"r-1","stage":"push","iface":"51007","period":"20241212","file":"a.dat.gz","rows":null,"bytes":4096,"host":"127.0.0.1:22","attempt":2,"err":null,"extra":"x"}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/exit"
+	"github.com/chama-data/chama/internal/logkey"
 	"github.com/chama-data/chama/internal/obs"
 	"github.com/chama-data/chama/naming"
 )
@@ -78,7 +79,7 @@ func Run(ctx context.Context, stages []Stage, p Params, periods []naming.Period)
 				return err
 			}
 			if p.Log != nil {
-				p.Log.Info("stage", "stage", s.Name, "period", period.String())
+				p.Log.Info("stage", logkey.Stage, s.Name, logkey.Period, period.String())
 			}
 			err := s.Run(ctx, pp, period)
 			if err == nil {
@@ -96,7 +97,7 @@ func Run(ctx context.Context, stages []Stage, p Params, periods []naming.Period)
 			if errors.As(err, &fi) {
 				if rest := without(pp.Ifaces, fi.Names); len(rest) > 0 && len(rest) < len(pp.Ifaces) {
 					if p.Log != nil {
-						p.Log.Warn("later stages run without the failed interfaces", "stage", s.Name, "period", period.String(), "failed", strings.Join(fi.Names, ","))
+						p.Log.Warn("later stages run without the failed interfaces", logkey.Stage, s.Name, logkey.Period, period.String(), "failed", strings.Join(fi.Names, ","))
 					}
 					pp.Ifaces = rest
 					continue

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/internal/logkey"
 	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/transfer/source"
 )
@@ -228,7 +229,7 @@ func (r *runner) copyFile(ctx context.Context, st *sourceState, cs *config.Sourc
 		return File{}, err
 	}
 	r.meter.AddFiles(1)
-	r.o.Log.Debug("staged", "path", f.Path, "bytes", n, "source", name)
+	r.o.Log.Debug("staged", "path", f.Path, logkey.Bytes, n, "source", name)
 	return File{Path: f.Path, Bytes: n, Checksum: sum}, nil
 }
 

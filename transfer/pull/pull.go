@@ -27,6 +27,7 @@ import (
 
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/exit"
+	"github.com/chama-data/chama/internal/logkey"
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/internal/progress"
 	"github.com/chama-data/chama/internal/retry"
@@ -338,7 +339,7 @@ func (r *runner) writeRecords(res *Result) {
 		// same time: read, merge and write it under a lock.
 		unlock, err := lockRecord(dir)
 		if err != nil {
-			r.o.Log.Warn("pull record not written", "dir", dir, "err", err)
+			r.o.Log.Warn("pull record not written", "dir", dir, logkey.Err, err)
 			continue
 		}
 		// Keep the record of partitions pulled into this day by earlier runs.
@@ -360,7 +361,7 @@ func (r *runner) writeRecords(res *Result) {
 		}
 		unlock()
 		if err != nil {
-			r.o.Log.Warn("pull record not written", "dir", dir, "err", err)
+			r.o.Log.Warn("pull record not written", "dir", dir, logkey.Err, err)
 		}
 	}
 }
@@ -422,7 +423,7 @@ func (r *runner) partition(ctx context.Context, p *Partition) {
 		r.fail(p, primary, err)
 		return
 	}
-	r.o.Log.Warn("primary source failed; using the fallback", "iface", p.Iface, "path", p.Path, "primary", primary, "fallback", fb, "err", err)
+	r.o.Log.Warn("primary source failed; using the fallback", logkey.Iface, p.Iface, "path", p.Path, "primary", primary, "fallback", fb, logkey.Err, err)
 	if ferr := r.pullFrom(ctx, p, fb); ferr != nil {
 		if p.Status != StatusNotReady {
 			r.fail(p, fb, fmt.Errorf("%w; fallback %s: %w", err, fb, ferr))
@@ -549,7 +550,7 @@ func (r *runner) removeStale(p *Partition, stage string, files []source.FileInfo
 			return err
 		}
 		if _, err := os.Stat(sidecarPath(path)); err != nil {
-			r.o.Log.Warn("staged folder holds a file the source does not have and pull did not stage; left alone", "file", path)
+			r.o.Log.Warn("staged folder holds a file the source does not have and pull did not stage; left alone", logkey.File, path)
 			p.Foreign = append(p.Foreign, filepath.ToSlash(rel))
 			return nil
 		}
@@ -557,7 +558,7 @@ func (r *runner) removeStale(p *Partition, stage string, files []source.FileInfo
 			return err
 		}
 		os.Remove(sidecarPath(path))
-		r.o.Log.Info("removed a staged file the source no longer has", "file", path)
+		r.o.Log.Info("removed a staged file the source no longer has", logkey.File, path)
 		p.Removed = append(p.Removed, filepath.ToSlash(rel))
 		return nil
 	})
@@ -586,7 +587,7 @@ func again(ctx context.Context, log *slog.Logger, retries int, backoff time.Dura
 		Retries: retries,
 		Backoff: retry.Backoff{Base: backoff, Max: MaxRetryPause},
 		OnRetry: func(attempt int, pause time.Duration, err error) {
-			log.Warn("retrying", "what", what, "attempt", attempt, "of", retries, "in", pause.String(), "err", err)
+			log.Warn("retrying", "what", what, logkey.Attempt, attempt, "of", retries, "in", pause.String(), logkey.Err, err)
 		},
 		Sleep: sleep,
 	}, f)

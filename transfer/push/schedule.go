@@ -19,6 +19,7 @@ import (
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/delivery"
 	"github.com/chama-data/chama/internal/exit"
+	"github.com/chama-data/chama/internal/logkey"
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/internal/retry"
 	"github.com/chama-data/chama/transfer/sshconn"
@@ -115,7 +116,7 @@ func runTarget(ctx context.Context, o *Options, name string, t *config.Target, j
 	d, err := sshconn.NewDialer(name, t, log)
 	if err != nil {
 		// Credentials or known_hosts are unusable: nothing can go out.
-		log.Error("target unusable", "err", err)
+		log.Error("target unusable", logkey.Err, err)
 		for _, j := range jobs {
 			j.errs = append(j.errs, err.Error())
 		}
@@ -502,7 +503,7 @@ func (r *targetRun) worker(ctx context.Context, h *hostState) {
 			continue
 		}
 		r.dialed(h, true)
-		r.log.Debug("connected", "host", h.addr, "posix_rename", c.PosixRename, "fsync", c.Fsync)
+		r.log.Debug("connected", logkey.Host, h.addr, "posix_rename", c.PosixRename, "fsync", c.Fsync)
 		var wg sync.WaitGroup
 		var emu sync.Mutex
 		var transportErr error
@@ -620,7 +621,7 @@ func (r *targetRun) checkSet(ctx context.Context, h *hostState, c *conn, s *setS
 			err := c.Op(ctx, "stat "+p, func() (err error) { st, err = c.SFTP.Stat(p); return })
 			switch {
 			case errors.Is(err, os.ErrNotExist), err == nil && st.Size() != tk.u.Size:
-				r.log.Warn("a file confirmed through another host is not on this one; sending it here (is the storage really shared?)", "host", h.addr, "file", p)
+				r.log.Warn("a file confirmed through another host is not on this one; sending it here (is the storage really shared?)", logkey.Host, h.addr, logkey.File, p)
 				mu.Lock()
 				missing = append(missing, tk)
 				mu.Unlock()
@@ -666,7 +667,7 @@ func (r *targetRun) dialed(h *hostState, ok bool) {
 func (r *targetRun) serving(h *hostState) {
 	h.stalls = 0
 	if !h.downSince.IsZero() {
-		r.log.Info("host is back", "host", h.addr, "down_for", time.Since(h.downSince).Round(time.Second).String())
+		r.log.Info("host is back", logkey.Host, h.addr, "down_for", time.Since(h.downSince).Round(time.Second).String())
 	}
 	h.downSince, h.probes = time.Time{}, 0
 }
@@ -735,7 +736,7 @@ func (r *targetRun) connBroken(h *hostState, err error, moved bool, epoch int) i
 	now := time.Now()
 	if moved {
 		r.serving(h)
-		r.log.Info("connection broke after progress; reconnecting", "host", h.addr, "err", err)
+		r.log.Info("connection broke after progress; reconnecting", logkey.Host, h.addr, logkey.Err, err)
 		return 1
 	}
 	r.count(h, &h.stalls, epoch, now, "connections broke without moving data")
@@ -752,7 +753,7 @@ func (r *targetRun) count(h *hostState, n *int, epoch int, now time.Time, what s
 	}
 	*n++
 	h.epoch++
-	r.log.Warn("host failure counted; will retry", "host", h.addr, "what", what, "consecutive", *n, "down_after", r.t.DownAfter, "err", h.lastErr)
+	r.log.Warn("host failure counted; will retry", logkey.Host, h.addr, "what", what, "consecutive", *n, "down_after", r.t.DownAfter, logkey.Err, h.lastErr)
 	if *n >= r.t.DownAfter && h.up(now) {
 		r.markDown(h, now, fmt.Sprintf("%d %s", *n, what))
 	}
@@ -776,7 +777,7 @@ func (r *targetRun) kill(h *hostState, err error) {
 	h.dead = err
 	var ce *ConfigError
 	h.config = errors.As(err, &ce)
-	r.log.Error("host failed; its files go to the other hosts", "host", h.addr, "reason", reasonCode(err), "err", err)
+	r.log.Error("host failed; its files go to the other hosts", logkey.Host, h.addr, "reason", reasonCode(err), logkey.Err, err)
 }
 
 // markDown rests h: for cool_off while another host can take its files,
@@ -795,13 +796,13 @@ func (r *targetRun) markDown(h *hostState, now time.Time, why string) {
 	}
 	if other {
 		h.downUntil = now.Add(r.t.CoolOff.D())
-		r.log.Error("host marked down; its files go to the other hosts", "host", h.addr, "why", why, "cool_off", r.t.CoolOff.D().String(), "err", h.lastErr)
+		r.log.Error("host marked down; its files go to the other hosts", logkey.Host, h.addr, "why", why, "cool_off", r.t.CoolOff.D().String(), logkey.Err, h.lastErr)
 		return
 	}
 	h.probes++
 	h.downUntil = now.Add(r.backoff(h.probes))
-	r.log.Error("host marked down; no other host can take its files, probing it again", "host", h.addr, "why", why,
-		"probe_in", h.downUntil.Sub(now).Round(time.Millisecond).String(), "gives_up_after", r.t.CoolOff.D().String(), "err", h.lastErr)
+	r.log.Error("host marked down; no other host can take its files, probing it again", logkey.Host, h.addr, "why", why,
+		"probe_in", h.downUntil.Sub(now).Round(time.Millisecond).String(), "gives_up_after", r.t.CoolOff.D().String(), logkey.Err, h.lastErr)
 }
 
 // finish records the outcome of one task.
@@ -819,7 +820,7 @@ func (r *targetRun) finish(h *hostState, tk *task, out outcome, err error) class
 			if !tk.verf { // the total counts data files only
 				r.prog.Skip(max(tk.u.Size-tk.high, 0))
 			}
-			r.log.Debug("already on target", "host", h.addr, "file", tk.u.final())
+			r.log.Debug("already on target", logkey.Host, h.addr, logkey.File, tk.u.final())
 		} else {
 			j.res.Files++
 			j.res.Bytes += tk.u.Size
@@ -829,7 +830,7 @@ func (r *targetRun) finish(h *hostState, tk *task, out outcome, err error) class
 			j.hosts[h.addr] = true
 			h.files++
 			h.bytes += tk.u.Size
-			r.log.Debug("delivered", "host", h.addr, "file", tk.u.final(), "attempts", tk.tries, "resumed_from", out.ResumedFrom)
+			r.log.Debug("delivered", logkey.Host, h.addr, logkey.File, tk.u.final(), "attempts", tk.tries, "resumed_from", out.ResumedFrom)
 		}
 		attempts := tk.tries
 		if out.Skipped {
@@ -872,7 +873,7 @@ func (r *targetRun) finish(h *hostState, tk *task, out outcome, err error) class
 		}
 		s.queue = append(slices.Clone(mh.files), s.queue...)
 		r.log.Warn("holding the .verf back: files of its set are not on this host yet; sending them there first",
-			"host", h.addr, "verf", tk.u.final(), "files", len(mh.files))
+			logkey.Host, h.addr, "verf", tk.u.final(), "files", len(mh.files))
 		return classFile
 	}
 	cls := classify(err)
@@ -900,7 +901,7 @@ func (r *targetRun) finish(h *hostState, tk *task, out outcome, err error) class
 		if tk.attempts > r.t.Retries {
 			r.failTask(tk, fmt.Errorf("gave up on %s after %d failed attempts: %w", tk.u.Name, tk.attempts, err))
 		} else {
-			r.log.Warn("retrying file", "host", h.addr, "file", tk.u.final(), "failed_attempts", tk.attempts, "confirmed", out.Confirmed, "class", cls.String(), "err", err)
+			r.log.Warn("retrying file", logkey.Host, h.addr, logkey.File, tk.u.final(), "failed_attempts", tk.attempts, "confirmed", out.Confirmed, "class", cls.String(), logkey.Err, err)
 			r.requeue(tk, progressed)
 		}
 	}
@@ -962,7 +963,7 @@ func (r *targetRun) failTask(tk *task, err error) {
 	r.open--
 	j.res.Failed++
 	j.errs = append(j.errs, err.Error())
-	r.log.Error("file not delivered", "file", tk.u.final(), "err", err)
+	r.log.Error("file not delivered", logkey.File, tk.u.final(), logkey.Err, err)
 	if !tk.verf && !tk.set.failed && !tk.set.queued {
 		r.open-- // its .verf will never go
 	}
@@ -977,7 +978,7 @@ func (r *targetRun) writeRecord(j *job) {
 	j.rec.Complete = complete
 	j.written = time.Now()
 	if err := j.rec.Write(j.localDir); err != nil {
-		r.log.Error("cannot write the delivery record", "dir", j.localDir, "err", err)
+		r.log.Error("cannot write the delivery record", "dir", j.localDir, logkey.Err, err)
 	}
 }
 
