@@ -90,34 +90,80 @@ func (c *conn) publish(ctx context.Context, u *upload, maxPacket int, prog func(
 	if err := c.checkDir(ctx, u.Dir); err != nil {
 		return out, err
 	}
-	final, part := u.final(), u.part()
+	if err := c.checkFinal(ctx, u, &out); err != nil || out.Skipped {
+		return out, err
+	}
+	offset, err := c.partOffset(ctx, u, maxPacket)
+	if err != nil {
+		return out, err
+	}
 
+	lf, err := os.Open(u.Local)
+	if err != nil {
+		return out, &LocalError{Err: err}
+	}
+	defer lf.Close()
+	if lst, err := lf.Stat(); err != nil || lst.Size() != u.Size {
+		return out, &LocalError{Err: fmt.Errorf("local file %s changed since pack: the manifest says %d bytes", u.Local, u.Size)}
+	}
+	if offset > 0 {
+		same, err := c.samePrefix(ctx, u.part(), lf, offset)
+		if err != nil {
+			return out, err
+		}
+		if !same {
+			offset = 0 // a .part of another version of the file: start over
+		}
+	}
+	out.ResumedFrom = offset
+	if _, err := lf.Seek(offset, io.SeekStart); err != nil {
+		return out, err
+	}
+
+	if err := c.sendPart(ctx, u, lf, offset, &out, prog); err != nil {
+		return out, err
+	}
+	if err := c.confirm(ctx, u); err != nil {
+		return out, err
+	}
+	return out, c.rename(ctx, u, out.Replaced)
+}
+
+// checkFinal looks at the final file: absent, already the one we would
+// send (out.Skipped), or a differing one that u may overwrite
+// (out.Replaced); any other differing file is an ExistsError.
+func (c *conn) checkFinal(ctx context.Context, u *upload, out *outcome) error {
+	final := u.final()
 	var st os.FileInfo
 	err := c.Op(ctx, "stat "+final, func() (err error) { st, err = c.SFTP.Stat(final); return })
-	finalExists := err == nil
 	switch {
 	case err == nil:
 		same, why, err := c.sameFile(ctx, u, st)
 		if err != nil {
-			return out, err
+			return err
 		}
 		if same {
 			out.Skipped = true
-			return out, nil
+			return nil
 		}
 		if !u.Overwrite {
-			return out, &ExistsError{Host: c.Host, Path: final, Remote: st.Size(), Local: u.Size, Why: why}
+			return &ExistsError{Host: c.Host, Path: final, Remote: st.Size(), Local: u.Size, Why: why}
 		}
 		out.Replaced = true
 	case errors.Is(err, os.ErrNotExist):
 	default:
-		return out, err
+		return err
 	}
+	return nil
+}
 
-	// Resume or restart the .part.
+// partOffset is where the upload of u starts: resuming a .part left by
+// an earlier attempt, or 0 to restart it.
+func (c *conn) partOffset(ctx context.Context, u *upload, maxPacket int) (int64, error) {
+	part := u.part()
 	var offset int64
 	var pst os.FileInfo
-	err = c.Op(ctx, "stat "+part, func() (err error) { pst, err = c.SFTP.Stat(part); return })
+	err := c.Op(ctx, "stat "+part, func() (err error) { pst, err = c.SFTP.Stat(part); return })
 	switch {
 	case err == nil:
 		switch {
@@ -131,49 +177,34 @@ func (c *conn) publish(ctx context.Context, u *upload, maxPacket int, prog func(
 		}
 	case errors.Is(err, os.ErrNotExist):
 	default:
-		return out, err
+		return 0, err
 	}
+	return offset, nil
+}
 
-	lf, err := os.Open(u.Local)
-	if err != nil {
-		return out, &LocalError{Err: err}
-	}
-	defer lf.Close()
-	if lst, err := lf.Stat(); err != nil || lst.Size() != u.Size {
-		return out, &LocalError{Err: fmt.Errorf("local file %s changed since pack: the manifest says %d bytes", u.Local, u.Size)}
-	}
-	if offset > 0 {
-		same, err := c.samePrefix(ctx, part, lf, offset)
-		if err != nil {
-			return out, err
-		}
-		if !same {
-			offset = 0 // a .part of another version of the file: start over
-		}
-	}
-	out.ResumedFrom = offset
-	if _, err := lf.Seek(offset, io.SeekStart); err != nil {
-		return out, err
-	}
-
+// sendPart writes lf, from offset on, to the .part of u, syncs and closes
+// it. It counts the bytes sent in out.Sent and, even when the upload
+// fails, sets out.Confirmed to where the next attempt may resume.
+func (c *conn) sendPart(ctx context.Context, u *upload, lf *os.File, offset int64, out *outcome, prog func(pos int64)) error {
+	part := u.part()
 	flags := os.O_WRONLY | os.O_CREATE
 	if offset == 0 {
 		flags |= os.O_TRUNC
 	}
 	var f *sftp.File
-	err = c.Op(ctx, "open "+part, func() (err error) { f, err = c.SFTP.OpenFile(part, flags); return })
+	err := c.Op(ctx, "open "+part, func() (err error) { f, err = c.SFTP.OpenFile(part, flags); return })
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return out, &MissingDirError{Host: c.Host, Dir: u.Dir}
+			return &MissingDirError{Host: c.Host, Dir: u.Dir}
 		}
-		return out, err
+		return err
 	}
 	w := c.Watch(ctx, "write "+part)
 	if offset > 0 {
 		if _, err := f.Seek(offset, io.SeekStart); err != nil {
 			w.End(nil)
 			f.Close()
-			return out, err
+			return err
 		}
 	}
 	pr := &progressReader{r: lf, w: w, prog: func(n int64) {
@@ -195,39 +226,51 @@ func (c *conn) publish(ctx context.Context, u *upload, maxPacket int, prog func(
 	if err != nil {
 		err = w.End(err)
 		f.Close()
-		return out, err
+		return err
 	}
 	err = w.End(f.Close())
 	if err != nil {
-		return out, fmt.Errorf("close %s: %w", part, err)
+		return fmt.Errorf("close %s: %w", part, err)
 	}
+	return nil
+}
 
-	// Confirm.
-	err = c.Op(ctx, "stat "+part, func() (err error) { pst, err = c.SFTP.Stat(part); return })
+// confirm checks the uploaded .part of u before it is published: its
+// size and, with remote checksums, its md5. A .part with the wrong md5
+// is removed so the next attempt starts over rather than resume it.
+func (c *conn) confirm(ctx context.Context, u *upload) error {
+	part := u.part()
+	var pst os.FileInfo
+	err := c.Op(ctx, "stat "+part, func() (err error) { pst, err = c.SFTP.Stat(part); return })
 	if err != nil {
-		return out, err
+		return err
 	}
 	if pst.Size() != u.Size {
-		return out, &SizeError{Host: c.Host, Path: part, Remote: pst.Size(), Local: u.Size}
+		return &SizeError{Host: c.Host, Path: part, Remote: pst.Size(), Local: u.Size}
 	}
 	if u.Checksum && u.MD5 != "" {
 		sum, err := c.RemoteMD5(ctx, part)
 		if err != nil {
-			return out, err
+			return err
 		}
 		if sum != u.MD5 {
 			// Corrupt: start over next time rather than resume it.
 			c.Op(ctx, "remove "+part, func() error { return c.SFTP.Remove(part) })
-			return out, &sshconn.ChecksumError{Host: c.Host, Path: part, Err: fmt.Errorf("remote md5 %s, want %s", sum, u.MD5)}
+			return &sshconn.ChecksumError{Host: c.Host, Path: part, Err: fmt.Errorf("remote md5 %s, want %s", sum, u.MD5)}
 		}
 	}
+	return nil
+}
 
-	// Publish.
-	return out, c.Op(ctx, "rename "+part, func() error {
+// rename publishes the confirmed .part of u under its final name;
+// replace says a final file is there to be replaced.
+func (c *conn) rename(ctx context.Context, u *upload, replace bool) error {
+	final, part := u.final(), u.part()
+	return c.Op(ctx, "rename "+part, func() error {
 		if c.PosixRename && !u.NoPosixRename {
 			return c.SFTP.PosixRename(part, final)
 		}
-		if finalExists {
+		if replace {
 			// Without posix-rename a plain rename cannot replace a file:
 			// remove, then rename. Downstream may see no file for this
 			// short window, never a partial one.

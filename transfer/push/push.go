@@ -182,6 +182,32 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Config == nil {
 		return nil, exit.Usagef("push: no config")
 	}
+	o.setDefaults()
+	ifaces := o.Ifaces
+	if ifaces == nil {
+		ifaces, _ = o.Config.Select("")
+	}
+
+	pl := &plan{byTarget: map[string][]*job{}}
+	defer pl.unlock()
+	pl.build(&o, ifaces)
+
+	if o.Track != nil {
+		for _, j := range pl.jobs {
+			j.end = o.Track(ctx, j.res.Iface, j.res.Period, j.res.Target)
+		}
+	}
+	prog := o.prog
+	if prog == nil {
+		prog = newMeter(&o, pl.total)
+	}
+	hosts := runTargets(ctx, &o, pl.byTarget, prog)
+	prog.Close()
+	return summarize(&o, pl.jobs, hosts, start)
+}
+
+// setDefaults fills in the options a caller left unset.
+func (o *Options) setDefaults() {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
@@ -197,120 +223,140 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.ProgressEvery <= 0 {
 		o.ProgressEvery = 10 * time.Second
 	}
-	ifaces := o.Ifaces
-	if ifaces == nil {
-		ifaces, _ = o.Config.Select("")
-	}
+}
 
-	// Build the jobs, grouped by target.
-	var jobs []*job
-	byTarget := map[string][]*job{}
-	var total int64
+// plan is the jobs of a run: one per interface, period and target, those
+// that can go out grouped by target. A job that cannot go out (no route,
+// nothing packed, a busy period, ...) carries its error and exit code.
+type plan struct {
+	jobs     []*job
+	byTarget map[string][]*job
+	total    int64    // bytes of the data files to send, for the progress meter
+	unlocks  []func() // push locks, held until the run ends
+}
+
+// unlock releases the push locks, last taken first.
+func (pl *plan) unlock() {
+	for i := len(pl.unlocks) - 1; i >= 0; i-- {
+		pl.unlocks[i]()
+	}
+}
+
+// build plans the jobs of every period and interface.
+func (pl *plan) build(o *Options, ifaces []*config.Interface) {
 	for _, p := range o.Periods {
 		for _, ifc := range ifaces {
-			if len(ifc.Routes) == 0 {
-				j := &job{res: JobResult{Iface: ifc.Name, Period: p.String(), Target: "-", code: exit.Usage,
-					Err: fmt.Sprintf("interface %s has no routes: nothing to push to", ifc.Name)}}
-				jobs = append(jobs, j)
-				continue
-			}
-			if p.Hourly && ifc.Granularity == "day" {
-				// An hour of a day interface carries the day's names: sent
-				// on its own it would look like (part of) the day's set.
-				j := &job{res: JobResult{Iface: ifc.Name, Period: p.String(), Target: "-", code: exit.Usage,
-					Err: fmt.Sprintf("interface %s is delivered per day: push --date %s (add --partial for the hours packed so far)", ifc.Name, p.Day())}}
-				jobs = append(jobs, j)
-				continue
-			}
-			dir := workdir.New(o.Config.Workdir).Out(ifc.Name, p.String())
-			m, partial, merr := readPushSet(dir, o.Partial)
-			if merr == nil {
-				merr = checkNames(m)
-			}
-			if merr == nil {
-				// One push of a period at a time: two would race on the
-				// same .part files and delivery records.
-				unlock, err := lock.Try(workdir.PushLock(dir), lock.Exclusive)
-				switch {
-				case errors.Is(err, lock.ErrHeld):
-					merr = exit.Busy(errBusy{dir: dir})
-				case err != nil:
-					merr = fmt.Errorf("push lock: %w", err)
-				default:
-					defer unlock()
-				}
-			}
-			seenTarget := map[string]bool{}
-			for _, rt := range ifc.Routes {
-				j := &job{localDir: dir, m: m, verfCols: ifc.VerfColumns, res: JobResult{Iface: ifc.Name, Period: p.String(), Target: rt.Target, Partial: partial}}
-				jobs = append(jobs, j)
-				t := o.Config.Targets[rt.Target]
-				if t == nil {
-					j.res.code, j.res.Err = exit.Usage, fmt.Sprintf("unknown target %q", rt.Target)
-					continue
-				}
-				if seenTarget[rt.Target] {
-					// One delivery record per target and period.
-					j.res.code, j.res.Err = exit.Usage, fmt.Sprintf("interface %s routes to target %s twice; use one route per target", ifc.Name, rt.Target)
-					continue
-				}
-				seenTarget[rt.Target] = true
-				j.res.Dir = rt.Dir
-				if j.res.Dir == "" {
-					j.res.Dir = t.Dir
-				}
-				switch {
-				case errors.Is(merr, os.ErrNotExist):
-					j.res.code, j.res.Err = exit.NotReady, fmt.Sprintf("%s has no %s: pack the period first", dir, workdir.ManifestFile)
-					continue
-				case errors.Is(merr, exit.ErrBusy):
-					j.res.code, j.res.Err, j.res.Busy = exit.Partial, merr.Error(), true
-					continue
-				case merr != nil:
-					j.res.code, j.res.Err = exit.Failure, merr.Error()
-					continue
-				case o.Resend >= 0 && m.Resend != o.Resend:
-					j.res.code, j.res.Err = exit.Usage, fmt.Sprintf("%s is re-send %02d, not %02d: pack it with --resend %02d first", filepath.Join(dir, workdir.ManifestFile), m.Resend, o.Resend, o.Resend)
-					continue
-				}
-				prev, err := delivery.Read(dir, rt.Target)
-				if err != nil {
-					j.res.code, j.res.Err = exit.Failure, err.Error()
-					continue
-				}
-				j.prev = prev
-				if err := refuseMixed(m, prev, o.Force); err != nil {
-					j.res.code, j.res.Err = exit.Failure, err.Error()
-					continue
-				}
-				j.rec = &delivery.Record{Version: 1, Iface: ifc.Name, Period: p.String(), Target: rt.Target, Resend: m.Resend}
-				if prev != nil && prev.Resend == m.Resend {
-					j.rec.Files = append(j.rec.Files, prev.Files...)
-				}
-				j.res.Record = filepath.Join(dir, workdir.DeliveryFile(rt.Target))
-				for _, s := range m.Sets {
-					ss := &setState{job: j, set: s, left: len(s.Files)}
-					j.sets = append(j.sets, ss)
-					for _, f := range s.Files {
-						total += f.Bytes
-					}
-				}
-				j.res.Sets = len(j.sets)
-				byTarget[rt.Target] = append(byTarget[rt.Target], j)
-			}
+			pl.addIface(o, p, ifc)
 		}
 	}
+}
 
-	if o.Track != nil {
-		for _, j := range jobs {
-			j.end = o.Track(ctx, j.res.Iface, j.res.Period, j.res.Target)
+// addIface plans the jobs of one interface and period: it reads the
+// packed set once and locks the period, then adds a job per route.
+func (pl *plan) addIface(o *Options, p naming.Period, ifc *config.Interface) {
+	if len(ifc.Routes) == 0 {
+		j := &job{res: JobResult{Iface: ifc.Name, Period: p.String(), Target: "-", code: exit.Usage,
+			Err: fmt.Sprintf("interface %s has no routes: nothing to push to", ifc.Name)}}
+		pl.jobs = append(pl.jobs, j)
+		return
+	}
+	if p.Hourly && ifc.Granularity == "day" {
+		// An hour of a day interface carries the day's names: sent
+		// on its own it would look like (part of) the day's set.
+		j := &job{res: JobResult{Iface: ifc.Name, Period: p.String(), Target: "-", code: exit.Usage,
+			Err: fmt.Sprintf("interface %s is delivered per day: push --date %s (add --partial for the hours packed so far)", ifc.Name, p.Day())}}
+		pl.jobs = append(pl.jobs, j)
+		return
+	}
+	dir := workdir.New(o.Config.Workdir).Out(ifc.Name, p.String())
+	m, partial, merr := readPushSet(dir, o.Partial)
+	if merr == nil {
+		merr = checkNames(m)
+	}
+	if merr == nil {
+		// One push of a period at a time: two would race on the
+		// same .part files and delivery records.
+		unlock, err := lock.Try(workdir.PushLock(dir), lock.Exclusive)
+		switch {
+		case errors.Is(err, lock.ErrHeld):
+			merr = exit.Busy(errBusy{dir: dir})
+		case err != nil:
+			merr = fmt.Errorf("push lock: %w", err)
+		default:
+			pl.unlocks = append(pl.unlocks, unlock)
 		}
 	}
-	prog := o.prog
-	if prog == nil {
-		prog = newMeter(&o, total)
+	seenTarget := map[string]bool{}
+	for _, rt := range ifc.Routes {
+		j := &job{localDir: dir, m: m, verfCols: ifc.VerfColumns, res: JobResult{Iface: ifc.Name, Period: p.String(), Target: rt.Target, Partial: partial}}
+		pl.jobs = append(pl.jobs, j)
+		pl.addRoute(o, j, rt, merr, seenTarget)
 	}
+}
 
+// addRoute readies job j of one route: it checks the target and the
+// packed set (merr: why it cannot be read or pushed now), reads the
+// previous delivery record, and queues the sets for the target.
+func (pl *plan) addRoute(o *Options, j *job, rt config.Route, merr error, seenTarget map[string]bool) {
+	dir, m := j.localDir, j.m
+	t := o.Config.Targets[rt.Target]
+	if t == nil {
+		j.res.code, j.res.Err = exit.Usage, fmt.Sprintf("unknown target %q", rt.Target)
+		return
+	}
+	if seenTarget[rt.Target] {
+		// One delivery record per target and period.
+		j.res.code, j.res.Err = exit.Usage, fmt.Sprintf("interface %s routes to target %s twice; use one route per target", j.res.Iface, rt.Target)
+		return
+	}
+	seenTarget[rt.Target] = true
+	j.res.Dir = rt.Dir
+	if j.res.Dir == "" {
+		j.res.Dir = t.Dir
+	}
+	switch {
+	case errors.Is(merr, os.ErrNotExist):
+		j.res.code, j.res.Err = exit.NotReady, fmt.Sprintf("%s has no %s: pack the period first", dir, workdir.ManifestFile)
+		return
+	case errors.Is(merr, exit.ErrBusy):
+		j.res.code, j.res.Err, j.res.Busy = exit.Partial, merr.Error(), true
+		return
+	case merr != nil:
+		j.res.code, j.res.Err = exit.Failure, merr.Error()
+		return
+	case o.Resend >= 0 && m.Resend != o.Resend:
+		j.res.code, j.res.Err = exit.Usage, fmt.Sprintf("%s is re-send %02d, not %02d: pack it with --resend %02d first", filepath.Join(dir, workdir.ManifestFile), m.Resend, o.Resend, o.Resend)
+		return
+	}
+	prev, err := delivery.Read(dir, rt.Target)
+	if err != nil {
+		j.res.code, j.res.Err = exit.Failure, err.Error()
+		return
+	}
+	j.prev = prev
+	if err := refuseMixed(m, prev, o.Force); err != nil {
+		j.res.code, j.res.Err = exit.Failure, err.Error()
+		return
+	}
+	j.rec = &delivery.Record{Version: 1, Iface: j.res.Iface, Period: j.res.Period, Target: rt.Target, Resend: m.Resend}
+	if prev != nil && prev.Resend == m.Resend {
+		j.rec.Files = append(j.rec.Files, prev.Files...)
+	}
+	j.res.Record = filepath.Join(dir, workdir.DeliveryFile(rt.Target))
+	for _, s := range m.Sets {
+		ss := &setState{job: j, set: s, left: len(s.Files)}
+		j.sets = append(j.sets, ss)
+		for _, f := range s.Files {
+			pl.total += f.Bytes
+		}
+	}
+	j.res.Sets = len(j.sets)
+	pl.byTarget[rt.Target] = append(pl.byTarget[rt.Target], j)
+}
+
+// runTargets delivers to every target at once, each independently of
+// the others, and returns what their hosts did.
+func runTargets(ctx context.Context, o *Options, byTarget map[string][]*job, prog meter) []HostResult {
 	var hosts []HostResult
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -323,15 +369,20 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			hr := runTarget(ctx, &o, name, o.Config.Targets[name], byTarget[name], prog)
+			hr := runTarget(ctx, o, name, o.Config.Targets[name], byTarget[name], prog)
 			mu.Lock()
 			hosts = append(hosts, hr...)
 			mu.Unlock()
 		}()
 	}
 	wg.Wait()
-	prog.Close()
+	return hosts
+}
 
+// summarize settles each job's result, hands it to its Track hook,
+// writes its status lines and totals the run. The run's exit code is the
+// most serious of the jobs'.
+func summarize(o *Options, jobs []*job, hosts []HostResult, start time.Time) (*Result, error) {
 	res := &Result{Hosts: hosts}
 	sort.SliceStable(res.Hosts, func(a, b int) bool { return res.Hosts[a].Target < res.Hosts[b].Target })
 	codes := map[int]bool{}
