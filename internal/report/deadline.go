@@ -63,14 +63,7 @@ func Deadline(ctx context.Context, o DeadlineOptions) ([]DeadlineRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	var days, names []string
-	for _, d := range o.Days {
-		days = append(days, d.Date())
-	}
-	for _, i := range o.Ifaces {
-		names = append(names, i.Name)
-	}
-	rows, err := o.Ledger.Rows(ctx, ledger.Query{Days: days, Ifaces: names, Stages: []string{ledger.StagePush}})
+	rows, err := pushRows(ctx, o)
 	if err != nil {
 		return nil, err
 	}
@@ -80,74 +73,117 @@ func Deadline(ctx context.Context, o DeadlineOptions) ([]DeadlineRow, error) {
 		y, m, dd := day.Start.Date()
 		due := time.Date(y, m, dd+1, 0, 0, 0, 0, o.Loc).Add(off)
 		for _, ifc := range o.Ifaces {
-			periods := []string{day.String()}
-			if ifc.Granularity == "hour" {
-				periods = nil
-				for _, h := range day.Hours() {
-					periods = append(periods, h.String())
-				}
-			}
-			targets := []string{""}
-			if len(ifc.Routes) > 0 {
-				targets = nil
-				for _, rt := range ifc.Routes {
-					targets = append(targets, rt.Target)
-				}
-			}
-			row := DeadlineRow{Iface: ifc.Name, Period: day.Date(), Deadline: due}
-			failed := false
-			for _, p := range periods {
-				for _, t := range targets {
-					var first time.Time
-					var lastStatus string
-					var last ledger.Row
-					for _, r := range rows {
-						if r.Iface != ifc.Name || r.Period != p || (t != "" && r.Target != t) {
-							continue
-						}
-						if r.Status == ledger.OK && (first.IsZero() || r.Finished.Before(first)) {
-							first = r.Finished
-						}
-						if last.ID == 0 || newer(r, last) {
-							last, lastStatus = r, r.Status
-						}
-					}
-					if first.IsZero() {
-						name := p
-						if t != "" {
-							name += "@" + t
-						}
-						row.Missing = append(row.Missing, name)
-						if lastStatus == ledger.Failed || lastStatus == ledger.Partial {
-							failed = true
-						}
-						continue
-					}
-					if first.After(row.Delivered) {
-						row.Delivered = first
-					}
-				}
-			}
-			switch {
-			case len(row.Missing) > 0 && o.Now.Before(due):
-				row.State = DeadlinePending
-			case len(row.Missing) > 0 && failed:
-				row.State = DeadlineFailed
-			case len(row.Missing) > 0:
-				row.State = DeadlineMissing
-			case row.Delivered.After(due):
-				row.State = DeadlineLate
-			default:
-				row.State = DeadlineOnTime
-			}
-			if len(row.Missing) > 0 {
-				row.Delivered = time.Time{}
-			}
-			out = append(out, row)
+			out = append(out, deadlineRow(rows, ifc, day, due, o.Now))
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Period < out[j].Period })
 	return out, nil
+}
+
+// pushRows reads the ledger's push rows of the days and interfaces asked.
+func pushRows(ctx context.Context, o DeadlineOptions) ([]ledger.Row, error) {
+	var days, names []string
+	for _, d := range o.Days {
+		days = append(days, d.Date())
+	}
+	for _, i := range o.Ifaces {
+		names = append(names, i.Name)
+	}
+	return o.Ledger.Rows(ctx, ledger.Query{Days: days, Ifaces: names, Stages: []string{ledger.StagePush}})
+}
+
+// deadlineRow is the row of interface ifc and day, due at due: every
+// period of the day on every target, each delivered when first pushed.
+func deadlineRow(rows []ledger.Row, ifc *config.Interface, day naming.Period, due, now time.Time) DeadlineRow {
+	row := DeadlineRow{Iface: ifc.Name, Period: day.Date(), Deadline: due}
+	periods, targets := dayPeriods(ifc, day), routeTargets(ifc)
+	failed := false
+	for _, p := range periods {
+		for _, t := range targets {
+			first, lastStatus := firstPush(rows, ifc.Name, p, t)
+			if first.IsZero() {
+				name := p
+				if t != "" {
+					name += "@" + t
+				}
+				row.Missing = append(row.Missing, name)
+				if lastStatus == ledger.Failed || lastStatus == ledger.Partial {
+					failed = true
+				}
+				continue
+			}
+			if first.After(row.Delivered) {
+				row.Delivered = first
+			}
+		}
+	}
+	row.State = deadlineState(row, failed, due, now)
+	if len(row.Missing) > 0 {
+		row.Delivered = time.Time{}
+	}
+	return row
+}
+
+// dayPeriods are the periods of day an interface delivers: the day, or
+// its 24 hours for an hourly interface.
+func dayPeriods(ifc *config.Interface, day naming.Period) []string {
+	periods := []string{day.String()}
+	if ifc.Granularity == "hour" {
+		periods = nil
+		for _, h := range day.Hours() {
+			periods = append(periods, h.String())
+		}
+	}
+	return periods
+}
+
+// routeTargets are the targets of ifc's routes; "" (any target) when it
+// has none.
+func routeTargets(ifc *config.Interface) []string {
+	targets := []string{""}
+	if len(ifc.Routes) > 0 {
+		targets = nil
+		for _, rt := range ifc.Routes {
+			targets = append(targets, rt.Target)
+		}
+	}
+	return targets
+}
+
+// firstPush finds, among the push rows of iface, period p and target t
+// ("" any), when the first successful one finished (zero: none) and the
+// status of the newest one.
+func firstPush(rows []ledger.Row, iface, p, t string) (first time.Time, lastStatus string) {
+	var last ledger.Row
+	for _, r := range rows {
+		if r.Iface != iface || r.Period != p || (t != "" && r.Target != t) {
+			continue
+		}
+		if r.Status == ledger.OK && (first.IsZero() || r.Finished.Before(first)) {
+			first = r.Finished
+		}
+		if last.ID == 0 || newer(r, last) {
+			last, lastStatus = r, r.Status
+		}
+	}
+	return first, lastStatus
+}
+
+// deadlineState is the state of row, due at due, as of now; failed says
+// the last push of something missing failed.
+func deadlineState(row DeadlineRow, failed bool, due, now time.Time) string {
+	switch {
+	case len(row.Missing) > 0 && now.Before(due):
+		return DeadlinePending
+	case len(row.Missing) > 0 && failed:
+		return DeadlineFailed
+	case len(row.Missing) > 0:
+		return DeadlineMissing
+	case row.Delivered.After(due):
+		return DeadlineLate
+	default:
+		return DeadlineOnTime
+	}
 }
 
 // DeadlineAlertLines are the stable lines of late, missing or failed
