@@ -10,6 +10,7 @@ import (
 	"github.com/chama-data/chama/internal/demo"
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/pipeline"
+	"github.com/chama-data/chama/internal/stages"
 	"github.com/chama-data/chama/naming"
 )
 
@@ -82,7 +83,7 @@ func runDemo(ctx context.Context, opts *DemoOptions) error {
 	ifs, _ := c.Select("")
 	rc, done := f.Recorder(c)
 	defer done()
-	err = pipeline.Run(ctx, stages, pipeline.Params{
+	err = pipeline.Run(ctx, stages.All(), pipeline.Params{
 		Config: c, Ifaces: ifs, Stdout: f.Stdout, Log: f.Log, Version: f.Version, Recorder: rc,
 	}, []naming.Period{p})
 	if lerr := env.Arrived(f.Stdout); lerr != nil && err == nil {

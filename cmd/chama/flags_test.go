@@ -447,13 +447,3 @@ func TestRootHasEveryCommand(t *testing.T) {
 	slices.Sort(got)
 	eq(t, "commands", got, want)
 }
-
-// TestRunVerifiesTheTargets: `chama run` verifies remotely (verifyStage
-// sets Remote) because push runs before verify; this keeps that order.
-func TestRunVerifiesTheTargets(t *testing.T) {
-	var names []string
-	for _, s := range stages {
-		names = append(names, s.Name)
-	}
-	eq(t, "stages", names, []string{"pack", "push", "verify"})
-}

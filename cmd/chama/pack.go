@@ -4,18 +4,12 @@ import (
 	"context"
 	"os"
 	"runtime/pprof"
-	"slices"
-	"sync"
 
 	"github.com/spf13/cobra"
 
 	"github.com/chama-data/chama/etl/pack"
 	"github.com/chama-data/chama/internal/exit"
-	"github.com/chama-data/chama/internal/ledger"
-	"github.com/chama-data/chama/internal/manifest"
-	"github.com/chama-data/chama/internal/obs"
-	"github.com/chama-data/chama/internal/pipeline"
-	"github.com/chama-data/chama/naming"
+	"github.com/chama-data/chama/internal/stages"
 )
 
 // PackOptions are `chama pack`'s flags.
@@ -116,7 +110,7 @@ func runPack(ctx context.Context, opts *PackOptions) error {
 	return pack.RunAll(ctx, pack.AllOptions{
 		Config: c, Periods: opts.Period.Periods, Ifaces: ifs, Resend: opts.Resend,
 		Out: f.Stdout, Log: f.Log, Workers: opts.Workers, Version: f.Version,
-		Bars: f.Terminal(), Track: trackPack(rc),
+		Bars: f.Terminal(), Track: stages.TrackPack(rc),
 	})
 }
 
@@ -138,42 +132,4 @@ func startCPUProfile(path string) (func(), error) {
 		pprof.StopCPUProfile()
 		f.Close()
 	}, nil
-}
-
-// packStage is the pack step of `chama run`. Its error names the
-// interfaces that failed, so the later stages still deliver the others.
-func packStage(ctx context.Context, p pipeline.Params, period naming.Period) error {
-	track := trackPack(p.Recorder)
-	var mu sync.Mutex
-	var failed []string
-	err := pack.RunAll(ctx, pack.AllOptions{
-		Config: p.Config, Periods: []naming.Period{period}, Ifaces: p.Ifaces, Resend: p.Resend,
-		Out: p.Stdout, Log: p.Log, Version: p.Version,
-		Track: func(ctx context.Context, iface, period string) func(*manifest.Manifest, error) {
-			done := track(ctx, iface, period)
-			return func(m *manifest.Manifest, err error) {
-				if err != nil {
-					mu.Lock()
-					if !slices.Contains(failed, iface) {
-						failed = append(failed, iface)
-					}
-					mu.Unlock()
-				}
-				done(m, err)
-			}
-		},
-	})
-	if err != nil && len(failed) > 0 {
-		return &pipeline.FailedIfaces{Names: failed, Err: err}
-	}
-	return err
-}
-
-// trackPack records each pack in the run ledger and metrics (a nil
-// recorder records nothing).
-func trackPack(rc *obs.Recorder) func(context.Context, string, string) func(*manifest.Manifest, error) {
-	return func(ctx context.Context, iface, period string) func(*manifest.Manifest, error) {
-		sp := rc.Begin(ctx, ledger.Run{Stage: ledger.StagePack, Iface: iface, Period: period, Hour: hourOf(period)})
-		return func(m *manifest.Manifest, err error) { sp.End(ctx, obs.FromManifest(m, err)) }
-	}
 }

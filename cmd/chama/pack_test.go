@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,8 +11,6 @@ import (
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/ledger"
-	"github.com/chama-data/chama/internal/pipeline"
-	"github.com/chama-data/chama/naming"
 )
 
 // packCLI runs chama in-process with its stdout captured.
@@ -104,29 +101,5 @@ interfaces:
 	if len(rows) != 2 || rows[0].Period != "20241212" || rows[0].Status != ledger.OK || rows[0].RowsOut != 250 || rows[0].Files != 3 ||
 		rows[1].Period != "20241213" || rows[1].Status != ledger.NotReady || !strings.Contains(rows[1].Err, "partition not found") {
 		t.Errorf("ledger rows %+v", rows)
-	}
-}
-
-// The pack stage of `chama run` names the interfaces that failed, so the
-// later stages can still deliver the ones that packed.
-func TestPackStageNamesFailedInterfaces(t *testing.T) {
-	dir := t.TempDir()
-	os.MkdirAll(filepath.Join(dir, "ods/a/dt=20241212"), 0o755)
-	os.WriteFile(filepath.Join(dir, "ods/a/dt=20241212/part-0"), []byte("1\x01x\n"), 0o644)
-	c, err := config.Parse([]byte(`workdir: ` + filepath.Join(dir, "work") + `
-sources:
-  ods: {type: file, root: ` + filepath.Join(dir, "ods") + `}
-interfaces:
-  A: {source: ods, path: "a/dt={date}"}
-  B: {source: ods, path: "b/dt={date}"}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out strings.Builder
-	err = packStage(t.Context(), pipeline.Params{Config: c, Ifaces: []*config.Interface{c.Interfaces["A"], c.Interfaces["B"]}, Stdout: &out}, naming.MustPeriod("20241212"))
-	var fi *pipeline.FailedIfaces
-	if !errors.As(err, &fi) || strings.Join(fi.Names, ",") != "B" || exit.Code(err) != exit.NotReady {
-		t.Fatalf("err %v (exit %d), want B named as failed and exit 4 (its partition is not there yet)\n%s", err, exit.Code(err), out.String())
 	}
 }

@@ -2,41 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/chama-data/chama/internal/exit"
-	"github.com/chama-data/chama/internal/ledger"
-	"github.com/chama-data/chama/internal/obs"
+	"github.com/chama-data/chama/internal/stages"
 	"github.com/chama-data/chama/transfer/pull"
 )
-
-// pullResult is a partition's ledger row: files and bytes staged by this
-// run, the source used as host (marked when it was the fallback).
-func pullResult(p *pull.Partition) ledger.Result {
-	var err error
-	if p.Status != pull.StatusOK {
-		err = exit.With(p.ExitCode(), p.Err())
-		if p.Status == pull.StatusNotReady {
-			err = exit.With(exit.NotReady, errors.New(p.Reason))
-		}
-	}
-	r := obs.Result(err)
-	for _, f := range p.Files {
-		if !f.Skipped {
-			r.Files++
-			r.Bytes += f.Bytes
-		}
-	}
-	r.Host = p.Source
-	if p.Fallback {
-		r.Host += " (fallback: primary failed: " + p.PrimaryError + ")"
-	}
-	return r
-}
 
 // PullOptions are `chama pull`'s flags.
 type PullOptions struct {
@@ -127,14 +101,7 @@ func runPull(ctx context.Context, opts *PullOptions) error {
 		Config: c, Periods: opts.Period.Periods, Ifaces: ifs,
 		Wait: opts.Wait, Poll: opts.Poll, Concurrency: opts.Concurrency,
 		Log: f.Log, Out: out, Progress: f.Terminal(),
-		Track: func(ctx context.Context, p *pull.Partition) func(*pull.Partition) {
-			period := p.Period
-			if p.Hour != "" && len(period) == 8 {
-				period += p.Hour
-			}
-			sp := rc.Begin(ctx, ledger.Run{Stage: ledger.StagePull, Iface: p.Iface, Period: period, Hour: hourOf(period)})
-			return func(p *pull.Partition) { sp.End(ctx, pullResult(p)) }
-		},
+		Track: stages.TrackPull(rc),
 	})
 	if opts.JSON && res != nil {
 		err = printJSON(f.Stdout, res, err)

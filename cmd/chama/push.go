@@ -2,17 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/exit"
-	"github.com/chama-data/chama/internal/ledger"
-	"github.com/chama-data/chama/internal/obs"
-	"github.com/chama-data/chama/internal/pipeline"
-	"github.com/chama-data/chama/naming"
+	"github.com/chama-data/chama/internal/stages"
 	"github.com/chama-data/chama/transfer/push"
 )
 
@@ -116,7 +110,7 @@ func runPush(ctx context.Context, opts *PushOptions) error {
 	defer closeRec()
 	o := push.Options{
 		Config: c, Periods: opts.Period.Periods, Ifaces: ifs, Resend: opts.Resend, Force: opts.Force,
-		Log: f.Log, Status: f.Stdout, Track: pushTrack(rc), Partial: opts.Partial,
+		Log: f.Log, Status: f.Stdout, Track: stages.TrackPush(rc), Partial: opts.Partial,
 		Bars: f.Terminal(),
 	}
 	if opts.JSON {
@@ -128,45 +122,4 @@ func runPush(ctx context.Context, opts *PushOptions) error {
 		err = printJSON(f.Stdout, res, err)
 	}
 	return err
-}
-
-// pushStage is push inside `chama run`: the period's sets as packed with
-// the run's --resend. For an hour of an hourly_pack interface it delivers
-// the day's hours packed so far (--partial).
-func pushStage(ctx context.Context, p pipeline.Params, period naming.Period) error {
-	whole, hourly := pipeline.SplitHourly(p.Ifaces, period)
-	push := func(ifs []*config.Interface, per naming.Period, partial bool) error {
-		if len(ifs) == 0 {
-			return nil
-		}
-		_, err := push.Run(ctx, push.Options{
-			Config: p.Config, Periods: []naming.Period{per}, Ifaces: ifs, Resend: p.Resend, Partial: partial,
-			Log: p.Log, Status: p.Stdout, Track: pushTrack(p.Recorder),
-		})
-		return err
-	}
-	return pipeline.Join(push(whole, period, false), push(hourly, period.Day(), true))
-}
-
-// pushTrack records each interface/period/target delivery as a push run
-// (ledger row with target and hosts, metrics, closing log line). A nil
-// Recorder records nothing.
-func pushTrack(rc *obs.Recorder) func(context.Context, string, string, string) func(push.JobResult) {
-	return func(ctx context.Context, iface, period, target string) func(push.JobResult) {
-		sp := rc.Begin(ctx, ledger.Run{Stage: ledger.StagePush, Iface: iface, Period: period, Hour: hourOf(period), Target: target})
-		return func(r push.JobResult) {
-			res := ledger.Result{Files: int64(r.Files), Bytes: r.Bytes, Host: strings.Join(r.Hosts, ","), Status: ledger.OK}
-			if r.Partial {
-				res.Status = ledger.Partial // the day's known hours only, no .verf yet
-			}
-			if !r.OK {
-				err := exit.With(r.Code, errors.New(r.Err))
-				if r.Busy {
-					err = exit.Busy(err)
-				}
-				res.Status, res.Err = obs.Status(err), r.Err
-			}
-			sp.End(ctx, res)
-		}
-	}
 }

@@ -7,16 +7,8 @@ import (
 
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/pipeline"
+	"github.com/chama-data/chama/internal/stages"
 )
-
-// stages are what `chama run` does for each period, in order; each is a
-// thin call into the package that does the work. verifyStage checks the
-// targets too because push runs before it: keep verify last.
-var stages = []pipeline.Stage{
-	{Name: "pack", Run: packStage},
-	{Name: "push", Run: pushStage},
-	{Name: "verify", Run: verifyStage},
-}
 
 // RunOptions are `chama run`'s flags.
 type RunOptions struct {
@@ -80,7 +72,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	}
 	rc, done := f.Recorder(c)
 	defer done()
-	return pipeline.Run(ctx, stages, pipeline.Params{
+	return pipeline.Run(ctx, stages.All(), pipeline.Params{
 		Config: c, Ifaces: ifs, Resend: opts.Resend, Stdout: f.Stdout, Log: f.Log, Version: f.Version, Recorder: rc,
 	}, opts.Period.Periods)
 }

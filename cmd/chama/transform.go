@@ -2,19 +2,13 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"maps"
-	"slices"
-	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/etl/transform"
 	"github.com/chama-data/chama/internal/exit"
-	"github.com/chama-data/chama/internal/ledger"
-	"github.com/chama-data/chama/internal/obs"
+	"github.com/chama-data/chama/internal/stages"
 )
 
 // TransformOptions are `chama transform`'s flags.
@@ -101,7 +95,7 @@ config error (a bad expression names its key, text and line:column);
 }
 
 func runTransform(ctx context.Context, opts *TransformOptions) error {
-	f, layer, names := opts.Factory, opts.Layer, opts.Names
+	f := opts.Factory
 	c, err := f.Config()
 	if err != nil {
 		return err
@@ -116,64 +110,7 @@ func runTransform(ctx context.Context, opts *TransformOptions) error {
 	defer stop()
 	rc, closeRec := f.Recorder(c)
 	defer closeRec()
-	var firstErr error
-	for _, p := range opts.Period.Periods {
-		done := trackTransform(ctx, rc, c, layer, names, p.String())
-		sum, err := transform.Run(ctx, transform.Options{Config: c, Layer: layer, Period: p, Names: names, Log: f.Log})
-		done(sum, err)
-		if err != nil {
-			status := "FAIL"
-			if exit.Code(err) == exit.NotReady {
-				status = "NOTREADY"
-			}
-			fmt.Fprintf(f.Stdout, "CHAMA_TRANSFORM %s layer=%s period=%s err=%q\n", status, layer, p, err.Error())
-			if firstErr == nil {
-				firstErr = err
-			}
-			if exit.Code(err) == exit.Usage {
-				return err
-			}
-			continue
-		}
-		fmt.Fprintln(f.Stdout, statusLine(layer, p.String(), sum))
-	}
-	return firstErr
-}
-
-// trackTransform records a standalone transform run in the run ledger and
-// metrics: one row per interface (ads) or DWD table (dwd), stage
-// transform, with rows in (read), out (written), rejected and filtered.
-// The returned function ends the rows with the run's summary and error.
-func trackTransform(ctx context.Context, rc *obs.Recorder, c *config.Config, layer string, names []string, period string) func(*transform.Summary, error) {
-	known := slices.Sorted(maps.Keys(c.Transform.DWD))
-	if layer == transform.LayerADS {
-		known = slices.Sorted(maps.Keys(c.Transform.ADS))
-	}
-	if len(names) == 0 {
-		names = known
-	}
-	// An unknown name is a usage error of the run itself, not a run to record.
-	names = slices.DeleteFunc(slices.Clone(names), func(n string) bool { return !slices.Contains(known, n) })
-	spans := make([]*obs.Span, len(names))
-	for i, n := range names {
-		spans[i] = rc.Begin(ctx, ledger.Run{Stage: ledger.StageTransform, Iface: n, Period: period, Hour: hourOf(period)})
-	}
-	return func(sum *transform.Summary, err error) {
-		for i, n := range names {
-			res := obs.Result(err)
-			if sum != nil {
-				if r, ok := sum.Rows[n]; ok {
-					res.RowsIn, res.RowsOut, res.Rejected, res.Filtered = r.Read, r.Written, r.Rejected, r.Filtered
-				}
-				for _, f := range sum.Outputs {
-					if f.Name == n {
-						res.Files++
-					}
-				}
-			}
-			spans[i].End(ctx, res)
-		}
-	}
+	return stages.Transform(ctx, f.Stdout, rc, transform.Options{Config: c, Layer: opts.Layer, Names: opts.Names, Log: f.Log}, opts.Period.Periods)
 }
 
 func splitList(s string) []string {
@@ -184,25 +121,4 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-func statusLine(layer, period string, sum *transform.Summary) string {
-	var t transform.Counts
-	for _, s := range sum.Streams {
-		t.Read += s.Total.Read
-		t.Routed += s.Total.Routed
-		t.Filtered += s.Total.Filtered
-		t.Rejected += s.Total.Rejected
-	}
-	var ws []string
-	names := make([]string, 0, len(sum.Rows))
-	for n := range sum.Rows {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		ws = append(ws, fmt.Sprintf("%s:%d", n, sum.Rows[n].Written))
-	}
-	return fmt.Sprintf("CHAMA_TRANSFORM OK layer=%s period=%s read=%d routed=%d filtered=%d rejected=%d written=%s",
-		layer, period, t.Read, t.Routed, t.Filtered, t.Rejected, strings.Join(ws, ","))
 }

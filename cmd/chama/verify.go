@@ -3,20 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/chama-data/chama/config"
-	"github.com/chama-data/chama/internal/delivery"
 	"github.com/chama-data/chama/internal/exit"
-	"github.com/chama-data/chama/internal/ledger"
-	"github.com/chama-data/chama/internal/logkey"
-	"github.com/chama-data/chama/internal/pipeline"
-	"github.com/chama-data/chama/internal/workdir"
-	"github.com/chama-data/chama/naming"
-	"github.com/chama-data/chama/transfer/sshconn"
+	"github.com/chama-data/chama/internal/stages"
 	"github.com/chama-data/chama/verify"
 )
 
@@ -98,21 +90,13 @@ func runVerify(ctx context.Context, opts *VerifyOptions) error {
 	}
 	rc, closeRec := f.Recorder(c)
 	defer closeRec()
+	var targets *config.Config // the ledger rows name the targets checked
+	if opts.Remote {
+		targets = c
+	}
 	rep, err := verify.Run(ctx, verify.Options{
 		Config: c, Periods: opts.Period.Periods, Ifaces: ifs, Remote: opts.Remote, Deep: opts.Deep, Quick: !opts.Full, Jobs: opts.Jobs, Bars: f.Terminal(),
-		Dial: dialTarget(c, f.Log), Holders: holders(c), Log: f.Log,
-		Track: func(ctx context.Context, iface, period string) func(*verify.Result) {
-			run := ledger.Run{Stage: ledger.StageVerify, Iface: iface, Period: period, Hour: hourOf(period)}
-			if opts.Remote {
-				var ts []string
-				for _, rt := range c.Interfaces[iface].Routes {
-					ts = append(ts, rt.Target)
-				}
-				run.Target = strings.Join(ts, ",")
-			}
-			sp := rc.Begin(ctx, run)
-			return func(r *verify.Result) { sp.End(ctx, verifyResult(r)) }
-		},
+		Dial: verify.SSHDialer(c, f.Log), Holders: verify.RecordHolders(c), Log: f.Log, Track: stages.TrackVerify(rc, targets),
 	})
 	if err != nil {
 		return exit.With(exit.Usage, err)
@@ -134,117 +118,6 @@ func runVerify(ctx context.Context, opts *VerifyOptions) error {
 			}
 		}
 		return exit.With(exit.Failure, fmt.Errorf("verify: %d of %d interface periods failed", bad, len(rep.Results)))
-	}
-	return nil
-}
-
-// hourOf is the ledger's hour of a period: "HH" for an hourly period.
-func hourOf(period string) string {
-	if len(period) == 10 {
-		return period[8:]
-	}
-	return ""
-}
-
-// verifyResult is a verify result as a ledger row.
-func verifyResult(r *verify.Result) ledger.Result {
-	res := ledger.Result{RowsIn: r.Lines, RowsOut: r.Lines, Files: int64(r.Files), Bytes: r.Bytes, Status: ledger.OK, Host: strings.Join(r.Hosts, ",")}
-	if !r.OK {
-		res.Status = ledger.Failed
-		for _, f := range r.Findings {
-			if f.Severity == verify.Fail {
-				res.Err = fmt.Sprintf("%d findings, first: %s %s", len(r.Findings), f.Reason, f.File)
-				break
-			}
-		}
-	}
-	return res
-}
-
-// dialTarget opens a target with push's auth and host-key rules and
-// deadlines: the endpoint asked for, else (or when it is not one of the
-// target's endpoints any more) its primaries then its standbys in order.
-func dialTarget(c *config.Config, log *slog.Logger) verify.Dialer {
-	return func(ctx context.Context, name string, t *config.Target, host string) (verify.RemoteFS, string, func() error, error) {
-		eps := append(append([]config.Endpoint{}, t.Primary...), t.Standby...)
-		if host != "" {
-			for _, ep := range eps {
-				if ep.Addr() == host {
-					eps = []config.Endpoint{ep}
-					break
-				}
-			}
-			if len(eps) != 1 || eps[0].Addr() != host {
-				log.Warn("the delivery record names a host the target no longer lists; checking the target's first host that answers", "target", name, logkey.Host, host)
-			}
-		}
-		var errs []string
-		for _, ep := range eps {
-			tfs, err := sshconn.OpenTargetFS(ctx, c, name, ep, log)
-			if err != nil {
-				msg := err.Error()
-				if !strings.Contains(msg, ep.Addr()) {
-					msg = ep.Addr() + ": " + msg
-				}
-				errs = append(errs, msg)
-				continue
-			}
-			return tfs, ep.Addr(), tfs.Close, nil
-		}
-		return nil, "", nil, fmt.Errorf("target %s: no endpoint reachable: %s", name, strings.Join(errs, "; "))
-	}
-}
-
-// holders reads push's delivery records: for a target whose hosts keep
-// storage of their own, which host holds which set's .verf, so verify
-// checks each set where it was published.
-func holders(c *config.Config) verify.Holders {
-	return func(iface, period, target string) map[string][]string {
-		if t := c.Targets[target]; t == nil || t.SharedStorage {
-			return nil // any host sees every file
-		}
-		d, err := delivery.Read(workdir.New(c.Workdir).Out(iface, period), target)
-		if err != nil || d == nil {
-			return nil
-		}
-		out := map[string][]string{}
-		for _, f := range d.Files {
-			if f.Verf {
-				for _, h := range f.Hosts {
-					out[h] = append(out[h], f.Name)
-				}
-			}
-		}
-		return out
-	}
-}
-
-// verifyStage is the verify step of `chama run`: the local checks, and the
-// remote ones too, as push runs before it (see stages). Findings are
-// printed as stable lines; the run is recorded in the ledger.
-func verifyStage(ctx context.Context, p pipeline.Params, period naming.Period) error {
-	rc := p.Recorder
-	// An hour of an hourly_pack interface is verified with its day.
-	whole, _ := pipeline.SplitHourly(p.Ifaces, period)
-	if len(whole) == 0 {
-		return nil
-	}
-	rep, err := verify.Run(ctx, verify.Options{
-		Config: p.Config, Periods: []naming.Period{period}, Ifaces: whole, Remote: true, // push went before verify
-		Dial: dialTarget(p.Config, p.Log), Holders: holders(p.Config), Log: p.Log,
-		Track: func(ctx context.Context, iface, period string) func(*verify.Result) {
-			sp := rc.Begin(ctx, ledger.Run{Stage: ledger.StageVerify, Iface: iface, Period: period, Hour: hourOf(period)})
-			return func(r *verify.Result) { sp.End(ctx, verifyResult(r)) }
-		},
-	})
-	if err != nil {
-		return exit.With(exit.Usage, err)
-	}
-	if p.Stdout != nil {
-		verify.WriteLines(p.Stdout, rep)
-	}
-	if !rep.OK {
-		return exit.With(exit.Failure, fmt.Errorf("verify found problems (see the CHAMA_VERIFY lines)"))
 	}
 	return nil
 }

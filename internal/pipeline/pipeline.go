@@ -1,6 +1,6 @@
 // Package pipeline runs chama's stages (for `chama run`: pack, push, verify)
-// for each period, in order. It holds no stage
-// logic: each stage is a function of the package that owns the work.
+// for each period, in order. It holds no stage logic: each stage (see
+// internal/stages) is a thin call into the package that owns the work.
 package pipeline
 
 import (
