@@ -201,74 +201,156 @@ type srcFile struct {
 // unless the day was already assembled, which is then assembled again.
 // The caller holds the day lock.
 func buildDay(ctx context.Context, o Options, day naming.Period, full bool) (*AssembleResult, error) {
-	iface := o.Iface
-	log := o.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	log = log.With(logkey.Iface, iface.Name, logkey.Period, day.String())
-	now := time.Now
-	if o.Now != nil {
-		now = o.Now
-	}
-	where := fmt.Sprintf("interface %s period %s", iface.Name, day)
-	parent := workdir.New(o.Config.Workdir).OutIface(iface.Name)
-	final := filepath.Join(parent, day.String())
-
-	prev, prevFull, err := readDayFolder(final)
+	b := newDayBuild(o, day)
+	prev, err := b.readPrevious(full)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
+		return nil, err
+	}
+	chunks, err := b.readChunks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(chunks) == 0 {
+		return b.res, nil // hour 00 not packed: no file's name is known yet
+	}
+	d := b.merge(chunks)
+	if err := b.check(d); err != nil {
+		return nil, err
+	}
+
+	st, err := newStaging(b.parent, day.String(), func(dir string) error { return removeDayOutput(dir, b.o.Iface) }, b.log)
+	if err != nil {
+		return nil, err
+	}
+	defer st.discard()
+	if err := b.stage(ctx, d, st.tmp); err != nil {
+		return nil, err
+	}
+	m := d.m
+	b.res.Changed = diffSets(prev, m)
+	b.res.Delivered = deliveredDiffer(b.final, m)
+	if testHookDayStaged != nil {
+		testHookDayStaged(st.tmp)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := st.publish(); err != nil {
+		return nil, fmt.Errorf("%s: publish: %w", b.where, err)
+	}
+	b.res.Manifest = m
+	b.report(m)
+	return b.res, nil
+}
+
+// dayBuild is the state of one buildDay call.
+type dayBuild struct {
+	o     Options
+	day   naming.Period
+	full  bool
+	log   *slog.Logger
+	now   func() time.Time
+	where string
+	// parent holds the interface's period folders; final is the day's.
+	parent, final string
+	tpl, vtpl     *naming.Template
+	width         int
+	res           *AssembleResult
+}
+
+// newDayBuild fills in the defaults of o for building day.
+func newDayBuild(o Options, day naming.Period) *dayBuild {
+	b := &dayBuild{o: o, day: day, log: o.Log, now: time.Now}
+	if b.log == nil {
+		b.log = slog.New(slog.DiscardHandler)
+	}
+	b.log = b.log.With(logkey.Iface, o.Iface.Name, logkey.Period, day.String())
+	if o.Now != nil {
+		b.now = o.Now
+	}
+	b.where = fmt.Sprintf("interface %s period %s", o.Iface.Name, day)
+	b.parent = workdir.New(o.Config.Workdir).OutIface(o.Iface.Name)
+	b.final = filepath.Join(b.parent, day.String())
+	return b
+}
+
+// readPrevious reads the day folder as it is and settles what to build:
+// an hour refresh keeps its re-send number, and a day once assembled is
+// always assembled whole. It returns the folder's manifest (nil: none).
+func (b *dayBuild) readPrevious(full bool) (*manifest.Manifest, error) {
+	prev, prevFull, err := readDayFolder(b.final)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", b.where, err)
 	}
 	if !full && prev != nil {
 		// An hour refresh keeps the day's re-send number; only packing
 		// the day with --resend changes it.
-		o.Resend = prev.Resend
+		b.o.Resend = prev.Resend
 	}
 	if prevFull {
 		full = true
 	}
-	res := &AssembleResult{Partial: !full}
-	tpl, vtpl, width, err := setNaming(iface, day, o.Resend)
+	b.full = full
+	b.res = &AssembleResult{Partial: !full}
+	b.tpl, b.vtpl, b.width, err = setNaming(b.o.Iface, b.day, b.o.Resend)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err) // before any hour is packed
+		return nil, fmt.Errorf("%s: %w", b.where, err) // before any hour is packed
 	}
+	return prev, nil
+}
 
-	// The chunks, in hour order.
+// readChunks reads the chunk manifests in hour order: all 24, packing
+// the missing ones, when full; else up to the first hour not packed.
+func (b *dayBuild) readChunks(ctx context.Context) ([]*manifest.Manifest, error) {
+	o, iface, res := b.o, b.o.Iface, b.res
 	var chunks []*manifest.Manifest
-	for _, h := range day.Hours() {
+	for _, h := range b.day.Hours() {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		cm, err := manifest.Read(chunkDir(o.Config, iface.Name, h))
 		if errors.Is(err, fs.ErrNotExist) {
-			if !full {
+			if !b.full {
 				break
 			}
 			ho := o
 			ho.Period = h
-			log.Info("hour not packed yet: packing it before assembling the day", "hour", h.Hour())
+			b.log.Info("hour not packed yet: packing it before assembling the day", "hour", h.Hour())
 			if cm, err = packChunk(ctx, ho); err != nil {
 				return nil, err
 			}
 			res.Packed = append(res.Packed, h.Hour())
 		} else if err != nil {
-			return nil, fmt.Errorf("%s: hour chunk %s: %w", where, h.Hour(), err)
+			return nil, fmt.Errorf("%s: hour chunk %s: %w", b.where, h.Hour(), err)
 		}
 		chunks = append(chunks, cm)
 		res.Hours = append(res.Hours, h.Hour())
 	}
-	if len(chunks) == 0 {
-		return res, nil // hour 00 not packed: no file's name is known yet
-	}
+	return chunks, nil
+}
 
-	// Files per partition value in hour order, then file order.
-	parts := map[string][]srcFile{}
-	var partNames []string
-	m := &manifest.Manifest{
-		Version: manifest.Version, Iface: iface.Name, Period: day.String(),
-		Resend: o.Resend, Created: now().UTC().Truncate(time.Second), Chama: o.Version,
+// dayFiles is the chunks of a day merged.
+type dayFiles struct {
+	// m is the day's manifest, its sets still to be added.
+	m *manifest.Manifest
+	// parts holds the files of each partition value in hour order, then
+	// file order; partNames the values, in the order first met.
+	parts     map[string][]srcFile
+	partNames []string
+	// rejects are the chunks' reject lists.
+	rejects []string
+}
+
+// merge sums the chunks' inputs and row counts into the day's manifest
+// and lists each partition's files in the order they are numbered.
+func (b *dayBuild) merge(chunks []*manifest.Manifest) *dayFiles {
+	o, iface := b.o, b.o.Iface
+	d := &dayFiles{parts: map[string][]srcFile{}}
+	d.m = &manifest.Manifest{
+		Version: manifest.Version, Iface: iface.Name, Period: b.day.String(),
+		Resend: o.Resend, Created: b.now().UTC().Truncate(time.Second), Chama: o.Version,
 	}
-	var rejects []string
+	m, parts := d.m, d.parts
 	for _, cm := range chunks {
 		hour := cm.Period[8:]
 		cdir := chunkDir(o.Config, iface.Name, naming.MustPeriod(cm.Period))
@@ -279,11 +361,11 @@ func buildDay(ctx context.Context, o Options, day naming.Period, full bool) (*As
 		m.Rows.Rejected += cm.Rows.Rejected
 		m.Rows.Delimiters += cm.Rows.Delimiters
 		if cm.Rows.Rejected > 0 {
-			rejects = append(rejects, filepath.Join(cdir, workdir.RejectsFile))
+			d.rejects = append(d.rejects, filepath.Join(cdir, workdir.RejectsFile))
 		}
 		for _, s := range cm.Sets {
 			if _, ok := parts[s.Part]; !ok {
-				partNames = append(partNames, s.Part)
+				d.partNames = append(d.partNames, s.Part)
 				parts[s.Part] = nil
 			}
 			files := slices.Clone(s.Files)
@@ -293,100 +375,103 @@ func buildDay(ctx context.Context, o Options, day naming.Period, full bool) (*As
 			}
 		}
 	}
-	if full && m.Rows.Rejected > int64(iface.MaxRejects) {
-		return nil, fmt.Errorf("%s: the day's hours hold %d rejected lines, more than max_rejects %d (each hour is checked on its own, the day as a whole too); see the hours' rejects.txt under %s", where, m.Rows.Rejected, iface.MaxRejects, workdir.New(o.Config.Workdir).Chunks().OutIface(iface.Name))
+	return d
+}
+
+// check refuses, before anything is written, a day with too many
+// rejects, rows that do not reconcile, an empty whole day, or a set
+// with more files than the width rule allows. It sorts d.partNames.
+func (b *dayBuild) check(d *dayFiles) error {
+	iface, m, where := b.o.Iface, d.m, b.where
+	if b.full && m.Rows.Rejected > int64(iface.MaxRejects) {
+		return fmt.Errorf("%s: the day's hours hold %d rejected lines, more than max_rejects %d (each hour is checked on its own, the day as a whole too); see the hours' rejects.txt under %s", where, m.Rows.Rejected, iface.MaxRejects, workdir.New(b.o.Config.Workdir).Chunks().OutIface(iface.Name))
 	}
 	if err := m.Rows.Check(); err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
+		return fmt.Errorf("%s: %w", where, err)
 	}
-	if full && m.Rows.Written == 0 && !iface.AllowEmpty {
+	if b.full && m.Rows.Written == 0 && !iface.AllowEmpty {
 		// Hours may be empty on their own; the day may not (as pack).
-		return nil, fmt.Errorf("%s: the day is empty: its 24 hours hold %d rows, %d rejected, nothing to deliver (set allow_empty: true if that is normal)", where, m.Rows.Read, m.Rows.Rejected)
+		return fmt.Errorf("%s: the day is empty: its 24 hours hold %d rows, %d rejected, nothing to deliver (set allow_empty: true if that is normal)", where, m.Rows.Read, m.Rows.Rejected)
 	}
-	if len(partNames) == 0 && iface.PartitionField == 0 {
-		partNames = []string{""} // allow_empty: an empty flat day still gets its .verf
+	if len(d.partNames) == 0 && iface.PartitionField == 0 {
+		d.partNames = []string{""} // allow_empty: an empty flat day still gets its .verf
 	}
-	slices.Sort(partNames)
+	slices.Sort(d.partNames)
 
 	// The width rule of the day, checked before anything is written.
-	for _, p := range partNames {
-		if err := naming.CheckCapacity(iface.Name, day.String(), len(parts[p]), width); err != nil {
+	for _, p := range d.partNames {
+		if err := naming.CheckCapacity(iface.Name, b.day.String(), len(d.parts[p]), b.width); err != nil {
 			if p != "" {
 				err = fmt.Errorf("partition %s: %w", p, err)
 			}
-			return nil, err
+			return err
 		}
 	}
+	return nil
+}
 
-	st, err := newStaging(parent, day.String(), func(dir string) error { return removeDayOutput(dir, iface) }, log)
-	if err != nil {
-		return nil, err
-	}
-	defer st.discard()
-	tmp := st.tmp
-
-	ctime := now().Format("20060102150405")
-	for _, p := range partNames {
+// stage fills the temporary day folder tmp: the linked sets, the
+// chunks' rejects, the carried delivery records and manifest.json (or
+// partial.json), synced.
+func (b *dayBuild) stage(ctx context.Context, d *dayFiles, tmp string) error {
+	m, where := d.m, b.where
+	ctime := b.now().Format("20060102150405")
+	for _, p := range d.partNames {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
-		set, err := linkSet(o, day, p, parts[p], tmp, tpl, vtpl, width, ctime, full, res)
+		set, err := linkSet(b.o, b.day, p, d.parts[p], tmp, b.tpl, b.vtpl, b.width, ctime, b.full, b.res)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", where, err)
+			return fmt.Errorf("%s: %w", where, err)
 		}
 		m.Sets = append(m.Sets, set)
 	}
-	if res.Copied > 0 {
-		log.Warn("hard links impossible: chunk files were copied (not recompressed)", "copied", res.Copied)
+	if b.res.Copied > 0 {
+		b.log.Warn("hard links impossible: chunk files were copied (not recompressed)", "copied", b.res.Copied)
 	}
-	if len(rejects) > 0 {
-		if err := concatFiles(filepath.Join(tmp, workdir.RejectsFile), rejects); err != nil {
-			return nil, fmt.Errorf("%s: %w", where, err)
+	if len(d.rejects) > 0 {
+		if err := concatFiles(filepath.Join(tmp, workdir.RejectsFile), d.rejects); err != nil {
+			return fmt.Errorf("%s: %w", where, err)
 		}
 	}
-	if err := carryRecords(final, tmp); err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
+	if err := carryRecords(b.final, tmp); err != nil {
+		return fmt.Errorf("%s: %w", where, err)
 	}
-	if full {
+	var err error
+	if b.full {
 		err = manifest.Write(tmp, m)
 	} else {
 		err = writePartial(tmp, m)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
+		return fmt.Errorf("%s: %w", where, err)
 	}
 	if err := syncDirs(tmp); err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
+		return fmt.Errorf("%s: %w", where, err)
 	}
-	res.Changed = diffSets(prev, m)
-	res.Delivered = deliveredDiffer(final, m)
-	if testHookDayStaged != nil {
-		testHookDayStaged(tmp)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := st.publish(); err != nil {
-		return nil, fmt.Errorf("%s: publish: %w", where, err)
-	}
-	res.Manifest = m
+	return nil
+}
+
+// report logs what the published day changed, what it means for the
+// targets that already received files, and what was built.
+func (b *dayBuild) report(m *manifest.Manifest) {
+	res, day, log := b.res, b.day, b.log
 	if len(res.Changed) > 0 {
 		log.Warn("the day's set changed: a re-packed hour renumbered or changed these files", "files", summarize(res.Changed))
 	}
 	if len(res.Delivered) > 0 {
-		way := fmt.Sprintf("pack the day with a new re-send number (chama pack --date %s --resend %02d, then chama push --date %s --resend %02d), or ", day, o.Resend+1, day, o.Resend+1)
-		if o.Resend >= 99 {
+		way := fmt.Sprintf("pack the day with a new re-send number (chama pack --date %s --resend %02d, then chama push --date %s --resend %02d), or ", day, b.o.Resend+1, day, b.o.Resend+1)
+		if b.o.Resend >= 99 {
 			way = "" // no re-send number is left
 		}
 		log.Warn(fmt.Sprintf("files already delivered differ from the new set: push refuses to send a mixed set; way out: %schama push --date %s --force to replace the differing files", way, day),
 			"targets", strings.Join(res.Delivered, ", "))
 	}
 	what := "day assembled"
-	if !full {
+	if !b.full {
 		what = "day prefix linked (partial.json)"
 	}
 	log.Info(what, "hours", len(res.Hours), "files", FileCount(m), "linked", res.Linked, "copied", res.Copied, "packed_first", strings.Join(res.Packed, ","))
-	return res, nil
 }
 
 // linkSet names one partition's files 1..N and links them into tmp.

@@ -40,91 +40,141 @@ type HourState struct {
 func HourStatus(c *config.Config, periods []naming.Period, ifaces []*config.Interface) []HourState {
 	var out []HourState
 	for _, p := range periods {
-		day := p.Day()
 		for _, ifc := range ifaces {
 			if !ifc.HourlyPack {
 				continue
 			}
-			dir := workdir.New(c.Workdir).Out(ifc.Name, day.String())
-			dm, full, _ := readDayFolder(dir)
-			byHour := map[string][]manifest.File{}
-			if dm != nil {
-				for _, s := range dm.Sets {
-					for _, f := range s.Files {
-						f.Name = s.Part + "\x00" + f.Name
-						byHour[f.Hour] = append(byHour[f.Hour], f)
-					}
-				}
-			}
-			var recs []*delivery.Record
-			for _, rt := range ifc.Routes {
-				if d, err := delivery.Read(dir, rt.Target); err == nil && d != nil && dm != nil && d.Resend == dm.Resend {
-					recs = append(recs, d)
-				}
-			}
-			// The day folder covers every hour once assembled; before, the
-			// hours 00..k-1 packed in a row (what the last refresh linked).
-			prefix := true
-			for _, h := range day.Hours() {
-				st := HourState{Iface: ifc.Name, Day: day.String(), Hour: h.Hour()}
-				var chunk []manifest.File
-				if cm, err := manifest.Read(chunkDir(c, ifc.Name, h)); err == nil {
-					st.Packed, st.Rows = true, cm.Rows.Written
-					for _, s := range cm.Sets {
-						chunk = append(chunk, s.Files...)
-					}
-					st.Files = len(chunk)
-				}
-				prefix = prefix && st.Packed
-				mine := byHour[h.Hour()]
-				if dm != nil && (full || prefix || len(mine) > 0) {
-					st.Assembled = "partial"
-					if full {
-						st.Assembled = "day"
-					}
-					if !sameFiles(chunk, mine) {
-						st.Assembled = "stale"
-					}
-				}
-				if p.Hourly && h.String() != p.String() {
-					continue
-				}
-				if len(mine) > 0 {
-					seqs := map[int]bool{}
-					lo, hi := mine[0].Seq, mine[0].Seq
-					for _, f := range mine {
-						seqs[f.Seq] = true
-						lo, hi = min(lo, f.Seq), max(hi, f.Seq)
-					}
-					st.Seqs = fmt.Sprintf("%d-%d", lo, hi)
-					if lo == hi {
-						st.Seqs = fmt.Sprint(lo)
-					}
-					if len(dm.Sets) > 1 {
-						st.Seqs = "" // per partition: no single range
-					}
-				}
-				for _, d := range recs {
-					got := 0
-					for _, f := range mine {
-						part, name, _ := strings.Cut(f.Name, "\x00")
-						for _, e := range d.Files {
-							if !e.Verf && e.Set == part && e.Name == name && e.Bytes == f.Bytes && (e.MD5 == "" || e.MD5 == f.MD5) {
-								got++
-								break
-							}
-						}
-					}
-					if st.Pushed == nil {
-						st.Pushed = map[string]string{}
-					}
-					st.Pushed[d.Target] = fmt.Sprintf("%d/%d", got, len(mine))
-				}
-				out = append(out, st)
-			}
+			out = appendHourStates(out, c, p, ifc)
 		}
 	}
 	return out
+}
+
+// appendHourStates appends the hours of p (its day's 24, or p alone when
+// it is an hour) of one interface to out.
+func appendHourStates(out []HourState, c *config.Config, p naming.Period, ifc *config.Interface) []HourState {
+	day := p.Day()
+	dir := workdir.New(c.Workdir).Out(ifc.Name, day.String())
+	dm, full, _ := readDayFolder(dir)
+	byHour := dayFilesByHour(dm)
+	recs := dayRecords(dir, ifc, dm)
+	// The day folder covers every hour once assembled; before, the
+	// hours 00..k-1 packed in a row (what the last refresh linked).
+	prefix := true
+	for _, h := range day.Hours() {
+		st := HourState{Iface: ifc.Name, Day: day.String(), Hour: h.Hour()}
+		chunk := readChunkState(c, ifc.Name, h, &st)
+		prefix = prefix && st.Packed
+		mine := byHour[h.Hour()]
+		if dm != nil && (full || prefix || len(mine) > 0) {
+			st.Assembled = assembledState(full, chunk, mine)
+		}
+		if p.Hourly && h.String() != p.String() {
+			continue
+		}
+		if len(mine) > 0 {
+			st.Seqs = seqRange(mine, len(dm.Sets) > 1)
+		}
+		st.Pushed = pushedCounts(recs, mine)
+		out = append(out, st)
+	}
+	return out
+}
+
+// dayFilesByHour groups the data files of the day folder's manifest dm
+// (nil: none) by hour; each name is prefixed with its set's partition
+// and a NUL, so files of different sets stay apart.
+func dayFilesByHour(dm *manifest.Manifest) map[string][]manifest.File {
+	byHour := map[string][]manifest.File{}
+	if dm != nil {
+		for _, s := range dm.Sets {
+			for _, f := range s.Files {
+				f.Name = s.Part + "\x00" + f.Name
+				byHour[f.Hour] = append(byHour[f.Hour], f)
+			}
+		}
+	}
+	return byHour
+}
+
+// dayRecords reads the delivery records of the interface's targets in
+// the day folder dir, keeping those of the folder's re-send number.
+func dayRecords(dir string, ifc *config.Interface, dm *manifest.Manifest) []*delivery.Record {
+	var recs []*delivery.Record
+	for _, rt := range ifc.Routes {
+		if d, err := delivery.Read(dir, rt.Target); err == nil && d != nil && dm != nil && d.Resend == dm.Resend {
+			recs = append(recs, d)
+		}
+	}
+	return recs
+}
+
+// readChunkState records in st whether hour h has a chunk, and its file
+// and row counts, and returns the chunk's files (nil: not packed).
+func readChunkState(c *config.Config, iface string, h naming.Period, st *HourState) []manifest.File {
+	var chunk []manifest.File
+	if cm, err := manifest.Read(chunkDir(c, iface, h)); err == nil {
+		st.Packed, st.Rows = true, cm.Rows.Written
+		for _, s := range cm.Sets {
+			chunk = append(chunk, s.Files...)
+		}
+		st.Files = len(chunk)
+	}
+	return chunk
+}
+
+// assembledState is HourState.Assembled of an hour the day folder
+// covers, from the hour's chunk files and its files in the day.
+func assembledState(full bool, chunk, mine []manifest.File) string {
+	state := "partial"
+	if full {
+		state = "day"
+	}
+	if !sameFiles(chunk, mine) {
+		state = "stale"
+	}
+	return state
+}
+
+// seqRange is HourState.Seqs of an hour's files in the day ("4-6", or
+// "4" for one); partitioned, a day has no single range.
+func seqRange(mine []manifest.File, partitioned bool) string {
+	lo, hi := mine[0].Seq, mine[0].Seq
+	for _, f := range mine {
+		lo, hi = min(lo, f.Seq), max(hi, f.Seq)
+	}
+	seqs := fmt.Sprintf("%d-%d", lo, hi)
+	if lo == hi {
+		seqs = fmt.Sprint(lo)
+	}
+	if partitioned {
+		seqs = "" // per partition: no single range
+	}
+	return seqs
+}
+
+// pushedCounts is HourState.Pushed: per target, how many of the hour's
+// files its delivery record confirms ("confirmed/files"); nil without
+// records.
+func pushedCounts(recs []*delivery.Record, mine []manifest.File) map[string]string {
+	var pushed map[string]string
+	for _, d := range recs {
+		got := 0
+		for _, f := range mine {
+			part, name, _ := strings.Cut(f.Name, "\x00")
+			for _, e := range d.Files {
+				if !e.Verf && e.Set == part && e.Name == name && e.Bytes == f.Bytes && (e.MD5 == "" || e.MD5 == f.MD5) {
+					got++
+					break
+				}
+			}
+		}
+		if pushed == nil {
+			pushed = map[string]string{}
+		}
+		pushed[d.Target] = fmt.Sprintf("%d/%d", got, len(mine))
+	}
+	return pushed
 }
 
 // sameFiles tells whether the day's files of an hour are the chunk's.
