@@ -117,370 +117,469 @@ func (s *Set) Func(name string) func(args ...any) (any, error) {
 	return nil
 }
 
-func str1v(args []Val, dst *Val, f func(string) string) error {
-	if len(args) != 1 {
-		return errArity
-	}
-	s, ok := args[0].Str()
-	if !ok {
-		*dst = Val{}
-		return nil
-	}
-	*dst = Str(f(s))
-	return nil
-}
-
 type arityError struct{}
 
 func (arityError) Error() string { return "wrong number of arguments" }
 
 var errArity = arityError{}
 
+// fastTable lists the functions that have an unboxed implementation, one
+// entry each; TestFastMatchesGeneric checks each against the generic one.
+// Those that use the set's caches or arena are closures over s rather than
+// method values, which would add a call a row.
 func (s *Set) fastTable() map[string]FastFunc {
-	ua := func(get func(*UA) string) FastFunc {
-		return func(args []Val, dst *Val) error {
-			if len(args) != 1 {
-				return errArity
-			}
-			v, ok := args[0].Str()
-			if !ok || v == "" {
-				*dst = Val{}
-				return nil
-			}
-			if r := get(s.userAgent(v)); r != "" {
-				*dst = Str(r)
-				return nil
-			}
+	return map[string]FastFunc{
+		"get_json_object":    s.getJSONObjectV(),
+		"url_decode":         s.urlDecodeV(),
+		"url_param":          urlParamV,
+		"substr":             substrV,
+		"empty_null":         emptyNullV,
+		"nvl":                nvlV,
+		"coalesce":           coalesceV,
+		"is_null":            isNullV,
+		"concat":             s.concatV(),
+		"concat_ws":          s.concatWSV(),
+		"lower":              mapStrV(s.lower),
+		"upper":              mapStrV(s.upper),
+		"trim":               mapStrV(func(v string) string { return strings.Trim(v, " ") }),
+		"length":             lengthV,
+		"strip_chars":        stripCharsV(),
+		"str_contains":       strContainsV,
+		"split_part":         s.splitPartV(),
+		"case_map":           caseMapV,
+		"regexp_like":        s.regexpLikeV(),
+		"decrypt_mobile":     s.decryptMobileV(),
+		"ua_os":              s.uaFieldV(func(u *UA) string { return u.OS }),
+		"ua_os_version":      s.uaFieldV(func(u *UA) string { return u.OSVersion }),
+		"ua_browser":         s.uaFieldV(func(u *UA) string { return u.Browser }),
+		"ua_browser_version": s.uaFieldV(func(u *UA) string { return u.BrowserVersion }),
+		"ua_device_brand":    s.uaFieldV(func(u *UA) string { return u.DeviceBrand }),
+		"ua_device_model":    s.uaFieldV(func(u *UA) string { return u.DeviceModel }),
+		"ip_prov":            s.ipFieldV(2),
+		"ip_city":            s.ipFieldV(3),
+	}
+}
+
+// The unboxed implementations follow, in the order of fastTable, named
+// like the generic ones with a V. Constructors that return closures are
+// go:noinline: the compiler does not inline into a closure copied into an
+// inlined body (go.dev/issue/81380), which made Str, scratch and
+// arenaString a call a row each.
+
+//go:noinline
+func (s *Set) getJSONObjectV() FastFunc {
+	return func(args []Val, dst *Val) error {
+		if len(args) != 2 {
+			return errArity
+		}
+		doc, ok1 := args[0].Str()
+		path, ok2 := args[1].Str()
+		if !ok1 || !ok2 {
 			*dst = Val{}
 			return nil
 		}
+		*dst = strOrNull(s.jsonGet(doc, path))
+		return nil
 	}
-	ip := func(k int) FastFunc {
-		return func(args []Val, dst *Val) error {
-			if len(args) != 1 {
-				return errArity
-			}
-			v, ok := args[0].Str()
-			if !ok {
-				*dst = Val{}
-				return nil
-			}
-			r := s.ipRegion(v)
-			if r == nil || r.fields[k] == "" {
-				*dst = Val{}
-				return nil
-			}
-			*dst = Str(r.fields[k])
+}
+
+// urlDecodeV decodes into the batch arena: no allocation a row.
+//
+//go:noinline
+func (s *Set) urlDecodeV() FastFunc {
+	return func(args []Val, dst *Val) error {
+		if len(args) != 1 {
+			return errArity
+		}
+		v, ok := args[0].Str()
+		if !ok {
+			*dst = Val{}
 			return nil
 		}
-	}
-	// strip_chars' set is a constant: its byte table is built once.
-	var (
-		stripSet   string
-		stripASCII bool
-		stripTab   [256]bool
-	)
-	return map[string]FastFunc{
-		"get_json_object": func(args []Val, dst *Val) error {
-			if len(args) != 2 {
-				return errArity
-			}
-			doc, ok1 := args[0].Str()
-			path, ok2 := args[1].Str()
-			if !ok1 || !ok2 {
-				*dst = Val{}
-				return nil
-			}
-			*dst = strOrNull(s.jsonGet(doc, path))
-			return nil
-		},
-		"url_decode": func(args []Val, dst *Val) error {
-			if len(args) != 1 {
-				return errArity
-			}
-			v, ok := args[0].Str()
-			if !ok {
-				*dst = Val{}
-				return nil
-			}
-			if strings.IndexByte(v, '%') < 0 && strings.IndexByte(v, '+') < 0 {
-				*dst = args[0]
-				return nil
-			}
-			// Decoded into the batch arena: no allocation a row.
-			b, ok := appendURLDecode(s.scratch(len(v))[:0], v)
-			switch {
-			case !ok:
-				*dst = Val{}
-			case !utf8.Valid(b):
-				*dst = Str(strings.ToValidUTF8(string(b), "\uFFFD"))
-			default:
-				*dst = Str(arenaString(b))
-			}
-			return nil
-		},
-		"url_param": func(args []Val, dst *Val) error {
-			if len(args) != 2 {
-				return errArity
-			}
-			raw, ok1 := args[0].Str()
-			key, ok2 := args[1].Str()
-			if !ok1 || !ok2 || key == "" {
-				*dst = Val{}
-				return nil
-			}
-			*dst = strOrNull(urlParamString(raw, key))
-			return nil
-		},
-		"substr": func(args []Val, dst *Val) error {
-			if len(args) == 3 && args[0].K == KNull {
-				*dst = Val{} // substr of null is null whatever the bounds
-				return nil
-			}
-			if len(args) == 3 && args[0].K == KStr {
-				if pos, ok := args[1].A.(int); ok {
-					if n, ok := args[2].A.(int); ok && pos >= 1 && n > 0 && isASCII(args[0].S) {
-						s := args[0].S
-						if pos > len(s) {
-							*dst = Str("")
-							return nil
-						}
-						end := min(len(s), pos-1+n)
-						*dst = Str(s[pos-1 : end])
-						return nil
-					}
-				}
-			}
-			r, err := substr(boxAll(args)...)
-			*dst = Any(r)
-			return err
-		},
-		"empty_null": func(args []Val, dst *Val) error {
-			if len(args) != 1 {
-				return errArity
-			}
-			if v, ok := args[0].Str(); !ok || v == "" {
-				*dst = Val{}
-				return nil
-			}
+		if strings.IndexByte(v, '%') < 0 && strings.IndexByte(v, '+') < 0 {
 			*dst = args[0]
 			return nil
-		},
-		"nvl": func(args []Val, dst *Val) error {
-			if len(args) != 2 {
-				return errArity
-			}
-			if args[0].K != KNull {
-				*dst = args[0]
-				return nil
-			}
-			*dst = args[1]
-			return nil
-		},
-		"coalesce": func(args []Val, dst *Val) error {
-			for _, a := range args {
-				if a.K != KNull {
-					*dst = a
+		}
+		b, ok := appendURLDecode(s.scratch(len(v))[:0], v)
+		switch {
+		case !ok:
+			*dst = Val{}
+		case !utf8.Valid(b):
+			*dst = Str(strings.ToValidUTF8(string(b), "\uFFFD"))
+		default:
+			*dst = Str(arenaString(b))
+		}
+		return nil
+	}
+}
+
+func urlParamV(args []Val, dst *Val) error {
+	if len(args) != 2 {
+		return errArity
+	}
+	raw, ok1 := args[0].Str()
+	key, ok2 := args[1].Str()
+	if !ok1 || !ok2 || key == "" {
+		*dst = Val{}
+		return nil
+	}
+	*dst = strOrNull(urlParamString(raw, key))
+	return nil
+}
+
+// substrV slices ASCII strings with int bounds in place and leaves the
+// rest to substr.
+func substrV(args []Val, dst *Val) error {
+	if len(args) == 3 && args[0].K == KNull {
+		*dst = Val{} // substr of null is null whatever the bounds
+		return nil
+	}
+	if len(args) == 3 && args[0].K == KStr {
+		if pos, ok := args[1].A.(int); ok {
+			if n, ok := args[2].A.(int); ok && pos >= 1 && n > 0 && isASCII(args[0].S) {
+				s := args[0].S
+				if pos > len(s) {
+					*dst = Str("")
 					return nil
 				}
+				end := min(len(s), pos-1+n)
+				*dst = Str(s[pos-1 : end])
+				return nil
 			}
+		}
+	}
+	r, err := substr(boxAll(args)...)
+	*dst = Any(r)
+	return err
+}
+
+func emptyNullV(args []Val, dst *Val) error {
+	if len(args) != 1 {
+		return errArity
+	}
+	if v, ok := args[0].Str(); !ok || v == "" {
+		*dst = Val{}
+		return nil
+	}
+	*dst = args[0]
+	return nil
+}
+
+func nvlV(args []Val, dst *Val) error {
+	if len(args) != 2 {
+		return errArity
+	}
+	if args[0].K != KNull {
+		*dst = args[0]
+		return nil
+	}
+	*dst = args[1]
+	return nil
+}
+
+func coalesceV(args []Val, dst *Val) error {
+	for _, a := range args {
+		if a.K != KNull {
+			*dst = a
+			return nil
+		}
+	}
+	*dst = Val{}
+	return nil
+}
+
+func isNullV(args []Val, dst *Val) error {
+	if len(args) != 1 {
+		return errArity
+	}
+	*dst = Bool(args[0].K == KNull)
+	return nil
+}
+
+// concatV builds its result in the batch arena.
+//
+//go:noinline
+func (s *Set) concatV() FastFunc {
+	return func(args []Val, dst *Val) error {
+		n := 0
+		for _, a := range args {
+			v, ok := a.Str()
+			if !ok {
+				*dst = Val{}
+				return nil
+			}
+			n += len(v)
+		}
+		b := s.scratch(n)
+		w := 0
+		for _, a := range args {
+			v, _ := a.Str()
+			w += copy(b[w:], v)
+		}
+		*dst = Str(arenaString(b))
+		return nil
+	}
+}
+
+// concatWSV builds its result in the batch arena.
+//
+//go:noinline
+func (s *Set) concatWSV() FastFunc {
+	return func(args []Val, dst *Val) error {
+		if len(args) < 1 {
+			return errArity
+		}
+		sep, ok := args[0].Str()
+		if !ok {
 			*dst = Val{}
 			return nil
-		},
-		"is_null": func(args []Val, dst *Val) error {
-			if len(args) != 1 {
-				return errArity
+		}
+		n, parts := 0, 0
+		for _, a := range args[1:] {
+			if v, ok := a.Str(); ok {
+				n += len(v)
+				parts++
 			}
-			*dst = Bool(args[0].K == KNull)
-			return nil
-		},
-		"concat": func(args []Val, dst *Val) error {
-			n := 0
-			for _, a := range args {
-				s, ok := a.Str()
-				if !ok {
-					*dst = Val{}
-					return nil
-				}
-				n += len(s)
-			}
-			b := s.scratch(n)
-			w := 0
-			for _, a := range args {
-				v, _ := a.Str()
-				w += copy(b[w:], v)
-			}
-			*dst = Str(arenaString(b))
-			return nil
-		},
-		"concat_ws": func(args []Val, dst *Val) error {
-			if len(args) < 1 {
-				return errArity
-			}
-			sep, ok := args[0].Str()
+		}
+		if parts > 1 {
+			n += (parts - 1) * len(sep)
+		}
+		b := s.scratch(n)
+		w := 0
+		for _, a := range args[1:] {
+			v, ok := a.Str()
 			if !ok {
-				*dst = Val{}
-				return nil
+				continue
 			}
-			n, parts := 0, 0
-			for _, a := range args[1:] {
-				if v, ok := a.Str(); ok {
-					n += len(v)
-					parts++
-				}
+			if parts < 0 {
+				w += copy(b[w:], sep)
 			}
-			if parts > 1 {
-				n += (parts - 1) * len(sep)
-			}
-			b := s.scratch(n)
-			w := 0
-			for _, a := range args[1:] {
-				v, ok := a.Str()
-				if !ok {
-					continue
-				}
-				if parts < 0 {
-					w += copy(b[w:], sep)
-				}
-				parts = -1 // a separator before every later part
-				w += copy(b[w:], v)
-			}
-			*dst = Str(arenaString(b))
+			parts = -1 // a separator before every later part
+			w += copy(b[w:], v)
+		}
+		*dst = Str(arenaString(b))
+		return nil
+	}
+}
+
+// mapStrV makes a function of one string that gives f of it (null for null).
+//
+//go:noinline
+func mapStrV(f func(string) string) FastFunc {
+	return func(args []Val, dst *Val) error {
+		if len(args) != 1 {
+			return errArity
+		}
+		v, ok := args[0].Str()
+		if !ok {
+			*dst = Val{}
 			return nil
-		},
-		"lower": func(args []Val, dst *Val) error { return str1v(args, dst, s.lower) },
-		"upper": func(args []Val, dst *Val) error { return str1v(args, dst, s.upper) },
-		"trim": func(args []Val, dst *Val) error {
-			return str1v(args, dst, func(s string) string { return strings.Trim(s, " ") })
-		},
-		"length": func(args []Val, dst *Val) error {
-			if len(args) != 1 {
-				return errArity
-			}
-			s, ok := args[0].Str()
-			if !ok {
-				*dst = Val{}
-				return nil
-			}
-			*dst = Val{A: utf8.RuneCountInString(s), K: KAny}
+		}
+		*dst = Str(f(v))
+		return nil
+	}
+}
+
+func lengthV(args []Val, dst *Val) error {
+	if len(args) != 1 {
+		return errArity
+	}
+	v, ok := args[0].Str()
+	if !ok {
+		*dst = Val{}
+		return nil
+	}
+	*dst = Val{A: utf8.RuneCountInString(v), K: KAny}
+	return nil
+}
+
+// stripCharsV returns its argument itself when it holds none of the set's
+// characters. The set is a constant in practice: its byte table is built
+// again only when it changes.
+//
+//go:noinline
+func stripCharsV() FastFunc {
+	var t byteSet
+	return func(args []Val, dst *Val) error {
+		if len(args) != 2 {
+			return errArity
+		}
+		v, ok1 := args[0].Str()
+		set, ok2 := args[1].Str()
+		if !ok1 || !ok2 {
+			*dst = Val{}
 			return nil
-		},
-		"strip_chars": func(args []Val, dst *Val) error {
-			if len(args) != 2 {
-				return errArity
-			}
-			v, ok1 := args[0].Str()
-			set, ok2 := args[1].Str()
-			if !ok1 || !ok2 {
-				*dst = Val{}
-				return nil
-			}
-			if set != stripSet {
-				stripSet, stripASCII = set, true
-				stripTab = [256]bool{}
-				for i := 0; i < len(set); i++ {
-					stripTab[set[i]] = true
-					stripASCII = stripASCII && set[i] < utf8.RuneSelf
-				}
-			}
-			if !containsAnyByte(v, set, stripASCII, &stripTab) {
-				*dst = args[0]
-				return nil
-			}
-			r, err := stripChars(v, set)
+		}
+		if set != t.set {
+			t.reset(set)
+		}
+		if !containsAnyByte(v, set, t.ascii, &t.tab) {
+			*dst = args[0]
+			return nil
+		}
+		r, err := stripChars(v, set)
+		*dst = Any(r)
+		return err
+	}
+}
+
+// byteSet is the byte table of a set of characters (see containsAnyByte).
+type byteSet struct {
+	set   string
+	ascii bool // set is all ASCII
+	tab   [256]bool
+}
+
+// reset makes t the table of set.
+func (t *byteSet) reset(set string) {
+	t.set, t.ascii = set, true
+	t.tab = [256]bool{}
+	for i := 0; i < len(set); i++ {
+		t.tab[set[i]] = true
+		t.ascii = t.ascii && set[i] < utf8.RuneSelf
+	}
+}
+
+func strContainsV(args []Val, dst *Val) error {
+	if len(args) != 2 {
+		return errArity
+	}
+	a, ok1 := args[0].Str()
+	b, ok2 := args[1].Str()
+	*dst = Bool(ok1 && ok2 && strings.Contains(a, b))
+	return nil
+}
+
+//go:noinline
+func (s *Set) splitPartV() FastFunc {
+	return func(args []Val, dst *Val) error {
+		if len(args) != 3 {
+			return errArity
+		}
+		v, ok1 := args[0].Str()
+		sep, ok2 := args[1].Str()
+		n, ok3 := args[2].A.(int)
+		if !ok1 || !ok2 || !ok3 {
+			r, err := s.splitPart(boxAll(args)...)
 			*dst = Any(r)
 			return err
-		},
-		"str_contains": func(args []Val, dst *Val) error {
-			if len(args) != 2 {
-				return errArity
-			}
-			a, ok1 := args[0].Str()
-			b, ok2 := args[1].Str()
-			*dst = Bool(ok1 && ok2 && strings.Contains(a, b))
+		}
+		*dst = strOrNull(splitPartString(v, sep, n))
+		return nil
+	}
+}
+
+func caseMapV(args []Val, dst *Val) error {
+	if len(args) < 1 {
+		return errArity
+	}
+	x, ok := args[0].Str()
+	rest := args[1:]
+	for ; len(rest) >= 2; rest = rest[2:] {
+		if k, kok := rest[0].Str(); ok && kok && k == x {
+			*dst = rest[1]
 			return nil
-		},
-		"split_part": func(args []Val, dst *Val) error {
-			if len(args) != 3 {
-				return errArity
-			}
-			v, ok1 := args[0].Str()
-			sep, ok2 := args[1].Str()
-			n, ok3 := args[2].A.(int)
-			if !ok1 || !ok2 || !ok3 {
-				r, err := s.splitPart(boxAll(args)...)
-				*dst = Any(r)
-				return err
-			}
-			*dst = strOrNull(splitPartString(v, sep, n))
+		}
+	}
+	if len(rest) == 1 {
+		*dst = rest[0]
+		return nil
+	}
+	*dst = Val{}
+	return nil
+}
+
+//go:noinline
+func (s *Set) regexpLikeV() FastFunc {
+	return func(args []Val, dst *Val) error {
+		if len(args) != 2 {
+			return errArity
+		}
+		v, ok1 := args[0].Str()
+		p, ok2 := args[1].Str()
+		if !ok1 || !ok2 {
+			*dst = vFalse
 			return nil
-		},
-		"case_map": func(args []Val, dst *Val) error {
-			if len(args) < 1 {
-				return errArity
-			}
-			x, ok := args[0].Str()
-			rest := args[1:]
-			for ; len(rest) >= 2; rest = rest[2:] {
-				if k, kok := rest[0].Str(); ok && kok && k == x {
-					*dst = rest[1]
-					return nil
-				}
-			}
-			if len(rest) == 1 {
-				*dst = rest[0]
-				return nil
-			}
+		}
+		re, err := s.regexp("regexp_like", p)
+		if err != nil {
+			return err
+		}
+		*dst = Bool(re.MatchString(v))
+		return nil
+	}
+}
+
+// decryptMobileV decrypts into the batch arena.
+//
+//go:noinline
+func (s *Set) decryptMobileV() FastFunc {
+	return func(args []Val, dst *Val) error {
+		if len(args) != 2 {
+			return errArity
+		}
+		k, _ := args[0].Str()
+		v, ok := args[1].Str()
+		if !ok {
 			*dst = Val{}
 			return nil
-		},
-		"regexp_like": func(args []Val, dst *Val) error {
-			if len(args) != 2 {
-				return errArity
-			}
-			v, ok1 := args[0].Str()
-			p, ok2 := args[1].Str()
-			if !ok1 || !ok2 {
-				*dst = vFalse
-				return nil
-			}
-			re, err := s.regexp("regexp_like", p)
-			if err != nil {
-				return err
-			}
-			*dst = Bool(re.MatchString(v))
+		}
+		if k != MobileUserKey || !strings.HasSuffix(v, "==") {
+			*dst = args[1]
 			return nil
-		},
-		"decrypt_mobile": func(args []Val, dst *Val) error {
-			if len(args) != 2 {
-				return errArity
-			}
-			k, _ := args[0].Str()
-			v, ok := args[1].Str()
-			if !ok {
-				*dst = Val{}
-				return nil
-			}
-			if k != MobileUserKey || !strings.HasSuffix(v, "==") {
-				*dst = args[1]
-				return nil
-			}
-			p, ok := s.sh.Mobile.appendDecrypt(s.scratch(len(v))[:0], v) // in the batch arena
-			if !ok {
-				*dst = Val{}
-				return nil
-			}
-			*dst = Str(arenaString(p))
+		}
+		p, ok := s.sh.Mobile.appendDecrypt(s.scratch(len(v))[:0], v)
+		if !ok {
+			*dst = Val{}
 			return nil
-		},
-		"ua_os":              ua(func(u *UA) string { return u.OS }),
-		"ua_os_version":      ua(func(u *UA) string { return u.OSVersion }),
-		"ua_browser":         ua(func(u *UA) string { return u.Browser }),
-		"ua_browser_version": ua(func(u *UA) string { return u.BrowserVersion }),
-		"ua_device_brand":    ua(func(u *UA) string { return u.DeviceBrand }),
-		"ua_device_model":    ua(func(u *UA) string { return u.DeviceModel }),
-		"ip_prov":            ip(2),
-		"ip_city":            ip(3),
+		}
+		*dst = Str(arenaString(p))
+		return nil
+	}
+}
+
+// uaFieldV makes a ua_* function: the agent's field get, null if empty.
+//
+//go:noinline
+func (s *Set) uaFieldV(get func(*UA) string) FastFunc {
+	return func(args []Val, dst *Val) error {
+		if len(args) != 1 {
+			return errArity
+		}
+		v, ok := args[0].Str()
+		if !ok || v == "" {
+			*dst = Val{}
+			return nil
+		}
+		if r := get(s.userAgent(v)); r != "" {
+			*dst = Str(r)
+			return nil
+		}
+		*dst = Val{}
+		return nil
+	}
+}
+
+// ipFieldV makes an ip_* function: the region's field k, null if empty.
+//
+//go:noinline
+func (s *Set) ipFieldV(k int) FastFunc {
+	return func(args []Val, dst *Val) error {
+		if len(args) != 1 {
+			return errArity
+		}
+		v, ok := args[0].Str()
+		if !ok {
+			*dst = Val{}
+			return nil
+		}
+		r := s.ipRegion(v)
+		if r == nil || r.fields[k] == "" {
+			*dst = Val{}
+			return nil
+		}
+		*dst = Str(r.fields[k])
+		return nil
 	}
 }
 
