@@ -490,41 +490,15 @@ func (e *evaluator) gatherRef(c *strCol, i int, sel []int32) {
 func (e *evaluator) eval(layer string, rec arrow.RecordBatch) (*batchOut, error) {
 	n := int(rec.NumRows())
 	out := &batchOut{rows: int64(n), written: map[string]int64{}}
+	// Appended here, not in a helper, so that their arrays may stay on the
+	// stack.
 	var dwdB []*dwdOut
 	var adsB [][]*partBuilders
 	for _, d := range e.dwds {
-		if d.plan.emit {
-			if d.hint == nil {
-				d.hint = make([]int, len(d.out))
-			}
-			b := &dwdOut{cols: make([]*strCol, len(d.out))}
-			for c, r := range d.out {
-				if r.derived >= 0 {
-					b.cols[c] = newStrCol(e.mem, n, d.hint[c]+d.hint[c]/16)
-				}
-			}
-			dwdB = append(dwdB, b)
-		} else {
-			dwdB = append(dwdB, nil)
-		}
-		var ps []*partBuilders
-		for _, a := range d.ads {
-			ps = append(ps, &partBuilders{schema: a.plan.schema, cols: map[string]*partCols{}})
-		}
-		adsB = append(adsB, ps)
+		dwdB = append(dwdB, e.newDWDOut(d, n))
+		adsB = append(adsB, newPartBuilders(d))
 	}
-	defer func() {
-		for _, b := range dwdB {
-			if b != nil {
-				b.release()
-			}
-		}
-		for _, ps := range adsB {
-			for _, pb := range ps {
-				pb.release() // what an error left unfinished
-			}
-		}
-	}()
+	defer releaseBuilders(dwdB, adsB)
 	e.setBatch(rec)
 	defer e.set.EndBatch()
 	if e.v != nil {
@@ -533,8 +507,59 @@ func (e *evaluator) eval(layer string, rec arrow.RecordBatch) (*batchOut, error)
 		}
 		return e.finish(rec, out, dwdB, adsB), nil
 	}
-	// evalVM: a row at a time, every derived column of every row first
-	// (the VM reads columns from env), as a plain oracle for the tests.
+	if err := e.evalRows(n, out, dwdB, adsB); err != nil {
+		return nil, err
+	}
+	return e.finish(rec, out, dwdB, adsB), nil
+}
+
+// newDWDOut makes a DWD table's columns for a batch of n rows when the
+// table is an output (nil otherwise): its derived columns, sized from the
+// previous batch (hint).
+func (e *evaluator) newDWDOut(d *dwdEval, n int) *dwdOut {
+	if !d.plan.emit {
+		return nil
+	}
+	if d.hint == nil {
+		d.hint = make([]int, len(d.out))
+	}
+	b := &dwdOut{cols: make([]*strCol, len(d.out))}
+	for c, r := range d.out {
+		if r.derived >= 0 {
+			b.cols[c] = newStrCol(e.mem, n, d.hint[c]+d.hint[c]/16)
+		}
+	}
+	return b
+}
+
+// newPartBuilders makes a batch's builders for a DWD table's interfaces.
+func newPartBuilders(d *dwdEval) []*partBuilders {
+	var ps []*partBuilders
+	for _, a := range d.ads {
+		ps = append(ps, &partBuilders{schema: a.plan.schema, cols: map[string]*partCols{}})
+	}
+	return ps
+}
+
+// releaseBuilders releases what finish did not take: what an error left
+// unfinished.
+func releaseBuilders(dwdB []*dwdOut, adsB [][]*partBuilders) {
+	for _, b := range dwdB {
+		if b != nil {
+			b.release()
+		}
+	}
+	for _, ps := range adsB {
+		for _, pb := range ps {
+			pb.release()
+		}
+	}
+}
+
+// evalRows is eval's evalVM loop: a row at a time, every derived column
+// of every row first (the VM reads columns from env), as a plain oracle
+// for the tests.
+func (e *evaluator) evalRows(n int, out *batchOut, dwdB []*dwdOut, adsB [][]*partBuilders) error {
 	names := e.st.schema.Fields()
 	for row := 0; row < n; row++ {
 		e.cur = row
@@ -544,78 +569,119 @@ func (e *evaluator) eval(layer string, rec arrow.RecordBatch) (*batchOut, error)
 		routed := false
 		e.gen++
 		for di, d := range e.dwds {
-			for k := range d.derive {
-				v, err := e.derivedPtr(d.slots[k])
-				if err != nil {
-					return nil, err
-				}
-				e.env[d.plan.spec.Derive[k].Name] = v.Box()
+			if err := e.rowDerive(d); err != nil {
+				return err
 			}
 			if b := dwdB[di]; b != nil {
-				for c, r := range d.out {
-					if col := b.cols[c]; col != nil {
-						v, err := e.derivedPtr(r.derived)
-						if err != nil {
-							return nil, err
-						}
-						appendCol(col, v)
-					}
+				if err := e.rowDWD(d, b); err != nil {
+					return err
 				}
 				routed = true
 			}
 			for ai, a := range d.ads {
-				if a.filter != nil {
-					v := &e.fv
-					if err := e.runInto(a.filter, v); err != nil {
-						return nil, fmt.Errorf("ads %s filter: %w", a.plan.iface, err)
-					}
-					if _, isBool := v.A.(bool); v.K != funcs.KNull && (v.K != funcs.KAny || !isBool) {
-						return nil, fmt.Errorf("ads %s filter: %s gave %s, want a boolean", a.plan.iface, a.filter.code, kindName(*v))
-					}
-					if !v.True() {
-						continue
-					}
+				took, err := e.rowADS(a, adsB[di][ai], row, out)
+				if err != nil {
+					return err
 				}
-				routed = true
-				out.written[a.plan.iface]++
-				if cap(e.row) < len(a.cols) {
-					e.row = make([]funcs.Val, len(a.cols))
-				}
-				e.row = e.row[:len(a.cols)]
-				for k := range a.cols {
-					pr := &a.cols[k]
-					if pr.ident && pr.ref.derived < 0 {
-						continue // copied directly below
-					}
-					if err := e.runInto(pr, &e.row[k]); err != nil {
-						return nil, fmt.Errorf("ads %s.%s: %w", a.plan.iface, a.plan.spec.Columns[k].Name, err)
-					}
-				}
-				part := ""
-				if pi := a.plan.partIdx; pi >= 0 {
-					pv := e.row[pi]
-					if a.cols[pi].ident && a.cols[pi].ref.derived < 0 {
-						pv = e.value(a.cols[pi].ref)
-					}
-					part, _ = pv.Str()
-					if part == "" {
-						part = NullPart
-					}
-				}
-				pc := adsB[di][ai].get(e.mem, part, a.partHint)
-				pc.sel = append(pc.sel, int32(row))
-				for k := range a.cols {
-					if !a.cols[k].ident || a.cols[k].ref.derived >= 0 {
-						appendCol(pc.cs[k], &e.row[k])
-					}
-				}
+				routed = routed || took
 			}
 		}
 		if routed {
 			out.routed++
 		}
 	}
-	return e.finish(rec, out, dwdB, adsB), nil
+	return nil
+}
+
+// rowDerive computes a DWD table's derived columns of the current row
+// and puts them in env for the programs that read them.
+func (e *evaluator) rowDerive(d *dwdEval) error {
+	for k := range d.derive {
+		v, err := e.derivedPtr(d.slots[k])
+		if err != nil {
+			return err
+		}
+		e.env[d.plan.spec.Derive[k].Name] = v.Box()
+	}
+	return nil
+}
+
+// rowDWD appends the current row's derived columns to a DWD output.
+func (e *evaluator) rowDWD(d *dwdEval, b *dwdOut) error {
+	for c, r := range d.out {
+		if col := b.cols[c]; col != nil {
+			v, err := e.derivedPtr(r.derived)
+			if err != nil {
+				return err
+			}
+			appendCol(col, v)
+		}
+	}
+	return nil
+}
+
+// rowADS appends the current row (batch row row) to an interface's part
+// when the interface's filter takes it, and reports whether it did.
+func (e *evaluator) rowADS(a *adsEval, pb *partBuilders, row int, out *batchOut) (bool, error) {
+	if a.filter != nil {
+		ok, err := e.rowFilter(a)
+		if err != nil || !ok {
+			return false, err
+		}
+	}
+	out.written[a.plan.iface]++
+	if cap(e.row) < len(a.cols) {
+		e.row = make([]funcs.Val, len(a.cols))
+	}
+	e.row = e.row[:len(a.cols)]
+	for k := range a.cols {
+		pr := &a.cols[k]
+		if pr.ident && pr.ref.derived < 0 {
+			continue // copied directly below
+		}
+		if err := e.runInto(pr, &e.row[k]); err != nil {
+			return false, fmt.Errorf("ads %s.%s: %w", a.plan.iface, a.plan.spec.Columns[k].Name, err)
+		}
+	}
+	pc := pb.get(e.mem, e.rowPart(a), a.partHint)
+	pc.sel = append(pc.sel, int32(row))
+	for k := range a.cols {
+		if !a.cols[k].ident || a.cols[k].ref.derived >= 0 {
+			appendCol(pc.cs[k], &e.row[k])
+		}
+	}
+	return true, nil
+}
+
+// rowFilter runs an interface's filter on the current row; null is
+// false, and anything but a boolean or null an error.
+func (e *evaluator) rowFilter(a *adsEval) (bool, error) {
+	v := &e.fv
+	if err := e.runInto(a.filter, v); err != nil {
+		return false, fmt.Errorf("ads %s filter: %w", a.plan.iface, err)
+	}
+	if _, isBool := v.A.(bool); v.K != funcs.KNull && (v.K != funcs.KAny || !isBool) {
+		return false, fmt.Errorf("ads %s filter: %s gave %s, want a boolean", a.plan.iface, a.filter.code, kindName(*v))
+	}
+	return v.True(), nil
+}
+
+// rowPart is the current row's partition value for an interface ("" when
+// it is not partitioned, NullPart for null or empty), from e.row.
+func (e *evaluator) rowPart(a *adsEval) string {
+	pi := a.plan.partIdx
+	if pi < 0 {
+		return ""
+	}
+	pv := e.row[pi]
+	if a.cols[pi].ident && a.cols[pi].ref.derived < 0 {
+		pv = e.value(a.cols[pi].ref)
+	}
+	part, _ := pv.Str()
+	if part == "" {
+		part = NullPart
+	}
+	return part
 }
 
 // finish gathers the plain ODS output columns and turns the batch's

@@ -284,163 +284,262 @@ func runStream(ctx context.Context, o Options, t *config.Transform, sh *funcs.Sh
 	if o.Source == nil {
 		defer source.Close(src)
 	}
-	ss := &StreamSummary{Table: st.table, Hours: map[string]Counts{}, Sunk: map[string]int64{}}
-	for _, f := range files {
-		ss.Inputs = append(ss.Inputs, manifest.Input{Path: f.info.Path, Bytes: f.info.Size})
-	}
+	ss := newStreamSummary(st.table, files)
 	// Compile before reading anything: a spec error fails fast.
-	evs := make([]*evaluator, t.Workers)
-	for i := range evs {
-		if evs[i], err = newEvaluator(st, sh, o.Mem, o.mode); err != nil {
-			return nil, exit.With(exit.Usage, err)
-		}
+	evs, err := compileWorkers(o, t, sh, st)
+	if err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	const queueDepth = 2
-	jobs := make(chan *chunk, t.Workers)
-	queues := make([]chan *chunk, len(files))
-	for i := range queues {
-		queues[i] = make(chan *chunk, queueDepth)
-	}
+	p := newStreamRun(o, t, st, files, rw, sink, ss, cancel)
 	var wg sync.WaitGroup
-	// Workers.
-	for w := 0; w < t.Workers; w++ {
+	p.startWorkers(&wg, evs)
+	go p.readAll(ctx, src)
+	p.collect(ctx)
+	wg.Wait()
+	if p.runErr != nil {
+		return ss, p.runErr
+	}
+	p.summarize()
+	return ss, nil
+}
+
+// newStreamSummary starts a stream's accounting with its input files.
+func newStreamSummary(table string, files []inFile) *StreamSummary {
+	ss := &StreamSummary{Table: table, Hours: map[string]Counts{}, Sunk: map[string]int64{}}
+	for _, f := range files {
+		ss.Inputs = append(ss.Inputs, manifest.Input{Path: f.info.Path, Bytes: f.info.Size})
+	}
+	return ss
+}
+
+// compileWorkers compiles one evaluator per worker (each has its own
+// function caches); a spec error is a usage error.
+func compileWorkers(o Options, t *config.Transform, sh *funcs.Shared, st *stream) ([]*evaluator, error) {
+	evs := make([]*evaluator, t.Workers)
+	for i := range evs {
+		var err error
+		if evs[i], err = newEvaluator(st, sh, o.Mem, o.mode); err != nil {
+			return nil, exit.With(exit.Usage, err)
+		}
+	}
+	return evs, nil
+}
+
+// queueDepth is how many chunks of a file may await the collector.
+const queueDepth = 2
+
+// streamRun is the state runStream's phases share: the channels between
+// readers, workers and collector, and the collector's outcome.
+type streamRun struct {
+	o     Options
+	t     *config.Transform
+	st    *stream
+	files []inFile
+	rw    *rejectWriter
+	sink  Sink
+	ss    *StreamSummary
+	// jobs feeds the workers; queues[i] holds file i's chunks in order
+	// for the collector, which waits on each chunk's res.
+	jobs    chan *chunk
+	queues  []chan *chunk
+	readErr []error // by file, set before its queue is closed
+	// runErr is the first error; setting it cancels the run.
+	runErr error
+	cancel context.CancelFunc
+}
+
+func newStreamRun(o Options, t *config.Transform, st *stream, files []inFile, rw *rejectWriter, sink Sink, ss *StreamSummary, cancel context.CancelFunc) *streamRun {
+	p := &streamRun{
+		o: o, t: t, st: st, files: files, rw: rw, sink: sink, ss: ss, cancel: cancel,
+		jobs:    make(chan *chunk, t.Workers),
+		queues:  make([]chan *chunk, len(files)),
+		readErr: make([]error, len(files)),
+	}
+	for i := range p.queues {
+		p.queues[i] = make(chan *chunk, queueDepth)
+	}
+	return p
+}
+
+// fail records the run's first error and stops the readers and workers.
+func (p *streamRun) fail(err error) {
+	if p.runErr == nil {
+		p.runErr = err
+		p.cancel()
+	}
+}
+
+// startWorkers starts one worker per evaluator; wg is done when jobs is
+// closed and drained.
+func (p *streamRun) startWorkers(wg *sync.WaitGroup, evs []*evaluator) {
+	for w := 0; w < p.t.Workers; w++ {
 		wg.Add(1)
 		go func(ev *evaluator) {
 			defer wg.Done()
-			var dec *decoder
-			if st.ods.Format == "text" {
-				dec = newDecoder(o.Mem, st.schema, st.ods.Delimiter[0], st.ods.Null)
-				defer dec.b.Release()
-			}
-			for ch := range jobs {
-				ch.res <- work(ev, dec, o.Layer, ch)
-			}
+			p.worker(ev)
 		}(evs[w])
 	}
-	// Readers, started in file order.
-	readErr := make([]error, len(files))
-	go func() {
-		sem := make(chan struct{}, t.Readers)
-		var rwg sync.WaitGroup
-		for i, f := range files {
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				for j := i; j < len(files); j++ {
-					close(queues[j])
-				}
-				rwg.Wait()
-				close(jobs)
-				return
-			}
-			rwg.Add(1)
-			go func(i int, f inFile) {
-				defer rwg.Done()
-				defer func() { <-sem }()
-				defer close(queues[i])
-				emit := func(ch *chunk) error {
-					ch.res = make(chan *result, 1)
-					select {
-					case queues[i] <- ch:
-					case <-ctx.Done():
-						return ctx.Err()
-					}
-					select {
-					case jobs <- ch:
-					case <-ctx.Done():
-						return ctx.Err()
-					}
-					return nil
-				}
-				var err error
-				if st.ods.Format == "parquet" {
-					err = readParquet(ctx, src, f.info.Path, f.hour, st.schema, t.BatchRows, o.Mem, workdir.New(o.Config.Workdir).Spool(), emit)
-				} else {
-					err = readText(ctx, src, f.info.Path, f.hour, t.BatchRows, emit)
-				}
-				readErr[i] = err
-			}(i, f)
-		}
-		rwg.Wait()
-		close(jobs)
-	}()
+}
 
-	// Collector: strictly in input order.
-	var runErr error
-	fail := func(err error) {
-		if runErr == nil {
-			runErr = err
-			cancel()
-		}
+// worker decodes and evaluates chunks until jobs is closed, answering on
+// each chunk's res.
+func (p *streamRun) worker(ev *evaluator) {
+	var dec *decoder
+	if p.st.ods.Format == "text" {
+		dec = newDecoder(p.o.Mem, p.st.schema, p.st.ods.Delimiter[0], p.st.ods.Null)
+		defer dec.b.Release()
 	}
-	for i := range files {
+	for ch := range p.jobs {
+		ch.res <- work(ev, dec, p.o.Layer, ch)
+	}
+}
+
+// readAll starts the readers in file order, at most t.Readers at a time,
+// and closes jobs when they are done. On cancellation the queues of the
+// files not started are closed so that the collector does not wait.
+func (p *streamRun) readAll(ctx context.Context, src source.Source) {
+	sem := make(chan struct{}, p.t.Readers)
+	var rwg sync.WaitGroup
+	for i, f := range p.files {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			for j := i; j < len(p.files); j++ {
+				close(p.queues[j])
+			}
+			rwg.Wait()
+			close(p.jobs)
+			return
+		}
+		rwg.Add(1)
+		go func(i int, f inFile) {
+			defer rwg.Done()
+			defer func() { <-sem }()
+			defer close(p.queues[i])
+			p.readErr[i] = p.readFile(ctx, src, i, f)
+		}(i, f)
+	}
+	rwg.Wait()
+	close(p.jobs)
+}
+
+// readFile reads file i into chunks, each queued for the collector and
+// then handed to a worker.
+func (p *streamRun) readFile(ctx context.Context, src source.Source, i int, f inFile) error {
+	emit := func(ch *chunk) error {
+		ch.res = make(chan *result, 1)
+		select {
+		case p.queues[i] <- ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		select {
+		case p.jobs <- ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		return nil
+	}
+	if p.st.ods.Format == "parquet" {
+		return readParquet(ctx, src, f.info.Path, f.hour, p.st.schema, p.t.BatchRows, p.o.Mem, workdir.New(p.o.Config.Workdir).Spool(), emit)
+	}
+	return readText(ctx, src, f.info.Path, f.hour, p.t.BatchRows, emit)
+}
+
+// collect takes the results strictly in input order, file by file, and
+// records each file's lines and read error.
+func (p *streamRun) collect(ctx context.Context) {
+	for i := range p.files {
 		var lines int64
-		for ch := range queues[i] {
-			var res *result
-			select {
-			case res = <-ch.res:
-			case <-ctx.Done():
-			}
-			if res == nil {
-				fail(ctx.Err())
-				continue
-			}
-			if runErr != nil || res.err != nil {
-				if res.out != nil {
-					releaseOuts(res.out)
-				}
-				if res.err != nil {
-					fail(fmt.Errorf("%s (batch from line %d): %w", ch.source, ch.firstLine, res.err))
-				}
-				continue
-			}
-			lines += res.read
-			c := Counts{Read: res.read, Rejected: int64(len(res.rejected)), Routed: res.out.routed, Written: res.out.written}
-			c.Filtered = res.out.rows - res.out.routed
-			if testHookCounts != nil {
-				testHookCounts(&c)
-			}
-			h := ss.Hours[ch.hour]
-			h.add(c)
-			ss.Hours[ch.hour] = h
-			ss.Total.add(c)
-			for _, rj := range res.rejected {
-				if o.OnReject != nil {
-					if err := o.OnReject(rj.source, rj.line, rj.reason, rj.raw); err != nil {
-						fail(err)
-					}
-				} else if err := rw.write(rj); err != nil {
-					fail(err)
-				}
-			}
-			for _, out := range res.out.outs {
-				if runErr == nil && sink != nil {
-					if err := sink(ch.hour, out); err != nil {
-						fail(fmt.Errorf("sink %s: %w", out.Name, err))
-					}
-				}
-				ss.Sunk[out.Name] += out.Rec.NumRows()
-				out.Rec.Release()
-			}
+		for ch := range p.queues[i] {
+			lines += p.collectChunk(ctx, ch)
 		}
-		ss.Inputs[i].Lines = lines
-		if err := readErr[i]; err != nil && runErr == nil {
-			fail(err)
+		p.ss.Inputs[i].Lines = lines
+		if err := p.readErr[i]; err != nil && p.runErr == nil {
+			p.fail(err)
 		}
 	}
-	wg.Wait()
-	if runErr != nil {
-		return ss, runErr
+}
+
+// collectChunk waits for one chunk's result and routes it: counts,
+// rejects, outputs. After an error, results are only released. It returns
+// the lines read that were accounted for.
+func (p *streamRun) collectChunk(ctx context.Context, ch *chunk) int64 {
+	var res *result
+	select {
+	case res = <-ch.res:
+	case <-ctx.Done():
 	}
+	if res == nil {
+		p.fail(ctx.Err())
+		return 0
+	}
+	if p.runErr != nil || res.err != nil {
+		if res.out != nil {
+			releaseOuts(res.out)
+		}
+		if res.err != nil {
+			p.fail(fmt.Errorf("%s (batch from line %d): %w", ch.source, ch.firstLine, res.err))
+		}
+		return 0
+	}
+	p.count(ch.hour, res)
+	p.writeRejects(res.rejected)
+	p.writeOuts(ch.hour, res.out.outs)
+	return res.read
+}
+
+// count adds a result to its hour's and the stream's counts.
+func (p *streamRun) count(hour string, res *result) {
+	c := Counts{Read: res.read, Rejected: int64(len(res.rejected)), Routed: res.out.routed, Written: res.out.written}
+	c.Filtered = res.out.rows - res.out.routed
+	if testHookCounts != nil {
+		testHookCounts(&c)
+	}
+	h := p.ss.Hours[hour]
+	h.add(c)
+	p.ss.Hours[hour] = h
+	p.ss.Total.add(c)
+}
+
+// writeRejects hands rejected lines to OnReject, or else the reject file.
+func (p *streamRun) writeRejects(rejected []reject) {
+	for _, rj := range rejected {
+		if p.o.OnReject != nil {
+			if err := p.o.OnReject(rj.source, rj.line, rj.reason, rj.raw); err != nil {
+				p.fail(err)
+			}
+		} else if err := p.rw.write(rj); err != nil {
+			p.fail(err)
+		}
+	}
+}
+
+// writeOuts hands a result's outputs to the sink (until an error) and
+// releases them, counting the rows sunk either way.
+func (p *streamRun) writeOuts(hour string, outs []Output) {
+	for _, out := range outs {
+		if p.runErr == nil && p.sink != nil {
+			if err := p.sink(hour, out); err != nil {
+				p.fail(fmt.Errorf("sink %s: %w", out.Name, err))
+			}
+		}
+		p.ss.Sunk[out.Name] += out.Rec.NumRows()
+		out.Rec.Release()
+	}
+}
+
+// summarize completes a successful stream's summary and logs it.
+func (p *streamRun) summarize() {
+	ss := p.ss
 	if ss.Total.Written == nil {
 		ss.Total.Written = map[string]int64{}
 	}
-	o.Log.Info("transform", "layer", o.Layer, logkey.Period, o.Period.String(), "table", st.table, "files", len(files),
+	p.o.Log.Info("transform", "layer", p.o.Layer, logkey.Period, p.o.Period.String(), "table", p.st.table, "files", len(p.files),
 		"read", ss.Total.Read, "routed", ss.Total.Routed, "filtered", ss.Total.Filtered, "rejected", ss.Total.Rejected)
-	return ss, nil
 }
 
 func releaseOuts(b *batchOut) {

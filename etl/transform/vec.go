@@ -155,77 +155,116 @@ func (e *evaluator) vderived(k int, sel []int32, out []funcs.Val) error {
 // evalVec is eval's loop, column at a time over windows of vecW rows.
 func (e *evaluator) evalVec(rec arrow.RecordBatch, out *batchOut, dwdB []*dwdOut, adsB [][]*partBuilders) error {
 	n := int(rec.NumRows())
-	v := e.v
 	for lo := 0; lo < n; lo += vecW {
-		w := min(vecW, n-lo)
-		v.lo = lo
-		if v.win++; v.win == 0 { // 2^32 windows: stale stamps would match again
-			for _, d := range v.done {
-				clear(d)
-			}
-			v.win = 1
-		}
-		all := v.all[:w]
-		for j := range all {
-			all[j] = int32(lo + j)
-		}
-		routed := v.routed[:w]
-		clear(routed)
-		for di, d := range e.dwds {
-			if b := dwdB[di]; b != nil {
-				// The DWD table is an output: every derived column of every
-				// row, in order (its ODS columns pass through in finish).
-				for k := range d.derive {
-					if err := e.vderived(d.slots[k], all, nil); err != nil {
-						return err
-					}
-				}
-				for c, r := range d.out {
-					if col := b.cols[c]; col != nil {
-						col.appendVals(v.dv[r.derived][:w], nil, 0)
-					}
-				}
-				for j := range routed {
-					routed[j] = true
-				}
-			}
-			for ai, a := range d.ads {
-				sel := all
-				if a.filter != nil {
-					fv := v.filt[:w]
-					if err := e.vrun(a.filter, all, fv); err != nil {
-						return fmt.Errorf("ads %s filter: %w", a.plan.iface, err)
-					}
-					sel = v.sel[:0]
-					for j := range fv {
-						x := &fv[j]
-						if x.K != funcs.KNull && !isBoolVal(x) {
-							return fmt.Errorf("ads %s filter: %s gave %s, want a boolean", a.plan.iface, a.filter.code, kindName(*x))
-						}
-						if x.True() {
-							sel = append(sel, all[j])
-						}
-					}
-				}
-				if len(sel) == 0 {
-					continue
-				}
-				out.written[a.plan.iface] += int64(len(sel))
-				for _, r := range sel {
-					routed[int(r)-lo] = true
-				}
-				if err := e.vads(a, adsB[di][ai], sel); err != nil {
-					return err
-				}
-			}
-		}
-		for _, r := range routed {
-			if r {
-				out.routed++
-			}
+		if err := e.vwindow(lo, min(vecW, n-lo), out, dwdB, adsB); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// vwindow evaluates the w batch rows from lo for every DWD table and
+// interface, and counts the rows some output took.
+func (e *evaluator) vwindow(lo, w int, out *batchOut, dwdB []*dwdOut, adsB [][]*partBuilders) error {
+	all, routed := e.v.window(lo, w)
+	for di, d := range e.dwds {
+		if b := dwdB[di]; b != nil {
+			if err := e.vdwd(d, b, all); err != nil {
+				return err
+			}
+			for j := range routed {
+				routed[j] = true
+			}
+		}
+		for ai, a := range d.ads {
+			if err := e.vroute(a, adsB[di][ai], all, routed, out); err != nil {
+				return err
+			}
+		}
+	}
+	for _, r := range routed {
+		if r {
+			out.routed++
+		}
+	}
+	return nil
+}
+
+// window starts the window of the w batch rows from lo: a new stamp, so
+// no derived value is computed yet, its rows, and none of them routed.
+func (v *vecState) window(lo, w int) (all []int32, routed []bool) {
+	v.lo = lo
+	if v.win++; v.win == 0 { // 2^32 windows: stale stamps would match again
+		for _, d := range v.done {
+			clear(d)
+		}
+		v.win = 1
+	}
+	all = v.all[:w]
+	for j := range all {
+		all[j] = int32(lo + j)
+	}
+	routed = v.routed[:w]
+	clear(routed)
+	return all, routed
+}
+
+// vdwd appends the window to a DWD table that is an output: every derived
+// column of every row, in order (its ODS columns pass through in finish).
+func (e *evaluator) vdwd(d *dwdEval, b *dwdOut, all []int32) error {
+	for k := range d.derive {
+		if err := e.vderived(d.slots[k], all, nil); err != nil {
+			return err
+		}
+	}
+	for c, r := range d.out {
+		if col := b.cols[c]; col != nil {
+			col.appendVals(e.v.dv[r.derived][:len(all)], nil, 0)
+		}
+	}
+	return nil
+}
+
+// vroute appends the window's rows an interface's filter takes to its
+// output, marking them routed.
+func (e *evaluator) vroute(a *adsEval, pb *partBuilders, all []int32, routed []bool, out *batchOut) error {
+	sel := all
+	if a.filter != nil {
+		var err error
+		if sel, err = e.vfilter(a, all); err != nil {
+			return err
+		}
+	}
+	if len(sel) == 0 {
+		return nil
+	}
+	out.written[a.plan.iface] += int64(len(sel))
+	lo := e.v.lo
+	for _, r := range sel {
+		routed[int(r)-lo] = true
+	}
+	return e.vads(a, pb, sel)
+}
+
+// vfilter runs an interface's filter over the window and returns the rows
+// it takes; null is false, and anything but a boolean or null an error.
+func (e *evaluator) vfilter(a *adsEval, all []int32) ([]int32, error) {
+	v := e.v
+	fv := v.filt[:len(all)]
+	if err := e.vrun(a.filter, all, fv); err != nil {
+		return nil, fmt.Errorf("ads %s filter: %w", a.plan.iface, err)
+	}
+	sel := v.sel[:0]
+	for j := range fv {
+		x := &fv[j]
+		if x.K != funcs.KNull && !isBoolVal(x) {
+			return nil, fmt.Errorf("ads %s filter: %s gave %s, want a boolean", a.plan.iface, a.filter.code, kindName(*x))
+		}
+		if x.True() {
+			sel = append(sel, all[j])
+		}
+	}
+	return sel, nil
 }
 
 // vads appends the rows sel to one interface's output, by partition.
@@ -344,68 +383,79 @@ func (e *evaluator) compileVec(n ast.Node, scope map[string]ref) (vexpr, bool) {
 		}
 		return nil, false
 	case *ast.UnaryNode:
-		if x.Operator != "!" && x.Operator != "not" {
-			return nil, false
-		}
-		in, ok := e.compileVec(x.Node, scope)
-		if !ok {
-			return nil, false
-		}
-		return func(sel []int32, out []funcs.Val) error {
-			if err := in(sel, out); err != nil {
-				return err
-			}
-			for j := range sel {
-				b, isBool := out[j].A.(bool)
-				if out[j].K != funcs.KAny || !isBool {
-					return fmt.Errorf("invalid operation: ! %s", kindName(out[j]))
-				}
-				out[j] = funcs.Bool(!b)
-			}
-			return nil
-		}, true
+		return e.compileVecNot(x, scope)
 	case *ast.ConditionalNode:
-		c, ok1 := e.compileVec(x.Cond, scope)
-		a, ok2 := e.compileVec(x.Exp1, scope)
-		b, ok3 := e.compileVec(x.Exp2, scope)
-		if !ok1 || !ok2 || !ok3 {
-			return nil, false
-		}
-		s := newSplit()
-		return func(sel []int32, out []funcs.Val) error {
-			if err := c(sel, out); err != nil {
-				return err
-			}
-			for j := range sel {
-				if !isBoolVal(&out[j]) {
-					return fmt.Errorf("non-bool expression (type %s) used as condition", kindName(out[j]))
-				}
-			}
-			if ca, ok := constVal(x.Exp1); ok {
-				if cb, ok := constVal(x.Exp2); ok {
-					// Both branches constant (flags like `x ? "1" : "0"`).
-					for j := range sel {
-						if out[j].True() {
-							out[j] = ca
-						} else {
-							out[j] = cb
-						}
-					}
-					return nil
-				}
-			}
-			s.split(sel, out, true)
-			if err := s.run(a, s.selA, s.posA, out); err != nil {
-				return err
-			}
-			return s.run(b, s.selB, s.posB, out)
-		}, true
+		return e.compileVecCond(x, scope)
 	case *ast.BinaryNode:
 		return e.compileVecBinary(x, scope)
 	case *ast.CallNode:
 		return e.compileVecCall(x, scope)
 	}
 	return nil, false
+}
+
+// compileVecNot compiles !x (and not x), which wants a boolean.
+func (e *evaluator) compileVecNot(x *ast.UnaryNode, scope map[string]ref) (vexpr, bool) {
+	if x.Operator != "!" && x.Operator != "not" {
+		return nil, false
+	}
+	in, ok := e.compileVec(x.Node, scope)
+	if !ok {
+		return nil, false
+	}
+	return func(sel []int32, out []funcs.Val) error {
+		if err := in(sel, out); err != nil {
+			return err
+		}
+		for j := range sel {
+			b, isBool := out[j].A.(bool)
+			if out[j].K != funcs.KAny || !isBool {
+				return fmt.Errorf("invalid operation: ! %s", kindName(out[j]))
+			}
+			out[j] = funcs.Bool(!b)
+		}
+		return nil
+	}, true
+}
+
+// compileVecCond compiles c ? a : b, each branch evaluated for its own
+// rows only.
+func (e *evaluator) compileVecCond(x *ast.ConditionalNode, scope map[string]ref) (vexpr, bool) {
+	c, ok1 := e.compileVec(x.Cond, scope)
+	a, ok2 := e.compileVec(x.Exp1, scope)
+	b, ok3 := e.compileVec(x.Exp2, scope)
+	if !ok1 || !ok2 || !ok3 {
+		return nil, false
+	}
+	s := newSplit()
+	return func(sel []int32, out []funcs.Val) error {
+		if err := c(sel, out); err != nil {
+			return err
+		}
+		for j := range sel {
+			if !isBoolVal(&out[j]) {
+				return fmt.Errorf("non-bool expression (type %s) used as condition", kindName(out[j]))
+			}
+		}
+		if ca, ok := constVal(x.Exp1); ok {
+			if cb, ok := constVal(x.Exp2); ok {
+				// Both branches constant (flags like `x ? "1" : "0"`).
+				for j := range sel {
+					if out[j].True() {
+						out[j] = ca
+					} else {
+						out[j] = cb
+					}
+				}
+				return nil
+			}
+		}
+		s.split(sel, out, true)
+		if err := s.run(a, s.selA, s.posA, out); err != nil {
+			return err
+		}
+		return s.run(b, s.selB, s.posB, out)
+	}, true
 }
 
 func vconst(c funcs.Val) vexpr {
@@ -460,129 +510,156 @@ func (s *split) run(f vexpr, sel, pos []int32, out []funcs.Val) error {
 	return nil
 }
 
+// compileVecBinary compiles the binary operators compileVec knows: in,
+// ==, != and the logical ones.
 func (e *evaluator) compileVecBinary(x *ast.BinaryNode, scope map[string]ref) (vexpr, bool) {
 	switch x.Operator {
 	case "in":
-		l, ok := e.compileVec(x.Left, scope)
-		if !ok {
-			return nil, false
-		}
-		var set map[string]struct{}
-		switch r := x.Right.(type) {
-		case *ast.ConstantNode:
-			set, _ = r.Value.(map[string]struct{})
-		case *ast.ArrayNode:
-			set = map[string]struct{}{}
-			for _, n := range r.Nodes {
-				s, ok := n.(*ast.StringNode)
-				if !ok {
-					return nil, false
-				}
-				set[s.Value] = struct{}{}
-			}
-		}
-		if set == nil {
-			return nil, false
-		}
-		list := sortedKeys(set)
-		return func(sel []int32, out []funcs.Val) error {
-			if err := l(sel, out); err != nil {
-				return err
-			}
-			for j := range sel {
-				in := false
-				if v := &out[j]; v.K == funcs.KStr {
-					if len(list) <= 8 {
-						for _, s := range list {
-							if s == v.S {
-								in = true
-								break
-							}
-						}
-					} else {
-						_, in = set[v.S]
-					}
-				}
-				out[j] = funcs.Bool(in)
-			}
-			return nil
-		}, true
+		return e.compileVecIn(x, scope)
 	case "==", "!=":
-		l, ok1 := e.compileVec(x.Left, scope)
-		r, ok2 := e.compileVec(x.Right, scope)
-		if !ok1 || !ok2 {
-			return nil, false
+		return e.compileVecEq(x, scope)
+	case "&&", "and", "||", "or":
+		return e.compileVecLogic(x, scope)
+	}
+	return nil, false
+}
+
+// compileVecIn compiles x in a list of string literals (a constant set
+// once expr has folded it): true for a string in the list.
+func (e *evaluator) compileVecIn(x *ast.BinaryNode, scope map[string]ref) (vexpr, bool) {
+	l, ok := e.compileVec(x.Left, scope)
+	if !ok {
+		return nil, false
+	}
+	set := stringSet(x.Right)
+	if set == nil {
+		return nil, false
+	}
+	list := sortedKeys(set)
+	return func(sel []int32, out []funcs.Val) error {
+		if err := l(sel, out); err != nil {
+			return err
 		}
-		neg := x.Operator == "!="
-		if c, ok := constVal(x.Right); ok && c.K == funcs.KStr {
-			// column == "literal": no vector for the literal.
-			return func(sel []int32, out []funcs.Val) error {
-				if err := l(sel, out); err != nil {
-					return err
+		for j := range sel {
+			in := false
+			if v := &out[j]; v.K == funcs.KStr {
+				if len(list) <= 8 {
+					for _, s := range list {
+						if s == v.S {
+							in = true
+							break
+						}
+					}
+				} else {
+					_, in = set[v.S]
 				}
-				for j := range sel {
-					a := &out[j]
-					eq := a.K == funcs.KStr && a.S == c.S
-					out[j] = funcs.Bool(eq != neg)
-				}
+			}
+			out[j] = funcs.Bool(in)
+		}
+		return nil
+	}, true
+}
+
+// stringSet is the set of strings of the right side of in: a folded
+// constant set or an array of string literals; nil for anything else.
+func stringSet(n ast.Node) map[string]struct{} {
+	var set map[string]struct{}
+	switch r := n.(type) {
+	case *ast.ConstantNode:
+		set, _ = r.Value.(map[string]struct{})
+	case *ast.ArrayNode:
+		set = map[string]struct{}{}
+		for _, n := range r.Nodes {
+			s, ok := n.(*ast.StringNode)
+			if !ok {
 				return nil
-			}, true
+			}
+			set[s.Value] = struct{}{}
 		}
-		rv := make([]funcs.Val, vecW)
+	}
+	return set
+}
+
+// compileVecEq compiles == and !=, as expr compares: strings by value,
+// null equal only to null, other values deeply.
+func (e *evaluator) compileVecEq(x *ast.BinaryNode, scope map[string]ref) (vexpr, bool) {
+	l, ok1 := e.compileVec(x.Left, scope)
+	r, ok2 := e.compileVec(x.Right, scope)
+	if !ok1 || !ok2 {
+		return nil, false
+	}
+	neg := x.Operator == "!="
+	if c, ok := constVal(x.Right); ok && c.K == funcs.KStr {
+		// column == "literal": no vector for the literal.
 		return func(sel []int32, out []funcs.Val) error {
 			if err := l(sel, out); err != nil {
 				return err
 			}
-			if err := r(sel, rv[:len(sel)]); err != nil {
-				return err
-			}
 			for j := range sel {
-				a, b := &out[j], &rv[j]
-				var eq bool
-				switch {
-				case a.K == funcs.KStr && b.K == funcs.KStr:
-					eq = a.S == b.S
-				case a.K == funcs.KNull || b.K == funcs.KNull:
-					eq = a.K == b.K
-				case a.K == funcs.KAny && b.K == funcs.KAny:
-					eq = reflect.DeepEqual(a.A, b.A)
-				}
+				a := &out[j]
+				eq := a.K == funcs.KStr && a.S == c.S
 				out[j] = funcs.Bool(eq != neg)
 			}
 			return nil
 		}, true
-	case "&&", "and", "||", "or":
-		l, ok1 := e.compileVec(x.Left, scope)
-		r, ok2 := e.compileVec(x.Right, scope)
-		if !ok1 || !ok2 {
-			return nil, false
-		}
-		and := x.Operator == "&&" || x.Operator == "and"
-		s := newSplit()
-		return func(sel []int32, out []funcs.Val) error {
-			if err := l(sel, out); err != nil {
-				return err
-			}
-			for j := range sel {
-				if !isBoolVal(&out[j]) {
-					return fmt.Errorf("invalid operation: %s on %s", x.Operator, kindName(out[j]))
-				}
-			}
-			// false && ..., true || ... are decided: the right side runs
-			// for the other rows only.
-			s.split(sel, out, and)
-			if err := s.run(r, s.selA, s.posA, out); err != nil {
-				return err
-			}
-			for _, p := range s.posA {
-				if !isBoolVal(&out[p]) {
-					return fmt.Errorf("invalid operation: %s on %s", x.Operator, kindName(out[p]))
-				}
-			}
-			return nil
-		}, true
 	}
-	return nil, false
+	rv := make([]funcs.Val, vecW)
+	return func(sel []int32, out []funcs.Val) error {
+		if err := l(sel, out); err != nil {
+			return err
+		}
+		if err := r(sel, rv[:len(sel)]); err != nil {
+			return err
+		}
+		for j := range sel {
+			a, b := &out[j], &rv[j]
+			var eq bool
+			switch {
+			case a.K == funcs.KStr && b.K == funcs.KStr:
+				eq = a.S == b.S
+			case a.K == funcs.KNull || b.K == funcs.KNull:
+				eq = a.K == b.K
+			case a.K == funcs.KAny && b.K == funcs.KAny:
+				eq = reflect.DeepEqual(a.A, b.A)
+			}
+			out[j] = funcs.Bool(eq != neg)
+		}
+		return nil
+	}, true
+}
+
+// compileVecLogic compiles && and || (and, or), short-circuiting as expr
+// does: the right side runs only for the rows the left does not decide.
+func (e *evaluator) compileVecLogic(x *ast.BinaryNode, scope map[string]ref) (vexpr, bool) {
+	l, ok1 := e.compileVec(x.Left, scope)
+	r, ok2 := e.compileVec(x.Right, scope)
+	if !ok1 || !ok2 {
+		return nil, false
+	}
+	and := x.Operator == "&&" || x.Operator == "and"
+	s := newSplit()
+	return func(sel []int32, out []funcs.Val) error {
+		if err := l(sel, out); err != nil {
+			return err
+		}
+		for j := range sel {
+			if !isBoolVal(&out[j]) {
+				return fmt.Errorf("invalid operation: %s on %s", x.Operator, kindName(out[j]))
+			}
+		}
+		// false && ..., true || ... are decided: the right side runs
+		// for the other rows only.
+		s.split(sel, out, and)
+		if err := s.run(r, s.selA, s.posA, out); err != nil {
+			return err
+		}
+		for _, p := range s.posA {
+			if !isBoolVal(&out[p]) {
+				return fmt.Errorf("invalid operation: %s on %s", x.Operator, kindName(out[p]))
+			}
+		}
+		return nil
+	}, true
 }
 
 // vecArg is a per-row argument of a call. Columns are read in place in
@@ -639,14 +716,36 @@ func (e *evaluator) args(dyn []vecArg, j int, r int32, buf []funcs.Val) {
 	}
 }
 
+// compileVecCall compiles a call of a funcs function: its fast form
+// (unboxed values) when it has one, else the boxed one.
 func (e *evaluator) compileVecCall(x *ast.CallNode, scope map[string]ref) (vexpr, bool) {
 	id, ok := x.Callee.(*ast.IdentifierNode)
 	if !ok {
 		return nil, false
 	}
-	buf := make([]funcs.Val, len(x.Arguments))
+	buf, dyn, ok := e.compileVecArgs(x.Arguments, scope)
+	if !ok {
+		return nil, false
+	}
+	if ff := e.set.Fast(id.Value); ff != nil {
+		if len(dyn) == 1 {
+			return e.vecFast1(ff, buf, &dyn[0]), true
+		}
+		return e.vecFast(ff, buf, dyn), true
+	}
+	g := e.set.Func(id.Value)
+	if g == nil {
+		return nil, false
+	}
+	return e.vecBoxed(g, id.Value, buf, dyn), true
+}
+
+// compileVecArgs compiles a call's arguments: literals go in buf once,
+// the others (dyn) are set per row, columns read in place.
+func (e *evaluator) compileVecArgs(args []ast.Node, scope map[string]ref) ([]funcs.Val, []vecArg, bool) {
+	buf := make([]funcs.Val, len(args))
 	var dyn []vecArg
-	for i, a := range x.Arguments {
+	for i, a := range args {
 		if c, ok := constVal(a); ok {
 			buf[i] = c
 			continue
@@ -659,81 +758,87 @@ func (e *evaluator) compileVecCall(x *ast.CallNode, scope map[string]ref) (vexpr
 		}
 		f, ok := e.compileVec(a, scope)
 		if !ok {
-			return nil, false
+			return nil, nil, false
 		}
 		dyn = append(dyn, vecArg{i: i, ods: -1, derived: -1, f: f, vals: make([]funcs.Val, vecW)})
 	}
-	fill := func(sel []int32) error {
-		for k := range dyn {
-			if err := e.prepare(&dyn[k], sel); err != nil {
+	return buf, dyn, true
+}
+
+// prepareArgs evaluates a call's arguments for rows sel.
+func (e *evaluator) prepareArgs(dyn []vecArg, sel []int32) error {
+	for k := range dyn {
+		if err := e.prepare(&dyn[k], sel); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// vecFast1 is a fast call with one column or expression argument d, the
+// common shape: a loop per kind of argument.
+func (e *evaluator) vecFast1(ff funcs.FastFunc, buf []funcs.Val, d *vecArg) vexpr {
+	set := e.set
+	a := &buf[d.i]
+	return func(sel []int32, out []funcs.Val) error {
+		if err := e.prepare(d, sel); err != nil {
+			return err
+		}
+		lo := e.v.lo
+		switch {
+		case d.derived >= 0:
+			vals := e.v.dv[d.derived]
+			for j, r := range sel {
+				set.Row(int(r) - lo)
+				*a = vals[int(r)-lo]
+				if err := ff(buf, &out[j]); err != nil {
+					return err
+				}
+			}
+		case d.ods >= 0 && e.strs[d.ods] != nil && !e.sraw[d.ods].nulls:
+			c := &e.sraw[d.ods]
+			for j, r := range sel {
+				set.Row(int(r) - lo)
+				*a = funcs.Val{S: c.data[c.offs[r]-c.base : c.offs[r+1]-c.base], K: funcs.KStr}
+				if err := ff(buf, &out[j]); err != nil {
+					return err
+				}
+			}
+		default:
+			for j, r := range sel {
+				set.Row(int(r) - lo)
+				e.arg(d, j, r, a)
+				if err := ff(buf, &out[j]); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+}
+
+// vecFast is a fast call with any other number of per-row arguments.
+func (e *evaluator) vecFast(ff funcs.FastFunc, buf []funcs.Val, dyn []vecArg) vexpr {
+	return func(sel []int32, out []funcs.Val) error {
+		if err := e.prepareArgs(dyn, sel); err != nil {
+			return err
+		}
+		for j, r := range sel {
+			e.args(dyn, j, r, buf)
+			if err := ff(buf, &out[j]); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	set := e.set
-	if ff := set.Fast(id.Value); ff != nil {
-		if len(dyn) == 1 {
-			// The common shape, one column or expression argument:
-			// a loop per kind.
-			d := &dyn[0]
-			a := &buf[d.i]
-			return func(sel []int32, out []funcs.Val) error {
-				if err := fill(sel); err != nil {
-					return err
-				}
-				lo := e.v.lo
-				switch {
-				case d.derived >= 0:
-					vals := e.v.dv[d.derived]
-					for j, r := range sel {
-						set.Row(int(r) - lo)
-						*a = vals[int(r)-lo]
-						if err := ff(buf, &out[j]); err != nil {
-							return err
-						}
-					}
-				case d.ods >= 0 && e.strs[d.ods] != nil && !e.sraw[d.ods].nulls:
-					c := &e.sraw[d.ods]
-					for j, r := range sel {
-						set.Row(int(r) - lo)
-						*a = funcs.Val{S: c.data[c.offs[r]-c.base : c.offs[r+1]-c.base], K: funcs.KStr}
-						if err := ff(buf, &out[j]); err != nil {
-							return err
-						}
-					}
-				default:
-					for j, r := range sel {
-						set.Row(int(r) - lo)
-						e.arg(d, j, r, a)
-						if err := ff(buf, &out[j]); err != nil {
-							return err
-						}
-					}
-				}
-				return nil
-			}, true
-		}
-		return func(sel []int32, out []funcs.Val) error {
-			if err := fill(sel); err != nil {
-				return err
-			}
-			for j, r := range sel {
-				e.args(dyn, j, r, buf)
-				if err := ff(buf, &out[j]); err != nil {
-					return err
-				}
-			}
-			return nil
-		}, true
-	}
-	g := set.Func(id.Value)
-	if g == nil {
-		return nil, false
-	}
+}
+
+// vecBoxed is a call of a function without a fast form: its arguments
+// boxed for each row.
+func (e *evaluator) vecBoxed(g func(...any) (any, error), name string, buf []funcs.Val, dyn []vecArg) vexpr {
 	boxed := make([]any, len(buf))
 	return func(sel []int32, out []funcs.Val) error {
-		if err := fill(sel); err != nil {
+		if err := e.prepareArgs(dyn, sel); err != nil {
 			return err
 		}
 		for j, r := range sel {
@@ -743,12 +848,12 @@ func (e *evaluator) compileVecCall(x *ast.CallNode, scope map[string]ref) (vexpr
 			}
 			v, err := g(boxed...)
 			if err != nil {
-				return fmt.Errorf("%s: %w", id.Value, err)
+				return fmt.Errorf("%s: %w", name, err)
 			}
 			out[j] = funcs.Any(v)
 		}
 		return nil
-	}, true
+	}
 }
 
 // vmVec runs a checked program on expr's VM for each row of the selection,
