@@ -162,8 +162,8 @@ func (s *Set) fastTable() map[string]FastFunc {
 
 // The unboxed implementations follow, in the order of fastTable, named
 // like the generic ones with a V. Constructors that return closures are
-// go:noinline: the compiler does not inline into a closure copied into an
-// inlined body (go.dev/issue/81380), which made Str, scratch and
+// marked noinline: the compiler does not inline into a closure copied into
+// an inlined body (go.dev/issue/81380), which made Str, scratch and
 // arenaString a call a row each.
 
 //go:noinline
