@@ -118,13 +118,7 @@ func staged(dst string, f source.FileInfo) (sidecar, bool) {
 // source, and renames it into place, then writes its sidecar.
 func (r *runner) copyFile(ctx context.Context, st *sourceState, cs *config.Source, name string, f source.FileInfo, dst string) (File, error) {
 	src := st.src
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return File{}, err
-	}
-	os.Remove(sidecarPath(dst)) // the old copy is no longer vouched for
-	tmp := partPath(dst)
-	// A raw copy of the source, personal data: the owner only.
-	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	out, tmp, err := createPart(dst)
 	if err != nil {
 		return File{}, err
 	}
@@ -142,40 +136,9 @@ func (r *runner) copyFile(ctx context.Context, st *sourceState, cs *config.Sourc
 			return File{}, err
 		}
 	}
-	var n int64
-	ranges := splitRanges(f.Size, cs.HDFS.SplitAbove)
-	ro, canRange := src.(source.RangeOpener)
-	if len(ranges) > 1 && canRange {
-		if err := r.copyRanges(ctx, st, ro, f, out, ranges); err != nil {
-			return File{}, err
-		}
-		n = f.Size
-		if h != nil {
-			// The hash runs over the copy, in order, once it is complete.
-			in, err := os.Open(tmp)
-			if err != nil {
-				return File{}, err
-			}
-			_, err = copyBuf(h, in)
-			in.Close()
-			if err != nil {
-				return File{}, err
-			}
-		}
-	} else {
-		rc, err := src.Open(ctx, f.Path)
-		if err != nil {
-			return File{}, err
-		}
-		var w io.Writer = r.meter.Writer(out)
-		if h != nil {
-			w = io.MultiWriter(w, h)
-		}
-		n, err = copyBuf(w, rc)
-		rc.Close()
-		if err != nil {
-			return File{}, fmt.Errorf("copying %s from %s: %w", f.Path, src, err)
-		}
+	n, err := r.fetch(ctx, st, cs, f, out, tmp, h)
+	if err != nil {
+		return File{}, err
 	}
 	if err := out.Sync(); err != nil {
 		return File{}, err
@@ -185,52 +148,144 @@ func (r *runner) copyFile(ctx context.Context, st *sourceState, cs *config.Sourc
 	}
 	sum := ""
 	if verifies {
-		size, want, err := v.Sum(ctx, f.Path)
-		if err != nil {
+		if sum, err = r.verify(ctx, src, name, v, h, f, tmp, n); err != nil {
 			return File{}, err
 		}
-		if size != n {
-			// The file changed size between the read and now: a retry
-			// copies it again.
-			return File{}, fmt.Errorf("%s changed during the pull: %s has %d bytes now, %d were copied", f.Path, src, size, n)
-		}
-		got := h.Sum(nil)
-		if !bytes.Equal(want, got) {
-			if alt, ok := src.(source.AltVerifier); ok {
-				m, err := altMatch(ctx, alt, f.Path, tmp, want)
-				if err != nil {
-					return File{}, err
-				}
-				if m != nil {
-					r.o.Log.Info("copy verified with the store's other checksum kind", "path", f.Path, "source", name)
-					got = m
-				}
-			}
-		}
-		if !bytes.Equal(want, got) {
-			return File{}, &MismatchError{Path: f.Path, Source: src.String(), What: "checksum", Want: hex.EncodeToString(want), Got: hex.EncodeToString(got)}
-		}
-		sum = hex.EncodeToString(got)
 	} else if n != f.Size {
 		return File{}, fmt.Errorf("%s changed during the pull: listed with %d bytes, %d copied", f.Path, f.Size, n)
 	}
-	// Keep the source's mtime, so quiet-period readiness works on the
-	// staged copy too.
-	if !f.ModTime.IsZero() {
-		os.Chtimes(tmp, f.ModTime, f.ModTime)
-	}
-	if err := os.Rename(tmp, dst); err != nil {
+	if err := placeCopy(tmp, dst, f); err != nil {
 		return File{}, err
 	}
 	ok = true
+	if err := r.recordStaged(name, f, dst, n, sum); err != nil {
+		return File{}, err
+	}
+	return File{Path: f.Path, Bytes: n, Checksum: sum}, nil
+}
+
+// createPart makes dst's folder and creates dst's hidden temp name,
+// empty, for a new copy. It returns the open file and its name.
+func createPart(dst string) (*os.File, string, error) {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return nil, "", err
+	}
+	os.Remove(sidecarPath(dst)) // the old copy is no longer vouched for
+	tmp := partPath(dst)
+	// A raw copy of the source, personal data: the owner only.
+	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, "", err
+	}
+	return out, tmp, nil
+}
+
+// fetch copies f's bytes into out (tmp, open) and, when h is not nil,
+// hashes them: as ranges at once when the file is above the source's
+// split size and the source can read ranges, otherwise as one stream.
+// It returns the bytes copied.
+func (r *runner) fetch(ctx context.Context, st *sourceState, cs *config.Source, f source.FileInfo, out *os.File, tmp string, h hash.Hash) (int64, error) {
+	ranges := splitRanges(f.Size, cs.HDFS.SplitAbove)
+	ro, canRange := st.src.(source.RangeOpener)
+	if len(ranges) > 1 && canRange {
+		if err := r.copyRanges(ctx, st, ro, f, out, ranges); err != nil {
+			return 0, err
+		}
+		if h != nil {
+			// The hash runs over the copy, in order, once it is complete.
+			if err := hashFile(h, tmp); err != nil {
+				return 0, err
+			}
+		}
+		return f.Size, nil
+	}
+	return r.fetchStream(ctx, st.src, f, out, h)
+}
+
+// hashFile feeds the file at path to h.
+func hashFile(h hash.Hash, path string) error {
+	in, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	_, err = copyBuf(h, in)
+	in.Close()
+	return err
+}
+
+// fetchStream copies f from src into out in one read, through the meter
+// and, when h is not nil, h. It returns the bytes copied.
+func (r *runner) fetchStream(ctx context.Context, src source.Source, f source.FileInfo, out *os.File, h hash.Hash) (int64, error) {
+	rc, err := src.Open(ctx, f.Path)
+	if err != nil {
+		return 0, err
+	}
+	var w io.Writer = r.meter.Writer(out)
+	if h != nil {
+		w = io.MultiWriter(w, h)
+	}
+	n, err := copyBuf(w, rc)
+	rc.Close()
+	if err != nil {
+		return 0, fmt.Errorf("copying %s from %s: %w", f.Path, src, err)
+	}
+	return n, nil
+}
+
+// verify checks the n bytes copied to tmp, hashed by h, against the
+// size and checksum src (v) has for f now, and returns the checksum in
+// hex. A size that moved is an error a retry may clear; a checksum that
+// differs, even in the store's other kinds, is a *MismatchError.
+func (r *runner) verify(ctx context.Context, src source.Source, name string, v source.Verifier, h hash.Hash, f source.FileInfo, tmp string, n int64) (string, error) {
+	size, want, err := v.Sum(ctx, f.Path)
+	if err != nil {
+		return "", err
+	}
+	if size != n {
+		// The file changed size between the read and now: a retry
+		// copies it again.
+		return "", fmt.Errorf("%s changed during the pull: %s has %d bytes now, %d were copied", f.Path, src, size, n)
+	}
+	got := h.Sum(nil)
+	if !bytes.Equal(want, got) {
+		if alt, ok := src.(source.AltVerifier); ok {
+			m, err := altMatch(ctx, alt, f.Path, tmp, want)
+			if err != nil {
+				return "", err
+			}
+			if m != nil {
+				r.o.Log.Info("copy verified with the store's other checksum kind", "path", f.Path, "source", name)
+				got = m
+			}
+		}
+	}
+	if !bytes.Equal(want, got) {
+		return "", &MismatchError{Path: f.Path, Source: src.String(), What: "checksum", Want: hex.EncodeToString(want), Got: hex.EncodeToString(got)}
+	}
+	return hex.EncodeToString(got), nil
+}
+
+// placeCopy gives the verified copy tmp its final name dst, with the
+// source's mtime, so quiet-period readiness works on the staged copy too.
+func placeCopy(tmp, dst string, f source.FileInfo) error {
+	if !f.ModTime.IsZero() {
+		os.Chtimes(tmp, f.ModTime, f.ModTime)
+	}
+	return os.Rename(tmp, dst)
+}
+
+// recordStaged writes the sidecar of the staged copy dst of f (n bytes,
+// checksum sum, from the source name), so a re-run can skip it, and
+// counts the file as staged.
+func (r *runner) recordStaged(name string, f source.FileInfo, dst string, n int64, sum string) error {
 	sc := sidecar{Source: name, Path: f.Path, Bytes: n, ModTime: f.ModTime, Checksum: sum, Verified: time.Now().UTC()}
 	data, _ := json.Marshal(sc)
 	if err := writeAtomic(sidecarPath(dst), data); err != nil {
-		return File{}, err
+		return err
 	}
 	r.meter.AddFiles(1)
 	r.o.Log.Debug("staged", "path", f.Path, logkey.Bytes, n, "source", name)
-	return File{Path: f.Path, Bytes: n, Checksum: sum}, nil
+	return nil
 }
 
 // altMatch recomputes the copy with the source's other checksum kinds;

@@ -172,6 +172,23 @@ func Partitions(iface *config.Interface, period naming.Period) []*Partition {
 // 3 when some failed in a way a re-run may fix, 1 on a checksum mismatch
 // that retries did not clear.
 func Run(ctx context.Context, o Options) (*Result, error) {
+	o = o.withDefaults()
+	r := &runner{o: o, sources: map[string]*sourceState{}, meter: newMeter(o.Progress, o.Log, o.ProgressEvery)}
+	defer r.close()
+	defer r.unlockPartitions()
+
+	res := &Result{Partitions: listPartitions(o.Ifaces, o.Periods)}
+	ends := track(ctx, o.Track, res.Partitions)
+	pending := r.lockPartitions(res.Partitions)
+	r.pullUntilSettled(ctx, pending)
+	r.meter.Close()
+	r.writeRecords(res)
+	return res, r.report(res, ends)
+}
+
+// withDefaults fills in the options left zero, and caps Poll at half of
+// Wait so a wait gets at least a second look.
+func (o Options) withDefaults() Options {
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -193,85 +210,119 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.ProgressEvery <= 0 {
 		o.ProgressEvery = 30 * time.Second
 	}
-	r := &runner{o: o, sources: map[string]*sourceState{}, meter: newMeter(o.Progress, o.Log, o.ProgressEvery)}
-	defer r.close()
+	return o
+}
 
-	res := &Result{}
-	var pending []*Partition
-	for _, iface := range o.Ifaces {
+// listPartitions lists the partitions of every interface and period,
+// interface by interface.
+func listPartitions(ifaces []*config.Interface, periods []naming.Period) []*Partition {
+	var out []*Partition
+	for _, iface := range ifaces {
 		if iface.From != "" {
 			continue // from: transform has no partitions of its own: transform reads its ODS table
 		}
-		for _, p := range o.Periods {
-			for _, part := range Partitions(iface, p) {
-				res.Partitions = append(res.Partitions, part)
-				pending = append(pending, part)
-			}
+		for _, p := range periods {
+			out = append(out, Partitions(iface, p)...)
 		}
 	}
+	return out
+}
+
+// track starts the tracking of every partition (Options.Track) before
+// any is locked, so a partition that fails on its lock is recorded too.
+// It returns each partition's end function.
+func track(ctx context.Context, start func(context.Context, *Partition) func(*Partition), parts []*Partition) map[*Partition]func(*Partition) {
 	ends := map[*Partition]func(*Partition){}
-	if o.Track != nil {
-		for _, part := range pending {
-			ends[part] = o.Track(ctx, part)
+	if start != nil {
+		for _, part := range parts {
+			ends[part] = start(ctx, part)
 		}
 	}
-	// One pull at a time per partition (an overlapping cron run).
+	return ends
+}
+
+// lockPartitions takes each partition's lock, in order, so only one pull
+// at a time stages a partition (an overlapping cron run). A partition
+// whose lock cannot be taken fails; the others are returned. The locks
+// are held until unlockPartitions.
+func (r *runner) lockPartitions(parts []*Partition) []*Partition {
 	var runnable []*Partition
-	for _, part := range pending {
-		unlock, err := lockPartition(stageDir(o.Config, part.Iface, part.Period), part.Path)
+	for _, part := range parts {
+		unlock, err := lockPartition(stageDir(r.o.Config, part.Iface, part.Period), part.Path)
 		if err != nil {
-			r.fail(part, o.Config.Interfaces[part.Iface].Source, err)
+			r.fail(part, r.o.Config.Interfaces[part.Iface].Source, err)
 			continue
 		}
-		defer unlock()
+		r.unlocks = append(r.unlocks, unlock)
 		runnable = append(runnable, part)
 	}
-	pending = runnable
-	deadline := o.Now().Add(o.Wait)
+	return runnable
+}
+
+// unlockPartitions releases the partition locks, the last taken first.
+func (r *runner) unlockPartitions() {
+	for i := len(r.unlocks) - 1; i >= 0; i-- {
+		r.unlocks[i]()
+	}
+	r.unlocks = nil
+}
+
+// pullUntilSettled pulls the partitions, then again those that were not
+// ready, every Poll until none is left, ctx ends or Wait has passed
+// since the first round began. A partition tried again starts afresh.
+func (r *runner) pullUntilSettled(ctx context.Context, pending []*Partition) {
+	deadline := r.o.Now().Add(r.o.Wait)
 	for {
-		var wg sync.WaitGroup
-		for _, part := range pending {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				r.partition(ctx, part)
-			}()
+		r.pullAll(ctx, pending)
+		pending = notReady(pending)
+		if len(pending) == 0 || ctx.Err() != nil || !r.o.Now().Before(deadline) {
+			return
 		}
-		wg.Wait()
-		var still []*Partition
-		for _, part := range pending {
-			if part.Status == StatusNotReady {
-				still = append(still, part)
-			}
-		}
-		pending = still
-		if len(pending) == 0 || ctx.Err() != nil || !o.Now().Before(deadline) {
-			break
-		}
-		o.Log.Info("waiting for partitions", "not_ready", len(pending), "next_check", o.Poll.String(), "deadline", deadline.Format(time.RFC3339))
+		r.o.Log.Info("waiting for partitions", "not_ready", len(pending), "next_check", r.o.Poll.String(), "deadline", deadline.Format(time.RFC3339))
 		select {
 		case <-ctx.Done():
-		case <-time.After(o.Poll):
+		case <-time.After(r.o.Poll):
 		}
 		for _, part := range pending {
 			*part = Partition{Iface: part.Iface, Period: part.Period, Hour: part.Hour, Path: part.Path}
 		}
 	}
-	r.meter.Close()
-	r.writeRecords(res)
+}
 
+// pullAll pulls the partitions all at once (the sources' semaphores
+// bound the files in flight) and returns when every one is done.
+func (r *runner) pullAll(ctx context.Context, parts []*Partition) {
+	var wg sync.WaitGroup
+	for _, part := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.partition(ctx, part)
+		}()
+	}
+	wg.Wait()
+}
+
+// notReady returns the partitions whose status is not ready, in order.
+func notReady(parts []*Partition) []*Partition {
+	var still []*Partition
+	for _, part := range parts {
+		if part.Status == StatusNotReady {
+			still = append(still, part)
+		}
+	}
+	return still
+}
+
+// report totals the result, prints each partition's status line and
+// ends its tracking, in the order of res.Partitions. The error carries
+// the run's exit code (see Run).
+func (r *runner) report(res *Result, ends map[*Partition]func(*Partition)) error {
 	var notReady, failed, mismatch int
 	for _, part := range res.Partitions {
 		switch part.Status {
 		case StatusOK:
-			for _, f := range part.Files {
-				if f.Skipped {
-					res.Skipped++
-				} else {
-					res.Files++
-					res.Bytes += f.Bytes
-				}
-			}
+			res.count(part)
 		case StatusNotReady:
 			notReady++
 		case StatusFailed:
@@ -287,13 +338,26 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	switch {
 	case mismatch > 0:
-		return res, exit.With(exit.Failure, fmt.Errorf("pull: %d of %d partitions failed, %d with copies that did not match the source", failed, len(res.Partitions), mismatch))
+		return exit.With(exit.Failure, fmt.Errorf("pull: %d of %d partitions failed, %d with copies that did not match the source", failed, len(res.Partitions), mismatch))
 	case failed > 0:
-		return res, exit.With(exit.Partial, fmt.Errorf("pull: %d of %d partitions failed; staged files are kept, run again to resume", failed, len(res.Partitions)))
+		return exit.With(exit.Partial, fmt.Errorf("pull: %d of %d partitions failed; staged files are kept, run again to resume", failed, len(res.Partitions)))
 	case notReady > 0:
-		return res, exit.With(exit.NotReady, fmt.Errorf("pull: %d of %d partitions not ready yet", notReady, len(res.Partitions)))
+		return exit.With(exit.NotReady, fmt.Errorf("pull: %d of %d partitions not ready yet", notReady, len(res.Partitions)))
 	}
-	return res, nil
+	return nil
+}
+
+// count adds a staged partition's files to the run's totals: Skipped for
+// files already staged, Files and Bytes for those this run copied.
+func (res *Result) count(p *Partition) {
+	for _, f := range p.Files {
+		if f.Skipped {
+			res.Skipped++
+		} else {
+			res.Files++
+			res.Bytes += f.Bytes
+		}
+	}
 }
 
 // statusLine prints the stable, greppable line for a partition.
@@ -379,6 +443,7 @@ type runner struct {
 	mu      sync.Mutex
 	sources map[string]*sourceState
 	meter   *progress.Meter
+	unlocks []func() // partition locks held, in the order taken
 }
 
 func (r *runner) source(name string) (*sourceState, error) {
