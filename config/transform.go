@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"time"
+	_ "time/tzdata" // time_zone must load on a machine without zoneinfo files
 
 	"gopkg.in/yaml.v3"
 
@@ -35,12 +37,19 @@ type Transform struct {
 	// StageCompression of staged Parquet: snappy (default), zstd, gzip or
 	// none (Snappy costs about a fifth of a standalone run's CPU).
 	StageCompression string `yaml:"stage_compression"`
+	// TimeZone is the zone of from_unixtime, unix_timestamp, date_format
+	// and the other date functions, as Hive's session zone (default
+	// Asia/Shanghai, the team's).
+	TimeZone string `yaml:"time_zone"`
 
 	ODS map[string]*ODSTable `yaml:"ods"`
 	DWD map[string]*DWDTable `yaml:"dwd"`
 	// ADS is keyed by interface name (51007, CM001, ...).
 	ADS map[string]*ADSSpec `yaml:"ads"`
 }
+
+// DefaultTimeZone is transform.time_zone when unset.
+const DefaultTimeZone = "Asia/Shanghai"
 
 // ODSTable is an input table: where its hourly partitions are and their schema.
 type ODSTable struct {
@@ -54,7 +63,21 @@ type ODSTable struct {
 	Null      string `yaml:"null"`
 	// Columns in file order: name: type (string, bigint, double).
 	Columns Exprs `yaml:"columns"`
+	// BadValue is what a bigint/double field that does not parse does to
+	// its line: reject (default) or null (Hive: the field becomes NULL,
+	// the row is kept, and the field is counted in null_fields).
+	BadValue string `yaml:"bad_value"`
+	// BadLine is what a line with too few or too many fields does: reject
+	// (default) or null (Hive: missing fields are NULL, extra fields are
+	// ignored; counted in null_fields).
+	BadLine string `yaml:"bad_line"`
 }
+
+// Row policies of an ODS table (bad_value, bad_line).
+const (
+	PolicyReject = "reject"
+	PolicyNull   = "null"
+)
 
 // DWDTable derives cleaned columns from an ODS table.
 type DWDTable struct {
@@ -144,6 +167,9 @@ func (t *Transform) applyDefaults() {
 	if t.StageCompression == "" {
 		t.StageCompression = "snappy"
 	}
+	if t.TimeZone == "" {
+		t.TimeZone = DefaultTimeZone
+	}
 	for _, o := range t.ODS {
 		if o == nil {
 			continue
@@ -156,6 +182,12 @@ func (t *Transform) applyDefaults() {
 		}
 		if o.Null == "" {
 			o.Null = `\N`
+		}
+		if o.BadValue == "" {
+			o.BadValue = PolicyReject
+		}
+		if o.BadLine == "" {
+			o.BadLine = PolicyReject
 		}
 	}
 }
@@ -245,6 +277,9 @@ func (t *Transform) validateSettings(key string, bad badFunc) {
 	if t.StageRowsPerFile < 1 {
 		bad(key+".stage_rows_per_file", "must be at least 1")
 	}
+	if _, err := time.LoadLocation(t.TimeZone); err != nil {
+		bad(key+".time_zone", fmt.Sprintf("unknown time zone %q (want an IANA name such as Asia/Shanghai)", t.TimeZone))
+	}
 	switch t.StageCompression {
 	case "snappy", "zstd", "gzip", "none":
 	default:
@@ -287,6 +322,11 @@ func (o *ODSTable) validate(c *Config, k string, bad badFunc) {
 	}
 	if len(o.Delimiter) != 1 {
 		bad(k+".delimiter", "must be a single byte, got %q", o.Delimiter)
+	}
+	for key, v := range map[string]string{"bad_value": o.BadValue, "bad_line": o.BadLine} {
+		if v != PolicyReject && v != PolicyNull {
+			bad(k+"."+key, "%q is not reject or null", v)
+		}
 	}
 	if len(o.Columns) == 0 {
 		bad(k+".columns", "no columns: list them in file order as name: type")

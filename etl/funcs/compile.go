@@ -31,7 +31,8 @@ func (s *Set) Compile(code string, columns []string) (*Compiled, error) {
 	for _, c := range columns {
 		env[c] = nil
 	}
-	opts := append([]expr.Option{expr.Env(env)}, s.Options()...)
+	// expr's own `if c { a } else { b }` gives way to Hive's if(c, a, b).
+	opts := append([]expr.Option{expr.Env(env), expr.DisableIfOperator(), expr.Patch(sqlPatch{}), expr.Patch(indexPatch{})}, s.Options()...)
 	p, err := expr.Compile(code, opts...)
 	if err != nil {
 		return nil, err
@@ -72,7 +73,11 @@ type walker struct {
 	err       error
 }
 
-var patternFuncs = map[string]int{"regexp_like": 1, "regexp_extract": 1, "regexp_replace": 1, "split": 1}
+// datePatternFuncs take a Java date pattern at that argument: a constant
+// one is checked at validation, not on the first row.
+var datePatternFuncs = map[string]int{"from_unixtime": 1, "unix_timestamp": 1, "date_format": 1}
+
+var patternFuncs = map[string]int{"regexp_like": 1, "rlike": 1, "regexp_extract": 1, "regexp_replace": 1, "split": 1}
 
 func (w *walker) Visit(n *ast.Node) {
 	switch x := (*n).(type) {
@@ -85,7 +90,20 @@ func (w *walker) Visit(n *ast.Node) {
 		if !ok {
 			return
 		}
+		if IsSQLOp(id.Value) {
+			w.nilCompare(x, id.Value)
+			w.stringPlus(x, id.Value)
+			return
+		}
 		w.fns[id.Value] = true
+		if i, ok := datePatternFuncs[id.Value]; ok && i < len(x.Arguments) {
+			if lit, ok := x.Arguments[i].(*ast.StringNode); ok {
+				if err := CheckDatePattern(lit.Value); err != nil && w.err == nil {
+					e := &file.Error{Location: lit.Location(), Message: fmt.Sprintf("%s: %v", id.Value, err)}
+					w.err = e.Bind(w.src)
+				}
+			}
+		}
 		if i, ok := patternFuncs[id.Value]; ok && i < len(x.Arguments) {
 			if lit, ok := x.Arguments[i].(*ast.StringNode); ok {
 				if err := CheckPattern(lit.Value); err != nil && w.err == nil {
@@ -93,6 +111,42 @@ func (w *walker) Visit(n *ast.Node) {
 					w.err = e.Bind(w.src)
 				}
 			}
+		}
+	}
+}
+
+// nilCompare refuses x == nil and x != nil: in SQL both are NULL for
+// every row, so a spec ported from chama's old null-equals-null rule would
+// silently keep or drop every row. is_null says what was meant.
+func (w *walker) nilCompare(x *ast.CallNode, fn string) {
+	if fn != "sql_eq" && fn != "sql_ne" || w.err != nil {
+		return
+	}
+	for _, a := range x.Arguments {
+		if _, ok := a.(*ast.NilNode); ok {
+			want := "is_null(x)"
+			if fn == "sql_ne" {
+				want = "!is_null(x)"
+			}
+			e := &file.Error{Location: x.Location(), Message: fmt.Sprintf("comparing with nil is NULL in SQL (Hive: x = NULL is never true); write %s", want)}
+			w.err = e.Bind(w.src)
+			return
+		}
+	}
+}
+
+// stringPlus refuses + with a string literal: expr joined strings with
+// +, Hive adds numbers ('a' + 'b' is NULL), and a port must not quietly
+// turn a concatenation into NULLs.
+func (w *walker) stringPlus(x *ast.CallNode, fn string) {
+	if fn != "sql_add" || w.err != nil {
+		return
+	}
+	for _, a := range x.Arguments {
+		if _, ok := a.(*ast.StringNode); ok {
+			e := &file.Error{Location: x.Location(), Message: "+ adds numbers in Hive ('a' + 'b' is NULL); join strings with concat(a, b)"}
+			w.err = e.Bind(w.src)
+			return
 		}
 	}
 }

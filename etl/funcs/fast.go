@@ -321,7 +321,8 @@ func (s *Set) concatV() FastFunc {
 	}
 }
 
-// concatWSV builds its result in the batch arena.
+// concatWSV builds its result in the batch arena; array arguments give
+// their elements, as concatWS.
 //
 //go:noinline
 func (s *Set) concatWSV() FastFunc {
@@ -336,7 +337,13 @@ func (s *Set) concatWSV() FastFunc {
 		}
 		n, parts := 0, 0
 		for _, a := range args[1:] {
-			if v, ok := a.Str(); ok {
+			if list, ok := a.A.([]any); ok && a.K == KAny {
+				for _, x := range list {
+					n += len(arrayElemString(x))
+				}
+				n += max(len(list)-1, 0) * len(sep)
+				parts++
+			} else if v, ok := a.Str(); ok {
 				n += len(v)
 				parts++
 			}
@@ -347,15 +354,26 @@ func (s *Set) concatWSV() FastFunc {
 		b := s.scratch(n)
 		w := 0
 		for _, a := range args[1:] {
-			v, ok := a.Str()
-			if !ok {
+			list, isList := a.A.([]any)
+			isList = isList && a.K == KAny
+			if a.K == KNull {
 				continue
 			}
 			if parts < 0 {
 				w += copy(b[w:], sep)
 			}
 			parts = -1 // a separator before every later part
-			w += copy(b[w:], v)
+			if !isList {
+				v, _ := a.Str()
+				w += copy(b[w:], v)
+				continue
+			}
+			for j, x := range list {
+				if j > 0 {
+					w += copy(b[w:], sep)
+				}
+				w += copy(b[w:], arrayElemString(x))
+			}
 		}
 		*dst = Str(arenaString(b))
 		return nil
@@ -446,7 +464,11 @@ func strContainsV(args []Val, dst *Val) error {
 	}
 	a, ok1 := args[0].Str()
 	b, ok2 := args[1].Str()
-	*dst = Bool(ok1 && ok2 && strings.Contains(a, b))
+	if !ok1 || !ok2 {
+		*dst = Val{}
+		return nil
+	}
+	*dst = Bool(strings.Contains(a, b))
 	return nil
 }
 
@@ -498,7 +520,7 @@ func (s *Set) regexpLikeV() FastFunc {
 		v, ok1 := args[0].Str()
 		p, ok2 := args[1].Str()
 		if !ok1 || !ok2 {
-			*dst = vFalse
+			*dst = Val{}
 			return nil
 		}
 		re, err := s.regexp("regexp_like", p)

@@ -15,11 +15,11 @@ package funcs
 
 import (
 	"fmt"
-	"math"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/expr-lang/expr"
 )
@@ -31,6 +31,8 @@ type Shared struct {
 	Mobile *MobileCipher // nil: decrypt_mobile is an error at validation
 	// UACache bounds each worker's user-agent cache (entries); 0: 8192.
 	UACache int
+	// Loc is the date functions' zone (transform.time_zone); nil: UTC.
+	Loc *time.Location
 }
 
 // Set is one worker's function set with its caches.
@@ -196,7 +198,9 @@ var (
 )
 
 func (s *Set) table() []fn {
-	return []fn{
+	t := append(sqlFuncs(), s.dateFuncs()...)
+	t = append(t, s.moreFuncs()...)
+	return append(t, []fn{
 		// Hive-like.
 		{name: "get_json_object", body: s.getJSONObject, types: []any{sig2}},
 		{name: "str_to_map", body: s.strToMap, types: []any{sig1, sig3}},
@@ -219,13 +223,13 @@ func (s *Set) table() []fn {
 		{name: "length", body: length, types: []any{sig1}},
 		{name: "instr", body: instr, types: []any{sig2}},
 		{name: "strip_chars", body: stripChars, types: []any{sig2}},
-		{name: "regexp_like", body: s.regexpLike, types: []any{sig2b}},
+		{name: "regexp_like", body: s.regexpLike, types: []any{sig2}},
 		{name: "regexp_extract", body: s.regexpExtract, types: []any{sig2, sig3}},
 		{name: "regexp_replace", body: s.regexpReplace, types: []any{sig3}},
-		{name: "isin", body: isin, types: []any{sig1Nb}},
-		{name: "str_contains", body: strPred("str_contains", strings.Contains), types: []any{sig2b}},
-		{name: "starts_with", body: strPred("starts_with", strings.HasPrefix), types: []any{sig2b}},
-		{name: "ends_with", body: strPred("ends_with", strings.HasSuffix), types: []any{sig2b}},
+		{name: "isin", body: isin, types: []any{sig1N}},
+		{name: "str_contains", body: strPred("str_contains", strings.Contains), types: []any{sig2}},
+		{name: "starts_with", body: strPred("starts_with", strings.HasPrefix), types: []any{sig2}},
+		{name: "ends_with", body: strPred("ends_with", strings.HasSuffix), types: []any{sig2}},
 		{name: "case_map", body: caseMap, types: []any{sig1N}},
 		{name: "case_when", body: caseWhen, types: []any{sigN}},
 		{name: "split", body: s.split, types: []any{sig2}},
@@ -242,7 +246,7 @@ func (s *Set) table() []fn {
 		{name: "ip_prov", body: s.ipField(2), types: []any{sig1}, needs: "ip"},
 		{name: "ip_city", body: s.ipField(3), types: []any{sig1}, needs: "ip"},
 		{name: "decrypt_mobile", body: s.decryptMobile, types: []any{sig2}, needs: "mobile"},
-	}
+	}...)
 }
 
 // str reads a string argument; ok is false for null. Numbers and booleans
@@ -275,10 +279,7 @@ func ToString(v any) string {
 	case int32:
 		return strconv.FormatInt(int64(x), 10)
 	case float64:
-		if x == math.Trunc(x) && math.Abs(x) < 1e15 {
-			return strconv.FormatFloat(x, 'f', 1, 64)
-		}
-		return strconv.FormatFloat(x, 'g', -1, 64)
+		return javaDouble(x) // Hive writes a DOUBLE with Java's Double.toString
 	case float32:
 		return ToString(float64(x))
 	case bool:

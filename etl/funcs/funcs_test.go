@@ -121,12 +121,12 @@ func TestConcatAndCase(t *testing.T) {
 		{`case_when(x == "a", 1)`, x("z"), nil},
 		{`isin(x, "a", "b")`, x("b"), true},
 		{`str_contains(x, "QYCS") && !regexp_like(x, "^210315_QYCS_\\d+$")`, x("210315_QYCS_act"), true},
-		{`str_contains(x, "QYCS")`, x(nil), false},
+		{`str_contains(x, "QYCS")`, x(nil), nil}, // SQL: a predicate of NULL is NULL,
 		{`starts_with(x, "APP_")`, x("APP_x"), true},
 		{`ends_with(x, "==")`, x("abc="), false},
-		{`ends_with(x, "==")`, x(nil), false},
+		{`ends_with(x, "==")`, x(nil), nil},
 		{`isin(x, ["a", "b"])`, x("c"), false},
-		{`isin(x, "a")`, x(nil), false},
+		{`isin(x, "a")`, x(nil), nil},
 		{`x in ["a", "b"]`, x("a"), true},
 		{`x in ["a", "b"]`, x(nil), false},
 	})
@@ -137,7 +137,7 @@ func TestRegexpFunctions(t *testing.T) {
 		{`regexp_like(x, "^210315_QYCS_\\d+$")`, x("210315_QYCS_12"), true},
 		{`regexp_like(x, "^210315_QYCS_\\d+$")`, x("210315_QYCS_x"), false},
 		{`regexp_like(x, "QYCS")`, x("a210315_QYCSb"), true}, // find, not full match
-		{`regexp_like(x, "a")`, x(nil), false},
+		{`regexp_like(x, "a")`, x(nil), nil},
 		{`regexp_like(x, "a")`, x("\xff\xfea"), true}, // non-UTF-8 bytes do not break matching
 		{`regexp_extract(x, "id=(\\d+)", 1)`, x("a?id=42&b"), "42"},
 		{`regexp_extract(x, "id=(\\d+)")`, x("a?id=42&b"), "42"},
@@ -179,7 +179,7 @@ func TestGetJSONObject(t *testing.T) {
 		{`get_json_object(x, "$.arr[1]")`, x(doc), "two"},
 		{`get_json_object(x, "$.arr[2].k")`, x(doc), "v"},
 		{`get_json_object(x, "$.arr[9]")`, x(doc), nil},
-		{`get_json_object(x, "$['WT_et']")`, x(doc), "clk"},
+		{`get_json_object(x, "$['WT_et']")`, x(doc), nil}, // Hive: $[ reads a root array
 		{`get_json_object(x, "$.esc")`, x(doc), "a\"b\\c中😀"},
 		{`get_json_object(x, "$.dup")`, x(doc), "2"},
 		{`get_json_object(x, "$")`, x(`{"a":1}`), `{"a":1}`},
@@ -187,10 +187,10 @@ func TestGetJSONObject(t *testing.T) {
 		{`get_json_object(x, "$.a")`, x(nil), nil},
 		{`get_json_object(x, "$.a")`, x(""), nil},
 		{`get_json_object(x, "$.a")`, x(`{"a":"1"`), nil},           // truncated
-		{`get_json_object(x, "$.a")`, x(`{"a":"1"} trailing`), nil}, // garbage after
+		{`get_json_object(x, "$.a")`, x(`{"a":"1"} trailing`), "1"}, // Jackson stops after the document
 		{`get_json_object(x, "$.a")`, x(`{a:"1"}`), nil},            // unquoted key
 		{`get_json_object(x, "$.a")`, x(`{"a":01x}`), nil},
-		{`get_json_object(x, "$.a")`, x(`{"a":"x\q"}`), nil}, // bad escape
+		{`get_json_object(x, "$.a")`, x(`{"a":"x\q"}`), "xq"}, // ALLOW_BACKSLASH_ESCAPING_ANY_CHARACTER
 		{`get_json_object(x, "$.a")`, x("{\"a\":\"\xff\xfe\"}"), "\xff\xfe"},
 		{`get_json_object(x, "a")`, x(`{"a":"1"}`), nil}, // path must start with $
 		{`get_json_object(x, "$.")`, x(`{"a":"1"}`), nil},
@@ -236,9 +236,9 @@ func TestURLFunctions(t *testing.T) {
 		{`parse_url(x, "AUTHORITY")`, x(u), "user@m.10086.cn:8443"},
 		{`parse_url(x, "USERINFO")`, x(u), "user"},
 		{`parse_url(x, "FILE")`, x(u), "/p/a%20b?pageId=1234567890123456789012&channelId=&x=1"},
-		{`parse_url(x, "HOST")`, x("not a url"), nil},       // no scheme
-		{`parse_url(x, "HOST")`, x("http://[::1"), nil},     // malformed
-		{`parse_url(x, "HOST")`, x("http://a b.com/"), nil}, // malformed host
+		{`parse_url(x, "HOST")`, x("not a url"), nil},             // no scheme
+		{`parse_url(x, "HOST")`, x("http://[::1"), nil},           // malformed
+		{`parse_url(x, "HOST")`, x("http://a b.com/"), "a b.com"}, // java.net.URL checks no host characters
 		{`parse_url(x, "HOST")`, x(nil), nil},
 		{`parse_url(x, "BOGUS")`, x(u), nil},
 		{`empty_null(substr(url_param(x, "pageId"), 1, 19))`, x(u), "1234567890123456789"},
@@ -489,4 +489,223 @@ func TestUACacheHashCollision(t *testing.T) {
 	if u := c.get("B"); u == other.ua || c.Parses != 2 {
 		t.Fatalf("old generation answered B with another agent's parse")
 	}
+}
+
+// compiled runs code through Set.Compile (with the SQL and index
+// patches), as the transform does.
+func compiled(t *testing.T, s *Set, code string, env map[string]any) (any, error) {
+	t.Helper()
+	var cols []string
+	for k := range env {
+		cols = append(cols, k)
+	}
+	c, err := s.Compile(code, cols)
+	if err != nil {
+		return nil, err
+	}
+	return expr.Run(c.Program, env)
+}
+
+func TestRegexpReplaceJavaReplacement(t *testing.T) {
+	s := newSet()
+	for _, c := range []struct {
+		v, p, r string
+		want    any
+	}{
+		{"abc", "(b)", "$1x", "abxc"},   // $1 then x, not a group named 1x
+		{"abc", "(b)", "\\$", "a$c"},    // \$ is a literal $
+		{"abc", "(b)", "[$0]", "a[b]c"}, // $0 the whole match
+		{"abc", "(b)", "$12", "ab2c"},   // one group: $1 then 2 (the greedy-digit rule)
+		{"abcdefghijkl", "(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)(k)", "$11", "kl"},
+		{"abcdefghijkl", "(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)(k)", "$111", "k1l"},
+		{"abc", "(?P<x>b)", "<${x}>", "a<b>c"},
+		{"abc", "b", "\\\\", "a\\c"},
+		{"abc", "z", "$9", "abc"},          // no match: the replacement is not read
+		{"abc", "(b)|(z)", "[$2]", "a[]c"}, // a group that took no part adds nothing
+		{"abc", "b*", "-", "-a--c-"},       // Java takes the empty match right after b
+		{"abc", "x*", "-", "-a-b-c-"},
+		{"a b", "\\b", "|", "|a| |b|"},
+		{"中文", "", "-", "-中-文-"},
+	} {
+		got, err := s.regexpReplace(c.v, c.p, c.r)
+		if err != nil || got != c.want {
+			t.Errorf("regexp_replace(%q, %q, %q) = %#v, %v; want %#v", c.v, c.p, c.r, got, err, c.want)
+		}
+	}
+	for _, r := range []string{"$2", "$x", "$", "x\\", "${}", "${y}", "${x", "${1a}"} {
+		if got, err := s.regexpReplace("abc", "(?P<x>b)", r); err == nil {
+			t.Errorf("replacement %q: want an error (Java throws), got %#v", r, got)
+		}
+	}
+}
+
+func TestRegexpExtractHive(t *testing.T) {
+	s := newSet()
+	for _, c := range []struct {
+		v, p string
+		i    any
+		want any
+		err  bool
+	}{
+		{"abc", "(x)?(b)", 1, nil, false}, // took no part: NULL
+		{"abc", "(x)?(b)", 2, "b", false},
+		{"abc", "z(x)", 5, "", false}, // no match: "" whatever the index
+		{"abc", "(b)", 2, nil, true},  // a match, no group 2: Hive throws
+		{"abc", "(b)", -1, nil, true},
+		{"abc", "(b)", nil, nil, true},
+		{"abc", "z", nil, "", false},
+	} {
+		got, err := s.regexpExtract(c.v, c.p, c.i)
+		if (err != nil) != c.err || got != c.want {
+			t.Errorf("regexp_extract(%q, %q, %v) = %#v, %v; want %#v (error %v)", c.v, c.p, c.i, got, err, c.want, c.err)
+		}
+	}
+}
+
+func TestCheckPatternJavaOnly(t *testing.T) {
+	for p, want := range map[string]string{
+		`a(?=b)`:       "look-ahead (?=...) is Java regex syntax RE2 does not support",
+		`a(?!b)`:       "negative look-ahead",
+		`(?<=a)b`:      "look-behind (?<=...)",
+		`(?<!a)b`:      "negative look-behind",
+		`(a)\1`:        `backreference \1`,
+		`(?<n>a)\k<n>`: `named backreference`,
+		`a*+`:          "possessive quantifier *+",
+		`a++b`:         "possessive quantifier ++",
+		`a{2}+`:        "possessive quantifier }+",
+		`(?>ab)`:       "atomic group",
+		`[a-z&&[^c]]`:  "intersection",
+		`[[:alpha:]]`:  "nested character class",
+		`(?U)a+`:       "(?U)",
+		`\v`:           `\v`,
+	} {
+		err := CheckPattern(p)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("CheckPattern(%q) = %v, want %q", p, err, want)
+		}
+	}
+	for _, p := range []string{`a+b*`, `\++`, `[+]+`, `a}+`, `\Q(?=\E`, `[]a]`, `(?i)a`, `(?P<n>a)`, `(?<n>a)`, `\d{2,3}`, `[\[\]]`} {
+		if err := CheckPattern(p); err != nil {
+			t.Errorf("CheckPattern(%q) = %v, want ok", p, err)
+		}
+	}
+	s := newSet()
+	if _, err := s.regexpLike("a", "a(?=b)"); err == nil || !strings.Contains(err.Error(), "look-ahead") {
+		t.Errorf("a data pattern with a look-ahead: %v", err)
+	}
+	if _, err := s.Compile(`regexp_replace(a, "x(?!y)", "")`, []string{"a"}); err == nil || !strings.Contains(err.Error(), "negative look-ahead") {
+		t.Errorf("a constant pattern with a look-ahead must fail at compile: %v", err)
+	}
+}
+
+func TestConcatWSArrays(t *testing.T) {
+	runCases(t, newSet(), []fcase{
+		{`concat_ws(",", split(x, "_"))`, x("a_b"), "a,b"},
+		{`concat_ws("-", "x", split(x, "_"), "y")`, x("a_b"), "x-a-b-y"},
+		{`concat_ws(",", split(x, "_"))`, x(nil), ""},
+		{`concat_ws(",", "a", split(x, "_"))`, x(""), "a,"},
+	})
+}
+
+func TestSQLIndex(t *testing.T) {
+	s := newSet()
+	for _, c := range []struct {
+		code string
+		env  map[string]any
+		want any
+	}{
+		{`split(x, ",")[5]`, x("a,b"), nil},
+		{`split(x, ",")[1]`, x("a,b"), "b"},
+		{`split(x, ",")[-1]`, x("a,b"), nil},
+		{`split(x, ",")[0]`, x(nil), nil},
+		{`split(x, ",")[n]`, map[string]any{"x": "a,b", "n": nil}, nil},
+		{`split(x, ",")[n]`, map[string]any{"x": "a,b", "n": 1}, "b"},
+		{`str_to_map(x)["k"]`, x("k:v"), "v"},
+		{`str_to_map(x)["z"]`, x("k:v"), nil},
+		{`str_to_map(x)["k"]`, x(nil), nil},
+		{`str_to_map(x).k`, x("k:v"), "v"},
+		{`concat(split(x, ",")[0], "!")`, x("a,b"), "a!"},
+	} {
+		got, err := compiled(t, s, c.code, c.env)
+		if err != nil || !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s with %v = %#v, %v; want %#v", c.code, c.env, got, err, c.want)
+		}
+	}
+	if _, err := compiled(t, s, `x[0]`, x("abc")); err == nil {
+		t.Error("indexing a string must be an error")
+	}
+}
+
+func TestGetJSONObjectHive(t *testing.T) {
+	arr := `{"a":[{"b":1},{"b":2,"c":[3,4]},{"c":5}],"one":[{"b":"x"}],"e":[]}`
+	runCases(t, newSet(), []fcase{
+		{`get_json_object(x, "$.a")`, x(`{"a":1.50}`), "1.5"},
+		{`get_json_object(x, "$.a")`, x(`{"a":1e2}`), "100.0"},
+		{`get_json_object(x, "$.a")`, x(`{"a":-0}`), "0"},
+		{`get_json_object(x, "$.a")`, x(`{"a":0.0001}`), "1.0E-4"},
+		{`get_json_object(x, "$.a")`, x(`{"a":12345678.9}`), "1.23456789E7"},
+		{`get_json_object(x, "$.a")`, x(`{"a":1234567.5}`), "1234567.5"},
+		{`get_json_object(x, "$.a")`, x(`{"a":0.001}`), "0.001"},
+		{`get_json_object(x, "$.a")`, x(`{"a":-2.50E+3}`), "-2500.0"},
+		{`get_json_object(x, "$.a")`, x(`{"a":12345678901234567890}`), "12345678901234567890"},
+		{`get_json_object(x, "$.a")`, x(`{"a":1e400}`), "Infinity"},
+		{`get_json_object(x, "$.a")`, x(`{"a":01}`), nil}, // leading zeros
+		{`get_json_object(x, "$.o")`, x(`{"o": { "k" : [ 1 , 2.0, "t\u0001" ] , "n":null} }`), `{"k":[1,2.0,"t\u0001"],"n":null}`},
+		{`get_json_object(x, "$.o")`, x(`{"o":{"d":1,"e":2,"d":3}}`), `{"d":3,"e":2}`},
+		{`get_json_object(x, "$.o")`, x(`{"o":{"s":"a/b\"中"}}`), `{"s":"a/b\"中"}`},
+		{`get_json_object(x, "$")`, x(` [ 1 , {"a" : 2} ] `), `[1,{"a":2}]`},
+		{`get_json_object(x, "$")`, x(`"str"`), nil},
+		{`get_json_object(x, "$.a")`, x("{\"a\":\"x\ty\"}"), "x\ty"}, // raw TAB allowed
+		{`get_json_object(x, "$.a")`, x(`{"a":"1"}}}`), "1"},
+		{`get_json_object(x, "$.a[*].b")`, x(arr), "[1,2]"},
+		{`get_json_object(x, "$.a.b")`, x(arr), "[1,2]"},
+		{`get_json_object(x, "$.a.c")`, x(arr), "[3,4,5]"},
+		{`get_json_object(x, "$.one[*].b")`, x(arr), "x"},
+		{`get_json_object(x, "$.one.b")`, x(arr), `["x"]`},
+		{`get_json_object(x, "$.a[*]")`, x(arr), `[{"b":1},{"b":2,"c":[3,4]},{"c":5}]`},
+		{`get_json_object(x, "$.a[1].c[*]")`, x(arr), "[3,4]"},
+		{`get_json_object(x, "$.a[*].c[0]")`, x(arr), "3"},
+		{`get_json_object(x, "$.e[*]")`, x(arr), nil},
+		{`get_json_object(x, "$.e")`, x(arr), "[]"},
+		{`get_json_object(x, "$[1]")`, x(`[1,{"a":"b"}]`), `{"a":"b"}`},
+		{`get_json_object(x, "$[1].a")`, x(`[1,{"a":"b"}]`), "b"},
+		{`get_json_object(x, "$[*].a")`, x(`[{"a":1},{"a":2}]`), "[1,2]"},
+		{`get_json_object(x, "$.a")`, x(`[{"a":1}]`), nil}, // root is not an object
+		{`get_json_object(x, "$[0]")`, x(`{"a":1}`), nil},  // root is not an array
+		{`get_json_object(x, "$.a b")`, x(`{"a b":"sp"}`), "sp"},
+		{`get_json_object(x, "$.a#b")`, x(`{"a":"k"}`), "k"}, // the key is the leading [\w\-:\s]+
+		{`get_json_object(x, "$.中")`, x(`{"中":"k"}`), nil},
+		{`get_json_object(x, "$.a.")`, x(`{"a":"k"}`), nil},
+		{`get_json_object(x, "$x")`, x(`{"a":"k"}`), nil},
+	})
+}
+
+func TestParseURLJava(t *testing.T) {
+	runCases(t, newSet(), []fcase{
+		{`parse_url(x, "HOST")`, x("leadeon://app/home?a=1"), nil}, // no handler for leadeon: MalformedURLException
+		{`parse_url(x, "PROTOCOL")`, x("leadeon://app/home"), nil},
+		{`parse_url(x, "QUERY", "flag")`, x("http://h/p?flag&x=1"), nil},
+		{`parse_url(x, "QUERY", "x")`, x("http://h/p?flag&x=1"), "1"},
+		{`parse_url(x, "QUERY")`, x("http://h/p?"), ""},
+		{`parse_url(x, "QUERY")`, x("http://h/p"), nil},
+		{`parse_url(x, "FILE")`, x("http://h/p?"), "/p?"},
+		{`parse_url(x, "PATH")`, x("http://h/中文 路径?a=1"), "/中文 路径"},
+		{`parse_url(x, "PATH")`, x("http://h"), ""},
+		{`parse_url(x, "REF")`, x("http://h/p#"), ""},
+		{`parse_url(x, "REF")`, x("http://h/p"), nil},
+		{`parse_url(x, "QUERY")`, x("http://h/#/p?a=1"), nil}, // the ? is in the reference
+		{`parse_url(x, "REF")`, x("http://h/#/p?a=1"), "/p?a=1"},
+		{`parse_url(x, "HOST")`, x("HTTP://Example.COM:80/"), "Example.COM"},
+		{`parse_url(x, "PROTOCOL")`, x("HTTP://Example.COM:80/"), "http"},
+		{`parse_url(x, "HOST")`, x("http://h:x/"), nil}, // bad port
+		{`parse_url(x, "HOST")`, x("http://[::1]:8080/p"), "[::1]"},
+		{`parse_url(x, "HOST")`, x("http:/p"), ""},
+		{`parse_url(x, "AUTHORITY")`, x("http:/p"), nil},
+		{`parse_url(x, "HOST")`, x("file:///tmp/x"), ""},
+		{`parse_url(x, "HOST")`, x("  http://h/ "), "h"},
+		{`parse_url(x, "QUERY", "a.c")`, x("http://h/?abc=1"), "1"}, // the key is a regex
+		{`parse_url(x, "QUERY", "b")`, x("http://h/?ab=1&b=2"), "2"},
+		{`parse_url(x, "HOST", "b")`, x("http://h/?b=2"), nil},
+		{`parse_url(x, "USERINFO")`, x("http://u:p@h/"), "u:p"},
+	})
 }

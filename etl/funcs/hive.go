@@ -1,8 +1,10 @@
 package funcs
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 	"unicode/utf8"
 )
@@ -151,7 +153,9 @@ func concat(args ...any) (any, error) {
 	return b.String(), nil
 }
 
-// concatWS is Hive's concat_ws: nulls are skipped, a null separator gives null.
+// concatWS is Hive's GenericUDFConcatWS: NULL arguments are skipped, an
+// array argument (split's result) gives its elements joined by the
+// separator, a NULL separator gives NULL.
 func concatWS(args ...any) (any, error) {
 	if err := arity("concat_ws", args, 1, -1); err != nil {
 		return nil, err
@@ -163,17 +167,35 @@ func concatWS(args ...any) (any, error) {
 	var b strings.Builder
 	first := true
 	for _, a := range args[1:] {
-		s, ok := str(a)
-		if !ok {
+		if a == nil {
 			continue
 		}
 		if !first {
 			b.WriteString(sep)
 		}
 		first = false
+		if list, ok := a.([]any); ok {
+			for j, x := range list {
+				if j > 0 {
+					b.WriteString(sep)
+				}
+				b.WriteString(arrayElemString(x))
+			}
+			continue
+		}
+		s, _ := str(a)
 		b.WriteString(s)
 	}
 	return b.String(), nil
+}
+
+// arrayElemString is an array element as concat_ws appends it: a NULL
+// element is "null" (StringBuilder.append of a null Object).
+func arrayElemString(x any) string {
+	if s, ok := str(x); ok {
+		return s
+	}
+	return "null"
 }
 
 func str1(name string, args []any, f func(string) string) (any, error) {
@@ -258,29 +280,180 @@ func stripChars(args ...any) (any, error) {
 type reCacheEntry struct {
 	re  *regexp.Regexp
 	err error
+	// canEmpty: the pattern may match the empty string somewhere (then
+	// regexp_replace looks for the empty matches Java takes and Go skips).
+	canEmpty bool
+	at       *regexp.Regexp // \A(?s:.)(?:pattern), compiled when needed
+	// The last replacement parsed against this pattern.
+	repl    string
+	tmpl    []replPart
+	tmplErr error
+	tmplSet bool
 }
 
 // regexp compiles pattern once per worker.
 func (s *Set) regexp(name, pattern string) (*regexp.Regexp, error) {
+	e := s.regexpEntry(name, pattern)
+	return e.re, e.err
+}
+
+func (s *Set) regexpEntry(name, pattern string) *reCacheEntry {
 	if e, ok := s.re[pattern]; ok {
-		return e.re, e.err
+		return e
 	}
-	re, err := regexp.Compile(pattern)
-	if err != nil {
-		err = fmt.Errorf("%s: bad pattern %q: %v", name, pattern, err)
+	e := &reCacheEntry{}
+	if err := CheckPattern(pattern); err != nil {
+		e.err = fmt.Errorf("%s: bad pattern %q: %v", name, pattern, err)
+	} else {
+		e.re, _ = regexp.Compile(pattern)
+		if t, err := syntax.Parse(pattern, syntax.Perl); err == nil {
+			e.canEmpty = canMatchEmpty(t)
+		}
 	}
 	if len(s.re) > 4096 { // patterns built from data: keep it bounded
 		clear(s.re)
 	}
-	s.re[strings.Clone(pattern)] = &reCacheEntry{re, err}
-	return re, err
+	s.re[strings.Clone(pattern)] = e
+	return e
 }
 
-// CheckPattern reports whether a constant pattern compiles (used by the
-// config check to point at the bad literal).
+// CheckPattern reports whether a pattern compiles, refusing the Java regex
+// features RE2 lacks or reads differently (Hive's patterns are Java's), so
+// that such a pattern fails at validation rather than silently differs.
 func CheckPattern(pattern string) error {
+	if f := javaOnlyFeature(pattern); f != "" {
+		return errors.New(f)
+	}
 	_, err := regexp.Compile(pattern)
 	return err
+}
+
+// javaOnlyFeature names the first Java-only construct of a pattern, or "".
+func javaOnlyFeature(p string) string {
+	const unsupported = " is Java regex syntax RE2 does not support"
+	inClass := false
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case c == '\\':
+			if i+1 >= len(p) {
+				return ""
+			}
+			n := p[i+1]
+			switch {
+			case n == 'Q': // \Q...\E quotes everything up to \E
+				j := strings.Index(p[i+2:], `\E`)
+				if j < 0 {
+					return ""
+				}
+				i += 2 + j + 1
+				continue
+			case !inClass && n >= '1' && n <= '9':
+				return `backreference \` + string(n) + unsupported
+			case !inClass && n == 'k' && i+2 < len(p) && p[i+2] == '<':
+				return `named backreference \k<name>` + unsupported
+			case n == 'v':
+				return `\v (Java: any vertical whitespace; RE2: the VT character)` + " is Java regex syntax RE2 reads differently"
+			}
+			i++
+		case inClass:
+			switch {
+			case c == '[':
+				return "a nested character class or union [a[b]] (or a POSIX class [[:alpha:]], which Java reads as a union)" + unsupported + `; escape a literal [ as \[`
+			case c == '&' && i+1 < len(p) && p[i+1] == '&':
+				return "character class intersection [a&&[b]]" + unsupported
+			case c == ']':
+				inClass = false
+			}
+		case c == '[':
+			inClass = true
+			j := i + 1
+			if j < len(p) && p[j] == '^' {
+				j++
+			}
+			if j < len(p) && p[j] == ']' { // a leading ']' is a literal
+				i = j
+			}
+		case c == '(' && strings.HasPrefix(p[i:], "(?"):
+			rest := p[i+2:]
+			switch {
+			case strings.HasPrefix(rest, "="):
+				return "look-ahead (?=...)" + unsupported
+			case strings.HasPrefix(rest, "!"):
+				return "negative look-ahead (?!...)" + unsupported
+			case strings.HasPrefix(rest, "<="):
+				return "look-behind (?<=...)" + unsupported
+			case strings.HasPrefix(rest, "<!"):
+				return "negative look-behind (?<!...)" + unsupported
+			case strings.HasPrefix(rest, ">"):
+				return "atomic group (?>...)" + unsupported
+			}
+			for j := 0; j < len(rest) && rest[j] != ':' && rest[j] != ')'; j++ {
+				if rest[j] == 'U' {
+					return "the flag (?U) (Java: Unicode character classes; RE2: ungreedy)" + " is Java regex syntax RE2 reads differently"
+				}
+				if rest[j] == '<' || rest[j] == 'P' {
+					break // a named group
+				}
+			}
+		case (c == '*' || c == '+' || c == '?' || c == '}') && i+1 < len(p) && p[i+1] == '+':
+			if c == '}' && !closesRepeat(p[:i+1]) {
+				continue // a literal }
+			}
+			return "possessive quantifier " + string(c) + "+" + unsupported
+		}
+	}
+	return ""
+}
+
+// closesRepeat reports whether p ends with a counted repetition {n},
+// {n,} or {n,m}.
+func closesRepeat(p string) bool {
+	j := strings.LastIndexByte(p, '{')
+	if j < 0 {
+		return false
+	}
+	in := p[j+1 : len(p)-1]
+	lo, hi, comma := strings.Cut(in, ",")
+	digits := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if s[i] < '0' || s[i] > '9' {
+				return false
+			}
+		}
+		return true
+	}
+	return lo != "" && digits(lo) && (!comma || digits(hi))
+}
+
+// canMatchEmpty reports whether re may match an empty string (assertions
+// taken as possibly true).
+func canMatchEmpty(re *syntax.Regexp) bool {
+	switch re.Op {
+	case syntax.OpEmptyMatch, syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText,
+		syntax.OpWordBoundary, syntax.OpNoWordBoundary, syntax.OpStar, syntax.OpQuest:
+		return true
+	case syntax.OpLiteral:
+		return len(re.Rune) == 0
+	case syntax.OpCapture, syntax.OpPlus:
+		return canMatchEmpty(re.Sub[0])
+	case syntax.OpRepeat:
+		return re.Min == 0 || canMatchEmpty(re.Sub[0])
+	case syntax.OpConcat:
+		for _, s := range re.Sub {
+			if !canMatchEmpty(s) {
+				return false
+			}
+		}
+		return true
+	case syntax.OpAlternate:
+		for _, s := range re.Sub {
+			if canMatchEmpty(s) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // regexpLike is Hive's RLIKE: true when the pattern matches anywhere.
@@ -291,7 +464,7 @@ func (s *Set) regexpLike(args ...any) (any, error) {
 	v, ok1 := str(args[0])
 	p, ok2 := str(args[1])
 	if !ok1 || !ok2 {
-		return false, nil
+		return nil, nil // RLIKE of NULL is NULL
 	}
 	re, err := s.regexp("regexp_like", p)
 	if err != nil {
@@ -300,8 +473,10 @@ func (s *Set) regexpLike(args ...any) (any, error) {
 	return re.MatchString(v), nil
 }
 
-// regexpExtract is Hive's: group idx (default 1) of the first match, ""
-// when nothing matches, an error when idx exceeds the groups.
+// regexpExtract is Hive's UDFRegExpExtract: group idx (default 1) of the
+// first match; "" when nothing matches (whatever idx), NULL when the group
+// took no part in the match. A match with an idx that names no group (or
+// a NULL idx) fails in Hive (Matcher.group throws), so it is an error.
 func (s *Set) regexpExtract(args ...any) (any, error) {
 	if err := arity("regexp_extract", args, 2, 3); err != nil {
 		return nil, err
@@ -311,27 +486,32 @@ func (s *Set) regexpExtract(args ...any) (any, error) {
 	if !ok1 || !ok2 {
 		return nil, nil
 	}
-	idx := 1
+	idx, idxOK := 1, true
 	if len(args) == 3 {
-		var ok bool
-		if idx, ok = toInt(args[2]); !ok {
-			return nil, nil
-		}
+		idx, idxOK = toInt(args[2])
 	}
 	re, err := s.regexp("regexp_extract", p)
 	if err != nil {
 		return nil, err
 	}
-	if idx < 0 || idx > re.NumSubexp() {
-		return nil, fmt.Errorf("regexp_extract: group %d out of range (pattern %q has %d)", idx, p, re.NumSubexp())
-	}
 	m := re.FindStringSubmatchIndex(v)
-	if m == nil || m[2*idx] < 0 {
+	switch {
+	case m == nil:
 		return "", nil
+	case !idxOK:
+		return nil, fmt.Errorf("regexp_extract: the group index is NULL (Hive fails the query with a NullPointerException)")
+	case idx < 0 || idx > re.NumSubexp():
+		return nil, fmt.Errorf("regexp_extract: no group %d in pattern %q, which has %d (Hive fails the query: IndexOutOfBoundsException: No group %d)", idx, p, re.NumSubexp(), idx)
+	case m[2*idx] < 0:
+		return nil, nil // the group did not take part: Matcher.group gives null
 	}
 	return v[m[2*idx]:m[2*idx+1]], nil
 }
 
+// regexpReplace is Hive's UDFRegExpReplace: every match (Java's
+// Matcher.find loop, which also takes an empty match right after another
+// match) replaced by Matcher.appendReplacement's expansion of the
+// replacement: $n, ${name}, and \ quoting the next character.
 func (s *Set) regexpReplace(args ...any) (any, error) {
 	if err := arity("regexp_replace", args, 3, 3); err != nil {
 		return nil, err
@@ -342,11 +522,162 @@ func (s *Set) regexpReplace(args ...any) (any, error) {
 	if !ok1 || !ok2 || !ok3 {
 		return nil, nil
 	}
-	re, err := s.regexp("regexp_replace", p)
+	e := s.regexpEntry("regexp_replace", p)
+	if e.err != nil {
+		return nil, e.err
+	}
+	return e.replaceAll(v, r)
+}
+
+// replPart is a piece of a parsed replacement: literal text, or group.
+type replPart struct {
+	lit   string
+	group int // -1: lit
+}
+
+// template parses r against the pattern (remembering the last one).
+func (e *reCacheEntry) template(r string) ([]replPart, error) {
+	if e.tmplSet && e.repl == r {
+		return e.tmpl, e.tmplErr
+	}
+	e.repl, e.tmplSet = strings.Clone(r), true
+	e.tmpl, e.tmplErr = parseJavaReplacement(r, e.re)
+	return e.tmpl, e.tmplErr
+}
+
+// parseJavaReplacement parses a replacement as Matcher.appendReplacement
+// reads it: \x is x; $ and the longest run of digits that still names a
+// group (at least one digit, which must name a group); ${name}.
+func parseJavaReplacement(r string, re *regexp.Regexp) ([]replPart, error) {
+	var out []replPart
+	var lit []byte
+	flush := func() {
+		if len(lit) > 0 {
+			out = append(out, replPart{lit: string(lit), group: -1})
+			lit = lit[:0]
+		}
+	}
+	bad := func(msg string) error {
+		return fmt.Errorf("regexp_replace: bad replacement %q: %s (Hive fails the query: Matcher.appendReplacement throws; write a literal $ or \\ as \\$ or \\\\)", r, msg)
+	}
+	n := re.NumSubexp()
+	for i := 0; i < len(r); {
+		switch c := r[i]; c {
+		case '\\':
+			if i+1 >= len(r) {
+				return nil, bad("character to be escaped is missing")
+			}
+			_, w := utf8.DecodeRuneInString(r[i+1:])
+			lit = append(lit, r[i+1:i+1+w]...)
+			i += 1 + w
+		case '$':
+			i++
+			if i >= len(r) {
+				return nil, bad("Illegal group reference: group index is missing")
+			}
+			var g int
+			if r[i] == '{' {
+				j := i + 1
+				for j < len(r) && (r[j] >= 'a' && r[j] <= 'z' || r[j] >= 'A' && r[j] <= 'Z' || r[j] >= '0' && r[j] <= '9') {
+					j++
+				}
+				name := r[i+1 : j]
+				switch {
+				case name == "":
+					return nil, bad("named capturing group has 0 length name")
+				case j >= len(r) || r[j] != '}':
+					return nil, bad("named capturing group is missing trailing '}'")
+				case name[0] >= '0' && name[0] <= '9':
+					return nil, bad("capturing group name {" + name + "} starts with digit character")
+				}
+				if g = re.SubexpIndex(name); g < 0 {
+					return nil, bad("No group with name {" + name + "}")
+				}
+				i = j + 1
+			} else {
+				if r[i] < '0' || r[i] > '9' {
+					return nil, bad("Illegal group reference")
+				}
+				g = int(r[i] - '0')
+				i++
+				for i < len(r) && r[i] >= '0' && r[i] <= '9' {
+					next := g*10 + int(r[i]-'0')
+					if next > n {
+						break
+					}
+					g = next
+					i++
+				}
+				if g > n {
+					return nil, bad(fmt.Sprintf("No group %d", g))
+				}
+			}
+			flush()
+			out = append(out, replPart{group: g})
+		default:
+			lit = append(lit, c)
+			i++
+		}
+	}
+	flush()
+	return out, nil
+}
+
+// replaceAll replaces every match of e's pattern in v by r.
+func (e *reCacheEntry) replaceAll(v, r string) (any, error) {
+	ms := e.re.FindAllStringSubmatchIndex(v, -1)
+	if len(ms) == 0 {
+		return v, nil // Java reads the replacement only at a match
+	}
+	tmpl, err := e.template(r)
 	if err != nil {
 		return nil, err
 	}
-	return re.ReplaceAllString(v, r), nil
+	b := make([]byte, 0, len(v)+len(r)*len(ms))
+	last := 0
+	put := func(m []int, base int) {
+		b = append(b, v[last:base+m[0]]...)
+		for _, part := range tmpl {
+			if part.group < 0 {
+				b = append(b, part.lit...)
+			} else if m[2*part.group] >= 0 {
+				b = append(b, v[base+m[2*part.group]:base+m[2*part.group+1]]...)
+			}
+		}
+		last = base + m[1]
+	}
+	for k, m := range ms {
+		put(m, 0)
+		// Go skips an empty match right after a non-empty one; Java takes it.
+		if end := m[1]; e.canEmpty && m[0] < end && (k+1 == len(ms) || ms[k+1][0] != end) {
+			if am, base := e.emptyAt(v, end); am != nil {
+				put(am, base)
+			}
+		}
+	}
+	b = append(b, v[last:]...)
+	return string(b), nil
+}
+
+// emptyAt gives the pattern's match at pos (> 0) when it is empty, with
+// the offsets of its groups relative to base: the previous character is
+// matched first so that \b and (?m)^ see it.
+func (e *reCacheEntry) emptyAt(v string, pos int) ([]int, int) {
+	if e.at == nil {
+		at, err := regexp.Compile(`\A(?s:.)(?:` + e.re.String() + `)`)
+		if err != nil {
+			return nil, 0
+		}
+		e.at = at
+	}
+	_, w := utf8.DecodeLastRuneInString(v[:pos])
+	base := pos - w
+	m := e.at.FindStringSubmatchIndex(v[base:])
+	if m == nil || m[1] != w {
+		return nil, 0
+	}
+	m[0] = w
+	return m, base
 }
 
 // strPred makes a null-safe string predicate (null gives false), for
@@ -359,32 +690,40 @@ func strPred(name string, f func(s, sub string) bool) func(args ...any) (any, er
 		}
 		s, ok1 := str(args[0])
 		sub, ok2 := str(args[1])
-		return ok1 && ok2 && f(s, sub), nil
+		if !ok1 || !ok2 {
+			return nil, nil // as Hive's instr(s, sub) > 0: NULL
+		}
+		return f(s, sub), nil
 	}
 }
 
-// isin(x, a, b, ...) is x IN (a, b, ...); a null x is false (see package doc).
-// expr's own `x in ["a", "b"]` does the same for constant lists.
+// isin(x, a, b, ...) is x IN (a, b, ...), compared as strings, with
+// SQL's NULLs: NULL for a NULL x, and for a value not found among
+// elements one of which is NULL.
 func isin(args ...any) (any, error) {
 	if err := arity("isin", args, 1, -1); err != nil {
 		return nil, err
 	}
 	x, ok := str(args[0])
 	if !ok {
-		return false, nil
+		return nil, nil
 	}
+	sawNull := false
 	for _, a := range args[1:] {
-		if list, isList := a.([]any); isList {
-			for _, b := range list {
-				if y, ok := str(b); ok && x == y {
-					return true, nil
-				}
+		list, isList := a.([]any)
+		if !isList {
+			list = []any{a}
+		}
+		for _, b := range list {
+			y, ok := str(b)
+			if ok && x == y {
+				return true, nil
 			}
-			continue
+			sawNull = sawNull || !ok
 		}
-		if y, ok := str(a); ok && x == y {
-			return true, nil
-		}
+	}
+	if sawNull {
+		return nil, nil
 	}
 	return false, nil
 }

@@ -47,6 +47,7 @@ type reject struct {
 type result struct {
 	read     int64
 	rejected []reject
+	nulled   int64 // fields set to NULL by a bad_value/bad_line: null policy
 	out      *batchOut
 	err      error
 }
@@ -207,12 +208,28 @@ type decoder struct {
 	// lastBytes per column, to size the string data of the next batch at
 	// once instead of growing it by doubling.
 	lastBytes []int
+	// Row policies (bad_value, bad_line: null), the current line's
+	// numeric fields that did not parse, and the fields the last decode
+	// set to NULL under them.
+	nullBad, nullLine bool
+	badNum            []bool
+	nulled            int64
 }
 
 func newDecoder(mem memory.Allocator, schema *arrow.Schema, delim byte, null string) *decoder {
+	return newDecoderPolicy(mem, schema, delim, null, false, false)
+}
+
+// newDecoderPolicy is newDecoder with the table's row policies: nullBad
+// (bad_value: null) keeps a line whose number does not parse with that
+// field NULL; nullLine (bad_line: null) keeps a line with the wrong field
+// count, missing fields NULL and extra ones ignored, as Hive's text SerDe
+// does. Each such field is counted in nulled.
+func newDecoderPolicy(mem memory.Allocator, schema *arrow.Schema, delim byte, null string, nullBad, nullLine bool) *decoder {
 	d := &decoder{schema: schema, fs: schema.Fields(), mem: mem, delim: delim, null: []byte(null),
 		b: array.NewRecordBuilder(mem, schema), lastBytes: make([]int, len(schema.Fields())),
-		ints: make([]int64, len(schema.Fields()))}
+		ints: make([]int64, len(schema.Fields())), nullBad: nullBad, nullLine: nullLine,
+		badNum: make([]bool, len(schema.Fields()))}
 	for i, f := range d.fs {
 		if f.Type.ID() != arrow.STRING {
 			d.nums = append(d.nums, i)
@@ -223,7 +240,7 @@ func newDecoder(mem memory.Allocator, schema *arrow.Schema, delim byte, null str
 
 // appendNum appends numeric field i of a validated line.
 func (d *decoder) appendNum(i int, fv []byte) {
-	isNull := len(fv) == 0 || bytes.Equal(fv, d.null)
+	isNull := len(fv) == 0 || bytes.Equal(fv, d.null) || d.badNum[i]
 	switch bb := d.b.Field(i).(type) {
 	case *array.Int64Builder:
 		if isNull {
@@ -265,6 +282,59 @@ func parseInt(b []byte) (int64, error) {
 	return v, nil
 }
 
+// fitFields makes a line's field bounds ncol long (bad_line: null): a
+// missing field is an empty range at the end of the line, read as NULL,
+// and fields past ncol are dropped. Each changed field is counted.
+func (d *decoder) fitFields(pos []int32, ncol, end int) []int32 {
+	have := len(pos) / 2
+	if have > ncol {
+		d.nulled += int64(have - ncol)
+		return pos[:2*ncol]
+	}
+	d.nulled += int64(ncol - have)
+	for len(pos) < 2*ncol {
+		pos = append(pos, -1, -1) // -1: missing, NULL
+	}
+	d.pos = pos
+	return pos
+}
+
+// field is field i of a line, and whether the line has it at all.
+func field(line []byte, pos []int32, i int) ([]byte, bool) {
+	if pos[2*i] < 0 {
+		return nil, false
+	}
+	return line[pos[2*i]:pos[2*i+1]], true
+}
+
+// checkNums parses the line's numeric fields, keeping bigints for
+// appendNum. A field that does not parse rejects the line (the reason is
+// returned) or, under bad_value: null, is marked NULL and counted.
+func (d *decoder) checkNums(line []byte, pos []int32) string {
+	for _, i := range d.nums {
+		d.badNum[i] = false
+		fv, ok := field(line, pos, i)
+		if !ok || len(fv) == 0 || bytes.Equal(fv, d.null) {
+			continue
+		}
+		var err error
+		if d.fs[i].Type.ID() == arrow.INT64 {
+			d.ints[i], err = parseInt(fv)
+		} else {
+			_, err = strconv.ParseFloat(bstr(fv), 64)
+		}
+		if err == nil {
+			continue
+		}
+		if !d.nullBad {
+			return fmt.Sprintf("field %d (%s) %q is not a %s", i+1, d.fs[i].Name, fv, d.fs[i].Type)
+		}
+		d.badNum[i] = true
+		d.nulled++
+	}
+	return ""
+}
+
 func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // decode splits and types the chunk's lines. A line with the wrong number
@@ -272,6 +342,7 @@ func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 // String columns are built with strCol, numeric ones with arrow builders.
 func (d *decoder) decode(ch *chunk) (arrow.RecordBatch, []reject) {
 	var rejects []reject
+	d.nulled = 0
 	ncol := len(d.fs)
 	strs := make([]*strCol, ncol)
 	for i, f := range d.fs {
@@ -308,39 +379,25 @@ func (d *decoder) decode(ch *chunk) (arrow.RecordBatch, []reject) {
 		}
 		d.pos = pos
 		if len(pos) != 2*ncol {
-			rejects = append(rejects, reject{ch.source, no, fmt.Sprintf("%d fields, want %d", len(pos)/2, ncol), append([]byte(nil), line...)})
-			continue
-		}
-		bad := ""
-		for _, i := range d.nums {
-			fv := line[pos[2*i]:pos[2*i+1]]
-			if len(fv) == 0 || bytes.Equal(fv, d.null) {
+			if !d.nullLine {
+				rejects = append(rejects, reject{ch.source, no, fmt.Sprintf("%d fields, want %d", len(pos)/2, ncol), append([]byte(nil), line...)})
 				continue
 			}
-			var err error
-			if d.fs[i].Type.ID() == arrow.INT64 {
-				d.ints[i], err = parseInt(fv)
-			} else {
-				_, err = strconv.ParseFloat(bstr(fv), 64)
-			}
-			if err != nil {
-				bad = fmt.Sprintf("field %d (%s) %q is not a %s", i+1, d.fs[i].Name, fv, d.fs[i].Type)
-				break
-			}
+			pos = d.fitFields(pos, ncol, len(line))
 		}
-		if bad != "" {
+		if bad := d.checkNums(line, pos); bad != "" {
 			rejects = append(rejects, reject{ch.source, no, bad, append([]byte(nil), line...)})
 			continue
 		}
 		rows++
 		nl := len(d.null)
 		for i, c := range strs {
-			fv := line[pos[2*i]:pos[2*i+1]]
+			fv, ok := field(line, pos, i)
 			if c == nil {
 				d.appendNum(i, fv)
 				continue
 			}
-			if len(fv) == nl && bytes.Equal(fv, d.null) {
+			if !ok || len(fv) == nl && bytes.Equal(fv, d.null) {
 				c.appendNull()
 			} else {
 				c.appendBytes(fv)

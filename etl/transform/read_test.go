@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/chama-data/chama/transfer/source"
 )
 
@@ -99,5 +102,54 @@ func TestParseIntMatchesStrconv(t *testing.T) {
 		if got != want || (gerr == nil) != (werr == nil) {
 			t.Errorf("parseInt(%q) = %d, %v; strconv says %d, %v", s, got, gerr, want, werr)
 		}
+	}
+}
+
+// The row policies: under bad_line: null a short line gets NULL for its
+// missing fields and a long one loses its extra fields; under bad_value:
+// null a number that does not parse is NULL. Every such field is counted,
+// every row kept. Under reject (the default) the same lines are rejected.
+func TestDecodeRowPolicies(t *testing.T) {
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "a", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "n", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		{Name: "b", Type: arrow.BinaryTypes.String, Nullable: true},
+	}, nil)
+	text := "x\x011\x01y\n" + // good
+		"short\x012\n" + // b missing
+		"long\x013\x01z\x01extra\x01more\n" + // two extra fields
+		"bad\x0112x\x01w\n" + // n does not parse
+		"only\n" // n and b missing
+	ch := func() *chunk { return &chunk{source: "f", firstLine: 1, raw: []byte(text), lines: 5} }
+	dump := func(rec arrow.RecordBatch) []string {
+		var out []string
+		for r := 0; r < int(rec.NumRows()); r++ {
+			out = append(out, string(AppendLine(nil, rec, r, '|', "NULL")))
+		}
+		return out
+	}
+
+	rec, rejects := newDecoder(memory.DefaultAllocator, schema, 1, `\N`).decode(ch())
+	if rec.NumRows() != 1 || len(rejects) != 4 {
+		t.Fatalf("reject policy: %d rows, %d rejects, want 1 and 4", rec.NumRows(), len(rejects))
+	}
+	rec.Release()
+
+	d := newDecoderPolicy(memory.DefaultAllocator, schema, 1, `\N`, true, true)
+	rec, rejects = d.decode(ch())
+	defer rec.Release()
+	want := []string{"x|1|y", "short|2|NULL", "long|3|z", "bad|NULL|w", "only|NULL|NULL"}
+	if got := dump(rec); len(rejects) != 0 || !reflect.DeepEqual(got, want) {
+		t.Fatalf("null policy: %q (rejects %v), want %q", got, rejects, want)
+	}
+	if d.nulled != 1+2+1+2 {
+		t.Fatalf("nulled %d fields, want 6", d.nulled)
+	}
+
+	// bad_value alone: the short line is still rejected.
+	rec2, rejects := newDecoderPolicy(memory.DefaultAllocator, schema, 1, `\N`, true, false).decode(ch())
+	defer rec2.Release()
+	if rec2.NumRows() != 2 || len(rejects) != 3 {
+		t.Fatalf("bad_value only: %d rows, %d rejects, want 2 and 3", rec2.NumRows(), len(rejects))
 	}
 }

@@ -1,6 +1,9 @@
 package transform
 
 import (
+	"fmt"
+	"time"
+
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/etl/funcs"
 )
@@ -28,6 +31,13 @@ func OpenResources(t *config.Transform) (*Resources, error) {
 		return nil, config.BadEnvName("transform.mobile_key_env")
 	}
 	sh := &funcs.Shared{UACache: t.UACache}
+	if t.TimeZone != "" {
+		loc, err := time.LoadLocation(t.TimeZone)
+		if err != nil {
+			return nil, fmt.Errorf("transform.time_zone: %w", err)
+		}
+		sh.Loc = loc
+	}
 	if t.IPDB != "" {
 		db, err := funcs.OpenXDB(t.IPDB)
 		if err != nil {

@@ -70,11 +70,15 @@ type Counts struct {
 	Routed int64 `json:"routed"`
 	// Written rows per interface (ads) or DWD table (dwd).
 	Written map[string]int64 `json:"written"`
+	// NullFields are fields set to NULL by the table's bad_value or
+	// bad_line: null policy; their rows are kept (in Routed or Filtered).
+	NullFields int64 `json:"null_fields,omitempty"`
 }
 
 func (c *Counts) add(o Counts) {
 	c.Read += o.Read
 	c.Rejected += o.Rejected
+	c.NullFields += o.NullFields
 	c.Filtered += o.Filtered
 	c.Routed += o.Routed
 	if c.Written == nil {
@@ -389,7 +393,8 @@ func (p *streamRun) startWorkers(wg *sync.WaitGroup, evs []*evaluator) {
 func (p *streamRun) worker(ev *evaluator) {
 	var dec *decoder
 	if p.st.ods.Format == "text" {
-		dec = newDecoder(p.o.Mem, p.st.schema, p.st.ods.Delimiter[0], p.st.ods.Null)
+		o := p.st.ods
+		dec = newDecoderPolicy(p.o.Mem, p.st.schema, o.Delimiter[0], o.Null, o.BadValue == config.PolicyNull, o.BadLine == config.PolicyNull)
 		defer dec.b.Release()
 	}
 	for ch := range p.jobs {
@@ -494,7 +499,7 @@ func (p *streamRun) collectChunk(ctx context.Context, ch *chunk) int64 {
 
 // count adds a result to its hour's and the stream's counts.
 func (p *streamRun) count(hour string, res *result) {
-	c := Counts{Read: res.read, Rejected: int64(len(res.rejected)), Routed: res.out.routed, Written: res.out.written}
+	c := Counts{Read: res.read, Rejected: int64(len(res.rejected)), Routed: res.out.routed, Written: res.out.written, NullFields: res.nulled}
 	c.Filtered = res.out.rows - res.out.routed
 	if testHookCounts != nil {
 		testHookCounts(&c)
@@ -540,6 +545,11 @@ func (p *streamRun) summarize() {
 	}
 	p.o.Log.Info("transform", "layer", p.o.Layer, logkey.Period, p.o.Period.String(), "table", p.st.table, "files", len(p.files),
 		"read", ss.Total.Read, "routed", ss.Total.Routed, "filtered", ss.Total.Filtered, "rejected", ss.Total.Rejected)
+	if n := ss.Total.NullFields; n > 0 {
+		o := p.st.ods
+		p.o.Log.Warn("fields set to NULL by the table's row policy (the rows are kept)", "table", p.st.table, "null_fields", n,
+			"bad_value", o.BadValue, "bad_line", o.BadLine)
+	}
 }
 
 func releaseOuts(b *batchOut) {
@@ -560,6 +570,7 @@ func work(ev *evaluator, dec *decoder, layer string, ch *chunk) (res *result) {
 	if rec == nil {
 		res.read = int64(ch.lines)
 		rec, res.rejected = dec.decode(ch)
+		res.nulled = dec.nulled
 		putRaw(ch.raw) // decode copied what it kept
 		ch.raw = nil
 	} else {

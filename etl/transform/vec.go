@@ -382,24 +382,47 @@ func (e *evaluator) compileVec(n ast.Node, scope map[string]ref) (vexpr, bool) {
 			return vconst(funcs.Any(x.Value)), true
 		}
 		return nil, false
-	case *ast.UnaryNode:
-		return e.compileVecNot(x, scope)
 	case *ast.ConditionalNode:
 		return e.compileVecCond(x, scope)
-	case *ast.BinaryNode:
-		return e.compileVecBinary(x, scope)
 	case *ast.CallNode:
+		if f, ok, done := e.compileVecSQL(x, scope); done {
+			return f, ok
+		}
 		return e.compileVecCall(x, scope)
 	}
 	return nil, false
 }
 
-// compileVecNot compiles !x (and not x), which wants a boolean.
-func (e *evaluator) compileVecNot(x *ast.UnaryNode, scope map[string]ref) (vexpr, bool) {
-	if x.Operator != "!" && x.Operator != "not" {
-		return nil, false
+// compileVecSQL compiles the operators funcs.Compile turned into sql_*
+// calls that have a vector form here (SQL's three-valued logic, as the
+// boxed functions the row evaluator runs); done is false for the others,
+// which run as ordinary calls.
+func (e *evaluator) compileVecSQL(x *ast.CallNode, scope map[string]ref) (f vexpr, ok, done bool) {
+	id, isID := x.Callee.(*ast.IdentifierNode)
+	if !isID || !funcs.IsSQLOp(id.Value) {
+		return nil, false, false
 	}
-	in, ok := e.compileVec(x.Node, scope)
+	a := x.Arguments
+	switch {
+	case id.Value == "sql_in" && len(a) == 2:
+		f, ok = e.compileVecIn(a[0], a[1], scope)
+	case (id.Value == "sql_eq" || id.Value == "sql_ne") && len(a) == 2:
+		f, ok = e.compileVecEq(a[0], a[1], id.Value == "sql_ne", scope)
+	case (id.Value == "sql_and" || id.Value == "sql_or") && len(a) == 2:
+		f, ok = e.compileVecLogic(a[0], a[1], id.Value == "sql_and", scope)
+	case id.Value == "sql_not" && len(a) == 1:
+		f, ok = e.compileVecNot(a[0], scope)
+	case id.Value == "sql_cond" && len(a) == 1:
+		f, ok = e.compileVecTruth(a[0], scope)
+	default:
+		return nil, false, false
+	}
+	return f, ok, true
+}
+
+// compileVecNot compiles NOT: NULL stays NULL.
+func (e *evaluator) compileVecNot(n ast.Node, scope map[string]ref) (vexpr, bool) {
+	in, ok := e.compileVec(n, scope)
 	if !ok {
 		return nil, false
 	}
@@ -408,11 +431,35 @@ func (e *evaluator) compileVecNot(x *ast.UnaryNode, scope map[string]ref) (vexpr
 			return err
 		}
 		for j := range sel {
-			b, isBool := out[j].A.(bool)
-			if out[j].K != funcs.KAny || !isBool {
-				return fmt.Errorf("invalid operation: ! %s", kindName(out[j]))
+			t, null, err := funcs.Truth(out[j], "!")
+			if err != nil {
+				return err
 			}
-			out[j] = funcs.Bool(!b)
+			if !null {
+				out[j] = funcs.Bool(!t)
+			}
+		}
+		return nil
+	}, true
+}
+
+// compileVecTruth compiles a condition of ?:: true stays true, false and
+// NULL become false (Hive's IF and CASE take the else branch for NULL).
+func (e *evaluator) compileVecTruth(n ast.Node, scope map[string]ref) (vexpr, bool) {
+	in, ok := e.compileVec(n, scope)
+	if !ok {
+		return nil, false
+	}
+	return func(sel []int32, out []funcs.Val) error {
+		if err := in(sel, out); err != nil {
+			return err
+		}
+		for j := range sel {
+			t, _, err := funcs.Truth(out[j], "?:")
+			if err != nil {
+				return funcs.CondError(out[j])
+			}
+			out[j] = funcs.Bool(t)
 		}
 		return nil
 	}, true
@@ -510,28 +557,15 @@ func (s *split) run(f vexpr, sel, pos []int32, out []funcs.Val) error {
 	return nil
 }
 
-// compileVecBinary compiles the binary operators compileVec knows: in,
-// ==, != and the logical ones.
-func (e *evaluator) compileVecBinary(x *ast.BinaryNode, scope map[string]ref) (vexpr, bool) {
-	switch x.Operator {
-	case "in":
-		return e.compileVecIn(x, scope)
-	case "==", "!=":
-		return e.compileVecEq(x, scope)
-	case "&&", "and", "||", "or":
-		return e.compileVecLogic(x, scope)
-	}
-	return nil, false
-}
-
 // compileVecIn compiles x in a list of string literals (a constant set
-// once expr has folded it): true for a string in the list.
-func (e *evaluator) compileVecIn(x *ast.BinaryNode, scope map[string]ref) (vexpr, bool) {
-	l, ok := e.compileVec(x.Left, scope)
+// once expr has folded it): NULL for a NULL x, true for a string in the
+// list, and a number compared with each element as sql_in does.
+func (e *evaluator) compileVecIn(left, right ast.Node, scope map[string]ref) (vexpr, bool) {
+	l, ok := e.compileVec(left, scope)
 	if !ok {
 		return nil, false
 	}
-	set := stringSet(x.Right)
+	set := stringSet(right)
 	if set == nil {
 		return nil, false
 	}
@@ -541,18 +575,28 @@ func (e *evaluator) compileVecIn(x *ast.BinaryNode, scope map[string]ref) (vexpr
 			return err
 		}
 		for j := range sel {
-			in := false
-			if v := &out[j]; v.K == funcs.KStr {
-				if len(list) <= 8 {
-					for _, s := range list {
-						if s == v.S {
-							in = true
-							break
-						}
-					}
-				} else {
-					_, in = set[v.S]
+			v := &out[j]
+			switch v.K {
+			case funcs.KNull:
+				continue
+			case funcs.KAny:
+				r, err := funcs.InList(*v, list)
+				if err != nil {
+					return err
 				}
+				out[j] = r
+				continue
+			}
+			in := false
+			if len(list) <= 8 {
+				for _, s := range list {
+					if s == v.S {
+						in = true
+						break
+					}
+				}
+			} else {
+				_, in = set[v.S]
 			}
 			out[j] = funcs.Bool(in)
 		}
@@ -566,7 +610,19 @@ func stringSet(n ast.Node) map[string]struct{} {
 	var set map[string]struct{}
 	switch r := n.(type) {
 	case *ast.ConstantNode:
-		set, _ = r.Value.(map[string]struct{})
+		switch v := r.Value.(type) {
+		case map[string]struct{}:
+			set = v
+		case []any: // a folded list of literals
+			set = map[string]struct{}{}
+			for _, x := range v {
+				s, ok := x.(string)
+				if !ok {
+					return nil
+				}
+				set[s] = struct{}{}
+			}
+		}
 	case *ast.ArrayNode:
 		set = map[string]struct{}{}
 		for _, n := range r.Nodes {
@@ -580,16 +636,15 @@ func stringSet(n ast.Node) map[string]struct{} {
 	return set
 }
 
-// compileVecEq compiles == and !=, as expr compares: strings by value,
-// null equal only to null, other values deeply.
-func (e *evaluator) compileVecEq(x *ast.BinaryNode, scope map[string]ref) (vexpr, bool) {
-	l, ok1 := e.compileVec(x.Left, scope)
-	r, ok2 := e.compileVec(x.Right, scope)
+// compileVecEq compiles = and != as SQL does: NULL when either side is
+// NULL, strings by value, other values as funcs.Compare orders them.
+func (e *evaluator) compileVecEq(left, right ast.Node, neg bool, scope map[string]ref) (vexpr, bool) {
+	l, ok1 := e.compileVec(left, scope)
+	r, ok2 := e.compileVec(right, scope)
 	if !ok1 || !ok2 {
 		return nil, false
 	}
-	neg := x.Operator == "!="
-	if c, ok := constVal(x.Right); ok && c.K == funcs.KStr {
+	if c, ok := constVal(right); ok && c.K == funcs.KStr {
 		// column == "literal": no vector for the literal.
 		return func(sel []int32, out []funcs.Val) error {
 			if err := l(sel, out); err != nil {
@@ -597,8 +652,14 @@ func (e *evaluator) compileVecEq(x *ast.BinaryNode, scope map[string]ref) (vexpr
 			}
 			for j := range sel {
 				a := &out[j]
-				eq := a.K == funcs.KStr && a.S == c.S
-				out[j] = funcs.Bool(eq != neg)
+				switch a.K {
+				case funcs.KStr:
+					out[j] = funcs.Bool((a.S == c.S) != neg)
+				case funcs.KAny:
+					if err := eqInto(a, c, neg); err != nil {
+						return err
+					}
+				}
 			}
 			return nil
 		}, true
@@ -612,51 +673,75 @@ func (e *evaluator) compileVecEq(x *ast.BinaryNode, scope map[string]ref) (vexpr
 			return err
 		}
 		for j := range sel {
-			a, b := &out[j], &rv[j]
-			var eq bool
-			switch {
-			case a.K == funcs.KStr && b.K == funcs.KStr:
-				eq = a.S == b.S
-			case a.K == funcs.KNull || b.K == funcs.KNull:
-				eq = a.K == b.K
-			case a.K == funcs.KAny && b.K == funcs.KAny:
-				eq = reflect.DeepEqual(a.A, b.A)
+			a, b := &out[j], rv[j]
+			if a.K == funcs.KStr && b.K == funcs.KStr {
+				out[j] = funcs.Bool((a.S == b.S) != neg)
+				continue
 			}
-			out[j] = funcs.Bool(eq != neg)
+			if err := eqInto(a, b, neg); err != nil {
+				return err
+			}
 		}
 		return nil
 	}, true
 }
 
-// compileVecLogic compiles && and || (and, or), short-circuiting as expr
-// does: the right side runs only for the rows the left does not decide.
-func (e *evaluator) compileVecLogic(x *ast.BinaryNode, scope map[string]ref) (vexpr, bool) {
-	l, ok1 := e.compileVec(x.Left, scope)
-	r, ok2 := e.compileVec(x.Right, scope)
+// eqInto sets *a to a = b (a != b when neg), three-valued.
+func eqInto(a *funcs.Val, b funcs.Val, neg bool) error {
+	c, null, err := funcs.Compare(*a, b)
+	switch {
+	case err != nil:
+		return err
+	case null:
+		*a = funcs.Val{}
+	default:
+		*a = funcs.Bool((c == 0) != neg)
+	}
+	return nil
+}
+
+// compileVecLogic compiles AND and OR with SQL's NULLs, short-circuiting:
+// the right side runs only for the rows the left does not decide (false
+// for AND, true for OR).
+func (e *evaluator) compileVecLogic(left, right ast.Node, and bool, scope map[string]ref) (vexpr, bool) {
+	l, ok1 := e.compileVec(left, scope)
+	r, ok2 := e.compileVec(right, scope)
 	if !ok1 || !ok2 {
 		return nil, false
 	}
-	and := x.Operator == "&&" || x.Operator == "and"
+	op := "||"
+	if and {
+		op = "&&"
+	}
 	s := newSplit()
 	return func(sel []int32, out []funcs.Val) error {
 		if err := l(sel, out); err != nil {
 			return err
 		}
-		for j := range sel {
-			if !isBoolVal(&out[j]) {
-				return fmt.Errorf("invalid operation: %s on %s", x.Operator, kindName(out[j]))
+		s.selA, s.posA = s.selA[:0], s.posA[:0]
+		for j, row := range sel {
+			t, null, err := funcs.Truth(out[j], op)
+			if err != nil {
+				return err
+			}
+			if null || t == and { // undecided
+				s.selA, s.posA = append(s.selA, row), append(s.posA, int32(j))
 			}
 		}
-		// false && ..., true || ... are decided: the right side runs
-		// for the other rows only.
-		s.split(sel, out, and)
-		if err := s.run(r, s.selA, s.posA, out); err != nil {
+		if len(s.selA) == 0 {
+			return nil
+		}
+		tmp := s.tmp[:len(s.selA)]
+		if err := r(s.selA, tmp); err != nil {
 			return err
 		}
-		for _, p := range s.posA {
-			if !isBoolVal(&out[p]) {
-				return fmt.Errorf("invalid operation: %s on %s", x.Operator, kindName(out[p]))
+		for k, p := range s.posA {
+			a, an, _ := funcs.Truth(out[p], op)
+			b, bn, err := funcs.Truth(tmp[k], op)
+			if err != nil {
+				return err
 			}
+			out[p] = funcs.Logic(and, a, an, b, bn)
 		}
 		return nil
 	}, true

@@ -13,8 +13,8 @@ import (
 
 // specGen writes random, well-typed expressions over the test spec's
 // columns: string expressions and predicates nested a few levels, with
-// ?:, &&, ||, !, ==, in, the funcs package's functions and shapes only
-// expr's VM runs (len, >, +).
+// ?:, &&, ||, !, ==, in (SQL's NULL logic), the funcs package's functions
+// and shapes only expr's VM runs (map indexing).
 type specGen struct {
 	r    *rand.Rand
 	strs []string // string columns in scope
@@ -54,7 +54,7 @@ func (g *specGen) str(depth int) string {
 	case 11:
 		return fmt.Sprintf("concat_ws(\",\", %s, %s)", g.str(d), g.str(d))
 	case 12:
-		return fmt.Sprintf("(%s + \"!\")", g.str(d)) // string +: expr's VM
+		return fmt.Sprintf("str_to_map(concat(\"k=\", %s), \",\", \"=\")[\"k\"]", g.str(d)) // map indexing: expr's VM
 	}
 	return fmt.Sprintf("case_map(%s, \"Android\", \"1\", \"iOS\", \"2\", \"9\")", g.str(d))
 }
