@@ -599,7 +599,7 @@ func appendJacksonString(b []byte, s string) []byte {
 // (Integer, Long or BigInteger) as written, -0 as 0; any other number is
 // a Double, printed by Double.toString.
 func javaNumber(raw string) string {
-	if strings.IndexAny(raw, ".eE") < 0 {
+	if !strings.ContainsAny(raw, ".eE") {
 		if raw == "-0" {
 			return "0"
 		}
@@ -619,7 +619,7 @@ func javaNumber(raw string) string {
 func javaDoubleCanonical(raw string) bool {
 	s := strings.TrimPrefix(raw, "-")
 	dot := strings.IndexByte(s, '.')
-	if dot < 0 || strings.IndexAny(s, "eE") >= 0 || dot > 7 {
+	if dot < 0 || strings.ContainsAny(s, "eE") || dot > 7 {
 		return false
 	}
 	frac := s[dot+1:]
