@@ -187,14 +187,12 @@ var (
 
 // Signatures used for arity checks.
 var (
-	sig1   = new(func(any) any)
-	sig2   = new(func(any, any) any)
-	sig3   = new(func(any, any, any) any)
-	sigN   = new(func(...any) any)
-	sig1N  = new(func(any, ...any) any)
-	sig1b  = new(func(any) bool)
-	sig2b  = new(func(any, any) bool)
-	sig1Nb = new(func(any, ...any) bool)
+	sig1  = new(func(any) any)
+	sig2  = new(func(any, any) any)
+	sig3  = new(func(any, any, any) any)
+	sigN  = new(func(...any) any)
+	sig1N = new(func(any, ...any) any)
+	sig1b = new(func(any) bool)
 )
 
 func (s *Set) table() []fn {
