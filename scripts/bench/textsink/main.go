@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command textsink is chama's side of the plain-text comparison in
 // scripts/bench/transform-duckdb.sh: it runs one ADS interface of a config
 // with transform.Stream (the pack stage's hook: no Parquet, batches in
