@@ -3,6 +3,7 @@ package transform
 import (
 	"context"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -129,6 +130,16 @@ func BenchmarkStage51007(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(cpuTime()-c0)/float64(b.N*rows), "cpu-ns/row")
+	var staged int64
+	filepath.WalkDir(StageDir(cfg.Workdir, LayerADS), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".parquet") {
+			if fi, err := d.Info(); err == nil {
+				staged += fi.Size()
+			}
+		}
+		return nil
+	})
+	b.ReportMetric(float64(staged)/rows, "staged-bytes/row")
 }
 
 // BenchmarkParquet51007 prices Parquet alone: one batch's 51007 output,

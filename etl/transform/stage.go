@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
@@ -42,11 +43,13 @@ type stager struct {
 	root, period string
 	maxRows      int64
 	codec        compress.Compression
-	lanes        map[string]*lane // by name + "\x00" + part; collector only
-	nlanes       atomic.Int64     // len(lanes), for the row-group budget
-	groupBudget  int64            // bytes of open row groups, all lanes together
-	cleaned      map[string]bool  // names whose .partial leftovers are gone
-	mu           sync.Mutex       // guards files
+	lanes        map[string]*lane                  // by name + "\x00" + part; collector only
+	nlanes       atomic.Int64                      // len(lanes), for the row-group budget
+	groupBudget  int64                             // bytes of open row groups, all lanes together
+	cleaned      map[string]bool                   // names whose .partial leftovers are gone
+	types        map[string]map[int]arrow.DataType // ADS columns staged as numbers (stageTypes)
+	dict         bool                              // transform.stage_dictionary
+	mu           sync.Mutex                        // guards files
 	files        []StagedFile
 }
 
@@ -191,6 +194,12 @@ func (s *stager) dir(name string) string {
 }
 
 func (s *stager) writeSync(l *lane, out Output) error {
+	rec, err := typed(out.Rec, s.types[out.Name], memory.DefaultAllocator)
+	if err != nil {
+		return fmt.Errorf("staging %s: %w", out.Name, err)
+	}
+	defer rec.Release()
+	out.Rec = rec
 	sf := l.sf
 	if sf != nil && sf.rows >= s.maxRows {
 		if err := s.finish(sf); err != nil {
@@ -214,7 +223,12 @@ func (s *stager) writeSync(l *lane, out Output) error {
 			return err
 		}
 		f := syncFile{of}
-		w, err := pqarrow.NewFileWriter(out.Rec.Schema(), f, stageProps(s.codec), pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+		var dict []string
+		if s.dict {
+			dict = dictColumns(out.Rec)
+		}
+		props := dictProps(stageOpts(s.codec), dict)
+		w, err := pqarrow.NewFileWriter(out.Rec.Schema(), f, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 		if err != nil {
 			f.Close()
 			return err
@@ -244,12 +258,16 @@ func (s *stager) writeSync(l *lane, out Output) error {
 // by province, for 3.5% larger files (docs/transform.md#bench).
 const stagePageBytes = 16 << 10
 
-// stageProps are the staged files' Parquet settings. Plain encoding:
-// dictionary-encoding 51 string columns cost more CPU than the whole
-// transform, for a staging file read once.
+// stageProps are the staged files' Parquet settings. Plain encoding by
+// default: dictionary-encoding 51 string columns cost more CPU than the
+// whole transform; dictColumns picks the columns where it pays.
 func stageProps(codec compress.Compression) *parquet.WriterProperties {
-	return parquet.NewWriterProperties(parquet.WithCompression(codec), parquet.WithDictionaryDefault(false),
-		parquet.WithStats(false), parquet.WithDataPageSize(stagePageBytes))
+	return parquet.NewWriterProperties(stageOpts(codec)...)
+}
+
+func stageOpts(codec compress.Compression) []parquet.WriterProperty {
+	return []parquet.WriterProperty{parquet.WithCompression(codec), parquet.WithDictionaryDefault(false),
+		parquet.WithStats(false), parquet.WithDataPageSize(stagePageBytes)}
 }
 
 func (s *stager) finish(sf *stageFile) error {
@@ -382,6 +400,8 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	codec := map[string]compress.Compression{"snappy": compress.Codecs.Snappy, "zstd": compress.Codecs.Zstd,
 		"gzip": compress.Codecs.Gzip, "none": compress.Codecs.Uncompressed}[o.Config.Transform.StageCompression]
 	st := newStager(root, o.Period.String(), int64(o.Config.Transform.StageRowsPerFile), codec)
+	st.types = stageTypes(o.Config.Transform, o.Layer)
+	st.dict = o.Config.Transform.StageDictionary
 	sum, err := Stream(ctx, o, func(_ string, out Output) error { return st.write(out) })
 	if err != nil {
 		st.abort()
