@@ -95,6 +95,12 @@ type DWDTable struct {
 	// some. Derived columns are always kept.
 	Keep []string `yaml:"keep"`
 	Drop []string `yaml:"drop"`
+	// Select is the table as one Hive SELECT over the ODS table instead of
+	// from, derive, keep and drop (config/selectsql.go).
+	Select SQL `yaml:"select"`
+
+	selectErr string // why Select could not be translated
+	expanded  bool   // Select has filled the other keys
 }
 
 // ADSSpec routes DWD rows to one interface and shapes its output.
@@ -108,6 +114,12 @@ type ADSSpec struct {
 	// Partition names the output column that splits the files (e.g. the
 	// province for CM interfaces); empty: not partitioned.
 	Partition string `yaml:"partition"`
+	// Select is the entry as one Hive SELECT over the DWD table instead
+	// of from, filter and columns (config/selectsql.go).
+	Select SQL `yaml:"select"`
+
+	selectErr string // why Select could not be translated
+	expanded  bool   // Select has filled the other keys
 }
 
 // NamedExpr is one `name: value` entry of an ordered mapping.
@@ -195,6 +207,7 @@ func (t *Transform) applyDefaults() {
 			o.BadLine = PolicyReject
 		}
 	}
+	t.expandSelects()
 }
 
 // DWDColumns is the column list of a DWD table: the kept ODS columns in
@@ -349,6 +362,10 @@ func (o *ODSTable) validate(c *Config, k string, bad badFunc) {
 // validateDWD checks one DWD table (at k): its ODS table, keep and drop,
 // and each derived expression against the columns visible to it.
 func (t *Transform) validateDWD(d *DWDTable, set *funcs.Set, k string, bad badFunc) {
+	if d.selectErr != "" {
+		bad(k+".select", "%s", d.selectErr)
+		return
+	}
 	o, ok := t.ODS[d.From]
 	if !ok || o == nil {
 		bad(k+".from", "unknown ods table %q", d.From)
@@ -362,11 +379,12 @@ func (t *Transform) validateDWD(d *DWDTable, set *funcs.Set, k string, bad badFu
 	checkODSColumns(k+".drop", d.Drop, cols, d.From, bad)
 	visible := o.Columns.Names()
 	for _, x := range d.Derive {
+		key := d.Select.key(k, "derive", x.Name)
 		if !validColumn(x.Name) {
-			bad(k+".derive."+x.Name, "a column name is letters, digits and _ and starts with a letter or _")
+			bad(key, "a column name is letters, digits and _ and starts with a letter or _")
 		}
 		if _, err := set.Compile(x.Expr, visible); err != nil {
-			bad(k+".derive."+x.Name, "%s\n    in: %s\n    %v", exprAt(x), x.Expr, err)
+			bad(key, "%s\n    in: %s\n    %v", exprAt(x), x.Expr, err)
 		}
 		visible = append(visible, x.Name)
 	}
@@ -388,6 +406,10 @@ func (t *Transform) validateADS(name string, a *ADSSpec, set *funcs.Set, k strin
 	if !validIface(name) {
 		bad(k, "interface names are letters and digits only (e.g. 51007, CM001)")
 	}
+	if a.selectErr != "" {
+		bad(k+".select", "%s", a.selectErr)
+		return
+	}
 	d, ok := t.DWD[a.From]
 	if !ok || d == nil {
 		bad(k+".from", "unknown dwd table %q", a.From)
@@ -399,7 +421,7 @@ func (t *Transform) validateADS(name string, a *ADSSpec, set *funcs.Set, k strin
 	cols := t.DWDColumns(a.From)
 	if a.Filter != "" {
 		if _, err := set.Compile(a.Filter, cols); err != nil {
-			bad(k+".filter", "in: %s\n    %v", a.Filter, err)
+			bad(a.Select.key(k, "filter", ""), "in: %s\n    %v", a.Filter, err)
 		}
 	}
 	if len(a.Columns) == 0 {
@@ -407,7 +429,7 @@ func (t *Transform) validateADS(name string, a *ADSSpec, set *funcs.Set, k strin
 	}
 	for _, x := range a.Columns {
 		if _, err := set.Compile(x.Expr, cols); err != nil {
-			bad(k+".columns."+x.Name, "%s\n    in: %s\n    %v", exprAt(x), x.Expr, err)
+			bad(a.Select.key(k, "columns", x.Name), "%s\n    in: %s\n    %v", exprAt(x), x.Expr, err)
 		}
 	}
 	if a.Partition != "" && !slices.Contains(a.Columns.Names(), a.Partition) {

@@ -33,9 +33,14 @@ import (
 //     differs: "why"          # or: a known difference; want is then chama's answer
 //     source: "where Hive's answer comes from"
 //
+// A case may give sql instead of expr: a Hive SQL expression, written as
+// T's `select: SELECT <sql> AS r FROM t` (a filter case: `SELECT 'kept'
+// AS r FROM t WHERE <sql>`) and translated by internal/hivesql.
+//
 // The ODS table has the string columns a, b, c, bigint n, m and double d.
 type hiveCase struct {
 	Expr    string             `yaml:"expr"`
+	SQL     string             `yaml:"sql"`
 	Filter  bool               `yaml:"filter"`
 	Row     map[string]*string `yaml:"row"`
 	Want    yaml.Node          `yaml:"want"` // null: "null"; absent: refused
@@ -83,8 +88,8 @@ func loadHiveCases(t *testing.T) []hiveCase {
 				t.Fatalf("%s:%d: %v", f, n.Line, err)
 			}
 			c.file, c.line = filepath.Base(f), n.Line
-			if c.Expr == "" || c.Source == "" || (c.Want.Kind == 0) == (c.Refused == "") {
-				t.Fatalf("%s:%d: a case needs expr, source, and want or refused (one of them)", f, n.Line)
+			if (c.Expr == "") == (c.SQL == "") || c.Source == "" || (c.Want.Kind == 0) == (c.Refused == "") {
+				t.Fatalf("%s:%d: a case needs expr or sql (one of them), source, and want or refused (one of them)", f, n.Line)
 			}
 			all = append(all, c)
 		}
@@ -110,6 +115,14 @@ func hiveConfig(c hiveCase, work, root string) map[string]any {
 		derive = map[string]any{"r": `"kept"`}
 		ads["filter"] = c.Expr
 	}
+	dwd := map[string]any{"from": "t", "derive": derive}
+	if c.SQL != "" {
+		dwd = map[string]any{"from": "t"}
+		ads = map[string]any{"select": "SELECT " + c.SQL + " AS r\nFROM t"}
+		if c.Filter {
+			ads["select"] = "SELECT 'kept' AS r\nFROM t\nWHERE " + c.SQL
+		}
+	}
 	return map[string]any{
 		"workdir":    work,
 		"sources":    map[string]any{"local": map[string]any{"type": "file", "root": root}},
@@ -117,7 +130,7 @@ func hiveConfig(c hiveCase, work, root string) map[string]any {
 		"transform": map[string]any{
 			"batch_rows": 4, "workers": 1, "time_zone": "Asia/Shanghai",
 			"ods": map[string]any{"t": ods},
-			"dwd": map[string]any{"t": map[string]any{"from": "t", "derive": derive}},
+			"dwd": map[string]any{"t": dwd},
 			"ads": map[string]any{"T": ads},
 		},
 	}
@@ -203,6 +216,9 @@ func TestHiveConformance(t *testing.T) {
 	var match, refused, differs int
 	for _, c := range cases {
 		name := fmt.Sprintf("%s:%d", c.file, c.line)
+		if c.SQL != "" {
+			c.Expr = "SQL " + c.SQL // for messages
+		}
 		for _, mode := range []evalMode{evalVector, evalVM} {
 			got, err := runHiveCase(t, c, mode)
 			switch {

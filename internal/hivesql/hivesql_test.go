@@ -1,0 +1,167 @@
+package hivesql
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/chama-data/chama/etl/funcs"
+)
+
+// TestTranslateExpr: each supported construct, as the one output column
+// of `SELECT <sql> AS x FROM t`, and the expr string it becomes.
+func TestTranslateExpr(t *testing.T) {
+	set := (&funcs.Shared{}).NewSet()
+	for _, c := range []struct{ sql, want string }{
+		{`a`, `a`},
+		{`t.a`, `a`},
+		{"`a`", `a`},
+		{`'x'`, `"x"`},
+		{`"x"`, `"x"`},
+		{`'it''s "q" \\ \t'`, `"it's \"q\" \\ \t"`},
+		{`12`, `12`},
+		{`1.5`, `1.5`},
+		{`NULL`, `nil`},
+		{`true`, `true`},
+		{`a = 1`, `a == 1`},
+		{`a <> 1`, `a != 1`},
+		{`a != 1`, `a != 1`},
+		{`a < 1`, `a < 1`},
+		{`a <= 1`, `a <= 1`},
+		{`a > 1`, `a > 1`},
+		{`a >= 1`, `a >= 1`},
+		{`a + b * 2`, `a + (b * 2)`},
+		{`(a + b) * 2`, `(a + b) * 2`},
+		{`a - b / 2 % 3`, `a - ((b / 2) % 3)`},
+		{`-a`, `-a`},
+		{`- -a`, `-(-a)`},
+		{`NOT NOT a`, `!!a`},
+		{`a = 1 AND b = 2 OR NOT c = 3`, `((a == 1) && (b == 2)) || !(c == 3)`},
+		{`a && b`, `a && b`},
+		{`NOT a * 2 > 1`, `!((a * 2) > 1)`},
+		{`a IN ('x', 'y')`, `a in ["x", "y"]`},
+		{`a NOT IN (1, 2)`, `!(a in [1, 2])`},
+		{`a IS NULL`, `is_null(a)`},
+		{`a IS NOT NULL`, `!is_null(a)`},
+		{`isnull(a)`, `is_null(a)`},
+		{`isnotnull(a)`, `!is_null(a)`},
+		{`a LIKE 'x%'`, `like(a, "x%")`},
+		{`a NOT LIKE 'x%'`, `!like(a, "x%")`},
+		{`a RLIKE '^\\d+$'`, `regexp_like(a, "^\\d+$")`},
+		{`a REGEXP 'x'`, `regexp_like(a, "x")`},
+		{`a NOT RLIKE 'x'`, `!regexp_like(a, "x")`},
+		{`NOT a RLIKE 'x'`, `!regexp_like(a, "x")`},
+		{`a BETWEEN 1 AND 2`, `a >= 1 && a <= 2`},
+		{`a NOT BETWEEN 1 AND 2`, `!(a >= 1 && a <= 2)`},
+		{`CASE WHEN a = 1 THEN 'x' WHEN a IS NULL THEN NULL ELSE 'z' END`, `(a == 1) ? "x" : ((is_null(a)) ? nil : "z")`},
+		{`CASE a WHEN 1 THEN 'one' WHEN 2 THEN 'two' END`, `(a == 1) ? "one" : ((a == 2) ? "two" : nil)`},
+		{`CASE WHEN a > 0 THEN a + 1 ELSE b * 2 END`, `(a > 0) ? (a + 1) : (b * 2)`},
+		{`IF(a = 1, 'y', 'n')`, `if(a == 1, "y", "n")`},
+		{`CAST(a AS INT)`, `int(a)`},
+		{`cast(a as integer)`, `int(a)`},
+		{`CAST(a AS BIGINT)`, `bigint(a)`},
+		{`CAST(a AS DOUBLE)`, `double(a)`},
+		{`CAST(a AS STRING)`, `string(a)`},
+		{`CAST(a AS BOOLEAN)`, `boolean(a)`},
+		{`cast(cast(a as int) as string)`, `string(int(a))`},
+		{`CONCAT(a, '-', UPPER(b))`, `concat(a, "-", upper(b))`},
+		{`get_json_object(a, '$.WT_es')`, `get_json_object(a, "$.WT_es")`},
+		{`substr(a, 1, 2)`, `substr(a, 1, 2)`},
+		{`substring(a, 2)`, `substr(a, 2)`},
+		{`trim(a)`, `trim(a)`},
+		{`ltrim(a)`, `ltrim(a)`},
+		{`rtrim(a)`, `rtrim(a)`},
+		{`locate('x', a, 2)`, `locate("x", a, 2)`},
+		{`regexp_like(a, 'x')`, `regexp_like(a, "x")`},
+		{`regexp_replace(a, 'x', 'y')`, `regexp_replace(a, "x", "y")`},
+		{`date_add(a, 1)`, `date_add(a, 1)`},
+		{`DATE_SUB(a, 1)`, `date_sub(a, 1)`},
+		{`no_such_fn(a)`, `no_such_fn(a)`},
+	} {
+		q, err := Translate("SELECT " + c.sql + " AS x FROM t")
+		if err != nil {
+			t.Errorf("%s: %v", c.sql, err)
+			continue
+		}
+		if len(q.Columns) != 1 || q.Columns[0].Expr != c.want {
+			t.Errorf("%s:\n got %+v\nwant %s", c.sql, q.Columns, c.want)
+			continue
+		}
+		// The translation is a valid chama expression.
+		if _, err := set.Compile(c.want, []string{"a", "b", "c"}); err != nil && c.sql != "no_such_fn(a)" {
+			t.Errorf("%s: %s does not compile: %v", c.sql, c.want, err)
+		}
+	}
+}
+
+// TestTranslateStatement: FROM, WHERE and the select list.
+func TestTranslateStatement(t *testing.T) {
+	q, err := Translate("SELECT *, e.event_id, mc_ev AS ev, e.*, nvl(os, '') AS os\n  FROM events e\n WHERE e.data_source_id IN ('3000101')")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Query{From: "events", Filter: `data_source_id in ["3000101"]`, Columns: []Column{
+		{Star: true},
+		{Name: "event_id", Expr: "event_id", Ref: true},
+		{Name: "ev", Expr: "mc_ev", Ref: true},
+		{Star: true},
+		{Name: "os", Expr: `nvl(os, "")`},
+	}}
+	if !reflect.DeepEqual(q, want) {
+		t.Errorf("got %+v\nwant %+v", q, want)
+	}
+	q, err = Translate("select a from events where x = 1 -- note\n")
+	if err != nil || q.From != "events" || q.Filter != "x == 1" {
+		t.Errorf("got %+v, %v", q, err)
+	}
+}
+
+// TestTranslateRefused: each refusal, its message and its position.
+func TestTranslateRefused(t *testing.T) {
+	for _, c := range []struct{ sql, want string }{
+		{"SELECT a FROM t\n  JOIN d ON t.x = d.x", "JOIN (dimension lookups) is not supported yet (at 2:3)"},
+		{"SELECT a FROM t LEFT JOIN d ON t.x = d.x", "JOIN (dimension lookups) is not supported yet (at 1:17)"},
+		{"SELECT a FROM t, d", "JOIN (dimension lookups) is not supported yet (at 1:16)"},
+		{"SELECT upper(a) FROM t", "give the expression a name with AS: upper(a)"},
+		{"SELECT a FROM t GROUP BY a", "GROUP BY is not supported (a layer maps rows one to one) (at 1:17)"},
+		{"SELECT a FROM t HAVING a > 1", "HAVING is not supported (at 1:17)"},
+		{"SELECT a FROM t\nORDER BY a", "ORDER BY is not supported (output order is input order) (at 2:1)"},
+		{"SELECT a FROM t LIMIT 10", "LIMIT is not supported (at 1:17)"},
+		{"SELECT DISTINCT a FROM t", "DISTINCT is not supported (at 1:8)"},
+		{"SELECT a FROM t LATERAL VIEW explode(x) v AS y", "LATERAL VIEW is not supported (at 1:17)"},
+		{"SELECT a FROM t UNION ALL SELECT a FROM u", "UNION is not supported: one SELECT per layer (at 1:17)"},
+		{"WITH x AS (SELECT a FROM t) SELECT a FROM x", "WITH (common table expressions) is not supported (at 1:1)"},
+		{"SELECT a FROM (SELECT a FROM t) s", "subqueries are not supported (at 1:16)"},
+		{"SELECT a FROM t WHERE a IN (SELECT b FROM u)", "subqueries are not supported (at 1:29)"},
+		{"SELECT a FROM t WHERE EXISTS (SELECT b FROM u)", "subqueries are not supported (at 1:31)"},
+		{"SELECT row_number() OVER (PARTITION BY a) AS r FROM t", "window functions (OVER) are not supported (at 1:21)"},
+		{"SELECT sum(a) OVER (PARTITION BY b) AS r FROM t", "window functions (OVER) are not supported (at 1:15)"},
+		{"SELECT count(*) AS n FROM t", "aggregate function count(*) is not supported (a layer maps rows one to one)"},
+		{"SELECT a || b AS c FROM t", "|| is string concatenation in Hive and OR in the parser: write concat(a, b) or OR (at 1:10)"},
+		{"SELECT a[1] AS c FROM t", "[] is not supported in a SELECT: write get(list, i) or map_get(m, key) (at 1:9)"},
+		{"SELECT CAST(a AS DECIMAL(10,2)) AS c FROM t", "CAST to DECIMAL(10, 2) is not supported (INT, BIGINT, DOUBLE, STRING, BOOLEAN are) (at 1:8)"},
+		{"SELECT a DIV 2 AS c FROM t", "operator div is not supported (in a div 2)"},
+		{"SELECT a <=> b AS c FROM t", "operator <=> is not supported (at 1:10)"},
+		{"SELECT x.a FROM t e", "x is not the table of FROM (e) (at 1:8)"},
+		{"SELECT a FROM db.t", "FROM db.t: name the table only (t) (at 1:14)"},
+		{"SELECT 1 AS a", "FROM <table> is missing"},
+		{"SELECT a, b AS a FROM t", "the select list names a twice"},
+		{"SELECT a FROM t;", "one SELECT statement, without ; (at 1:16)"},
+		{"SELECT a FROM t WHERE", "syntax error at the end of the statement (at 1:22)"},
+		{"SELECT a FROM t\nWHERE a = = 1", "syntax error near \"=\" (at 2:11)"},
+		{"SELECT CAST(a AS INT FROM t", `syntax error near "INT" (CAST takes INT, BIGINT, DOUBLE, STRING or BOOLEAN) (at 1:18)`},
+		{"SELECT CAST(a AS INT) AS b, CAST(c AS STRING) AS d, e = = 1 AS f FROM t", `syntax error near "=" (at 1:57)`},
+		{"SELECT a, * FROM t", `syntax error near "*" (at 1:11)`},
+		{"INSERT INTO t VALUES (1)", "only a SELECT statement is supported (at 1:1)"},
+		{"SELECT x'41' AS h FROM t", "literal X'41' is not supported (strings and numbers are)"},
+	} {
+		_, err := Translate(c.sql)
+		if err == nil {
+			t.Errorf("%s: no error, want %s", c.sql, c.want)
+			continue
+		}
+		if got := err.Error(); got != c.want {
+			t.Errorf("%s:\n got %s\nwant %s", strings.ReplaceAll(c.sql, "\n", `\n`), got, c.want)
+		}
+	}
+}
