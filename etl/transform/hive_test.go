@@ -10,9 +10,6 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"gopkg.in/yaml.v3"
 
 	"github.com/chama-data/chama/config"
@@ -183,19 +180,7 @@ func runHiveCase(t *testing.T, c hiveCase, mode evalMode) (string, error) {
 
 // readStagedStrings reads a string column of a staged file, null as "null".
 func readStagedStrings(t *testing.T, path, col string) []string {
-	r, err := file.OpenParquetFile(path, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	fr, err := pqarrow.NewFileReader(r, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tbl, err := fr.ReadTable(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	tbl := readParquetTable(t, path)
 	defer tbl.Release()
 	var out []string
 	for _, chunk := range tbl.Column(tbl.Schema().FieldIndices(col)[0]).Data().Chunks() {

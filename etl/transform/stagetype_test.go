@@ -12,7 +12,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/chama-data/chama/naming"
 )
@@ -30,19 +29,7 @@ func TestStageTypesBigintColumns(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := filepath.Join(StageDir(f.work, LayerADS), "51007", "2024121207", "part-00001.parquet")
-	r, err := file.OpenParquetFile(p, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	fr, err := pqarrow.NewFileReader(r, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tbl, err := fr.ReadTable(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	tbl := readParquetTable(t, p)
 	defer tbl.Release()
 	s := tbl.Schema()
 	ts := s.FieldIndices("ts")[0]

@@ -511,8 +511,8 @@ func TestRunStageWritesParquetAndSummary(t *testing.T) {
 	}
 }
 
-// readParquetColumn reads one string column of a Parquet file.
-func readParquetColumn(t *testing.T, path, col string) []string {
+// readParquetTable reads a whole Parquet file (the caller releases it).
+func readParquetTable(t *testing.T, path string) arrow.Table {
 	t.Helper()
 	r, err := file.OpenParquetFile(path, false)
 	if err != nil {
@@ -527,6 +527,13 @@ func readParquetColumn(t *testing.T, path, col string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return tbl
+}
+
+// readParquetColumn reads one string column of a Parquet file.
+func readParquetColumn(t *testing.T, path, col string) []string {
+	t.Helper()
+	tbl := readParquetTable(t, path)
 	defer tbl.Release()
 	idx := tbl.Schema().FieldIndices(col)
 	if len(idx) == 0 {
