@@ -518,6 +518,21 @@ func CheckDatePattern(pattern string) error {
 	return err
 }
 
+// optional is the pattern at args[i], Hive's default timestamp pattern
+// when absent; null is set when it is NULL.
+func (fc *dateFmtCache) optional(name string, args []any, i int) (p *datePattern, null bool, err error) {
+	pattern := hiveDefaultTimestamp
+	if len(args) > i {
+		f, ok := str(args[i])
+		if !ok {
+			return nil, true, nil
+		}
+		pattern = f
+	}
+	p, err = fc.get(name, pattern)
+	return p, false, err
+}
+
 // fromUnixtime is Hive's from_unixtime(seconds[, fmt]): the instant in the
 // configured zone, formatted (default 'yyyy-MM-dd HH:mm:ss').
 func (fc *dateFmtCache) fromUnixtime(loc *time.Location) func(args ...any) (any, error) {
@@ -525,16 +540,8 @@ func (fc *dateFmtCache) fromUnixtime(loc *time.Location) func(args ...any) (any,
 		if err := arity("from_unixtime", args, 1, 2); err != nil {
 			return nil, err
 		}
-		pattern := hiveDefaultTimestamp
-		if len(args) == 2 {
-			f, ok := str(args[1])
-			if !ok {
-				return nil, nil
-			}
-			pattern = f
-		}
-		p, err := fc.get("from_unixtime", pattern)
-		if err != nil {
+		p, null, err := fc.optional("from_unixtime", args, 1)
+		if err != nil || null {
 			return nil, err
 		}
 		n, ok := dtUnixSeconds(args[0])
@@ -569,16 +576,8 @@ func (fc *dateFmtCache) unixTimestamp(loc *time.Location) func(args ...any) (any
 		if err := arity("unix_timestamp", args, 1, 2); err != nil {
 			return nil, err
 		}
-		pattern := hiveDefaultTimestamp
-		if len(args) == 2 {
-			f, ok := str(args[1])
-			if !ok {
-				return nil, nil
-			}
-			pattern = f
-		}
-		p, err := fc.get("unix_timestamp", pattern)
-		if err != nil {
+		p, null, err := fc.optional("unix_timestamp", args, 1)
+		if err != nil || null {
 			return nil, err
 		}
 		s, ok := str(args[0])

@@ -763,15 +763,10 @@ func mfRounder(name string, even bool) func(args ...any) (any, error) {
 				return nil, nil
 			}
 		}
-		if args[0] == nil {
-			return nil, nil
-		}
-		n, null, ok := toNumber(args[0])
+		n, null, err := numArg(name, args[0])
 		switch {
-		case !ok:
-			return nil, fmt.Errorf("%s: want a number, got %T", name, args[0])
-		case null:
-			return nil, nil
+		case err != nil || null:
+			return nil, err
 		case n.isInt:
 			if d >= 0 {
 				return int(n.i), nil
@@ -804,15 +799,10 @@ func mfFloorCeil(name string, f func(float64) float64) func(args ...any) (any, e
 		if err := arity(name, args, 1, 1); err != nil {
 			return nil, err
 		}
-		if args[0] == nil {
-			return nil, nil
-		}
-		n, null, ok := toNumber(args[0])
+		n, null, err := numArg(name, args[0])
 		switch {
-		case !ok:
-			return nil, fmt.Errorf("%s: want a number, got %T", name, args[0])
-		case null:
-			return nil, nil
+		case err != nil || null:
+			return nil, err
 		case n.isInt:
 			return int(n.i), nil
 		}
@@ -825,15 +815,10 @@ func mfAbsFn(args ...any) (any, error) {
 	if err := arity("abs", args, 1, 1); err != nil {
 		return nil, err
 	}
-	if args[0] == nil {
-		return nil, nil
-	}
-	n, null, ok := toNumber(args[0])
+	n, null, err := numArg("abs", args[0])
 	switch {
-	case !ok:
-		return nil, fmt.Errorf("abs: want a number, got %T", args[0])
-	case null:
-		return nil, nil
+	case err != nil || null:
+		return nil, err
 	case n.isInt:
 		if n.i < 0 {
 			return int(-n.i), nil
@@ -871,16 +856,24 @@ func mfUnaryMath(name string, f func(float64) float64, domain func(float64) bool
 		if err := arity(name, args, 1, 1); err != nil {
 			return nil, err
 		}
-		if args[0] == nil {
-			return nil, nil
-		}
-		n, null, ok := toNumber(args[0])
-		switch {
-		case !ok:
-			return nil, fmt.Errorf("%s: want a number, got %T", name, args[0])
-		case null || !domain(n.f):
-			return nil, nil
+		n, null, err := numArg(name, args[0])
+		if err != nil || null || !domain(n.f) {
+			return nil, err
 		}
 		return f(n.f), nil
 	}
+}
+
+// numArg reads the numeric argument of the maths functions: null for
+// NULL or text that is no number (Hive's implicit cast), an error naming
+// the function for a value that is no number at all.
+func numArg(name string, v any) (n number, null bool, err error) {
+	if v == nil {
+		return number{}, true, nil
+	}
+	n, null, ok := toNumber(v)
+	if !ok {
+		return number{}, false, fmt.Errorf("%s: want a number, got %T", name, v)
+	}
+	return n, null, nil
 }

@@ -142,22 +142,16 @@ func sqlFuncs() []fn {
 
 // opName is the operator a sql_* function stands for, for messages.
 func opName(fn string) string {
-	switch fn {
-	case "sql_and":
-		return "&&"
-	case "sql_or":
-		return "||"
-	case "sql_not":
-		return "!"
-	case "sql_neg":
-		return "-"
-	}
-	for op, f := range sqlBinary {
-		if f == fn && len(op) <= 2 && op != "or" {
-			return op
-		}
+	if op, ok := sqlOpNames[fn]; ok {
+		return op
 	}
 	return fn
+}
+
+var sqlOpNames = map[string]string{
+	"sql_eq": "==", "sql_ne": "!=", "sql_lt": "<", "sql_le": "<=", "sql_gt": ">", "sql_ge": ">=",
+	"sql_add": "+", "sql_sub": "-", "sql_mul": "*", "sql_div": "/", "sql_mod": "%",
+	"sql_and": "&&", "sql_or": "||", "sql_not": "!", "sql_neg": "-", "sql_in": "in",
 }
 
 // Truth reads a logical operand: t is its value, null is set for NULL,
