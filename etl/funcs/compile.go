@@ -3,10 +3,12 @@ package funcs
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 )
 
@@ -26,20 +28,30 @@ type Compiled struct {
 // Compile checks code against the given column names (every column may be
 // null) and this set's functions. Errors carry expr's line:column and a
 // caret under the offending spot, e.g. "unknown name osx (1:1)".
-func (s *Set) Compile(code string, columns []string) (*Compiled, error) {
+//
+// names are names that stand for an expression (a lookup's columns: an
+// ADS entry's `iface` is dim_value("ads.51010.dim", "interface", domain));
+// each use is replaced by the expression before anything else.
+func (s *Set) Compile(code string, columns []string, names ...map[string]string) (*Compiled, error) {
 	env := make(map[string]any, len(columns))
 	for _, c := range columns {
 		env[c] = nil
 	}
 	// expr's own `if c { a } else { b }` gives way to Hive's if(c, a, b).
-	opts := append([]expr.Option{expr.Env(env), expr.DisableIfOperator(), expr.Patch(sqlPatch{}), expr.Patch(indexPatch{})}, s.Options()...)
+	opts := []expr.Option{expr.Env(env), expr.DisableIfOperator()}
+	for _, m := range names {
+		if len(m) > 0 {
+			opts = append(opts, expr.Patch(&namePatch{names: m}))
+		}
+	}
+	opts = append(append(opts, expr.Patch(sqlPatch{}), expr.Patch(indexPatch{})), s.Options()...)
 	p, err := expr.Compile(code, opts...)
 	if err != nil {
 		return nil, err
 	}
 	c := &Compiled{Code: code, Program: p}
 	cols, fns := map[string]bool{}, map[string]bool{}
-	v := &walker{cols: cols, fns: fns, env: env, src: p.Source()}
+	v := &walker{cols: cols, fns: fns, env: env, src: p.Source(), set: s}
 	root := p.Node()
 	ast.Walk(&root, v)
 	if v.err != nil {
@@ -71,6 +83,7 @@ type walker struct {
 	env       map[string]any
 	src       file.Source
 	err       error
+	set       *Set
 }
 
 // datePatternFuncs take a Java date pattern at that argument: a constant
@@ -96,6 +109,7 @@ func (w *walker) Visit(n *ast.Node) {
 			return
 		}
 		w.fns[id.Value] = true
+		w.lookupCall(x, id.Value)
 		if i, ok := datePatternFuncs[id.Value]; ok && i < len(x.Arguments) {
 			if lit, ok := x.Arguments[i].(*ast.StringNode); ok {
 				if err := CheckDatePattern(lit.Value); err != nil && w.err == nil {
@@ -158,4 +172,72 @@ func keys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// namePatch replaces each name of names by its expression, parsed anew
+// for every use (the checker types each node in place).
+type namePatch struct {
+	names map[string]string
+	depth int
+}
+
+func (p *namePatch) Visit(n *ast.Node) {
+	id, ok := (*n).(*ast.IdentifierNode)
+	if !ok {
+		return
+	}
+	code, ok := p.names[id.Value]
+	if !ok || p.depth > 16 {
+		return
+	}
+	tree, err := parser.Parse(code)
+	if err != nil {
+		return // config validation compiles every name's expression alone
+	}
+	p.depth++
+	ast.Walk(&tree.Node, p) // a name's expression may use earlier names
+	p.depth--
+	ast.Patch(n, tree.Node)
+}
+
+// lookupCall checks a dim_value or dim_match call against the lookups
+// the set declares: the lookup, the column and the number of keys.
+func (w *walker) lookupCall(x *ast.CallNode, fn string) {
+	if fn != "dim_value" && fn != "dim_match" || w.err != nil || len(x.Arguments) == 0 {
+		return
+	}
+	fail := func(format string, a ...any) {
+		e := &file.Error{Location: x.Location(), Message: fmt.Sprintf(format, a...)}
+		w.err = e.Bind(w.src)
+	}
+	lit, ok := x.Arguments[0].(*ast.StringNode)
+	if !ok {
+		fail("%s: the first argument names a lookup, as a string", fn)
+		return
+	}
+	l := w.set.sh.Lookups[lit.Value]
+	if l == nil {
+		fail("%s: no lookup %q (a layer's lookups or JOINs declare them)", fn, lit.Value)
+		return
+	}
+	keys := x.Arguments[1:]
+	if fn == "dim_value" {
+		if len(keys) == 0 {
+			fail("dim_value: want (lookup, column, key...)")
+			return
+		}
+		c, ok := keys[0].(*ast.StringNode)
+		if !ok {
+			fail("dim_value: the second argument names a column of dim %s, as a string", l.Dim)
+			return
+		}
+		if !l.HasColumn(c.Value) {
+			fail("dim_value: %s is not a column of dim %s (it has %s)", c.Value, l.Dim, strings.Join(l.Cols, ", "))
+			return
+		}
+		keys = keys[1:]
+	}
+	if len(keys) != len(l.KeyCols) {
+		fail("%s: lookup %s joins on %d column(s) (%s), got %d key value(s)", fn, l.ID, len(l.KeyCols), strings.Join(l.KeyCols, ", "), len(keys))
+	}
 }

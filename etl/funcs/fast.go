@@ -157,6 +157,8 @@ func (s *Set) fastTable() map[string]FastFunc {
 		"ua_device_model":    s.uaFieldV(func(u *UA) string { return u.DeviceModel }),
 		"ip_prov":            s.ipFieldV(2),
 		"ip_city":            s.ipFieldV(3),
+		"dim_value":          s.dimValueV(),
+		"dim_match":          s.dimMatchV(),
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 func TestFastMatchesGeneric(t *testing.T) {
 	key, _ := hex.DecodeString(testKeyHex)
 	c, _ := NewMobileCipher(key)
-	s := (&Shared{IP: tinyXDB(t), Mobile: c}).NewSet()
+	s := (&Shared{IP: tinyXDB(t), Mobile: c, Lookups: map[string]*Lookup{"t.d": testLookup(t)}}).NewSet()
 	ua := "Mozilla/5.0 (Linux; Android 10; SM-G9750 Build/QP1A; wv) Chrome/83.0 leadeon/9.5.0"
 	strs := []any{nil, "", "a", " a b ", "ÄbC", "\xff\xfe", "a%20b+c", "bad%2", `{"a":"1","b":{"c":2}}`, "x_y_z", "1.0.0.7", ua}
 	args := map[string][][]any{
@@ -40,6 +40,8 @@ func TestFastMatchesGeneric(t *testing.T) {
 		"ua_os":          cross(strs), "ua_os_version": cross(strs), "ua_browser": cross(strs),
 		"ua_browser_version": cross(strs), "ua_device_brand": cross(strs), "ua_device_model": cross(strs),
 		"ip_prov": cross(strs), "ip_city": cross(strs),
+		"dim_value": cross([]any{"t.d", "nope"}, []any{"name", "n", "x"}, []any{nil, "a", "b", "", 1}, []any{nil, 1, 2, "1"}),
+		"dim_match": cross([]any{"t.d", "nope"}, []any{nil, "a", "b", "", 1}, []any{nil, 1, 2, "1"}),
 	}
 	n := 0
 	defer func() { t.Logf("%d argument vectors compared", n) }()

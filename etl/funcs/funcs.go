@@ -33,6 +33,9 @@ type Shared struct {
 	UACache int
 	// Loc is the date functions' zone (transform.time_zone); nil: UTC.
 	Loc *time.Location
+	// Lookups are the dimension joins by ID (dim_value, dim_match): loaded
+	// by the transform stage, declared without rows by config validation.
+	Lookups map[string]*Lookup
 }
 
 // Set is one worker's function set with its caches.
@@ -198,6 +201,7 @@ var (
 func (s *Set) table() []fn {
 	t := append(sqlFuncs(), s.dateFuncs()...)
 	t = append(t, s.moreFuncs()...)
+	t = append(t, s.lookupFuncs()...)
 	return append(t, []fn{
 		// Hive-like.
 		{name: "get_json_object", body: s.getJSONObject, types: []any{sig2}},
