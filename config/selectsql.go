@@ -65,32 +65,39 @@ func (s SQL) problem(err error) string {
 func (t *Transform) expandSelects() {
 	for _, name := range sortedKeys(t.DWD) {
 		if d := t.DWD[name]; d != nil && d.Select.set() && !d.expanded {
-			d.selectErr, d.expanded = t.expandDWD(d), true
+			d.selectErr, d.expanded = t.expandDWD(name, d), true
 		}
 	}
 	for _, name := range sortedKeys(t.ADS) {
 		if a := t.ADS[name]; a != nil && a.Select.set() && !a.expanded {
-			a.selectErr, a.expanded = t.expandADS(a), true
+			a.selectErr, a.expanded = t.expandADS(name, a), true
 		}
 	}
 }
 
 // expandDWD: FROM names the ODS table; a `*` keeps every ODS column, a
 // plain column keeps it, and any other entry (or a renamed column) is a
-// derived column.
-func (t *Transform) expandDWD(d *DWDTable) string {
+// derived column. A LEFT JOIN is a lookup; an inner JOIN would drop rows,
+// which a dwd table does not.
+func (t *Transform) expandDWD(name string, d *DWDTable) string {
 	for _, k := range []struct {
 		key string
 		set bool
-	}{{"from", d.From != ""}, {"derive", len(d.Derive) > 0}, {"keep", len(d.Keep) > 0}, {"drop", len(d.Drop) > 0}} {
+	}{{"from", d.From != ""}, {"derive", len(d.Derive) > 0}, {"keep", len(d.Keep) > 0}, {"drop", len(d.Drop) > 0}, {"lookups", len(d.Lookups) > 0}} {
 		if k.set {
 			return fmt.Sprintf("set select or %s, not both (the SELECT says what %s says)", k.key, k.key)
 		}
 	}
-	q, err := hivesql.Translate(d.Select.Text)
+	q, err := hivesql.TranslateIn(d.Select.Text, "dwd."+name+".")
 	if err != nil {
 		return d.Select.problem(err)
 	}
+	for _, j := range q.Joins {
+		if !j.Left {
+			return fmt.Sprintf("JOIN %s is an inner join, which drops the rows without a match, and a dwd table keeps every row: write LEFT JOIN here, or join in the ads layer\n    in the statement at config line %d", j.Alias, d.Select.Line)
+		}
+	}
+	d.Lookups = lookupsOf(q.Joins)
 	o := t.ODS[q.From]
 	if o == nil {
 		return fmt.Sprintf("FROM %s: unknown ods table (known: %s)\n    in the statement at config line %d", q.From, strings.Join(sortedKeys(t.ODS), ", "), d.Select.Line)
@@ -122,20 +129,22 @@ func (t *Transform) expandDWD(d *DWDTable) string {
 }
 
 // expandADS: FROM names the DWD table, WHERE is the filter, the select
-// list the output columns (`*`: every DWD column, in order).
-func (t *Transform) expandADS(a *ADSSpec) string {
+// list the output columns (`*`: every DWD column, in order), each JOIN a
+// lookup.
+func (t *Transform) expandADS(name string, a *ADSSpec) string {
 	for _, k := range []struct {
 		key string
 		set bool
-	}{{"from", a.From != ""}, {"filter", a.Filter != ""}, {"columns", len(a.Columns) > 0}} {
+	}{{"from", a.From != ""}, {"filter", a.Filter != ""}, {"columns", len(a.Columns) > 0}, {"lookups", len(a.Lookups) > 0}} {
 		if k.set {
 			return fmt.Sprintf("set select or %s, not both (the SELECT says what %s says)", k.key, k.key)
 		}
 	}
-	q, err := hivesql.Translate(a.Select.Text)
+	q, err := hivesql.TranslateIn(a.Select.Text, "ads."+name+".")
 	if err != nil {
 		return a.Select.problem(err)
 	}
+	a.Lookups = lookupsOf(q.Joins)
 	d := t.DWD[q.From]
 	if d == nil {
 		return fmt.Sprintf("FROM %s: unknown dwd table (known: %s)\n    in the statement at config line %d", q.From, strings.Join(sortedKeys(t.DWD), ", "), a.Select.Line)
@@ -167,4 +176,27 @@ func (t *Transform) expandADS(a *ADSSpec) string {
 		}
 	}
 	return ""
+}
+
+// lookupsOf turns a statement's joins into lookups (their columns are
+// used as dim_value calls in the translated expressions).
+func lookupsOf(joins []hivesql.Join) []*Lookup {
+	var out []*Lookup
+	for _, j := range joins {
+		l := &Lookup{Dim: j.Dim, As: j.Alias, Type: JoinInner, Where: j.Where, Distinct: j.Distinct, ID: j.ID}
+		if j.Left {
+			l.Type = JoinLeft
+		}
+		for _, k := range j.Keys {
+			l.On = append(l.On, NamedExpr{Name: k.Col, Expr: k.Expr})
+		}
+		if j.Distinct {
+			l.Project = j.Project
+			if l.Project == nil { // SELECT DISTINCT *: every column
+				l.Project = []string{}
+			}
+		}
+		out = append(out, l)
+	}
+	return out
 }

@@ -48,7 +48,9 @@ type Transform struct {
 	TimeZone string `yaml:"time_zone"`
 
 	ODS map[string]*ODSTable `yaml:"ods"`
-	DWD map[string]*DWDTable `yaml:"dwd"`
+	// Dims are the dimension tables the layers' lookups join to.
+	Dims map[string]*DimTable `yaml:"dims"`
+	DWD  map[string]*DWDTable `yaml:"dwd"`
 	// ADS is keyed by interface name (51007, CM001, ...).
 	ADS map[string]*ADSSpec `yaml:"ads"`
 }
@@ -56,11 +58,10 @@ type Transform struct {
 // DefaultTimeZone is transform.time_zone when unset.
 const DefaultTimeZone = "Asia/Shanghai"
 
-// ODSTable is an input table: where its hourly partitions are and their schema.
-type ODSTable struct {
+// FileTable is how a table's files are read: their source, format and
+// schema (an ODS table, a dimension table).
+type FileTable struct {
 	Source string `yaml:"source"`
-	// Path is relative to the source root, with {date} and {hour}.
-	Path   string `yaml:"path"`
 	Format string `yaml:"format"` // text (default; plain or gzip) or parquet
 	// Delimiter of text input (default "\x01"); Null is the text that
 	// means null (default Hive's \N).
@@ -68,6 +69,13 @@ type ODSTable struct {
 	Null      string `yaml:"null"`
 	// Columns in file order: name: type (string, bigint, double).
 	Columns Exprs `yaml:"columns"`
+}
+
+// ODSTable is an input table: where its hourly partitions are and their schema.
+type ODSTable struct {
+	FileTable `yaml:",inline"`
+	// Path is relative to the source root, with {date} and {hour}.
+	Path string `yaml:"path"`
 	// BadValue is what a bigint/double field that does not parse does to
 	// its line: reject (default) or null (Hive: the field becomes NULL,
 	// the row is kept, and the field is counted in null_fields).
@@ -95,12 +103,16 @@ type DWDTable struct {
 	// some. Derived columns are always kept.
 	Keep []string `yaml:"keep"`
 	Drop []string `yaml:"drop"`
+	// Lookups add columns from dimension tables (left lookups only: a
+	// DWD table keeps every row); their columns follow the derived ones.
+	Lookups []*Lookup `yaml:"lookups"`
 	// Select is the table as one Hive SELECT over the ODS table instead of
 	// from, derive, keep and drop (config/selectsql.go).
 	Select SQL `yaml:"select"`
 
-	selectErr string // why Select could not be translated
-	expanded  bool   // Select has filled the other keys
+	selectErr       string // why Select could not be translated
+	expanded        bool   // Select has filled the other keys
+	lookupsExpanded bool   // the lookups' columns are in Derive
 }
 
 // ADSSpec routes DWD rows to one interface and shapes its output.
@@ -109,6 +121,10 @@ type ADSSpec struct {
 	// Filter selects the interface's rows (empty: every row). A row may
 	// match several interfaces; a row matching none is counted filtered.
 	Filter string `yaml:"filter"`
+	// Lookups join dimension tables: an inner lookup keeps only the rows
+	// with a match (with Filter, see Condition), and each lookup's
+	// columns may be used by Filter and Columns (see Names).
+	Lookups []*Lookup `yaml:"lookups"`
 	// Columns are the output columns in output order, `name: expression`.
 	Columns Exprs `yaml:"columns"`
 	// Partition names the output column that splits the files (e.g. the
@@ -127,6 +143,9 @@ type NamedExpr struct {
 	Name string
 	Expr string
 	Line int // in the config file, for messages
+	// Key is the entry's key path under its table when it is not
+	// derive.<name> (a lookup's column).
+	Key string
 }
 
 // Exprs is an ordered YAML mapping (`name: expression` lines keep their
@@ -191,15 +210,7 @@ func (t *Transform) applyDefaults() {
 		if o == nil {
 			continue
 		}
-		if o.Format == "" {
-			o.Format = "text"
-		}
-		if o.Delimiter == "" {
-			o.Delimiter = "\x01"
-		}
-		if o.Null == "" {
-			o.Null = `\N`
-		}
+		o.FileTable.applyDefaults()
 		if o.BadValue == "" {
 			o.BadValue = PolicyReject
 		}
@@ -208,6 +219,7 @@ func (t *Transform) applyDefaults() {
 		}
 	}
 	t.expandSelects()
+	t.expandLookups()
 }
 
 // DWDColumns is the column list of a DWD table: the kept ODS columns in
@@ -261,6 +273,17 @@ func (t *Transform) validate(c *Config, bad badFunc) {
 			continue
 		}
 		o.validate(c, k, bad)
+	}
+	for _, name := range sortedKeys(t.Dims) {
+		d, k := t.Dims[name], key+".dims."+name
+		if d == nil {
+			bad(k, "empty table")
+			continue
+		}
+		if !validColumn(name) {
+			bad(k, "a dim name is letters, digits and _ and starts with a letter or _")
+		}
+		d.validate(c, k, bad)
 	}
 	for _, name := range sortedKeys(t.DWD) {
 		d, k := t.DWD[name], key+".dwd."+name
@@ -320,36 +343,54 @@ func (t *Transform) checkSet() *funcs.Set {
 	if t.MobileKeyEnv != "" || t.MobileKeyFile != "" {
 		sh.Mobile = &funcs.MobileCipher{}
 	}
+	t.declareLookups(sh)
 	return sh.NewSet()
 }
 
 // validate checks one ODS table (at key).
 func (o *ODSTable) validate(c *Config, k string, bad badFunc) {
-	if o.Source == "" {
-		bad(k+".source", "missing")
-	} else if _, ok := c.Sources[o.Source]; !ok {
-		bad(k+".source", "unknown source %q", o.Source)
-	}
+	o.FileTable.validate(c, k, bad)
 	if o.Path == "" || !strings.Contains(o.Path, "{date}") {
 		bad(k+".path", "%q needs {date} (e.g. ods/events/dt={date}/hour={hour})", o.Path)
-	}
-	switch o.Format {
-	case "text", "parquet":
-	default:
-		bad(k+".format", "%q is not text or parquet", o.Format)
-	}
-	if len(o.Delimiter) != 1 {
-		bad(k+".delimiter", "must be a single byte, got %q", o.Delimiter)
 	}
 	for key, v := range map[string]string{"bad_value": o.BadValue, "bad_line": o.BadLine} {
 		if v != PolicyReject && v != PolicyNull {
 			bad(k+"."+key, "%q is not reject or null", v)
 		}
 	}
-	if len(o.Columns) == 0 {
+}
+
+func (f *FileTable) applyDefaults() {
+	if f.Format == "" {
+		f.Format = "text"
+	}
+	if f.Delimiter == "" {
+		f.Delimiter = "\x01"
+	}
+	if f.Null == "" {
+		f.Null = `\N`
+	}
+}
+
+// validate checks the source, format and columns of a table (at k).
+func (f *FileTable) validate(c *Config, k string, bad badFunc) {
+	if f.Source == "" {
+		bad(k+".source", "missing")
+	} else if _, ok := c.Sources[f.Source]; !ok {
+		bad(k+".source", "unknown source %q", f.Source)
+	}
+	switch f.Format {
+	case "text", "parquet":
+	default:
+		bad(k+".format", "%q is not text or parquet", f.Format)
+	}
+	if len(f.Delimiter) != 1 {
+		bad(k+".delimiter", "must be a single byte, got %q", f.Delimiter)
+	}
+	if len(f.Columns) == 0 {
 		bad(k+".columns", "no columns: list them in file order as name: type")
 	}
-	for _, col := range o.Columns {
+	for _, col := range f.Columns {
 		if !ODSTypes[col.Expr] {
 			bad(k+".columns."+col.Name, "type %q is not string, bigint or double", col.Expr)
 		}
@@ -378,8 +419,18 @@ func (t *Transform) validateDWD(d *DWDTable, set *funcs.Set, k string, bad badFu
 	checkODSColumns(k+".keep", d.Keep, cols, d.From, bad)
 	checkODSColumns(k+".drop", d.Drop, cols, d.From, bad)
 	visible := o.Columns.Names()
+	own := visible
+	for _, x := range d.Derive {
+		if x.Key == "" {
+			own = append(own[:len(own):len(own)], x.Name)
+		}
+	}
+	t.validateLookups(d.Lookups, d.Select, true, own, set, k, bad)
 	for _, x := range d.Derive {
 		key := d.Select.key(k, "derive", x.Name)
+		if x.Key != "" {
+			key = k + "." + x.Key
+		}
 		if !validColumn(x.Name) {
 			bad(key, "a column name is letters, digits and _ and starts with a letter or _")
 		}
@@ -419,8 +470,10 @@ func (t *Transform) validateADS(name string, a *ADSSpec, set *funcs.Set, k strin
 		return // reported above
 	}
 	cols := t.DWDColumns(a.From)
+	t.validateLookups(a.Lookups, a.Select, false, cols, set, k, bad)
+	names := a.Names()
 	if a.Filter != "" {
-		if _, err := set.Compile(a.Filter, cols); err != nil {
+		if _, err := set.Compile(a.Filter, cols, names); err != nil {
 			bad(a.Select.key(k, "filter", ""), "in: %s\n    %v", a.Filter, err)
 		}
 	}
@@ -428,7 +481,7 @@ func (t *Transform) validateADS(name string, a *ADSSpec, set *funcs.Set, k strin
 		bad(k+".columns", "no output columns")
 	}
 	for _, x := range a.Columns {
-		if _, err := set.Compile(x.Expr, cols); err != nil {
+		if _, err := set.Compile(x.Expr, cols, names); err != nil {
 			bad(a.Select.key(k, "columns", x.Name), "%s\n    in: %s\n    %v", exprAt(x), x.Expr, err)
 		}
 	}

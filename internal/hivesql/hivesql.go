@@ -42,6 +42,7 @@ type Query struct {
 	From    string   // the table after FROM
 	Filter  string   // the WHERE condition ("" when absent)
 	Columns []Column // the select list, in order
+	Joins   []Join   // the dimension lookups, left to right
 }
 
 // Error is a statement that cannot be translated, with the 1-based line
@@ -74,15 +75,26 @@ type translator struct {
 	alias  string // the FROM alias, or the table name
 	table  string
 	parser *sqlparser.Parser
+	// idPrefix starts each join's lookup ID; joinList are the joins read
+	// so far; dimNames, when set, are the qualifiers of a dimension-only
+	// expression (ON's tests of the dim, a subquery's WHERE).
+	idPrefix string
+	joinList []*Join
+	ready    map[string]bool // joins whose ON has been read, by alias
+	dimNames []string
 }
 
 // Translate parses one SELECT statement and translates it.
-func Translate(sql string) (*Query, error) {
+func Translate(sql string) (*Query, error) { return TranslateIn(sql, "") }
+
+// TranslateIn is Translate for a layer table whose lookups are named
+// idPrefix+alias (config: "ads.51010.").
+func TranslateIn(sql, idPrefix string) (*Query, error) {
 	p, err := sqlparser.New(sqlparser.Options{})
 	if err != nil {
 		return nil, err
 	}
-	t := &translator{sql: sql, parser: p}
+	t := &translator{sql: sql, parser: p, idPrefix: idPrefix, ready: map[string]bool{}}
 	t.tokenize()
 	if err := t.refuseTokens(); err != nil {
 		return nil, err

@@ -116,12 +116,62 @@ func TestTranslateStatement(t *testing.T) {
 	}
 }
 
+// TestTranslateJoin: a dimension lookup, as a table or a subquery; its
+// columns become dim_value calls on its keys.
+func TestTranslateJoin(t *testing.T) {
+	q, err := TranslateIn(`SELECT e.event_id, d.interface AS iface, upper(d.domain) AS dom
+  FROM events e
+  JOIN (SELECT DISTINCT domain, interface FROM dim_domain_interface_di WHERE interface = '51010') d
+    ON e.domain = d.domain
+ WHERE e.x = 1`, "ads.51010.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Query{From: "events", Filter: "x == 1", Columns: []Column{
+		{Name: "event_id", Expr: "event_id", Ref: true},
+		{Name: "iface", Expr: `dim_value("ads.51010.d", "interface", domain)`},
+		{Name: "dom", Expr: `upper(dim_value("ads.51010.d", "domain", domain))`},
+	}, Joins: []Join{{Dim: "dim_domain_interface_di", Alias: "d", ID: "ads.51010.d", Keys: []Key{{Col: "domain", Expr: "domain"}},
+		Where: `interface == "51010"`, Distinct: true, Project: []string{"domain", "interface"}}}}
+	if !reflect.DeepEqual(q, want) {
+		t.Errorf("got  %+v\nwant %+v", q, want)
+	}
+	q, err = TranslateIn(`SELECT events.*, m.city FROM events LEFT OUTER JOIN mapping m ON lower(events.host) = m.host AND m.kind = 'a' AND m.on_ = 1
+  JOIN regions ON regions.city = m.city AND regions.prov = events.prov`, "dwd.x.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = &Query{From: "events", Columns: []Column{{Star: true}, {Name: "city", Expr: `dim_value("dwd.x.m", "city", lower(host))`}},
+		Joins: []Join{
+			{Dim: "mapping", Alias: "m", ID: "dwd.x.m", Left: true, Keys: []Key{{Col: "host", Expr: "lower(host)"}}, Where: `(kind == "a") && (on_ == 1)`},
+			{Dim: "regions", Alias: "regions", ID: "dwd.x.regions", Keys: []Key{{Col: "city", Expr: `dim_value("dwd.x.m", "city", lower(host))`}, {Col: "prov", Expr: "prov"}}},
+		}}
+	if !reflect.DeepEqual(q, want) {
+		t.Errorf("got  %+v\nwant %+v", q, want)
+	}
+}
+
 // TestTranslateRefused: each refusal, its message and its position.
 func TestTranslateRefused(t *testing.T) {
 	for _, c := range []struct{ sql, want string }{
-		{"SELECT a FROM t\n  JOIN d ON t.x = d.x", "JOIN (dimension lookups) is not supported yet (at 2:3)"},
-		{"SELECT a FROM t LEFT JOIN d ON t.x = d.x", "JOIN (dimension lookups) is not supported yet (at 1:17)"},
-		{"SELECT a FROM t, d", "JOIN (dimension lookups) is not supported yet (at 1:16)"},
+		{"SELECT a FROM t, d", "FROM a, b is a cross join, not supported: write JOIN ... ON (at 1:16)"},
+		{"SELECT a FROM t RIGHT JOIN d ON t.x = d.x", "RIGHT JOIN is not supported (a dimension lookup is JOIN or LEFT JOIN, the dimension on the right) (at 1:17)"},
+		{"SELECT a FROM t NATURAL JOIN d", "natural join is not supported (JOIN and LEFT JOIN ... ON are) (at 1:17)"},
+		{"SELECT a FROM t CROSS JOIN d", "JOIN needs ON <table column> = d.<column> (a cross join is not supported) (at 1:23)"},
+		{"SELECT a FROM t JOIN d USING (x)", "JOIN ... USING is not supported: write ON t.col = d.col (at 1:24)"},
+		{"SELECT a FROM t JOIN d ON x = d.x", "qualify the columns of ON (t.col = d.col) in x = d.x (at 1:27)"},
+		{"SELECT a FROM t JOIN d ON t.x > d.x", "ON t.x > d.x: a join compares a column of d with an expression over t (a key), or tests d's columns alone; move other conditions to WHERE (at 1:24)"},
+		{"SELECT a FROM t JOIN d ON d.y = 'k'", "ON needs a key: t.<column> = d.<column> (at 1:24)"},
+		{"SELECT a FROM t JOIN d ON t.x = d.x AND t.y = 1", "ON t.y = 1: a join compares a column of d with an expression over t (a key), or tests d's columns alone; move other conditions to WHERE (at 1:24)"},
+		{"SELECT a FROM t e JOIN d e ON e.x = e.x", "e names two tables: give the join an alias (at 1:17)"},
+		{"SELECT a FROM t JOIN (SELECT x FROM d) ON t.x = x", `syntax error near "ON" (at 1:40)`},
+		{"SELECT a FROM t JOIN (SELECT upper(x) AS x FROM d) s ON t.x = s.x", "a joined subquery selects plain columns (upper(x) as x): compute in the outer SELECT (at 1:23)"},
+		{"SELECT a FROM t JOIN (SELECT x FROM d GROUP BY x) s ON t.x = s.x", "a joined subquery is one SELECT [DISTINCT] col, ... FROM dim [WHERE ...]: no GROUP BY, ORDER BY, LIMIT or WITH (at 1:23)"},
+		{"SELECT * FROM t JOIN d ON t.x = d.x", "with a JOIN, Hive's * includes the dimension's columns too: write t.* and name the dimension's columns (at 1:8)"},
+		{"SELECT t.*, d.* FROM t JOIN d ON t.x = d.x", "d.*: name the dimension's columns (d.col AS name) (at 1:13)"},
+		{"SELECT a FROM t JOIN (SELECT y FROM d) s ON t.x = s.x", "ON t.x = s.x: the subquery s does not select x (at 1:42)"},
+		{"SELECT s.y AS y FROM t JOIN (SELECT x FROM d) s ON t.x = s.x", "s.y: the subquery s does not select y (at 1:8)"},
+		{"SELECT a FROM t JOIN (SELECT x FROM d WHERE t.k = 1) s ON t.x = s.x", "t.k: only the dimension's own columns can be used here (at 1:15)"},
 		{"SELECT upper(a) FROM t", "give the expression a name with AS: upper(a)"},
 		{"SELECT a FROM t GROUP BY a", "GROUP BY is not supported (a layer maps rows one to one) (at 1:17)"},
 		{"SELECT a FROM t HAVING a > 1", "HAVING is not supported (at 1:17)"},
@@ -131,7 +181,7 @@ func TestTranslateRefused(t *testing.T) {
 		{"SELECT a FROM t LATERAL VIEW explode(x) v AS y", "LATERAL VIEW is not supported (at 1:17)"},
 		{"SELECT a FROM t UNION ALL SELECT a FROM u", "UNION is not supported: one SELECT per layer (at 1:17)"},
 		{"WITH x AS (SELECT a FROM t) SELECT a FROM x", "WITH (common table expressions) is not supported (at 1:1)"},
-		{"SELECT a FROM (SELECT a FROM t) s", "subqueries are not supported (at 1:16)"},
+		{"SELECT a FROM (SELECT a FROM t) s", "subqueries are not supported (but as a joined dimension) (at 1:16)"},
 		{"SELECT a FROM t WHERE a IN (SELECT b FROM u)", "subqueries are not supported (at 1:29)"},
 		{"SELECT a FROM t WHERE EXISTS (SELECT b FROM u)", "subqueries are not supported (at 1:31)"},
 		{"SELECT row_number() OVER (PARTITION BY a) AS r FROM t", "window functions (OVER) are not supported (at 1:21)"},

@@ -89,32 +89,14 @@ func (t *translator) from(sel *sqlparser.Select, q *Query) error {
 	if fromIdx < 0 {
 		return t.errAt(-1, "FROM <table> is missing")
 	}
-	join := func() error {
-		off := t.find(fromIdx, "JOIN", "LEFT", "RIGHT", "INNER", "CROSS", "NATURAL", "STRAIGHT_JOIN", ",")
-		return t.errAt(off, "JOIN (dimension lookups) is not supported yet")
-	}
 	if len(sel.From) != 1 {
-		return join()
+		return t.errAt(t.find(fromIdx, ","), "FROM a, b is a cross join, not supported: write JOIN ... ON")
 	}
 	switch f := sel.From[0].(type) {
 	case *sqlparser.JoinTableExpr:
-		return join()
+		return t.joins(fromIdx, f, q)
 	case *sqlparser.AliasedTableExpr:
-		switch tx := f.Expr.(type) {
-		case *sqlparser.DerivedTable:
-			return t.errAt(t.find(fromIdx, "SELECT"), "subqueries are not supported")
-		case sqlparser.TableName:
-			if !tx.Qualifier.IsEmpty() {
-				return t.errAt(t.toks[fromIdx].next, "FROM %s.%s: name the table only (%s)", tx.Qualifier.String(), tx.Name.String(), tx.Name.String())
-			}
-			if len(f.Partitions) > 0 || len(f.Hints) > 0 || len(f.Columns) > 0 {
-				return t.errAt(t.toks[fromIdx].next, "FROM takes a table name and an optional alias only")
-			}
-			q.From = tx.Name.String()
-			t.table = q.From
-			t.alias = f.As.String()
-			return nil
-		}
+		return t.baseTable(fromIdx, f, q)
 	}
 	return t.errAt(t.toks[fromIdx].next, "FROM takes a table name and an optional alias only")
 }
@@ -123,6 +105,12 @@ func (t *translator) from(sel *sqlparser.Select, q *Query) error {
 func (t *translator) column(se sqlparser.SelectExpr) (Column, error) {
 	switch x := se.(type) {
 	case *sqlparser.StarExpr:
+		if x.TableName.IsEmpty() && len(t.joinList) > 0 {
+			return Column{}, t.errAt(t.find(0, "*"), "with a JOIN, Hive's * includes the dimension's columns too: write %s.* and name the dimension's columns", t.fromName())
+		}
+		if j := t.joinByAlias(x.TableName.Name.String()); j != nil && x.TableName.Qualifier.IsEmpty() {
+			return Column{}, t.errAt(t.find(0, j.Alias), "%s.*: name the dimension's columns (%s.col AS name)", j.Alias, j.Alias)
+		}
 		if !x.TableName.IsEmpty() {
 			if err := t.qualifier(x.TableName); err != nil {
 				return Column{}, err
@@ -132,13 +120,14 @@ func (t *translator) column(se sqlparser.SelectExpr) (Column, error) {
 	case *sqlparser.AliasedExpr:
 		name := x.As.String()
 		if c, ok := x.Expr.(*sqlparser.ColName); ok {
-			if err := t.qualifier(c.Qualifier); err != nil {
-				return Column{}, err
-			}
 			if name == "" {
 				name = c.Name.String()
 			}
-			return Column{Name: name, Expr: c.Name.String(), Ref: true}, nil
+			e, err := t.colRef(c)
+			if err != nil {
+				return Column{}, err
+			}
+			return Column{Name: name, Expr: e, Ref: e == c.Name.String()}, nil
 		}
 		e, err := t.expr(x.Expr)
 		if err != nil {
@@ -256,10 +245,7 @@ var arithmetic = map[sqlparser.BinaryExprOperator]string{
 func (t *translator) expr(e sqlparser.Expr) (string, error) {
 	switch x := e.(type) {
 	case *sqlparser.ColName:
-		if err := t.qualifier(x.Qualifier); err != nil {
-			return "", err
-		}
-		return x.Name.String(), nil
+		return t.colRef(x)
 	case *sqlparser.Literal:
 		return t.literal(x)
 	case *sqlparser.NullVal:
