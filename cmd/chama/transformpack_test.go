@@ -397,3 +397,73 @@ func TestFromTransformValidation(t *testing.T) {
 		}
 	}
 }
+
+// The 51010 rule as the team writes it, an inner join with a mapping
+// table (here of data sources), through `chama run` to the SFTP target:
+// the delivered files are those of the equivalent IN filter, byte for
+// byte, and the rows the join dropped are counted filtered.
+func TestTransformPackWithLookup(t *testing.T) {
+	const inFilter = `filter: data_source_id in ["h5prov", "app01"]`
+	old := `      from: events
+      filter: data_source_id in ["h5prov"] || regexp_like(mc_ev, "^210315_QYCS_\\d+$")
+      columns: *cols`
+	run := func(edit func(string) string) (map[string]string, string) {
+		cfg, work, remote := goldenConfig(t, func(y string) string {
+			// app01's rows hold a '|' (as 51007's do).
+			return strings.Replace(edit(y), "  \"51010\":\n    from: transform\n", "  \"51010\":\n    from: transform\n    embedded_delimiter: \"replace:/\"\n", 1)
+		})
+		out, code, err := packCLI(t, "--config", cfg, "run", "--date", "20241212")
+		if code != 0 {
+			t.Fatalf("chama run: exit %d: %v\n%s", code, err, out)
+		}
+		got := map[string]string{}
+		for k, v := range readOutput(t, filepath.Join(work, "out")) {
+			if strings.HasPrefix(k, "51010/") {
+				got[k] = v
+			}
+		}
+		if _, err := os.Stat(filepath.Join(remote, "national", "a_10000_20241212_51010_00.verf")); err != nil {
+			t.Errorf("51010 not delivered: %v", err)
+		}
+		return got, out
+	}
+	want, _ := run(func(y string) string {
+		if !strings.Contains(y, old) {
+			t.Fatal("golden config changed: update this test")
+		}
+		return strings.Replace(y, old, "      from: events\n      "+inFilter+"\n      columns: *cols", 1)
+	})
+	dims := t.TempDir()
+	// app02 maps to 51007 only (the where drops it), h5prov twice (distinct).
+	mapping := "h5prov\x0151010\napp01\x0151010\napp02\x0151007\nh5prov\x0151010\n"
+	if err := os.MkdirAll(filepath.Join(dims, "dim_source_interface/dt=20241212"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dims, "dim_source_interface/dt=20241212/000000_0"), []byte(mapping), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, out := run(func(y string) string {
+		y = strings.Replace(y, "sources:\n", "sources:\n  dims: {type: file, root: \""+dims+"\"}\n", 1)
+		y = strings.Replace(y, "  ods:\n", `  dims:
+    dim_source_interface:
+      source: dims
+      path: dim_source_interface/dt={date}
+      columns: {data_source_id: string, interface: string}
+  ods:
+`, 1)
+		cols := "event_id, os, os_version, browser, prov, city, mobile, wt_av, page_id, channel_id, ts"
+		return strings.Replace(y, old, `      select: |
+        SELECT e.`+strings.ReplaceAll(cols, ", ", ", e.")+`
+          FROM events e
+          JOIN (SELECT DISTINCT data_source_id, interface
+                  FROM dim_source_interface
+                 WHERE interface = '51010') d
+            ON e.data_source_id = d.data_source_id`, 1)
+	})
+	if len(want) == 0 || !reflect.DeepEqual(got, want) {
+		t.Errorf("join output differs from the IN filter's:\n got %q\nwant %q", got, want)
+	}
+	if !strings.Contains(out, "CHAMA_PACK OK iface=51010 period=20241212 sets=1 files=1 read=12 rows=3 filtered=8 rejected=1 embedded_delimiters=1 ") {
+		t.Errorf("51010's accounting:\n%s", out)
+	}
+}

@@ -132,8 +132,8 @@ type partHint struct {
 func newEvaluator(st *stream, sh *funcs.Shared, mem memory.Allocator, mode evalMode) (*evaluator, error) {
 	e := &evaluator{st: st, set: sh.NewSet(), env: map[string]any{}, mem: mem, mode: mode}
 	usedODS := map[int]bool{}
-	compile := func(code string, visible []string, scope map[string]ref, what string) (prog, error) {
-		c, err := e.set.Compile(code, visible)
+	compile := func(code string, visible []string, scope map[string]ref, what string, names ...map[string]string) (prog, error) {
+		c, err := e.set.Compile(code, visible, names...)
 		if err != nil {
 			return prog{}, fmt.Errorf("%s: %s: %w", what, code, err)
 		}
@@ -182,15 +182,17 @@ func newEvaluator(st *stream, sh *funcs.Shared, mem memory.Allocator, mode evalM
 		}
 		for _, a := range d.ads {
 			ae := &adsEval{plan: a}
-			if a.spec.Filter != "" {
-				pr, err := compile(a.spec.Filter, d.cols, scope, "ads "+a.iface+" filter")
+			names := a.spec.Names() // the lookups' columns
+			// The filter with the inner lookups' matches (config.ADSSpec.Condition).
+			if cond := a.spec.Condition(); cond != "" {
+				pr, err := compile(cond, d.cols, scope, "ads "+a.iface+" filter", names)
 				if err != nil {
 					return nil, err
 				}
 				ae.filter = &pr
 			}
 			for _, x := range a.spec.Columns {
-				pr, err := compile(x.Expr, d.cols, scope, "ads "+a.iface+"."+x.Name)
+				pr, err := compile(x.Expr, d.cols, scope, "ads "+a.iface+"."+x.Name, names)
 				if err != nil {
 					return nil, err
 				}

@@ -130,8 +130,10 @@ type Summary struct {
 	// Rows per output (interface or DWD table) in manifest form.
 	Rows    map[string]manifest.Rows `json:"rows"`
 	Rejects string                   `json:"rejects,omitempty"`
-	Outputs []StagedFile             `json:"outputs,omitempty"`
-	Elapsed float64                  `json:"elapsed_seconds"`
+	// Lookups account for the dimension rows each lookup read.
+	Lookups []LookupSummary `json:"lookups,omitempty"`
+	Outputs []StagedFile    `json:"outputs,omitempty"`
+	Elapsed float64         `json:"elapsed_seconds"`
 }
 
 // Check verifies every identity of the run.
@@ -155,6 +157,11 @@ func (s *Summary) Check() error {
 	for k, r := range s.Rows {
 		if err := r.Check(); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", k, err))
+		}
+	}
+	for _, l := range s.Lookups {
+		if err := l.Check(); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
@@ -191,6 +198,10 @@ func Stream(ctx context.Context, o Options, sink Sink) (*Summary, error) {
 	defer res.Close()
 	sh := res.Shared
 	sum := &Summary{Layer: o.Layer, Period: o.Period.String(), Created: time.Now().UTC(), Rows: map[string]manifest.Rows{}}
+	// The dimension tables, read whole before any row (dims.go).
+	if sh.Lookups, sum.Lookups, err = loadLookups(ctx, o, t, sh, streams); err != nil {
+		return nil, err
+	}
 	rw := &rejectWriter{path: o.RejectPath}
 	defer rw.close()
 	for _, st := range streams {

@@ -159,43 +159,53 @@ func (f *fixture) writeParquet(t *testing.T, hour string, rows [][]string, per i
 	}
 	schema := arrow.NewSchema(fs, nil)
 	for i, n := 0, 0; i < len(rows); i, n = i+per, n+1 {
-		b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
-		for _, r := range rows[i:min(i+per, len(rows))] {
-			for c, v := range r {
-				switch fb := b.Field(c).(type) {
-				case *array.StringBuilder:
-					if v == `\N` {
-						fb.AppendNull()
-					} else {
-						fb.Append(v)
-					}
-				case *array.Int64Builder:
-					var x int64
-					if _, err := fmt.Sscan(v, &x); err != nil {
-						fb.AppendNull()
-					} else {
-						fb.Append(x)
-					}
+		writeParquetRows(t, filepath.Join(dir, fmt.Sprintf("part-%05d.parquet", n)), schema, rows[i:min(i+per, len(rows))])
+	}
+}
+
+// writeParquetRows writes rows (text, \N for null) as one Parquet file
+// of schema's string and int64 columns.
+func writeParquetRows(t *testing.T, path string, schema *arrow.Schema, rows [][]string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	for _, r := range rows {
+		for c, v := range r {
+			switch fb := b.Field(c).(type) {
+			case *array.StringBuilder:
+				if v == `\N` {
+					fb.AppendNull()
+				} else {
+					fb.Append(v)
+				}
+			case *array.Int64Builder:
+				var x int64
+				if _, err := fmt.Sscan(v, &x); err != nil {
+					fb.AppendNull()
+				} else {
+					fb.Append(x)
 				}
 			}
 		}
-		rec := b.NewRecordBatch()
-		out, err := os.Create(filepath.Join(dir, fmt.Sprintf("part-%05d.parquet", n)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		w, err := pqarrow.NewFileWriter(schema, out, nil, pqarrow.DefaultWriterProps())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Write(rec); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
-		rec.Release()
-		b.Release()
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	out, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := pqarrow.NewFileWriter(schema, out, nil, pqarrow.DefaultWriterProps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
 
