@@ -1,6 +1,7 @@
 package funcs
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
@@ -96,17 +97,14 @@ func (e *DuplicateKeyError) Error() string {
 // out: it can never match.
 func (l *Lookup) Add(row []Val, origin string) error {
 	var kb []byte
-	for j, i := range l.keyIdx {
+	for _, i := range l.keyIdx {
 		v := row[i]
 		if v.K == KNull {
 			l.NullKeys++
 			return nil
 		}
-		if j > 0 {
-			kb = append(kb, 0)
-		}
 		s, _ := v.Str()
-		kb = append(kb, s...)
+		kb = l.appendPart(kb, s)
 	}
 	key := string(kb)
 	if at, ok := l.index[key]; ok {
@@ -114,7 +112,7 @@ func (l *Lookup) Add(row []Val, origin string) error {
 			l.Collapsed++
 			return nil
 		}
-		return &DuplicateKeyError{Lookup: l.ID, Dim: l.Dim, Key: l.keyText(key), First: l.origin[at], Second: origin}
+		return &DuplicateKeyError{Lookup: l.ID, Dim: l.Dim, Key: l.keyText(row), First: l.origin[at], Second: origin}
 	}
 	l.index[key] = int32(len(l.rows))
 	kept := make([]Val, len(row))
@@ -137,14 +135,24 @@ func (l *Lookup) sameProjection(a, b []Val) bool {
 	return true
 }
 
-// keyText shows a key in messages: col=value, ...
-func (l *Lookup) keyText(key string) string {
-	parts := strings.Split(key, "\x00")
-	out := make([]string, len(parts))
-	for i, p := range parts {
-		out[i] = l.KeyCols[i] + "=" + strconv.Quote(p)
+// keyText shows a row's key in messages: col=value, ...
+func (l *Lookup) keyText(row []Val) string {
+	out := make([]string, len(l.keyIdx))
+	for j, i := range l.keyIdx {
+		s, _ := row[i].Str()
+		out[j] = l.KeyCols[j] + "=" + strconv.Quote(s)
 	}
 	return strings.Join(out, ", ")
+}
+
+// appendPart appends one key value: as it is for a one-column key, with
+// its length before it for a composite one, so that no two different
+// keys have the same bytes whatever their values hold.
+func (l *Lookup) appendPart(b []byte, s string) []byte {
+	if len(l.keyIdx) > 1 {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+	}
+	return append(b, s...)
 }
 
 // find returns the row whose key is args (nil: no match, or a NULL
@@ -167,9 +175,6 @@ func (l *Lookup) find(args []Val, buf *[]byte) ([]Val, error) {
 		if v.K == KNull {
 			return nil, nil
 		}
-		if j > 0 {
-			b = append(b, 0)
-		}
 		var err error
 		if b, err = l.appendKey(b, j, v); err != nil {
 			return nil, err
@@ -189,11 +194,11 @@ func (l *Lookup) appendKey(b []byte, j int, v Val) ([]byte, error) {
 	switch x := v.Box().(type) {
 	case string:
 		if !num {
-			return append(b, x...), nil
+			return l.appendPart(b, x), nil
 		}
 	case int:
 		if num {
-			return strconv.AppendInt(b, int64(x), 10), nil
+			return l.appendPart(b, strconv.Itoa(x)), nil
 		}
 	}
 	want := "string"

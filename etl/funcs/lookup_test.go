@@ -58,6 +58,18 @@ func TestLookupFind(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "is a double") {
 		t.Errorf("double against string: %v", err)
 	}
+	// Composite keys whose joined bytes would be equal stay apart.
+	c, _ := NewLookup("t.c", "dim", []string{"a", "b"}, []string{"string", "string"}, []string{"a", "b"})
+	if err := c.Add([]Val{Str("x\x00"), Str("y")}, "1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Add([]Val{Str("x"), Str("\x00y")}, "2"); err != nil {
+		t.Fatalf("two keys taken as one: %v", err)
+	}
+	var buf []byte
+	if r, _ := c.find([]Val{Str("x"), Str("\x00y")}, &buf); r == nil || r[1].S != "\x00y" {
+		t.Errorf("composite find: %v", r)
+	}
 	l := testLookup(t)
 	if l.Rows() != 2 || l.NullKeys != 1 {
 		t.Errorf("rows %d null keys %d", l.Rows(), l.NullKeys)
