@@ -287,3 +287,67 @@ func benchInput(b *testing.B, cfg *config.Config) (*evaluator, *decoder, *chunk)
 	readText(context.Background(), src, files[0].info.Path, "07", 1<<20, func(c *chunk) error { ch = c; return nil })
 	return ev, newDecoder(mem, st.schema, 1, `\N`), ch
 }
+
+// BenchmarkLookup51007 prices a dimension lookup: the bench spec's
+// routing filter (data_source_id in [5 values]) against the same routing
+// as an inner join with a mapping table of the data sources (the form of
+// the team's 51010 rule), alternating in each iteration on the same rows.
+// It reports both costs per row and their ratio; the outputs must agree.
+func BenchmarkLookup51007(b *testing.B) {
+	rows := int64(40000)
+	if n, err := strconv.ParseInt(os.Getenv("CHAMA_BENCH_ROWS"), 10, 64); err == nil && n > 0 {
+		rows = n
+	}
+	in, dir := benchConfig(b, rows)
+	join, _ := benchConfig(b, 1)
+	join.Transform.ODS = in.Transform.ODS
+	join.Sources = in.Sources
+	mapping := filepath.Join(dir, "dim", "dt=20241212")
+	if err := os.MkdirAll(mapping, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	var m strings.Builder
+	for _, d := range gen.DataSources {
+		iface := "other"
+		switch d.ID {
+		case "2000001", "2000002", "2000003", "2000010", "2000020":
+			iface = "51007"
+		}
+		m.WriteString(d.ID + "\x01" + iface + "\n")
+	}
+	if err := os.WriteFile(filepath.Join(mapping, "000000_0"), []byte(m.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	join.Sources["dims"] = &config.Source{Type: "file", Root: filepath.Join(dir, "dim"), Ready: "none"}
+	join.Transform.Dims = map[string]*config.DimTable{"mapping": {
+		FileTable: config.FileTable{Source: "dims", Format: "text", Delimiter: "\x01", Null: `\N`,
+			Columns: config.Exprs{{Name: "data_source_id", Expr: "string"}, {Name: "interface", Expr: "string"}}},
+		Path: "dt={date}", MaxRows: config.DefaultDimMaxRows, MaxBytes: config.DefaultDimMaxBytes}}
+	a := join.Transform.ADS["51007"]
+	a.Filter = ""
+	a.Lookups = []*config.Lookup{{Dim: "mapping", Type: config.JoinInner, ID: "ads.51007.mapping", Where: `interface == "51007"`,
+		On: config.Exprs{{Name: "data_source_id", Expr: "data_source_id"}}}}
+	run := func(cfg *config.Config) (int64, int64) {
+		c0 := cpuTime()
+		sum, err := Stream(context.Background(), Options{Config: cfg, Layer: LayerADS, Period: naming.MustPeriod("2024121207"), Log: quiet},
+			func(string, Output) error { return nil })
+		if err != nil {
+			b.Fatal(err)
+		}
+		return sum.Rows["51007"].Written, cpuTime() - c0
+	}
+	b.ResetTimer()
+	var tin, tjoin int64
+	for i := 0; i < b.N; i++ {
+		wi, di := run(in)
+		wj, dj := run(join)
+		if wi != wj || wi == 0 {
+			b.Fatalf("the lookup wrote %d rows, the filter %d", wj, wi)
+		}
+		tin, tjoin = tin+di, tjoin+dj
+	}
+	n := float64(int64(b.N) * rows)
+	b.ReportMetric(float64(tin)/n, "in-cpu-ns/row")
+	b.ReportMetric(float64(tjoin)/n, "lookup-cpu-ns/row")
+	b.ReportMetric(float64(tjoin)/float64(tin), "lookup/in")
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/exit"
+	"github.com/chama-data/chama/internal/hdfstest"
 	"github.com/chama-data/chama/naming"
 )
 
@@ -258,5 +259,39 @@ func TestLookupParquetDim(t *testing.T) {
 	}
 	if want := []string{"e1|a.10086.cn|51010", "e4|c.10086.cn|51010"}; !reflect.DeepEqual(got["51010"], want) {
 		t.Errorf("got %q, want %q", got["51010"], want)
+	}
+}
+
+// TestLookupDimFromHDFS: the dimension table is a Hive partition on HDFS
+// (a namenode and a datanode on 127.0.0.1), ready once its _SUCCESS
+// marker is there.
+func TestLookupDimFromHDFS(t *testing.T) {
+	hroot := t.TempDir()
+	c, err := hdfstest.Start(hdfstest.Options{Root: hroot})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	f := newDimFixture(t, dimADSSQL, "", "", nil)
+	f.cfg.Sources["hdfs1"] = &config.Source{Type: "hdfs", Namenodes: c.Addrs(), User: "chama", Root: "/wh", Ready: "marker", Marker: "_SUCCESS"}
+	f.cfg.Transform.Dims["dim_domain_interface_di"].Source = "hdfs1"
+	part := filepath.Join(hroot, "wh/dim/dim_domain_interface_di/dt=20241212")
+	writeLines(t, filepath.Join(part, "000000_0"), dimRows)
+	_, _, err = f.run(t, LayerADS, evalVector)
+	if exit.Code(err) != exit.NotReady || !strings.Contains(err.Error(), "no _SUCCESS marker") {
+		t.Fatalf("without its marker: %v (exit %d), want not ready", err, exit.Code(err))
+	}
+	if err := os.WriteFile(filepath.Join(part, "_SUCCESS"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, sum, err := f.run(t, LayerADS, evalVector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"e1|a.10086.cn|51010", "e4|c.10086.cn|51010"}; !reflect.DeepEqual(got["51010"], want) {
+		t.Errorf("got %q, want %q", got["51010"], want)
+	}
+	if l := sum.Lookups[0]; l.Read != 5 || l.Kept != 2 || !reflect.DeepEqual(l.Files, []string{"dim/dim_domain_interface_di/dt=20241212/000000_0"}) {
+		t.Errorf("lookup summary %+v", l)
 	}
 }
