@@ -266,7 +266,13 @@ func (t *Transform) declareLookups(sh *funcs.Shared) {
 			continue
 		}
 		if d := t.Dims[l.Dim]; d != nil {
-			if fl, err := l.Declare(d); err == nil {
+			fl, err := l.Declare(d)
+			if err != nil && l.Distinct { // a bad distinct list is reported at the lookup
+				c := *l
+				c.Distinct = false
+				fl, err = c.Declare(d)
+			}
+			if err == nil {
 				sh.Lookups[l.ID] = fl
 			}
 		}
@@ -331,7 +337,7 @@ func (t *Transform) validateLookups(ls []*Lookup, sel SQL, dwd bool, visible []s
 		case dwd && l.Inner():
 			bad(lk+".type", "an inner lookup drops rows, and a dwd table keeps every row: use type: left here, or put the inner lookup in the ads entry")
 		}
-		t.validateOn(l, d, visible, names, set, lk, bad)
+		keysOK := t.validateOn(l, d, visible, names, set, lk, bad)
 		if l.Where != "" {
 			if _, err := set.Compile(l.Where, d.Columns.Names()); err != nil {
 				bad(lk+".where", "in: %s\n    %v", l.Where, err)
@@ -351,8 +357,15 @@ func (t *Transform) validateLookups(ls []*Lookup, sel SQL, dwd bool, visible []s
 			names[c.Name] = l.ValueExpr(c.Expr)
 			added = append(added, c.Name)
 		}
-		if _, err := l.Declare(d); err != nil && !strings.Contains(err.Error(), "is not a column") {
+		if !keysOK {
+			continue // reported above
+		}
+		if _, err := l.Declare(d); err != nil {
 			bad(lk+".on", "%v", err)
+		} else if l.Inner() {
+			if _, err := set.Compile(l.MatchExpr(), visible, names); err != nil {
+				bad(lk+".on", "in: %s\n    %v", l.MatchExpr(), err)
+			}
 		}
 	}
 	return added
@@ -360,17 +373,23 @@ func (t *Transform) validateLookups(ls []*Lookup, sel SQL, dwd bool, visible []s
 
 // validateOn checks a lookup's key pairs: dim key columns and the
 // expressions (over visible and the earlier lookups' names) they match.
-func (t *Transform) validateOn(l *Lookup, d *DimTable, visible []string, names map[string]string, set *funcs.Set, lk string, bad badFunc) {
+// It reports whether they are all usable.
+func (t *Transform) validateOn(l *Lookup, d *DimTable, visible []string, names map[string]string, set *funcs.Set, lk string, bad badFunc) bool {
+	ok := true
 	if len(l.On) == 0 {
 		bad(lk+".on", "missing: pair each key column of dim %s with an expression, e.g. on: {domain: domain}", l.Dim)
+		ok = false
 	}
 	for _, o := range l.On {
 		if d.Type(o.Name) == "" {
 			bad(lk+".on."+o.Name, "%q is not a column of dim %s (it has %s)", o.Name, l.Dim, strings.Join(d.Columns.Names(), ", "))
+			ok = false
 			continue
 		}
 		if _, err := set.Compile(o.Expr, visible, names); err != nil {
 			bad(lk+".on."+o.Name, "%s\n    in: %s\n    %v", exprAt(o), o.Expr, err)
+			ok = false
 		}
 	}
+	return ok
 }

@@ -109,6 +109,20 @@ func TestLookupErrors(t *testing.T) {
       columns: {event_id: event_id}
 `, "      select: SELECT events.* FROM events JOIN mapping m ON events.ip = m.domain\n",
 			[]string{"JOIN m is an inner join, which drops the rows without a match, and a dwd table keeps every row: write LEFT JOIN here"}},
+		{dimMapping, `    "51007":
+      select: SELECT e.event_id, interface AS i FROM events e JOIN mapping m ON e.os = m.domain
+`, "", []string{"interface is a column of m, not of events: write m.interface"}},
+		{strings.Replace(dimMapping, "r: double}", "r: double, os: string}", 1), `    "51007":
+      select: SELECT e.event_id FROM events e JOIN mapping m ON e.os = m.domain WHERE os = 'x'
+`, "", []string{"os is a column of both events and m: qualify it (Hive: ambiguous column reference)"}},
+		{dimMapping, `    "51007":
+      from: events
+      columns: {event_id: event_id}
+`, "      select: SELECT events.*, trim(ip) AS ip, m.interface AS i FROM events LEFT JOIN mapping m ON events.ip = m.domain\n",
+			[]string{"trim(ip) AS ip replaces the ods column ip, which i reads after it: Hive would read the ods column there"}},
+		{dimMapping, `    "51007":
+      select: SELECT e.event_id, m.w AS w FROM events e JOIN (SELECT DISTINCT domain, w, bogus FROM mapping) m ON e.os = m.domain
+`, "", []string{"distinct column bogus is not a column of dim mapping"}},
 	} {
 		y := withDims(t, c.dims, c.ads)
 		if c.dwd != "" {

@@ -8,6 +8,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/chama-data/chama/etl/funcs"
 	"github.com/chama-data/chama/internal/hivesql"
 )
 
@@ -102,6 +103,13 @@ func (t *Transform) expandDWD(name string, d *DWDTable) string {
 	if o == nil {
 		return fmt.Sprintf("FROM %s: unknown ods table (known: %s)\n    in the statement at config line %d", q.From, strings.Join(sortedKeys(t.ODS), ", "), d.Select.Line)
 	}
+	names := o.Columns.Names()
+	for _, c := range q.Columns {
+		names = append(names, c.Name)
+	}
+	if msg := t.checkBare(q, names); msg != "" {
+		return fmt.Sprintf("%s\n    in the statement at config line %d", msg, d.Select.Line)
+	}
 	if q.Filter != "" {
 		return fmt.Sprintf("WHERE is not supported in a dwd select (a dwd table keeps every row; filter in the ads layer)\n    in the statement at config line %d", d.Select.Line)
 	}
@@ -116,6 +124,9 @@ func (t *Transform) expandDWD(name string, d *DWDTable) string {
 		default:
 			d.Derive = append(d.Derive, NamedExpr{Name: c.Name, Expr: c.Expr, Line: d.Select.Line})
 		}
+	}
+	if msg := shadowed(d.Derive, o.Columns.Names()); msg != "" {
+		return fmt.Sprintf("%s\n    in the statement at config line %d", msg, d.Select.Line)
 	}
 	if !star {
 		// Without *, the ODS columns not listed are dropped.
@@ -150,6 +161,11 @@ func (t *Transform) expandADS(name string, a *ADSSpec) string {
 		return fmt.Sprintf("FROM %s: unknown dwd table (known: %s)\n    in the statement at config line %d", q.From, strings.Join(sortedKeys(t.DWD), ", "), a.Select.Line)
 	}
 	a.From, a.Filter = q.From, q.Filter
+	if t.ODS[d.From] != nil {
+		if msg := t.checkBare(q, t.DWDColumns(q.From)); msg != "" {
+			return fmt.Sprintf("%s\n    in the statement at config line %d", msg, a.Select.Line)
+		}
+	}
 	seen := map[string]bool{}
 	add := func(name, expr string) string {
 		if seen[name] {
@@ -199,4 +215,47 @@ func lookupsOf(joins []hivesql.Join) []*Lookup {
 		out = append(out, l)
 	}
 	return out
+}
+
+// checkBare resolves the bare column names of a statement with joins as
+// Hive does, against every table: a name of the FROM table (cols) and of
+// a joined dimension is ambiguous, and one of a dimension only must be
+// written with its alias (chama reads bare names from the FROM table).
+func (t *Transform) checkBare(q *hivesql.Query, cols []string) string {
+	for _, n := range q.Bare {
+		for _, j := range q.Joins {
+			dc := j.Project
+			if dc == nil {
+				if d := t.Dims[j.Dim]; d != nil {
+					dc = d.Columns.Names()
+				}
+			}
+			if !slices.Contains(dc, n) {
+				continue
+			}
+			if slices.Contains(cols, n) {
+				return fmt.Sprintf("%s is a column of both %s and %s: qualify it (Hive: ambiguous column reference)", n, q.From, j.Alias)
+			}
+			return fmt.Sprintf("%s is a column of %s, not of %s: write %s.%s", n, j.Alias, q.From, j.Alias, n)
+		}
+	}
+	return ""
+}
+
+// shadowed refuses, in a DWD SELECT, a new column named like an ODS
+// column that a later entry reads: Hive's later expressions (and ON keys)
+// read the ODS column, chama's would read the new one.
+func shadowed(derive []NamedExpr, ods []string) string {
+	for i, x := range derive {
+		if !slices.Contains(ods, x.Name) {
+			continue
+		}
+		for _, y := range derive[i+1:] {
+			if slices.Contains(funcs.Idents(y.Expr), x.Name) {
+				return fmt.Sprintf("%s AS %s replaces the ods column %s, which %s reads after it: Hive would read the ods column there, chama the new one; give the new column another name",
+					x.Expr, x.Name, x.Name, y.Name)
+			}
+		}
+	}
+	return ""
 }

@@ -175,29 +175,40 @@ func keys(m map[string]bool) []string {
 }
 
 // namePatch replaces each name of names by its expression, parsed anew
-// for every use (the checker types each node in place).
+// for every use (the checker types each node in place). A function's name
+// is left alone: a lookup column called trim does not hide trim().
 type namePatch struct {
-	names map[string]string
-	depth int
+	names    map[string]string
+	depth    int
+	replaced map[ast.Node]*ast.IdentifierNode
 }
 
 func (p *namePatch) Visit(n *ast.Node) {
-	id, ok := (*n).(*ast.IdentifierNode)
-	if !ok {
+	switch x := (*n).(type) {
+	case *ast.CallNode:
+		// Children are visited first: put a callee replaced by mistake back.
+		if id, ok := p.replaced[x.Callee]; ok {
+			x.Callee = id
+		}
 		return
+	case *ast.IdentifierNode:
+		code, ok := p.names[x.Value]
+		if !ok || p.depth > 16 {
+			return
+		}
+		tree, err := parser.Parse(code)
+		if err != nil {
+			return // config validation compiles every name's expression alone
+		}
+		p.depth++
+		ast.Walk(&tree.Node, p) // a name's expression may use earlier names
+		p.depth--
+		if p.replaced == nil {
+			p.replaced = map[ast.Node]*ast.IdentifierNode{}
+		}
+		p.replaced[tree.Node] = x
+		ast.Patch(n, tree.Node)
 	}
-	code, ok := p.names[id.Value]
-	if !ok || p.depth > 16 {
-		return
-	}
-	tree, err := parser.Parse(code)
-	if err != nil {
-		return // config validation compiles every name's expression alone
-	}
-	p.depth++
-	ast.Walk(&tree.Node, p) // a name's expression may use earlier names
-	p.depth--
-	ast.Patch(n, tree.Node)
 }
 
 // lookupCall checks a dim_value or dim_match call against the lookups
@@ -239,5 +250,38 @@ func (w *walker) lookupCall(x *ast.CallNode, fn string) {
 	}
 	if len(keys) != len(l.KeyCols) {
 		fail("%s: lookup %s joins on %d column(s) (%s), got %d key value(s)", fn, l.ID, len(l.KeyCols), strings.Join(l.KeyCols, ", "), len(keys))
+	}
+}
+
+// Idents lists the names an expression reads (not the functions it
+// calls), without checking it; nil when it does not parse.
+func Idents(code string) []string {
+	tree, err := parser.Parse(code)
+	if err != nil {
+		return nil
+	}
+	v := identCollector{}
+	ast.Walk(&tree.Node, v)
+	var out []string
+	for k, n := range v {
+		if n > 0 {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// identCollector counts each name's uses, less its uses as a callee.
+type identCollector map[string]int
+
+func (v identCollector) Visit(n *ast.Node) {
+	switch x := (*n).(type) {
+	case *ast.CallNode:
+		if id, ok := x.Callee.(*ast.IdentifierNode); ok {
+			v[id.Value]-- // counted when its callee was visited
+		}
+	case *ast.IdentifierNode:
+		v[x.Value]++
 	}
 }

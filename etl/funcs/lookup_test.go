@@ -123,4 +123,21 @@ func TestLookupCompile(t *testing.T) {
 	if strings.Join(c.Columns, ",") != "a" || strings.Join(c.Funcs, ",") != "concat,dim_value" {
 		t.Errorf("columns %v funcs %v", c.Columns, c.Funcs)
 	}
+	// A name that is also a function's: calls keep the function.
+	if _, err := s.Compile(`trim(trim)`, []string{"a"}, map[string]string{"trim": `dim_value("t.d", "name", a, 1)`}); err != nil {
+		t.Errorf("a name shadowing a function: %v", err)
+	}
+}
+
+func TestIdents(t *testing.T) {
+	for code, want := range map[string]string{
+		`trim(trim) + a`:                 "a,trim",
+		`concat(x, "y") == upper(z)`:     "x,z",
+		`dim_value("t.d", "name", k, n)`: "k,n",
+		`bad (`:                          "",
+	} {
+		if got := strings.Join(Idents(code), ","); got != want {
+			t.Errorf("%s: %q, want %q", code, got, want)
+		}
+	}
 }

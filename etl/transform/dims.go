@@ -199,7 +199,17 @@ func readDim(ctx context.Context, o Options, name string, d *config.DimTable, lo
 		for _, ld := range loads {
 			ld.sum.Files = append(ld.sum.Files, f)
 		}
-		emit := func(ch *chunk) error { return addChunk(ch, d, schema, mem, loads) }
+		var rows int64 // Parquet rows read before the chunk, for positions
+		emit := func(ch *chunk) error {
+			err := addChunk(ch, rows, d, schema, mem, loads)
+			if ch.rec != nil {
+				rows += ch.rec.NumRows()
+				if err == nil {
+					ch.rec.Release() // on an error readParquet releases it
+				}
+			}
+			return err
+		}
 		if d.Format == "parquet" {
 			err = readParquet(ctx, src, f, "", schema, 8192, mem, workdir.New(o.Config.Workdir).Spool(), emit)
 		} else {
@@ -215,20 +225,20 @@ func readDim(ctx context.Context, o Options, name string, d *config.DimTable, lo
 // addChunk decodes one chunk of a dimension file and adds its rows to
 // each lookup. A line that does not decode fails the run: a dimension
 // missing rows would change the join without a word.
-func addChunk(ch *chunk, d *config.DimTable, schema *arrow.Schema, mem memory.Allocator, loads []*dimLoad) error {
+// Parquet chunks stay the caller's; before counts the file's rows before one.
+func addChunk(ch *chunk, before int64, d *config.DimTable, schema *arrow.Schema, mem memory.Allocator, loads []*dimLoad) error {
 	rec := ch.rec
 	if rec == nil {
 		dec := newDecoder(mem, schema, d.Delimiter[0], d.Null)
 		var rejects []reject
 		rec, rejects = dec.decode(ch)
 		putRaw(ch.raw)
+		defer rec.Release()
 		if len(rejects) > 0 {
-			rec.Release()
 			r := rejects[0]
 			return fmt.Errorf("%s line %d: %s (a dimension table must read whole: fix the file or its columns)", r.source, r.line, r.reason)
 		}
 	}
-	defer rec.Release()
 	row := make([]funcs.Val, rec.NumCols())
 	for i := 0; i < int(rec.NumRows()); i++ {
 		for c := range row {
@@ -238,7 +248,7 @@ func addChunk(ch *chunk, d *config.DimTable, schema *arrow.Schema, mem memory.Al
 			}
 			row[c] = funcs.Any(v)
 		}
-		origin := fmt.Sprintf("%s row %d", ch.source, int64(i)+1)
+		origin := fmt.Sprintf("%s row %d", ch.source, before+int64(i)+1)
 		if ch.rec == nil {
 			origin = fmt.Sprintf("%s line %d", ch.source, ch.firstLine+int64(i))
 		}
@@ -264,7 +274,7 @@ func (ld *dimLoad) add(row []funcs.Val, origin string, schema *arrow.Schema) err
 		}
 		keep, isBool := v.(bool)
 		if v != nil && !isBool {
-			return fmt.Errorf("lookup %s where: %s gave %v, want a boolean", ld.spec.ID, ld.spec.Where, v)
+			return fmt.Errorf("lookup %s where: %s gave %v at %s, want a boolean", ld.spec.ID, ld.spec.Where, v, origin)
 		}
 		if !keep {
 			ld.sum.WhereDropped++

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -293,5 +294,36 @@ func TestLookupDimFromHDFS(t *testing.T) {
 	}
 	if l := sum.Lookups[0]; l.Read != 5 || l.Kept != 2 || !reflect.DeepEqual(l.Files, []string{"dim/dim_domain_interface_di/dt=20241212/000000_0"}) {
 		t.Errorf("lookup summary %+v", l)
+	}
+}
+
+// TestLookupParquetPositions: rows of a Parquet dimension are numbered
+// through the file, past the first batch.
+func TestLookupParquetPositions(t *testing.T) {
+	f := newDimFixture(t, strings.Replace(dimADSYAML, "          distinct: true\n", "", 1), "", "", nil)
+	d := f.cfg.Transform.Dims["dim_domain_interface_di"]
+	d.Format, d.Path, d.File = "parquet", "", "dim/mapping.parquet"
+	var rows [][]string
+	for i := range 9000 {
+		rows = append(rows, []string{"d" + strconv.Itoa(i), "51010", "1"})
+	}
+	rows = append(rows, []string{"d0", "51010", "2"})
+	writeParquetRows(t, filepath.Join(f.root, "dim/mapping.parquet"), dimSchema(d), rows)
+	_, _, err := f.run(t, LayerADS, evalVector)
+	if err == nil || !strings.Contains(err.Error(), "mapping.parquet row 1 and ") || !strings.Contains(err.Error(), "mapping.parquet row 9001)") {
+		t.Errorf("want the duplicate at rows 1 and 9001: %v", err)
+	}
+}
+
+// TestLookupWaitsForODS: while the ODS partition is not ready the run is
+// "not ready" (exit 4) without reading the dimension, even a bad one.
+func TestLookupWaitsForODS(t *testing.T) {
+	f := newDimFixture(t, dimADSYAML, "", "", [][]string{{"only two", "fields"}})
+	if err := os.RemoveAll(filepath.Join(f.root, "ods")); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := f.run(t, LayerADS, evalVector)
+	if exit.Code(err) != exit.NotReady || !strings.Contains(err.Error(), "ods events") {
+		t.Errorf("got %v (exit %d), want the ODS partition not ready", err, exit.Code(err))
 	}
 }

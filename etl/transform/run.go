@@ -198,14 +198,24 @@ func Stream(ctx context.Context, o Options, sink Sink) (*Summary, error) {
 	defer res.Close()
 	sh := res.Shared
 	sum := &Summary{Layer: o.Layer, Period: o.Period.String(), Created: time.Now().UTC(), Rows: map[string]manifest.Rows{}}
+	// Every ODS partition must be ready before the dimension tables are
+	// read: a retry while waiting should cost a listing, not a dimension.
+	ins := make([]streamInput, len(streams))
+	for i, st := range streams {
+		if ins[i].src, ins[i].files, err = listInputs(ctx, o, st); err != nil {
+			closeInputs(o, ins)
+			return nil, err
+		}
+	}
+	defer closeInputs(o, ins)
 	// The dimension tables, read whole before any row (dims.go).
 	if sh.Lookups, sum.Lookups, err = loadLookups(ctx, o, t, sh, streams); err != nil {
 		return nil, err
 	}
 	rw := &rejectWriter{path: o.RejectPath}
 	defer rw.close()
-	for _, st := range streams {
-		ss, err := runStream(ctx, o, t, sh, st, rw, sink)
+	for i, st := range streams {
+		ss, err := runStream(ctx, o, t, sh, st, ins[i], rw, sink)
 		if ss != nil {
 			sum.Streams = append(sum.Streams, *ss)
 			for k := range ss.Total.Written {
@@ -234,6 +244,21 @@ func Stream(ctx context.Context, o Options, sink Sink) (*Summary, error) {
 		return sum, fmt.Errorf("accounting: %w", err)
 	}
 	return sum, nil
+}
+
+// streamInput is a stream's source and its listed files.
+type streamInput struct {
+	src   source.Source
+	files []inFile
+}
+
+// closeInputs closes the sources Stream opened (not those of o.Source).
+func closeInputs(o Options, ins []streamInput) {
+	for _, in := range ins {
+		if in.src != nil && o.Source == nil {
+			source.Close(in.src)
+		}
+	}
 }
 
 // inFile is one input file of one hour.
@@ -291,14 +316,8 @@ func openSource(o Options, name string) (source.Source, error) {
 // Each file has a queue of at most queueDepth chunks awaiting the
 // collector, so memory stays near (readers*queueDepth + workers) batches
 // whatever the partition size.
-func runStream(ctx context.Context, o Options, t *config.Transform, sh *funcs.Shared, st *stream, rw *rejectWriter, sink Sink) (*StreamSummary, error) {
-	src, files, err := listInputs(ctx, o, st)
-	if err != nil {
-		return nil, err
-	}
-	if o.Source == nil {
-		defer source.Close(src)
-	}
+func runStream(ctx context.Context, o Options, t *config.Transform, sh *funcs.Shared, st *stream, in streamInput, rw *rejectWriter, sink Sink) (*StreamSummary, error) {
+	src, files := in.src, in.files
 	ss := newStreamSummary(st.table, files)
 	// Compile before reading anything: a spec error fails fast.
 	evs, err := compileWorkers(o, t, sh, st)

@@ -43,6 +43,11 @@ type Query struct {
 	Filter  string   // the WHERE condition ("" when absent)
 	Columns []Column // the select list, in order
 	Joins   []Join   // the dimension lookups, left to right
+	// Bare are the column names written without a table, outside the
+	// dimensions' own expressions (set when there are joins): Hive
+	// resolves them against every table, so config checks that each is a
+	// column of the FROM table and of no joined dimension.
+	Bare []string
 }
 
 // Error is a statement that cannot be translated, with the 1-based line
@@ -82,6 +87,12 @@ type translator struct {
 	joinList []*Join
 	ready    map[string]bool // joins whose ON has been read, by alias
 	dimNames []string
+	// onJoin is the join whose ON is being read (its tests of the dim
+	// may use only what a subquery selects); onIdx the token index of its
+	// ON, for positions.
+	onJoin *Join
+	onIdx  int
+	bare   map[string]bool
 }
 
 // Translate parses one SELECT statement and translates it.
@@ -94,7 +105,7 @@ func TranslateIn(sql, idPrefix string) (*Query, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &translator{sql: sql, parser: p, idPrefix: idPrefix, ready: map[string]bool{}}
+	t := &translator{sql: sql, parser: p, idPrefix: idPrefix, ready: map[string]bool{}, bare: map[string]bool{}, onIdx: -1}
 	t.tokenize()
 	if err := t.refuseTokens(); err != nil {
 		return nil, err

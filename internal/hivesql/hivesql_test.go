@@ -136,6 +136,13 @@ func TestTranslateJoin(t *testing.T) {
 	if !reflect.DeepEqual(q, want) {
 		t.Errorf("got  %+v\nwant %+v", q, want)
 	}
+	q, err = TranslateIn("SELECT E.id, D.v AS v, n FROM events e JOIN dim D ON e.k = d.k WHERE x = 1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"n", "x"}; !reflect.DeepEqual(q.Bare, want) || q.Columns[1].Expr != `dim_value("D", "v", k)` {
+		t.Errorf("case-insensitive aliases, bare names: %+v", q)
+	}
 	q, err = TranslateIn(`SELECT events.*, m.city FROM events LEFT OUTER JOIN mapping m ON lower(events.host) = m.host AND m.kind = 'a' AND m.on_ = 1
   JOIN regions ON regions.city = m.city AND regions.prov = events.prov`, "dwd.x.")
 	if err != nil {
@@ -170,6 +177,11 @@ func TestTranslateRefused(t *testing.T) {
 		{"SELECT * FROM t JOIN d ON t.x = d.x", "with a JOIN, Hive's * includes the dimension's columns too: write t.* and name the dimension's columns (at 1:8)"},
 		{"SELECT t.*, d.* FROM t JOIN d ON t.x = d.x", "d.*: name the dimension's columns (d.col AS name) (at 1:13)"},
 		{"SELECT a FROM t JOIN (SELECT y FROM d) s ON t.x = s.x", "ON t.x = s.x: the subquery s does not select x (at 1:42)"},
+		{"SELECT e.a FROM t e JOIN d d1 ON e.x = d1.x\n  JOIN d d2 ON e.x = d2.x AND e.n = 1", "ON e.n = 1: a join compares a column of d2 with an expression over e (a key), or tests d2's columns alone; move other conditions to WHERE (at 2:13)"},
+		{"SELECT e.a FROM t e JOIN d d1 ON e.x = d1.x\n  JOIN d d2 ON e.x = d2.x AND x = 1", "qualify the columns of ON (e.col = d2.col) in x = 1 (at 2:31)"},
+		{"SELECT e.a FROM t e LEFT JOIN d ON e.x = d.x AND e.n = 1", "ON e.n = 1: in a LEFT JOIN a condition on e keeps its rows with NULLs where it is false; chama's lookups do not support that (moving it to WHERE would drop those rows instead) (at 1:33)"},
+		{"SELECT e.a FROM t e JOIN (SELECT k FROM d) s ON e.k = s.k AND s.v = 'x'", "s.v: the subquery s does not select v (at 1:63)"},
+		{"SELECT e.a FROM t e JOIN (SELECT DISTINCT zz.k FROM d x) s ON e.k = s.k", "zz.k: the subquery reads x only (at 1:43)"},
 		{"SELECT s.y AS y FROM t JOIN (SELECT x FROM d) s ON t.x = s.x", "s.y: the subquery s does not select y (at 1:8)"},
 		{"SELECT a FROM t JOIN (SELECT x FROM d WHERE t.k = 1) s ON t.x = s.x", "t.k: only the dimension's own columns can be used here (at 1:15)"},
 		{"SELECT upper(a) FROM t", "give the expression a name with AS: upper(a)"},

@@ -65,11 +65,12 @@ func (t *translator) joins(fromIdx int, j *sqlparser.JoinTableExpr, q *Query) er
 		}
 		return t.errAt(t.find(fromIdx, "JOIN", ","), "JOIN needs ON <table column> = %s.<column> (a cross join is not supported)", jn.Alias)
 	}
-	if t.joinByAlias(jn.Alias) != nil || jn.Alias == t.fromName() {
+	if t.joinByAlias(jn.Alias) != nil || strings.EqualFold(jn.Alias, t.fromName()) {
 		return t.errAt(t.find(fromIdx, jn.Alias), "%s names two tables: give the join an alias", jn.Alias)
 	}
 	jn.ID = t.idPrefix + jn.Alias
 	t.joinList = append(t.joinList, jn)
+	t.onIdx = t.findIdx(t.onIdx+1, "ON")
 	if err := t.on(jn, j.Condition.On); err != nil {
 		return err
 	}
@@ -165,6 +166,9 @@ func (t *translator) dimSubquery(fromIdx int, dt *sqlparser.DerivedTable, jn *Jo
 			if !ok || (!x.As.IsEmpty() && x.As.String() != c.Name.String()) {
 				return t.errAt(t.toks[subIdx].pos, "a joined subquery selects plain columns (%s): compute in the outer SELECT", sqlparser.String(x))
 			}
+			if q := c.Qualifier; !q.IsEmpty() && (!q.Qualifier.IsEmpty() || !slices.ContainsFunc(inner, func(n string) bool { return strings.EqualFold(n, q.Name.String()) })) {
+				return t.errAt(t.find(subIdx, q.Name.String()), "%s: the subquery reads %s only", sqlparser.String(c), inner[0])
+			}
 			jn.Project = append(jn.Project, c.Name.String())
 		default:
 			return t.errAt(t.toks[subIdx].pos, "%s is not supported in a joined subquery", sqlparser.String(se))
@@ -184,15 +188,16 @@ func (t *translator) dimSubquery(fromIdx int, dt *sqlparser.DerivedTable, jn *Jo
 // d.column) or a test of the dim's columns alone (kept as Where). Columns
 // are qualified there, so that which side each belongs to is plain.
 func (t *translator) on(jn *Join, on sqlparser.Expr) error {
+	onPos := t.toks[max(t.onIdx, 0)].pos
 	var where []string
 	for _, part := range sqlparser.SplitAndExpression(nil, on) {
 		refs := t.tablesIn(part)
 		if refs[""] {
-			return t.errAt(t.find(t.findIdx(0, "ON"), unqualified(part)), "qualify the columns of ON (%s.col = %s.col) in %s", t.fromName(), jn.Alias, sqlparser.String(part))
+			return t.errAt(t.findCol(t.onIdx, "", unqualified(part)), "qualify the columns of ON (%s.col = %s.col) in %s", t.fromName(), jn.Alias, sqlparser.String(part))
 		}
 		if k, ok := t.key(jn, part); ok {
 			if jn.Project != nil && !slices.Contains(jn.Project, k.col) {
-				return t.errAt(t.find(t.findIdx(0, "ON"), "ON"), "ON %s: the subquery %s does not select %s", sqlparser.String(part), jn.Alias, k.col)
+				return t.errAt(onPos, "ON %s: the subquery %s does not select %s", sqlparser.String(part), jn.Alias, k.col)
 			}
 			e, err := t.expr(k.other)
 			if err != nil {
@@ -201,19 +206,25 @@ func (t *translator) on(jn *Join, on sqlparser.Expr) error {
 			jn.Keys = append(jn.Keys, Key{Col: k.col, Expr: e})
 			continue
 		}
-		if len(refs) == 1 && refs[jn.Alias] {
+		if len(refs) == 1 && t.isAlias(refs, jn.Alias) {
+			t.onJoin = jn
 			w, err := t.dimExpr([]string{jn.Alias}, part)
+			t.onJoin = nil
 			if err != nil {
 				return err
 			}
 			where = append(where, w)
 			continue
 		}
-		return t.errAt(t.find(t.findIdx(0, "ON"), "ON"), "ON %s: a join compares a column of %s with an expression over %s (a key), or tests %s's columns alone; move other conditions to WHERE",
+		if jn.Left {
+			return t.errAt(onPos, "ON %s: in a LEFT JOIN a condition on %s keeps its rows with NULLs where it is false; chama's lookups do not support that (moving it to WHERE would drop those rows instead)",
+				sqlparser.String(part), t.fromName())
+		}
+		return t.errAt(onPos, "ON %s: a join compares a column of %s with an expression over %s (a key), or tests %s's columns alone; move other conditions to WHERE",
 			sqlparser.String(part), jn.Alias, t.fromName(), jn.Alias)
 	}
 	if len(jn.Keys) == 0 {
-		return t.errAt(t.find(t.findIdx(0, "ON"), "ON"), "ON needs a key: %s.<column> = %s.<column>", t.fromName(), jn.Alias)
+		return t.errAt(onPos, "ON needs a key: %s.<column> = %s.<column>", t.fromName(), jn.Alias)
 	}
 	if jn.Where != "" {
 		where = append([]string{jn.Where}, where...)
@@ -225,6 +236,16 @@ func (t *translator) on(jn *Join, on sqlparser.Expr) error {
 	}
 	jn.Where = strings.Join(where, " && ")
 	return nil
+}
+
+// isAlias reports whether the one qualifier in refs is alias (in any case).
+func (t *translator) isAlias(refs map[string]bool, alias string) bool {
+	for r := range refs {
+		if !strings.EqualFold(r, alias) {
+			return false
+		}
+	}
+	return len(refs) == 1
 }
 
 // keyPart is one side of an ON equality that is a column of the join.
@@ -242,15 +263,25 @@ func (t *translator) key(jn *Join, part sqlparser.Expr) (keyPart, bool) {
 	}
 	for _, side := range [][2]sqlparser.Expr{{c.Left, c.Right}, {c.Right, c.Left}} {
 		col, ok := side[0].(*sqlparser.ColName)
-		if !ok || col.Qualifier.Name.String() != jn.Alias || !col.Qualifier.Qualifier.IsEmpty() {
+		if !ok || !strings.EqualFold(col.Qualifier.Name.String(), jn.Alias) || !col.Qualifier.Qualifier.IsEmpty() {
 			continue
 		}
 		refs := t.tablesIn(side[1])
-		if len(refs) > 0 && !refs[jn.Alias] {
+		if len(refs) > 0 && !t.uses(refs, jn.Alias) {
 			return keyPart{col: col.Name.String(), other: side[1]}, true
 		}
 	}
 	return keyPart{}, false
+}
+
+// uses reports whether refs holds alias (in any case).
+func (t *translator) uses(refs map[string]bool, alias string) bool {
+	for r := range refs {
+		if strings.EqualFold(r, alias) {
+			return true
+		}
+	}
+	return false
 }
 
 // tablesIn lists the qualifiers of the columns in e ("" for an
@@ -290,7 +321,7 @@ func (t *translator) dimExpr(names []string, e sqlparser.Expr) (string, error) {
 // joinByAlias is the join a qualifier names (nil: none).
 func (t *translator) joinByAlias(a string) *Join {
 	for _, j := range t.joinList {
-		if j.Alias == a {
+		if strings.EqualFold(j.Alias, a) {
 			return j
 		}
 	}
@@ -302,10 +333,16 @@ func (t *translator) joinByAlias(a string) *Join {
 func (t *translator) colRef(c *sqlparser.ColName) (string, error) {
 	q, name := c.Qualifier, c.Name.String()
 	if t.dimNames != nil {
-		if q.IsEmpty() || q.Qualifier.IsEmpty() && slices.Contains(t.dimNames, q.Name.String()) {
-			return name, nil
+		if !(q.IsEmpty() || q.Qualifier.IsEmpty() && slices.ContainsFunc(t.dimNames, func(n string) bool { return strings.EqualFold(n, q.Name.String()) })) {
+			return "", t.errAt(t.find(0, q.Name.String()), "%s: only the dimension's own columns can be used here", sqlparser.String(c))
 		}
-		return "", t.errAt(t.find(0, q.Name.String()), "%s: only the dimension's own columns can be used here", sqlparser.String(c))
+		if j := t.onJoin; j != nil && j.Project != nil && !slices.Contains(j.Project, name) {
+			return "", t.errAt(t.findCol(t.onIdx, q.Name.String(), name), "%s: the subquery %s does not select %s", sqlparser.String(c), j.Alias, name)
+		}
+		return name, nil
+	}
+	if q.IsEmpty() && len(t.joinList) > 0 {
+		t.bare[name] = true
 	}
 	if !q.IsEmpty() && q.Qualifier.IsEmpty() {
 		if j := t.joinByAlias(q.Name.String()); j != nil {
@@ -331,4 +368,18 @@ func (t *translator) dimValue(j *Join, name string, c *sqlparser.ColName) (strin
 		keys[i] = k.Expr
 	}
 	return "dim_value(" + strconv.Quote(j.ID) + ", " + strconv.Quote(name) + ", " + strings.Join(keys, ", ") + ")", nil
+}
+
+// findCol is the offset of the column reference q.name (q "": a bare
+// name, not after a dot) at or after token index from, or -1.
+func (t *translator) findCol(from int, q, name string) int {
+	for i := max(from, 0); i < len(t.toks); i++ {
+		switch {
+		case q == "" && strings.EqualFold(t.toks[i].raw, name) && (i == 0 || t.toks[i-1].raw != "."):
+			return t.toks[i].pos
+		case q != "" && i+2 < len(t.toks) && strings.EqualFold(t.toks[i].raw, q) && t.toks[i+1].raw == "." && strings.EqualFold(t.toks[i+2].raw, name):
+			return t.toks[i].pos
+		}
+	}
+	return -1
 }

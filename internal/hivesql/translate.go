@@ -2,6 +2,7 @@ package hivesql
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"vitess.io/vitess/go/vt/sqlparser"
@@ -44,6 +45,10 @@ func (t *translator) statement(stmt sqlparser.Statement) (*Query, error) {
 		}
 		q.Columns = append(q.Columns, c)
 	}
+	for n := range t.bare {
+		q.Bare = append(q.Bare, n)
+	}
+	sort.Strings(q.Bare)
 	return q, nil
 }
 
@@ -147,7 +152,8 @@ func (t *translator) qualifier(q sqlparser.TableName) error {
 		return nil
 	}
 	n := q.Name.String()
-	if q.Qualifier.IsEmpty() && (n == t.alias || t.alias == "" && n == t.table) {
+	// Hive's names are case-insensitive.
+	if q.Qualifier.IsEmpty() && (strings.EqualFold(n, t.alias) || t.alias == "" && strings.EqualFold(n, t.table)) {
 		return nil
 	}
 	return t.errAt(t.find(0, n), "%s is not the table of FROM (%s)", sqlparser.String(q), t.fromName())
