@@ -305,8 +305,9 @@ func (s *Set) regexpEntry(name, pattern string) *reCacheEntry {
 	if err := CheckPattern(pattern); err != nil {
 		e.err = fmt.Errorf("%s: bad pattern %q: %v", name, pattern, err)
 	} else {
-		e.re, _ = regexp.Compile(pattern)
-		if t, err := syntax.Parse(pattern, syntax.Perl); err == nil {
+		re2, _ := javaDot(pattern)
+		e.re, _ = regexp.Compile(re2)
+		if t, err := syntax.Parse(re2, syntax.Perl); err == nil {
 			e.canEmpty = canMatchEmpty(t)
 		}
 	}
@@ -324,8 +325,91 @@ func CheckPattern(pattern string) error {
 	if f := javaOnlyFeature(pattern); f != "" {
 		return errors.New(f)
 	}
-	_, err := regexp.Compile(pattern)
+	re2, err := javaDot(pattern)
+	if err != nil {
+		return err
+	}
+	_, err = regexp.Compile(re2)
 	return err
+}
+
+// javaLineDot is Java's . without DOTALL: any character but a line
+// terminator (java.util.regex.Pattern); RE2's . excludes \n only.
+const javaLineDot = `[^\n\r\x{85}\x{2028}\x{2029}]`
+
+// javaDot rewrites each . of a Java pattern (outside classes and escapes)
+// as javaLineDot, so "a.b" does not match "a\rb" as Hive's does not. A
+// pattern that starts with (?s) keeps its . (DOTALL in both); a DOTALL
+// flag further in is refused, its scope being more than this rewrite
+// follows.
+func javaDot(p string) (string, error) {
+	if strings.HasPrefix(p, "(?s)") {
+		return p, nil
+	}
+	var b strings.Builder
+	inClass := false
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case c == '\\':
+			if i+1 < len(p) && p[i+1] == 'Q' { // \Q...\E is literal
+				j := strings.Index(p[i+2:], `\E`)
+				if j < 0 {
+					b.WriteString(p[i:])
+					return b.String(), nil
+				}
+				b.WriteString(p[i : i+2+j+2])
+				i += 2 + j + 1
+				continue
+			}
+			b.WriteByte(c)
+			if i+1 < len(p) {
+				i++
+				b.WriteByte(p[i])
+			}
+			continue
+		case inClass:
+			if c == ']' {
+				inClass = false
+			}
+		case c == '[':
+			inClass = true
+			b.WriteByte(c)
+			if i+1 < len(p) && p[i+1] == '^' {
+				i++
+				b.WriteByte('^')
+			}
+			if i+1 < len(p) && p[i+1] == ']' { // a leading ] is a literal
+				i++
+				b.WriteByte(']')
+			}
+			continue
+		case c == '(' && strings.HasPrefix(p[i:], "(?"):
+			if dotAllFlag(p[i+2:]) {
+				return "", errors.New("the flag (?s) after the start of the pattern is not supported (put (?s) first, or write [\\s\\S] for any character)")
+			}
+		case c == '.':
+			b.WriteString(javaLineDot)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String(), nil
+}
+
+// dotAllFlag reports whether the flags after "(?" turn on s.
+func dotAllFlag(rest string) bool {
+	for j := 0; j < len(rest) && rest[j] != ':' && rest[j] != ')'; j++ {
+		switch rest[j] {
+		case '-':
+			return false
+		case 's':
+			return true
+		case '<', 'P', '=', '!', '>':
+			return false // a group, not flags
+		}
+	}
+	return false
 }
 
 // javaOnlyFeature names the first Java-only construct of a pattern, or "".
