@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/chama-data/chama/internal/pgtest"
 	"github.com/chama-data/chama/internal/workdir"
 )
 
@@ -13,7 +14,7 @@ import (
 // concurrent CREATE TABLE IF NOT EXISTS can collide in PostgreSQL's
 // catalog), none runs unrecorded.
 func TestPostgresConcurrentFirstOpen(t *testing.T) {
-	dsn := startPostgres(t)
+	dsn := pgtest.Start(t)
 	const n = 8
 	var wg sync.WaitGroup
 	errs := make([]error, n)

@@ -316,6 +316,7 @@ func (l *Ledger) migrate(ctx context.Context) error {
 	qs := []string{
 		fmt.Sprintf(schema, id),
 		`CREATE INDEX IF NOT EXISTS chama_runs_day ON chama_runs (day, iface, stage)`,
+		leaseSchema,
 	}
 	if l.driver != "postgres" {
 		for _, q := range qs {

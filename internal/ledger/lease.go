@@ -1,0 +1,269 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+// Leases. With several interface machines on one PostgreSQL ledger, a
+// stage run of one unit (stage, interface, period, hour or set) first
+// takes that unit's lease: a row with a unique key, an owner (machine,
+// pid, run), an expiry the owner's heartbeat keeps moving, and a fencing
+// number that grows on every takeover. A live lease held by another owner
+// refuses the run (busy: exit 3, nothing touched); a lease whose owner
+// stopped renewing (the machine died) is taken over with the next fencing
+// number, and the run that held the older number can no longer publish:
+// Check, called just before each publish, fails for it.
+//
+// Expiry is written with the machine's clock (injected in tests): the
+// machines keep NTP time, and a lease's TTL (minutes) is far above their
+// skew. SQLite ledgers take the same leases, for one machine.
+
+const leaseSchema = `CREATE TABLE IF NOT EXISTS chama_leases (
+	unit TEXT PRIMARY KEY,
+	owner TEXT NOT NULL,
+	fence BIGINT NOT NULL,
+	expires_at TEXT NOT NULL,
+	taken_at TEXT NOT NULL
+)`
+
+// Lease is a held lease of one unit.
+type Lease struct {
+	Unit  string
+	Owner string
+	Fence int64
+	TTL   time.Duration
+	l     *Ledger
+}
+
+// BusyError is a unit whose lease another owner holds.
+type BusyError struct {
+	Unit, Owner string
+	Expires     time.Time
+	Fence       int64
+}
+
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("%s is being run by %s (lease %d, renewed until %s): not started; safe to run again later",
+		e.Unit, e.Owner, e.Fence, e.Expires.UTC().Format(time.RFC3339))
+}
+
+// FencedError is a run whose lease was taken over: it must not publish.
+type FencedError struct {
+	Unit, Owner, By string
+	Fence, Now      int64
+}
+
+func (e *FencedError) Error() string {
+	if e.By == "" {
+		return fmt.Sprintf("%s: the lease (fencing number %d) of %s was released or lost: nothing published", e.Unit, e.Fence, e.Owner)
+	}
+	return fmt.Sprintf("%s: the lease of %s (fencing number %d) was taken over by %s (fencing number %d): this run's work is stale and was not published",
+		e.Unit, e.Owner, e.Fence, e.By, e.Now)
+}
+
+// Unit is the lease key of a stage run: stage/iface/period[/hour][/target].
+func Unit(r Run) string {
+	parts := []string{r.Stage, r.Iface, r.Period}
+	if r.Hour != "" && !strings.HasSuffix(r.Period, r.Hour) {
+		parts = append(parts, r.Hour)
+	}
+	if r.Target != "" {
+		parts = append(parts, r.Target)
+	}
+	return strings.Join(parts, "/")
+}
+
+// Owner names this process as a lease holder: machine:pid:run.
+func (l *Ledger) Owner(runID string) string {
+	return fmt.Sprintf("%s:%d:%s", l.machine, os.Getpid(), runID)
+}
+
+// Acquire takes unit's lease for owner for ttl: a new unit, a released
+// lease or an expired one (its holder stopped renewing) is taken, the
+// fencing number one above the last; a live lease of another owner is a
+// *BusyError. Taking one's own live lease again renews it.
+func (l *Ledger) Acquire(ctx context.Context, unit, owner string, ttl time.Duration) (*Lease, error) {
+	if ttl <= 0 {
+		return nil, fmt.Errorf("ledger: lease ttl %s", ttl)
+	}
+	now := l.Now()
+	var fence int64
+	// One statement: PostgreSQL and SQLite both apply an upsert whose
+	// update is conditional atomically, so two machines racing for a
+	// unit cannot both get it.
+	err := l.db.QueryRowContext(ctx, l.rebind(`INSERT INTO chama_leases (unit, owner, fence, expires_at, taken_at)
+		VALUES (?, ?, 1, ?, ?)
+		ON CONFLICT (unit) DO UPDATE SET
+			fence = CASE WHEN chama_leases.owner = excluded.owner THEN chama_leases.fence ELSE chama_leases.fence + 1 END,
+			owner = excluded.owner, expires_at = excluded.expires_at,
+			taken_at = CASE WHEN chama_leases.owner = excluded.owner THEN chama_leases.taken_at ELSE excluded.taken_at END
+		WHERE chama_leases.owner = excluded.owner OR chama_leases.owner = '' OR chama_leases.expires_at < ?
+		RETURNING fence`), unit, owner, ts(now.Add(ttl)), ts(now), ts(now)).Scan(&fence)
+	if errors.Is(err, sql.ErrNoRows) {
+		b := &BusyError{Unit: unit}
+		var exp string
+		if qerr := l.db.QueryRowContext(ctx, l.rebind(`SELECT owner, fence, expires_at FROM chama_leases WHERE unit = ?`), unit).
+			Scan(&b.Owner, &b.Fence, &exp); qerr != nil {
+			return nil, fmt.Errorf("ledger: lease %s: %w", unit, l.scrub(qerr))
+		}
+		b.Expires = parseTS(exp)
+		return nil, b
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ledger: lease %s: %w", unit, l.scrub(err))
+	}
+	return &Lease{Unit: unit, Owner: owner, Fence: fence, TTL: ttl, l: l}, nil
+}
+
+// Renew moves the lease's expiry to now+TTL; a lease taken over or
+// released meanwhile is a *FencedError.
+func (s *Lease) Renew(ctx context.Context) error {
+	l := s.l
+	out, err := l.db.ExecContext(ctx, l.rebind(`UPDATE chama_leases SET expires_at = ? WHERE unit = ? AND owner = ? AND fence = ?`),
+		ts(l.Now().Add(s.TTL)), s.Unit, s.Owner, s.Fence)
+	if err != nil {
+		return fmt.Errorf("ledger: renew lease %s: %w", s.Unit, l.scrub(err))
+	}
+	if n, _ := out.RowsAffected(); n != 1 {
+		return s.fenced(ctx)
+	}
+	return nil
+}
+
+// Check is the fencing check before a publish: the lease must still be
+// this run's, with the same fencing number, and not expired. It renews
+// the lease too, so that the publish that follows runs with a full TTL
+// ahead of it.
+func (s *Lease) Check(ctx context.Context) error {
+	l := s.l
+	var owner, exp string
+	var fence int64
+	err := l.db.QueryRowContext(ctx, l.rebind(`SELECT owner, fence, expires_at FROM chama_leases WHERE unit = ?`), s.Unit).Scan(&owner, &fence, &exp)
+	if err != nil {
+		return fmt.Errorf("ledger: check lease %s: %w", s.Unit, l.scrub(err))
+	}
+	if owner != s.Owner || fence != s.Fence || !parseTS(exp).After(l.Now()) {
+		return s.fenced(ctx)
+	}
+	return s.Renew(ctx)
+}
+
+// fenced describes why the lease is no longer this run's.
+func (s *Lease) fenced(ctx context.Context) error {
+	e := &FencedError{Unit: s.Unit, Owner: s.Owner, Fence: s.Fence}
+	var by string
+	var fence int64
+	if err := s.l.db.QueryRowContext(ctx, s.l.rebind(`SELECT owner, fence FROM chama_leases WHERE unit = ?`), s.Unit).Scan(&by, &fence); err == nil && fence != s.Fence {
+		e.By, e.Now = by, fence
+	}
+	return e
+}
+
+// Release gives the lease up (the row stays, with its fencing number, so
+// the next holder's number is higher). Releasing a lease no longer held
+// does nothing.
+func (s *Lease) Release(ctx context.Context) error {
+	l := s.l
+	_, err := l.db.ExecContext(ctx, l.rebind(`UPDATE chama_leases SET owner = '', expires_at = ? WHERE unit = ? AND owner = ? AND fence = ?`),
+		ts(l.Now()), s.Unit, s.Owner, s.Fence)
+	if err != nil {
+		return fmt.Errorf("ledger: release lease %s: %w", s.Unit, l.scrub(err))
+	}
+	return nil
+}
+
+// LeaseRow is one lease as stored, for status.
+type LeaseRow struct {
+	Unit, Owner string
+	Fence       int64
+	Expires     time.Time
+	Taken       time.Time
+}
+
+// Leases lists the leases whose unit starts with prefix ("" for all).
+func (l *Ledger) Leases(ctx context.Context, prefix string) ([]LeaseRow, error) {
+	rows, err := l.db.QueryContext(ctx, l.rebind(`SELECT unit, owner, fence, expires_at, taken_at FROM chama_leases WHERE unit LIKE ? ESCAPE '\' ORDER BY unit`),
+		likePrefix(prefix))
+	if err != nil {
+		return nil, fmt.Errorf("ledger: leases: %w", l.scrub(err))
+	}
+	defer rows.Close()
+	var out []LeaseRow
+	for rows.Next() {
+		var r LeaseRow
+		var exp, taken string
+		if err := rows.Scan(&r.Unit, &r.Owner, &r.Fence, &exp, &taken); err != nil {
+			return nil, err
+		}
+		r.Expires, r.Taken = parseTS(exp), parseTS(taken)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// likePrefix is a LIKE pattern matching strings that start with p.
+func likePrefix(p string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(p) + "%"
+}
+
+// Held is a lease kept alive by a heartbeat until Stop.
+type Held struct {
+	*Lease
+	stop   chan struct{}
+	done   chan struct{}
+	cancel context.CancelCauseFunc
+}
+
+// Hold takes unit's lease and renews it every every (default TTL/3) until
+// Stop. When a renewal finds the lease taken over, the heartbeat stops
+// and cancels the returned context with that *FencedError as its cause,
+// so the run stops working for nothing; Check still guards the publish.
+// A renewal that fails for another reason (the database unreachable) is
+// retried at the next beat: the lease is only lost once it has expired.
+func (l *Ledger) Hold(ctx context.Context, unit, owner string, ttl, every time.Duration) (context.Context, *Held, error) {
+	s, err := l.Acquire(ctx, unit, owner, ttl)
+	if err != nil {
+		return ctx, nil, err
+	}
+	if every <= 0 {
+		every = ttl / 3
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	h := &Held{Lease: s, stop: make(chan struct{}), done: make(chan struct{}), cancel: cancel}
+	go func() {
+		defer close(h.done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-h.stop:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				err := s.Renew(context.WithoutCancel(ctx))
+				var fe *FencedError
+				if errors.As(err, &fe) {
+					cancel(err)
+					return
+				}
+			}
+		}
+	}()
+	return ctx, h, nil
+}
+
+// Stop ends the heartbeat and releases the lease.
+func (h *Held) Stop(ctx context.Context) error {
+	close(h.stop)
+	<-h.done
+	defer h.cancel(nil)
+	return h.Release(context.WithoutCancel(ctx))
+}
