@@ -30,6 +30,9 @@ type Config struct {
 	Transform *Transform `yaml:"transform"`
 	// Alerts tunes `chama report` (config/alerts.go).
 	Alerts Alerts `yaml:"alerts"`
+	// ChunkStore is where hour chunks live when several machines pack one
+	// day (config/cluster.go); empty: the workdir.
+	ChunkStore *ChunkStore `yaml:"chunk_store"`
 
 	path string // the file it was read from
 }
@@ -38,6 +41,13 @@ type Config struct {
 type Ledger struct {
 	Driver string `yaml:"driver"` // sqlite (default) or postgres
 	DSNEnv string `yaml:"dsn_env"`
+	// Leases: every stage run takes a lease on its unit first (default:
+	// on with postgres, the shared ledger of several machines; off with
+	// sqlite, one machine, whose file locks suffice). config/cluster.go.
+	Leases *bool `yaml:"leases"`
+	// LeaseTTL is how long a lease outlives its holder's last heartbeat
+	// (default 2m): a dead machine's unit is taken over after it.
+	LeaseTTL Duration `yaml:"lease_ttl"`
 }
 
 // Source is where partitions are read from.
@@ -270,6 +280,7 @@ func (c *Config) applyDefaults() {
 	if c.Ledger.Driver == "" {
 		c.Ledger.Driver = "sqlite"
 	}
+	c.applyClusterDefaults() // config/cluster.go
 	if c.Transform != nil {
 		c.Transform.applyDefaults()
 	}
@@ -317,6 +328,7 @@ func (c *Config) Validate() error {
 	validateSecrets(c, bad)
 	validatePaths(c, bad)
 	c.validateLedger(bad)     // config/validate.go
+	c.validateCluster(bad)    // config/cluster.go
 	c.validateSources(bad)    // config/validate.go
 	c.validateTargets(bad)    // config/validate.go
 	c.validateInterfaces(bad) // config/validate.go, with their routes

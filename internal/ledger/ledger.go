@@ -164,6 +164,11 @@ func OpenSQLite(path string) (*Ledger, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
+	if fs := sharedFS(filepath.Dir(path)); fs != "" {
+		// SQLite's locks do not hold across machines there: a shared
+		// ledger is PostgreSQL's job.
+		return nil, fmt.Errorf("ledger %s: the workdir is on %s, where SQLite is unsafe (its locks do not hold across machines): keep the workdir on a local disk, or use the shared PostgreSQL ledger (ledger.driver: postgres)", path, fs)
+	}
 	dsn, err := sqliteDSN(path)
 	if err != nil {
 		return nil, fmt.Errorf("ledger %s: %w", path, err)
