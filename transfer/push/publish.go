@@ -41,6 +41,10 @@ type upload struct {
 	Recheck bool
 	// NoPosixRename forces the remove-then-rename path (tests).
 	NoPosixRename bool
+	// Fence, when set, is the job's lease check, run just before the
+	// rename that makes the file visible: a run whose lease another
+	// machine took over must not publish over its work.
+	Fence func(context.Context) error
 	// Confirmed is how much of the .part an earlier attempt of this run
 	// saw acknowledged, in order, before its connection broke (0: not
 	// known). A resume starts there instead of a window before the
@@ -125,6 +129,11 @@ func (c *conn) publish(ctx context.Context, u *upload, maxPacket int, prog func(
 	}
 	if err := c.confirm(ctx, u); err != nil {
 		return out, err
+	}
+	if u.Fence != nil {
+		if err := u.Fence(ctx); err != nil {
+			return out, &FencedError{Err: err}
+		}
 	}
 	return out, c.rename(ctx, u, out.Replaced)
 }

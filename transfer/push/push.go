@@ -51,6 +51,11 @@ type Options struct {
 	// anything is sent; the function it returns gets the final result
 	// (the run ledger hooks in here).
 	Track func(ctx context.Context, iface, period, target string) func(JobResult)
+	// Claim, when set, takes the lease of each interface/period/target
+	// before anything is sent (several machines on one ledger): a held
+	// lease makes the job busy (exit 3, nothing sent); check is the
+	// fencing check run before each remote rename, release ends the lease.
+	Claim func(ctx context.Context, iface, period, target string) (check func(context.Context) error, release func(), err error)
 	// Partial delivers, for a day still packed hour by hour and not yet
 	// assembled, the files of its hours known so far (partial.json): data
 	// files only, never a .verf (partial.go).
@@ -165,6 +170,7 @@ type job struct {
 	sets     []*setState
 	errs     []string
 	hard     bool // a failure that needs an operator (exit 1)
+	fence    func(context.Context) error // the lease's check (nil: none)
 	verfCols []string
 	written  time.Time // last delivery-record write
 	hosts    map[string]bool
@@ -190,7 +196,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 	pl := &plan{byTarget: map[string][]*job{}}
 	defer pl.unlock()
-	pl.build(&o, ifaces)
+	pl.build(ctx, &o, ifaces)
 
 	if o.Track != nil {
 		for _, j := range pl.jobs {
@@ -243,17 +249,17 @@ func (pl *plan) unlock() {
 }
 
 // build plans the jobs of every period and interface.
-func (pl *plan) build(o *Options, ifaces []*config.Interface) {
+func (pl *plan) build(ctx context.Context, o *Options, ifaces []*config.Interface) {
 	for _, p := range o.Periods {
 		for _, ifc := range ifaces {
-			pl.addIface(o, p, ifc)
+			pl.addIface(ctx, o, p, ifc)
 		}
 	}
 }
 
 // addIface plans the jobs of one interface and period: it reads the
 // packed set once and locks the period, then adds a job per route.
-func (pl *plan) addIface(o *Options, p naming.Period, ifc *config.Interface) {
+func (pl *plan) addIface(ctx context.Context, o *Options, p naming.Period, ifc *config.Interface) {
 	if len(ifc.Routes) == 0 {
 		j := &job{res: JobResult{Iface: ifc.Name, Period: p.String(), Target: "-", code: exit.Usage,
 			Err: fmt.Sprintf("interface %s has no routes: nothing to push to", ifc.Name)}}
@@ -290,8 +296,24 @@ func (pl *plan) addIface(o *Options, p naming.Period, ifc *config.Interface) {
 	for _, rt := range ifc.Routes {
 		j := &job{localDir: dir, m: m, verfCols: ifc.VerfColumns, res: JobResult{Iface: ifc.Name, Period: p.String(), Target: rt.Target, Partial: partial}}
 		pl.jobs = append(pl.jobs, j)
-		pl.addRoute(o, j, rt, merr, seenTarget)
+		jerr := merr
+		if jerr == nil && o.Claim != nil {
+			jerr = pl.claim(ctx, o, j)
+		}
+		pl.addRoute(o, j, rt, jerr, seenTarget)
 	}
+}
+
+// claim takes job j's lease (o.Claim): busy when another machine holds
+// it; the fencing check goes with every upload of the job.
+func (pl *plan) claim(ctx context.Context, o *Options, j *job) error {
+	check, release, err := o.Claim(ctx, j.res.Iface, j.res.Period, j.res.Target)
+	if err != nil {
+		return err
+	}
+	j.fence = check
+	pl.unlocks = append(pl.unlocks, release)
+	return nil
 }
 
 // addRoute readies job j of one route: it checks the target and the

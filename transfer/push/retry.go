@@ -33,11 +33,20 @@ const (
 	classConflict
 	// classCancel: the run was cancelled.
 	classCancel
+	// classFenced: the job's lease is another machine's now: stop it.
+	classFenced
 )
 
 func (c class) String() string {
-	return [...]string{"transport", "host", "file", "conflict", "cancel"}[c]
+	return [...]string{"transport", "host", "file", "conflict", "cancel", "fenced"}[c]
 }
+
+// FencedError is an upload stopped before its rename because the job's
+// lease was taken over (or lost): nothing of it was published.
+type FencedError struct{ Err error }
+
+func (e *FencedError) Error() string { return "not published: " + e.Err.Error() }
+func (e *FencedError) Unwrap() error { return e.Err }
 
 // ConfigError is a target setting the host shows to be wrong (a
 // remote_checksum whose shell cannot see the SFTP folders): the config
@@ -108,7 +117,10 @@ func classify(err error) class {
 		te  *sshconn.TimeoutError
 		ser syscall.Errno
 	)
+	var fe *FencedError
 	switch {
+	case errors.As(err, &fe):
+		return classFenced
 	case errors.Is(err, context.Canceled):
 		return classCancel
 	case errors.Is(err, context.DeadlineExceeded) && !errors.As(err, new(*net.OpError)):

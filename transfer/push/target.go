@@ -45,7 +45,7 @@ func runTarget(ctx context.Context, o *Options, name string, t *config.Target, j
 				u := upload{
 					Local: filepath.Join(j.localDir, s.set.Dir, f.Name), Name: f.Name, Dir: j.res.Dir,
 					Size: f.Bytes, MD5: f.MD5, Suffix: t.PartSuffix, Overwrite: overwrite,
-					Checksum: t.RemoteChecksum, NoPosixRename: o.noPosixRename, Recheck: o.Force,
+					Checksum: t.RemoteChecksum, NoPosixRename: o.noPosixRename, Recheck: o.Force, Fence: j.fence,
 				}
 				tk := &task{job: j, set: s, u: u, on: map[string]bool{}, confirmed: map[string]int64{}}
 				if e, ok := j.prev.Lookup(f.Name); ok && sameResend {
@@ -370,6 +370,10 @@ func (r *targetRun) retryOrFail(h *hostState, tk *task, out outcome, err error) 
 		// Needs an operator (a differing remote file, a broken local
 		// file): retrying cannot help.
 		j.hard = true
+		r.failTask(tk, err)
+	case classFenced:
+		// Another machine holds the job's lease now: stop, without an
+		// operator's attention (exit 3) and without trying another host.
 		r.failTask(tk, err)
 	default:
 		// A broken connection is the link's fault, not the file's: the
