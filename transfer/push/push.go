@@ -169,7 +169,7 @@ type job struct {
 	prev     *delivery.Record
 	sets     []*setState
 	errs     []string
-	hard     bool // a failure that needs an operator (exit 1)
+	hard     bool                        // a failure that needs an operator (exit 1)
 	fence    func(context.Context) error // the lease's check (nil: none)
 	verfCols []string
 	written  time.Time // last delivery-record write
