@@ -108,10 +108,14 @@ func runPush(ctx context.Context, opts *PushOptions) error {
 	}
 	rc, closeRec := f.Recorder(c)
 	defer closeRec()
+	leases, err := stages.NewLeases(c, rc)
+	if err != nil {
+		return err
+	}
 	o := push.Options{
 		Config: c, Periods: opts.Period.Periods, Ifaces: ifs, Resend: opts.Resend, Force: opts.Force,
 		Log: f.Log, Status: f.Stdout, Track: stages.TrackPush(rc), Partial: opts.Partial,
-		Bars: f.Terminal(),
+		Bars: f.Terminal(), Claim: leases.Push(),
 	}
 	if opts.JSON {
 		// stdout is the JSON document; status lines go to stderr.
