@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"os"
 	"path"
 	"strings"
 )
@@ -9,9 +10,18 @@ import (
 // SourceHDFS is the HDFS part of a source (inlined into Source): how to
 // reach the cluster and how hard to try.
 type SourceHDFS struct {
+	// HadoopConfDir is a Hadoop client configuration folder (core-site.xml,
+	// hdfs-site.xml) that fills in the keys left unset here, so an edge
+	// node's existing configuration need not be copied into chama.yaml
+	// (default $HADOOP_CONF_DIR; "none" reads none). config/hadoopconf.go.
+	HadoopConfDir string `yaml:"hadoop_conf_dir"`
+	// Nameservice is an HA nameservice id (dfs.nameservices) whose
+	// namenodes are read from the Hadoop conf dir; instead of namenodes.
+	Nameservice string `yaml:"nameservice"`
 	// UseDatanodeHostname dials datanodes by hostname instead of IP
-	// (dfs.client.use.datanode.hostname), for clusters behind NAT.
-	UseDatanodeHostname bool `yaml:"use_datanode_hostname"`
+	// (dfs.client.use.datanode.hostname), for clusters behind NAT. A
+	// pointer, so that an explicit false wins over the Hadoop conf dir.
+	UseDatanodeHostname *bool `yaml:"use_datanode_hostname"`
 	// Kerberos authenticates to a secured cluster.
 	Kerberos *Kerberos `yaml:"kerberos"`
 	// DataTransferProtection is dfs.data.transfer.protection:
@@ -44,13 +54,22 @@ type SourceHDFS struct {
 }
 
 // Kerberos names the files and principals a kerberized cluster needs.
-// Secrets stay in the keytab file; nothing secret is in chama.yaml.
+// Secrets stay in the keytab or ticket cache file; nothing secret is in
+// chama.yaml.
 type Kerberos struct {
 	// Krb5Conf is the krb5.conf file (default /etc/krb5.conf).
 	Krb5Conf string `yaml:"krb5_conf"`
-	// Keytab holds the client's keys.
+	// Keytab holds the client's keys: chama logs in by itself.
 	Keytab string `yaml:"keytab"`
-	// Principal is the client, user[/host]@REALM.
+	// CCache is a ticket cache (FILE: type) that kinit filled, for sites
+	// whose jobs run under a ticket rather than a keytab. With neither
+	// keytab nor ccache, $KRB5CCNAME, else /tmp/krb5cc_<uid>, is used.
+	CCache string `yaml:"ccache"`
+	// CCacheFrom says where CCache came from when chama.yaml did not set
+	// it ($KRB5CCNAME, or the default), for messages.
+	CCacheFrom string `yaml:"-"`
+	// Principal is the client, user[/host]@REALM (with a ticket cache it
+	// may be left out: the cache's principal is used).
 	Principal string `yaml:"principal"`
 	// ServicePrincipal is the namenode's SPN without the realm, such as
 	// nn/_HOST (dfs.namenode.kerberos.principal; _HOST is each namenode's host).
@@ -83,9 +102,32 @@ func (s *Source) applyHDFSDefaults() {
 	if h.SplitAbove == 0 {
 		h.SplitAbove = DefaultHDFSSplitAbove
 	}
-	if k := h.Kerberos; k != nil && k.Krb5Conf == "" {
-		k.Krb5Conf = "/etc/krb5.conf"
+	if k := h.Kerberos; k != nil {
+		if k.Krb5Conf == "" {
+			k.Krb5Conf = DefaultKrb5Conf
+		}
+		// What KRB5CCNAME would hold; a file path is all that is read.
+		k.CCache = strings.TrimPrefix(k.CCache, "FILE:")
 	}
+}
+
+// DefaultKrb5Conf is the krb5.conf read when kerberos.krb5_conf is unset.
+const DefaultKrb5Conf = "/etc/krb5.conf"
+
+// hadoopConfDir is the Hadoop conf dir the source reads, and what named
+// it (hadoop_conf_dir or $HADOOP_CONF_DIR); "" when there is none.
+func (s *Source) hadoopConfDir() (dir, from string) {
+	switch d := s.HDFS.HadoopConfDir; d {
+	case "none":
+		return "", ""
+	case "":
+	default:
+		return d, "hadoop_conf_dir"
+	}
+	if d := os.Getenv("HADOOP_CONF_DIR"); d != "" {
+		return d, "$HADOOP_CONF_DIR"
+	}
+	return "", ""
 }
 
 // validateSFTP checks an sftp source's target (called from Validate).
@@ -97,11 +139,16 @@ func (s *Source) validateSFTP(key string, targets map[string]*Target, bad func(k
 	}
 }
 
-// resolveHDFS makes the Kerberos file paths relative to the config file.
+// resolveHDFS makes the Kerberos file paths and the Hadoop conf dir
+// relative to the config file.
 func (s *Source) resolveHDFS(base string) {
 	if k := s.HDFS.Kerberos; k != nil {
 		k.Krb5Conf = resolveOpt(base, k.Krb5Conf)
 		k.Keytab = resolveOpt(base, k.Keytab)
+		k.CCache = resolveOpt(base, k.CCache)
+	}
+	if d := s.HDFS.HadoopConfDir; d != "none" {
+		s.HDFS.HadoopConfDir = resolveOpt(base, d)
 	}
 }
 
@@ -131,20 +178,22 @@ func (s *Source) validateHDFS(key string, bad func(key, format string, a ...any)
 		bad(key+".target", "is only used with type: sftp")
 	}
 	if s.Type != "hdfs" {
-		if h.Kerberos != nil || h.DataTransferProtection != "" || h.UseDatanodeHostname {
+		if h.Kerberos != nil || h.DataTransferProtection != "" || (h.UseDatanodeHostname != nil && *h.UseDatanodeHostname) {
 			bad(key, "kerberos, data_transfer_protection and use_datanode_hostname are for type: hdfs")
+		}
+		if h.HadoopConfDir != "" || h.Nameservice != "" {
+			bad(key, "hadoop_conf_dir and nameservice are for type: hdfs")
 		}
 		return
 	}
 	if s.Root != "" && !path.IsAbs(s.Root) {
 		bad(key+".root", "an hdfs root is an absolute HDFS path such as /user/hive/warehouse, got %q", s.Root)
 	}
-	for k, a := range s.Namenodes {
-		if i := strings.LastIndex(a, ":"); i <= 0 || i == len(a)-1 {
-			bad(fmt.Sprintf("%s.namenodes[%d]", key, k), "%q is not host:port", a)
-		}
-	}
-	if s.User == "" && h.Kerberos == nil {
+	s.validateNamenodes(key, bad)
+	confDir, _ := s.hadoopConfDir()
+	if s.User == "" && h.Kerberos == nil && confDir == "" {
+		// With a conf dir, hadoop.security.authentication may say kerberos:
+		// HDFSClientConfig checks it then.
 		bad(key+".user", "an hdfs source needs a user (or kerberos)")
 	}
 	if h.Clients < 1 || h.Clients > 64 {
@@ -156,17 +205,75 @@ func (s *Source) validateHDFS(key string, bad func(key, format string, a ...any)
 		bad(key+".data_transfer_protection", "%q is not authentication, integrity or privacy", h.DataTransferProtection)
 	}
 	if k := h.Kerberos; k != nil {
-		kk := key + ".kerberos"
-		if k.Keytab == "" {
-			bad(kk+".keytab", "missing: the client's keys are read from a keytab file")
-		}
-		if at := strings.LastIndex(k.Principal, "@"); k.Principal == "" || at <= 0 || at == len(k.Principal)-1 {
-			bad(kk+".principal", "want user@REALM or user/host@REALM, got %q", k.Principal)
-		}
-		if k.ServicePrincipal == "" {
-			bad(kk+".service_principal", "missing: the namenode's SPN such as nn/_HOST")
-		} else if strings.Contains(k.ServicePrincipal, "@") {
-			bad(kk+".service_principal", "give it without the realm (nn/_HOST, not nn/_HOST@REALM)")
+		k.validate(key+".kerberos", confDir != "", bad)
+	}
+}
+
+// validateNamenodes checks how the namenodes are found: host:port
+// addresses in namenodes, or a nameservice (or fs.defaultFS) resolved
+// through the Hadoop conf dir, never both.
+func (s *Source) validateNamenodes(key string, bad func(key, format string, a ...any)) {
+	ns := s.HDFS.Nameservice
+	for k, a := range s.Namenodes {
+		if !isHostPort(a) {
+			hint := ""
+			if !strings.Contains(a, ":") && !strings.Contains(a, "/") {
+				hint = fmt.Sprintf(" (a nameservice id goes in nameservice: %s, resolved through hadoop_conf_dir)", a)
+			}
+			bad(fmt.Sprintf("%s.namenodes[%d]", key, k), "%q is not host:port%s", a, hint)
 		}
 	}
+	if ns != "" && len(s.Namenodes) > 0 {
+		bad(key+".nameservice", "set namenodes (host:port addresses) or nameservice, not both")
+	}
+	switch {
+	case ns == "":
+	case strings.Contains(ns, "://"):
+		bad(key+".nameservice", "give the id alone (ns1), not the URI %q", ns)
+	case isHostPort(ns):
+		bad(key+".nameservice", "%q is a namenode address: put it in namenodes", ns)
+	case strings.ContainsAny(ns, ":/ \t,"):
+		bad(key+".nameservice", "%q is not a nameservice id such as ns1", ns)
+	}
+	dir, _ := s.hadoopConfDir()
+	if dir != "" {
+		return
+	}
+	why := "$HADOOP_CONF_DIR is not set"
+	if s.HDFS.HadoopConfDir == "none" {
+		why = "hadoop_conf_dir is none"
+	}
+	if ns != "" {
+		bad(key+".nameservice", "a nameservice is resolved through the Hadoop client configuration, and there is none (%s): set hadoop_conf_dir, or give namenodes", why)
+	} else if len(s.Namenodes) == 0 {
+		bad(key+".namenodes", "an hdfs source needs namenode addresses (host:port), or a Hadoop conf dir whose fs.defaultFS names the cluster (hadoop_conf_dir; %s)", why)
+	}
+}
+
+// validate checks a kerberos block (key is its path). Keytab or ticket
+// cache, not both; with a conf dir, the SPN may come from hdfs-site.xml.
+func (k *Kerberos) validate(key string, confDir bool, bad func(key, format string, a ...any)) {
+	if k.Keytab != "" && k.CCache != "" {
+		bad(key, "set keytab or ccache, not both (a keytab logs in by itself; a ticket cache holds the ticket kinit got)")
+	}
+	if c := k.CCache; c != "" && strings.Contains(c, ":") && !strings.HasPrefix(c, "/") {
+		bad(key+".ccache", "%q: only a FILE: ticket cache, a file path, can be read", c)
+	}
+	// With a ticket cache the principal is the cache's; a keytab needs it.
+	if k.Keytab != "" || k.Principal != "" {
+		if at := strings.LastIndex(k.Principal, "@"); k.Principal == "" || at <= 0 || at == len(k.Principal)-1 {
+			bad(key+".principal", "want user@REALM or user/host@REALM, got %q", k.Principal)
+		}
+	}
+	if k.ServicePrincipal == "" && !confDir {
+		bad(key+".service_principal", "missing: the namenode's SPN such as nn/_HOST (or a Hadoop conf dir whose hdfs-site.xml has dfs.namenode.kerberos.principal)")
+	} else if strings.Contains(k.ServicePrincipal, "@") {
+		bad(key+".service_principal", "give it without the realm (nn/_HOST, not nn/_HOST@REALM)")
+	}
+}
+
+// isHostPort reports whether a is host:port (a port, and a host before it).
+func isHostPort(a string) bool {
+	i := strings.LastIndex(a, ":")
+	return i > 0 && i < len(a)-1
 }

@@ -46,6 +46,7 @@ interfaces:
 }
 
 func TestHDFSSourceValidation(t *testing.T) {
+	t.Setenv("HADOOP_CONF_DIR", "") // else a user may come from its Kerberos settings
 	y := `
 sources:
   nn:
@@ -73,7 +74,6 @@ interfaces:
 	for _, want := range []string{
 		`sources.nn.namenodes[0]: "nn1.example" is not host:port`,
 		`sources.nn.root: an hdfs root is an absolute HDFS path`,
-		`sources.nn.kerberos.keytab: missing`,
 		`sources.nn.kerberos.principal: want user@REALM`,
 		`sources.nn.kerberos.service_principal: give it without the realm`,
 		`sources.nn.data_transfer_protection: "secret" is not`,

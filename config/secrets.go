@@ -206,6 +206,20 @@ func (c *Config) checkFiles(sources, targets []string, transform bool) error {
 				bad(key+".kerberos.krb5_conf", checkFile(k.Krb5Conf))
 			}
 		}
+		if s.Type == "hdfs" {
+			// The Hadoop conf dir and the ticket cache, as the stage will
+			// read them (HDFSClientConfig).
+			cc, err := s.HDFSClientConfig(name)
+			var pr *Problems
+			switch {
+			case errors.As(err, &pr):
+				ps = append(ps, pr.List...)
+			case err != nil:
+				ps = append(ps, err.Error())
+			case cc.Kerberos != nil && cc.Kerberos.CCache != "":
+				bad(key+".kerberos.ccache", CheckSecretFile(cc.Kerberos.CCache))
+			}
+		}
 	}
 	for _, name := range targets {
 		t, key := c.Targets[name], "targets."+name

@@ -42,9 +42,7 @@ func (c *Config) validateSource(name string, s *Source, key string, bad badFunc)
 			bad(key+".root", "a file source needs a root folder")
 		}
 	case "hdfs":
-		if len(s.Namenodes) == 0 {
-			bad(key+".namenodes", "an hdfs source needs at least one namenode address")
-		}
+		// namenodes, nameservice or a Hadoop conf dir: validateHDFS.
 	case "sftp":
 		s.validateSFTP(key, c.Targets, bad)
 	case "":

@@ -18,6 +18,7 @@ import (
 	"github.com/colinmarc/hdfs/v2"
 	krbclient "github.com/jcmturner/gokrb5/v8/client"
 	krbconfig "github.com/jcmturner/gokrb5/v8/config"
+	"github.com/jcmturner/gokrb5/v8/credentials"
 	"github.com/jcmturner/gokrb5/v8/keytab"
 
 	"github.com/chama-data/chama/config"
@@ -36,7 +37,8 @@ type HDFSOptions struct {
 	Root string
 	// UseDatanodeHostname dials datanodes by name instead of IP.
 	UseDatanodeHostname bool
-	// Kerberos, when set, authenticates with a keytab.
+	// Kerberos, when set, authenticates with a keytab or a ticket cache
+	// (config.Source.HDFSClientConfig fills in the defaults).
 	Kerberos *config.Kerberos
 	// DataTransferProtection: "", authentication, integrity or privacy.
 	DataTransferProtection string
@@ -105,7 +107,7 @@ func (h *HDFS) addresses() []string {
 }
 
 // NewHDFS checks the options and, with Kerberos, reads krb5.conf and the
-// keytab; it does not connect (the first call does).
+// keytab or ticket cache; it does not connect (the first call does).
 func NewHDFS(o HDFSOptions) (*HDFS, error) {
 	if len(o.Namenodes) == 0 {
 		return nil, errors.New("hdfs: no namenode address")
@@ -141,19 +143,31 @@ func NewHDFS(o HDFSOptions) (*HDFS, error) {
 	return h, nil
 }
 
-// kerberosClient loads krb5.conf and the keytab and makes a client for
-// the principal. Nothing secret is logged: errors name files, not keys.
+// kerberosClient loads krb5.conf and the keytab or the ticket cache and
+// makes a client for the principal. Nothing secret is logged: errors name
+// files, not keys or tickets.
 func kerberosClient(k *config.Kerberos) (*krbclient.Client, error) {
-	at := strings.LastIndex(k.Principal, "@")
-	if at <= 0 || at == len(k.Principal)-1 {
-		return nil, fmt.Errorf("kerberos principal %q: want user@REALM", k.Principal)
-	}
 	if k.ServicePrincipal == "" {
 		return nil, errors.New("kerberos: no service_principal (the namenode SPN, e.g. nn/_HOST)")
+	}
+	ccache := strings.TrimPrefix(k.CCache, "FILE:")
+	if k.Keytab != "" && ccache != "" {
+		return nil, errors.New("kerberos: keytab and ccache are both set: use one")
+	}
+	if k.Keytab == "" && ccache == "" {
+		return nil, errors.New("kerberos: neither keytab nor ccache (a ticket cache) is set")
+	}
+	if k.Keytab != "" || k.Principal != "" {
+		if at := strings.LastIndex(k.Principal, "@"); at <= 0 || at == len(k.Principal)-1 {
+			return nil, fmt.Errorf("kerberos principal %q: want user@REALM", k.Principal)
+		}
 	}
 	cfg, err := krbconfig.Load(k.Krb5Conf)
 	if err != nil {
 		return nil, fmt.Errorf("kerberos krb5_conf %s: %w", k.Krb5Conf, err)
+	}
+	if ccache != "" {
+		return ccacheClient(k, ccache, cfg)
 	}
 	if err := config.CheckSecretFile(k.Keytab); err != nil {
 		return nil, fmt.Errorf("kerberos keytab: %w", err)
@@ -162,8 +176,34 @@ func kerberosClient(k *config.Kerberos) (*krbclient.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kerberos keytab %s: %w", k.Keytab, err)
 	}
+	at := strings.LastIndex(k.Principal, "@")
 	user, realm := k.Principal[:at], k.Principal[at+1:]
 	return krbclient.NewWithKeytab(user, realm, kt, cfg, krbclient.DisablePAFXFAST(true)), nil
+}
+
+// ccacheClient makes a client from a ticket cache that kinit filled: its
+// TGT is used until it expires (nothing renews it: a new kinit does).
+func ccacheClient(k *config.Kerberos, path string, cfg *krbconfig.Config) (*krbclient.Client, error) {
+	what := "kerberos ccache"
+	if k.CCacheFrom != "" {
+		what += " (" + k.CCacheFrom + ")"
+	}
+	if err := config.CheckSecretFile(path); err != nil {
+		return nil, fmt.Errorf("%s: %w: run kinit, or set kerberos.keytab", what, err)
+	}
+	cc, err := credentials.LoadCCache(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s is not a ticket cache that can be read (%v): run kinit again", what, path, err)
+	}
+	holder := cc.GetClientPrincipalName().PrincipalNameString() + "@" + cc.GetClientRealm()
+	if k.Principal != "" && k.Principal != holder {
+		return nil, fmt.Errorf("%s: %s holds the tickets of %s, not of kerberos.principal %s: kinit as %s, or fix kerberos.principal", what, path, holder, k.Principal, k.Principal)
+	}
+	cl, err := krbclient.NewFromCCache(cc, cfg, krbclient.DisablePAFXFAST(true))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s (tickets of %s): %v: run kinit again", what, path, holder, err)
+	}
+	return cl, nil
 }
 
 func (h *HDFS) String() string {
@@ -184,6 +224,10 @@ func (h *HDFS) client() (*hdfs.Client, error) {
 	}
 	if h.krb != nil {
 		if err := h.krb.Login(); err != nil {
+			if k := h.opts.Kerberos; k.Keytab == "" {
+				// A ticket cache cannot log in again by itself.
+				return nil, fmt.Errorf("hdfs %s: kerberos login with the ticket cache %s: %w (an expired ticket needs a new kinit)", h.opts.Name, k.CCache, err)
+			}
 			return nil, fmt.Errorf("hdfs %s: kerberos login: %w", h.opts.Name, err)
 		}
 	}

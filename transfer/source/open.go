@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/chama-data/chama/config"
 )
@@ -23,15 +24,26 @@ func Open(cfg *config.Config, name string) (Source, error) {
 	case "file":
 		return &Local{Root: s.Root}, nil
 	case "hdfs":
+		// The Hadoop conf dir is read here, when the source is used, and
+		// what it supplied is logged: a site can see which namenodes and
+		// which security settings it got, and from where.
+		cc, err := s.HDFSClientConfig(name)
+		if err != nil {
+			return nil, err
+		}
+		if cc.ConfDir != "" || len(cc.Resolved) > 0 {
+			slog.Default().Info("hdfs source: Hadoop client configuration", "source", name,
+				"conf_dir", cc.ConfDir, "conf_dir_from", cc.ConfDirFrom, "resolved", strings.Join(cc.Resolved, "; "))
+		}
 		h := s.HDFS
 		src, err := NewHDFS(HDFSOptions{
 			Name:                   name,
-			Namenodes:              s.Namenodes,
+			Namenodes:              cc.Namenodes,
 			User:                   s.User,
 			Root:                   s.Root,
-			UseDatanodeHostname:    h.UseDatanodeHostname,
-			Kerberos:               h.Kerberos,
-			DataTransferProtection: h.DataTransferProtection,
+			UseDatanodeHostname:    cc.UseDatanodeHostname,
+			Kerberos:               cc.Kerberos,
+			DataTransferProtection: cc.DataTransferProtection,
 			Timeout:                h.Timeout.D(),
 			ConnectTimeout:         h.ConnectTimeout.D(),
 			Clients:                h.Clients,
