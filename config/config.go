@@ -33,6 +33,7 @@ type Config struct {
 	// ChunkStore is where hour chunks live when several machines pack one
 	// day (config/cluster.go); empty: the workdir.
 	ChunkStore *ChunkStore `yaml:"chunk_store"`
+	Airflow    *Airflow    `yaml:"airflow"` // `chama airflow-dag`: pool, queues, runs at once (config/airflow.go)
 
 	path string // the file it was read from
 }
@@ -335,6 +336,7 @@ func (c *Config) Validate() error {
 	if c.Transform != nil {
 		c.Transform.validate(c, bad) // config/transform.go
 	}
+	c.Airflow.validate(c, bad) // config/airflow.go
 	if len(ps) > 0 {
 		return &Problems{List: ps}
 	}

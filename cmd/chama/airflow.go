@@ -33,16 +33,21 @@ func NewCmdAirflowDag(f *Factory, runF func(context.Context, *AirflowDagOptions)
 		Short: "Render an Airflow DAG (pull, pack, push, verify per interface) from the config",
 		Long: `airflow-dag writes a Python DAG file that runs, per configured interface and
 period, pull (HDFS sources) -> pack -> push (when routed) -> verify (--remote
-when routed), then report volume. Each task runs one chama subcommand (a
-PythonOperator, no shell: --binary and --config-path reach chama unchanged,
-whatever they hold) and maps its exit code: 3 (partly done) and 4 (not
-ready) fail the try and Airflow retries it (--retries, exponential backoff
-from --retry-minutes); 1 (failure) and 2 (usage or config error) fail the
-task at once, without retries; a chama killed by a signal is retried. Day
-interfaces go in a daily DAG (default 00:30, for the day before), hourly
-interfaces in <dag-id>_hourly. Each task passes Airflow's run id as
-CHAMA_RUN_ID, so ledger rows and JSON logs carry it. Render again whenever
-the interfaces change.
+when routed), then report volume. An hourly_pack interface pulls and packs
+its 24 hours side by side (tasks pull_<iface>_HH, pack_<iface>_HH), and its
+day's pack, the assembly, waits for all of them. Each task runs one chama
+subcommand (a PythonOperator, no shell: --binary and --config-path reach
+chama unchanged, whatever they hold) and maps its exit code: 3 (partly
+done) and 4 (not ready) fail the try and Airflow retries it (--retries,
+exponential backoff from --retry-minutes); 1 (failure) and 2 (usage or
+config error) fail the task at once, without retries; a chama killed by a
+signal is retried. Day interfaces go in a daily DAG (default 00:30, for the
+day before), hourly interfaces in <dag-id>_hourly. The config's airflow
+section gives every task a pool (pool_slots per stage) and a queue (queues
+per interface), and sets max_active_runs (default 2: runs are different
+periods, which never share a unit of work) and max_active_tasks. Each task
+passes Airflow's run id as CHAMA_RUN_ID, so ledger rows and JSON logs carry
+it. Render again whenever the interfaces or the airflow section change.
 
 Exit codes: 0 written; 2 usage or config error.`,
 		Example: `  chama airflow-dag --out /opt/airflow/dags/chama.py \

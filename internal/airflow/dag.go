@@ -2,7 +2,13 @@
 // airflow-dag`), so the schedule stays in step with the interfaces
 // configured: one chain of tasks per interface and period, pull (for
 // HDFS sources) -> pack -> push (when routed) -> verify, each a chama
-// subcommand run without a shell. chama's exit codes drive Airflow: 0
+// subcommand run without a shell. An hourly_pack interface's 24 hours are
+// pulled and packed side by side in the daily DAG, and its day's pack
+// (the assembly) waits for all of them. The config's airflow section
+// (config/airflow.go) gives every task its pool, pool slots and queue,
+// and each DAG its max_active_runs: runs are different periods, and
+// chama's locks and leases key on interface and period, so runs side by
+// side never share a unit of work. chama's exit codes drive Airflow: 0
 // success; 3 (partly done) and 4 (input not ready) fail the try, which
 // Airflow retries later; 1 (failure) and 2 (usage or config error) fail
 // the task at once (AirflowFailException), since retrying cannot help;
@@ -34,7 +40,8 @@ type Options struct {
 	ConfigPath string
 	// Binary is chama on the worker (default "chama").
 	Binary string
-	// DagID prefix (default "chama"); hourly interfaces get "<id>_hourly".
+	// DagID prefix (default "chama"); hourly interfaces (granularity:
+	// hour) get "<id>_hourly".
 	DagID string
 	// Schedule of the daily DAG (default "30 0 * * *": 00:30, for the day
 	// before); the hourly DAG runs at minute 20 of every hour.
@@ -46,20 +53,34 @@ type Options struct {
 	Owner          string // default "chama"
 }
 
+// task is one chama subcommand in the DAG file.
 type task struct {
-	ID   string
-	Args string // chama's arguments after the global flags, a Python list expression
+	Stage string // pull, pack, push, verify or report: its pool slots
+	Name  string // the task id; an hour task's id is Name + "_" + HH
+	Var   string // the Python variable
+	ID    string // the task id, a Python expression
+	Args  string // chama's arguments after the global flags, a Python list expression
+	Kw    string // more keyword arguments of chama(): ", pool=...", or ""
 }
 
+// chain is the tasks of one interface in a DAG.
 type chain struct {
 	Iface string
-	Tasks []task
+	// Hour, for an hourly_pack interface in the daily DAG, is the chain of
+	// one hour (pull, pack), made for each hour HH of HOURS in a loop:
+	// the 24 chains run side by side, and the day's assembly, Tasks[0],
+	// waits for all of them.
+	Hour []task
+	// HoursVar is the Python list of the hours' last tasks.
+	HoursVar string
+	Tasks    []task // in order
 }
 
 type dag struct {
-	ID, Schedule, Period, Doc string
-	Chains                    []chain
-	Report                    string // a task after every chain
+	ID, Schedule, Period, Doc     string
+	MaxActiveRuns, MaxActiveTasks int
+	Chains                        []chain
+	Report                        *task // a task after every chain
 }
 
 type view struct {
@@ -68,10 +89,33 @@ type view struct {
 	DAGs   []dag
 }
 
+// hours are the hours of a day: "07" is the end of the period YYYYMMDD07.
+var hours = func() []string {
+	hs := make([]string, 24)
+	for h := range hs {
+		hs[h] = fmt.Sprintf("%02d", h)
+	}
+	return hs
+}()
+
 // Render writes the DAG file.
 func Render(w io.Writer, o Options) error {
+	v, err := build(o)
+	if err != nil {
+		return err
+	}
+	return tmpl.Execute(w, v)
+}
+
+// build fills in the defaults of o and lays out the DAGs: per interface,
+// pull (HDFS sources) -> pack -> push (when routed) -> verify, where an
+// hourly_pack interface's pack is the assembly of its day, after the 24
+// hours pulled and packed side by side (hour tasks "<stage>_<iface>_HH").
+// Day interfaces go in the daily DAG, hourly ones in <id>_hourly; every
+// task gets the airflow section's pool, pool slots and queue.
+func build(o Options) (view, error) {
 	if o.Config == nil {
-		return fmt.Errorf("airflow: no config")
+		return view{}, fmt.Errorf("airflow: no config")
 	}
 	if o.Ifaces == nil {
 		o.Ifaces, _ = o.Config.Select("")
@@ -103,43 +147,68 @@ func Render(w io.Writer, o Options) error {
 	if o.ConfigPath == "" {
 		o.ConfigPath = o.Config.Path()
 	}
+	af := o.Config.Airflow // nil: every default
+	kw := func(stage, iface string) string {
+		var b strings.Builder
+		if p := af.PoolName(); p != "" {
+			b.WriteString(", pool=" + pyString(p))
+		}
+		if n := af.Slots(stage); n != 1 {
+			fmt.Fprintf(&b, ", pool_slots=%d", n)
+		}
+		if q := af.QueueFor(iface); q != "" {
+			b.WriteString(", queue=" + pyString(q))
+		}
+		return b.String()
+	}
 	daily := dag{ID: o.DagID, Schedule: o.Schedule, Period: "{{ ds_nodash }}",
 		Doc: "Day D is processed by the run whose logical date is D (it starts after D ends)."}
 	hourly := dag{ID: o.DagID + "_hourly", Schedule: o.HourlySchedule, Period: "{{ logical_date.strftime('%Y%m%d%H') }}",
 		Doc: "Hour H is processed by the run whose logical date is H."}
+	for _, d := range []*dag{&daily, &hourly} {
+		d.MaxActiveRuns, d.MaxActiveTasks = af.RunsAtOnce(), af.TasksAtOnce()
+	}
 	for _, ifc := range o.Ifaces {
+		// The name is part of Python variable names and task ids: the
+		// config allows letters and digits only; a config built
+		// otherwise is refused rather than quoted.
+		if !plainName(ifc.Name) {
+			return view{}, fmt.Errorf("airflow: interface name %q: letters and digits only", ifc.Name)
+		}
 		hdfs := false
 		if src := o.Config.Sources[ifc.Source]; src != nil && src.Type == "hdfs" {
 			hdfs = true
 		}
-		addTo := func(c *chain, stage, date string, extra ...string) {
-			c.Tasks = append(c.Tasks, task{ID: stage + "_" + ifc.Name, Args: args([]string{stage, "--date"}, date, append([]string{"--iface", ifc.Name}, extra...))})
-		}
-		if ifc.HourlyPack {
-			// Each hour is packed as it lands and the day's known hours go
-			// out early (push --partial); the daily chain below assembles
-			// the day, sends the rest and the .verf, and verifies.
-			h := chain{Iface: ifc.Name}
-			if hdfs {
-				addTo(&h, "pull", "PERIOD")
+		// stage makes the task of one stage: for the period (date PERIOD),
+		// or for hour HH of the day (date HOUR, hour true).
+		stage := func(name, date string, hour bool, extra ...string) task {
+			id := name + "_" + ifc.Name
+			t := task{Stage: name, Name: id, Var: id, ID: pyString(id), Kw: kw(name, ifc.Name),
+				Args: args([]string{name, "--date"}, date, append([]string{"--iface", ifc.Name}, extra...))}
+			if hour {
+				t.Var, t.ID = id+"_hh", pyString(id+"_")+" + HH"
 			}
-			addTo(&h, "pack", "PERIOD")
-			if len(ifc.Routes) > 0 {
-				addTo(&h, "push", "DAY", "--partial")
-			}
-			hourly.Chains = append(hourly.Chains, h)
+			return t
 		}
 		c := chain{Iface: ifc.Name}
-		if hdfs {
-			addTo(&c, "pull", "PERIOD")
+		if ifc.HourlyPack {
+			// The hours are pulled and packed side by side; the day's
+			// pack assembles them (docs/hourly.md).
+			if hdfs {
+				c.Hour = append(c.Hour, stage("pull", "HOUR", true))
+			}
+			c.Hour = append(c.Hour, stage("pack", "HOUR", true))
+			c.HoursVar = "hours_" + ifc.Name
+		} else if hdfs {
+			c.Tasks = append(c.Tasks, stage("pull", "PERIOD", false))
 		}
-		addTo(&c, "pack", "PERIOD")
+		c.Tasks = append(c.Tasks, stage("pack", "PERIOD", false))
 		var remote []string
 		if len(ifc.Routes) > 0 {
-			addTo(&c, "push", "PERIOD")
+			c.Tasks = append(c.Tasks, stage("push", "PERIOD", false))
 			remote = []string{"--remote"}
 		}
-		addTo(&c, "verify", "PERIOD", remote...)
+		c.Tasks = append(c.Tasks, stage("verify", "PERIOD", false, remote...))
 		if ifc.Granularity == "hour" {
 			hourly.Chains = append(hourly.Chains, c)
 		} else {
@@ -156,16 +225,28 @@ func Render(w io.Writer, o Options) error {
 			names = append(names, c.Iface)
 		}
 		if d.ID == o.DagID {
-			d.Report = args([]string{"report", "volume", "--date"}, "PERIOD", []string{"--iface", strings.Join(names, ",")})
+			d.Report = &task{Stage: "report", Name: "report_volume", Var: "report_volume", ID: pyString("report_volume"),
+				Args: args([]string{"report", "volume", "--date"}, "PERIOD", []string{"--iface", strings.Join(names, ",")}),
+				Kw:   `, retries=0, trigger_rule="all_done"` + kw("report", "")}
 		}
 		dags = append(dags, d)
 	}
-	return tmpl.Execute(w, view{Options: o, Source: comment(o.ConfigPath), DAGs: dags})
+	return view{Options: o, Source: comment(o.ConfigPath), DAGs: dags}, nil
+}
+
+// plainName reports whether s is non-empty ASCII letters and digits.
+func plainName(s string) bool {
+	for _, r := range s {
+		if !(r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // args is a Python list expression: the literals before, the Python
-// variable date (PERIOD or DAY, a Jinja template that Airflow renders),
-// the literals after.
+// variable date (PERIOD, DAY or HOUR: a Jinja template that Airflow
+// renders), the literals after.
 func args(before []string, date string, after []string) string {
 	var b strings.Builder
 	b.WriteByte('[')
@@ -237,12 +318,22 @@ func comment(s string) string {
 var tmpl = template.Must(template.New("dag").Delims("[[", "]]").Funcs(template.FuncMap{
 	"py":  pyString,
 	"dec": func(n int) int { return n - 1 },
+	"pylist": func(ss []string) string {
+		q := make([]string, len(ss))
+		for i, s := range ss {
+			q[i] = pyString(s)
+		}
+		return "[" + strings.Join(q, ", ") + "]"
+	},
+	"hours": func() []string { return hours },
 }).Parse(`# Generated by ` + "`chama airflow-dag`" + ` from [[ .Source ]].
 # Do not edit: change the config and render again, so the DAG and the
 # configured interfaces stay in step.
 #
 # Each interface is a chain of chama subcommands for the period, each run
-# without a shell. chama's exit code decides what Airflow does:
+# without a shell; an hourly_pack interface first pulls and packs its 24
+# hours side by side, and the day's pack assembles them. chama's exit code
+# decides what Airflow does:
 #   0      done;
 #   3, 4   partly done / input not ready: the try fails and Airflow retries
 #          it later, with backoff (safe: every stage can be re-run);
@@ -262,6 +353,7 @@ CHAMA = [[ py .Binary ]]
 CONFIG = [[ py .ConfigPath ]]
 RETRIED = {3: "partly done", 4: "input not ready"}
 NOT_RETRIED = {1: "failed", 2: "usage or config error"}
+HOURS = [[ pylist hours ]]
 
 default_args = {
     "owner": [[ py .Owner ]],
@@ -301,7 +393,8 @@ def run_chama(chama_args, run_id):
 
 def chama(task_id, chama_args, **kw):
     """A task that runs one chama subcommand; op_kwargs are templated, so
-    PERIOD and DAY in chama_args become the run's period."""
+    PERIOD, DAY and HOUR in chama_args become the run's period, its day
+    and an hour of the day."""
     return PythonOperator(
         task_id=task_id,
         python_callable=run_chama,
@@ -316,7 +409,10 @@ with DAG(
     schedule=[[ py .Schedule ]],
     start_date=datetime.fromisoformat([[ py $.StartDate ]]),
     catchup=False,
-    max_active_runs=1,
+    max_active_runs=[[ .MaxActiveRuns ]],
+[[- if .MaxActiveTasks ]]
+    max_active_tasks=[[ .MaxActiveTasks ]],
+[[- end ]]
     default_args=default_args,
     tags=["chama"],
 ) as dag_[[ $n ]]:
@@ -326,18 +422,30 @@ with DAG(
 [[- range .Chains ]]
 
     # interface [[ .Iface ]]
-[[- range $i, $t := .Tasks ]]
-    [[ $t.ID ]] = chama([[ py $t.ID ]], [[ $t.Args ]])
+[[- if .Hour ]]: its hours side by side, then the day's assembly
+    [[ .HoursVar ]] = []
+    for HH in HOURS:
+        HOUR = DAY + HH
+[[- range .Hour ]]
+        [[ .Var ]] = chama([[ .ID ]], [[ .Args ]][[ .Kw ]])
 [[- end ]]
-    [[ range $i, $t := .Tasks ]][[ if $i ]] >> [[ end ]][[ $t.ID ]][[ end ]]
-    verified.append([[ (index .Tasks (len .Tasks | dec)).ID ]])
+[[- if gt (len .Hour) 1 ]]
+        [[ range $i, $t := .Hour ]][[ if $i ]] >> [[ end ]][[ $t.Var ]][[ end ]]
 [[- end ]]
-[[- if .Report ]]
+        [[ .HoursVar ]].append([[ (index .Hour (len .Hour | dec)).Var ]])
+[[- end ]]
+[[- range .Tasks ]]
+    [[ .Var ]] = chama([[ .ID ]], [[ .Args ]][[ .Kw ]])
+[[- end ]]
+    [[ if .Hour ]][[ .HoursVar ]] >> [[ end ]][[ range $i, $t := .Tasks ]][[ if $i ]] >> [[ end ]][[ $t.Var ]][[ end ]]
+    verified.append([[ (index .Tasks (len .Tasks | dec)).Var ]])
+[[- end ]]
+[[- with .Report ]]
 
     # Volume against the same hours 1 and 28 days earlier; alerts (exit 1)
     # fail it without retries, like every exit 1.
-    report_volume = chama("report_volume", [[ .Report ]], retries=0, trigger_rule="all_done")
-    verified >> report_volume
+    [[ .Var ]] = chama([[ .ID ]], [[ .Args ]][[ .Kw ]])
+    verified >> [[ .Var ]]
 [[- end ]]
 [[ end ]][[ end -]]
 `))

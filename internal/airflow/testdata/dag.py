@@ -3,7 +3,9 @@
 # configured interfaces stay in step.
 #
 # Each interface is a chain of chama subcommands for the period, each run
-# without a shell. chama's exit code decides what Airflow does:
+# without a shell; an hourly_pack interface first pulls and packs its 24
+# hours side by side, and the day's pack assembles them. chama's exit code
+# decides what Airflow does:
 #   0      done;
 #   3, 4   partly done / input not ready: the try fails and Airflow retries
 #          it later, with backoff (safe: every stage can be re-run);
@@ -23,6 +25,7 @@ CHAMA = "/usr/local/bin/chama"
 CONFIG = "/etc/chama/chama.yaml"
 RETRIED = {3: "partly done", 4: "input not ready"}
 NOT_RETRIED = {1: "failed", 2: "usage or config error"}
+HOURS = ["00", "01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12", "13", "14", "15", "16", "17", "18", "19", "20", "21", "22", "23"]
 
 default_args = {
     "owner": "chama",
@@ -62,7 +65,8 @@ def run_chama(chama_args, run_id):
 
 def chama(task_id, chama_args, **kw):
     """A task that runs one chama subcommand; op_kwargs are templated, so
-    PERIOD and DAY in chama_args become the run's period."""
+    PERIOD, DAY and HOUR in chama_args become the run's period, its day
+    and an hour of the day."""
     return PythonOperator(
         task_id=task_id,
         python_callable=run_chama,
@@ -77,7 +81,7 @@ with DAG(
     schedule="30 0 * * *",
     start_date=datetime.fromisoformat("2024-12-01"),
     catchup=False,
-    max_active_runs=1,
+    max_active_runs=2,
     default_args=default_args,
     tags=["chama"],
 ) as dag_0:
@@ -85,12 +89,18 @@ with DAG(
     DAY = "{{ ds_nodash }}"
     verified = []
 
-    # interface 51007
-    pull_51007 = chama("pull_51007", ["pull", "--date", PERIOD, "--iface", "51007"])
+    # interface 51007: its hours side by side, then the day's assembly
+    hours_51007 = []
+    for HH in HOURS:
+        HOUR = DAY + HH
+        pull_51007_hh = chama("pull_51007_" + HH, ["pull", "--date", HOUR, "--iface", "51007"])
+        pack_51007_hh = chama("pack_51007_" + HH, ["pack", "--date", HOUR, "--iface", "51007"])
+        pull_51007_hh >> pack_51007_hh
+        hours_51007.append(pack_51007_hh)
     pack_51007 = chama("pack_51007", ["pack", "--date", PERIOD, "--iface", "51007"])
     push_51007 = chama("push_51007", ["push", "--date", PERIOD, "--iface", "51007"])
     verify_51007 = chama("verify_51007", ["verify", "--date", PERIOD, "--iface", "51007", "--remote"])
-    pull_51007 >> pack_51007 >> push_51007 >> verify_51007
+    hours_51007 >> pack_51007 >> push_51007 >> verify_51007
     verified.append(verify_51007)
 
     # Volume against the same hours 1 and 28 days earlier; alerts (exit 1)
@@ -104,20 +114,13 @@ with DAG(
     schedule="20 * * * *",
     start_date=datetime.fromisoformat("2024-12-01"),
     catchup=False,
-    max_active_runs=1,
+    max_active_runs=2,
     default_args=default_args,
     tags=["chama"],
 ) as dag_1:
     PERIOD = "{{ logical_date.strftime('%Y%m%d%H') }}"
     DAY = "{{ ds_nodash }}"
     verified = []
-
-    # interface 51007
-    pull_51007 = chama("pull_51007", ["pull", "--date", PERIOD, "--iface", "51007"])
-    pack_51007 = chama("pack_51007", ["pack", "--date", PERIOD, "--iface", "51007"])
-    push_51007 = chama("push_51007", ["push", "--date", DAY, "--iface", "51007", "--partial"])
-    pull_51007 >> pack_51007 >> push_51007
-    verified.append(push_51007)
 
     # interface 99001
     pack_99001 = chama("pack_99001", ["pack", "--date", PERIOD, "--iface", "99001"])

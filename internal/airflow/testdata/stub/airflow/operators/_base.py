@@ -31,11 +31,17 @@ def context(run_id="manual__test", logical_date=datetime.datetime(2024, 12, 12, 
 class BaseOperator:
     template_fields = ()
 
-    def __init__(self, task_id, retries=None, trigger_rule="all_success", **kw):
+    def __init__(self, task_id, retries=None, trigger_rule="all_success", pool=None, pool_slots=1, queue=None, **kw):
         self.task_id = task_id
         self.retries = retries
         self.trigger_rule = trigger_rule
+        self.pool = pool
+        self.pool_slots = pool_slots
+        self.queue = queue
+        self.upstream = set()  # task ids, like Airflow's upstream_task_ids
         self.dag = airflow._dag[-1]
+        if (self.dag.dag_id, task_id) in airflow.TASKS:
+            raise ValueError("duplicate task id %s.%s" % (self.dag.dag_id, task_id))
         airflow.TASKS[(self.dag.dag_id, task_id)] = self
 
     def run(self, ctx):
@@ -43,10 +49,17 @@ class BaseOperator:
             setattr(self, f, render(getattr(self, f), ctx))
         return self.execute(ctx)
 
-    def __rshift__(self, other):
+    def set_downstream(self, other):
+        for o in other if isinstance(other, (list, tuple)) else [other]:
+            o.upstream.add(self.task_id)
+
+    def __rshift__(self, other):  # self >> other (a task or a list)
+        self.set_downstream(other)
         return other
 
-    def __rrshift__(self, other):
+    def __rrshift__(self, other):  # [tasks] >> self
+        for o in other:
+            o.set_downstream(self)
         return self
 
 
