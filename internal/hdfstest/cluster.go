@@ -7,11 +7,15 @@
 //
 // What it serves:
 //   - namenode: getFileInfo, getListing (paged), getBlockLocations,
-//     getServerDefaults and renewLease. Every other method is answered with
-//     RpcNoSuchMethodException.
+//     getServerDefaults and renewLease; for writes (write.go) create,
+//     addBlock, abandonBlock, updateBlockForPipeline, complete, mkdirs,
+//     delete, rename2, rename and setPermission. Every other method is
+//     answered with RpcNoSuchMethodException.
 //   - datanode: readBlock (op 81) with CRC32C chunk checksums (CRC32 with
-//     Options.CRC32) in 64 KiB packets, and blockChecksum (op 85: MD5 of
-//     the block's chunk CRCs, as a real datanode computes it).
+//     Options.CRC32) in 64 KiB packets, blockChecksum (op 85: MD5 of
+//     the block's chunk CRCs, as a real datanode computes it), and
+//     writeBlock (op 80, datanode_write.go): a new block's packets, each
+//     CRC-checked and acknowledged once on disk.
 //
 // How files map: HDFS path /a/b is <Root>/a/b. A file is cut into blocks
 // of Options.BlockSize at the moment its locations are asked for; block
@@ -20,18 +24,34 @@
 // the folder), so "replicas" are the same bytes and a file changed on disk
 // changes every replica at once.
 //
+// How writes map: create makes the backing file at once (empty, visible,
+// as HDFS shows a file under construction) and gives the client a lease;
+// each addBlock names one datanode (a pipeline of one), which writes the
+// block's bytes at their place in the backing file; complete checks the
+// lengths the client reports against what the datanode received and
+// closes the file. Every block but the last must be full (the client
+// only ever sends full blocks), so that reads cut the file as it was
+// written. The CRCs the client sends are checked, not stored: reads
+// compute them again from the bytes, so a file written with CRC32C reads
+// back with the cluster's checksum type. Namespace changes are
+// serialized; rename2 is one rename(2), so replacing a file is atomic in
+// the folder too. Permissions given by create, mkdirs and setPermission
+// are remembered (not applied to the folder) and reported.
+//
 // Faults tests can inject: a namenode that is down (connection refused),
 // standby (answers StandbyException) or hung (answers late), a datanode
 // that is down, closes
-// the connection after N bytes of a block, sleeps between packets, or
-// reports a wrong block checksum, and a hook called when a block read
-// starts (to change a file during a pull).
+// the connection after N bytes of a block read or write, sleeps between
+// packets or acks, or reports a wrong block checksum, and a hook called
+// when a block read starts (to change a file during a pull).
 //
-// Limits: read-only (no create/append/delete/rename, no leases beyond
-// renewLease), no security (SASL/Kerberos handshakes and block tokens are
-// refused or ignored; tokens are empty), no erasure coding, no
-// snapshots, no short-circuit reads, one block pool, permissions are
-// reported as 0644/0755 and the owner is the user the client claims. It
+// Limits: no append, no truncate, no pipeline recovery and no write
+// pipeline of more than one datanode, no hflush/hsync visibility rules,
+// leases never expire (renewLease is accepted, nothing recovers a lease),
+// no security (SASL/Kerberos handshakes and block tokens are refused or
+// ignored; tokens are empty), no erasure coding, no snapshots, no
+// short-circuit reads, one block pool, no owners (the owner is the user
+// the client claims), and a file's block size must be the cluster's. It
 // listens on 127.0.0.1 only.
 package hdfstest
 
@@ -82,6 +102,11 @@ type Cluster struct {
 	blocks   map[uint64]blockKey
 	nextID   uint64
 	readHook func(path string, block int)
+
+	// ns serializes namespace changes and guards w, the files being
+	// written (write.go). Lock order: ns, then mu.
+	ns sync.Mutex
+	w  writeState
 }
 
 type blockKey struct {
@@ -118,7 +143,7 @@ func Start(opts Options) (*Cluster, error) {
 	if opts.ListLimit <= 0 {
 		opts.ListLimit = 1000
 	}
-	c := &Cluster{opts: opts, blockIDs: map[blockKey]uint64{}, blocks: map[uint64]blockKey{}, nextID: 1073741825}
+	c := &Cluster{opts: opts, blockIDs: map[blockKey]uint64{}, blocks: map[uint64]blockKey{}, nextID: 1073741825, w: newWriteState()}
 	for i := 0; i < opts.Datanodes; i++ {
 		d, err := startDatanode(c, i)
 		if err != nil {
@@ -167,6 +192,7 @@ func (c *Cluster) Close() error {
 	for _, d := range c.Datanodes {
 		d.Stop()
 	}
+	c.closeOpen()
 	return nil
 }
 

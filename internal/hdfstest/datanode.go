@@ -17,7 +17,8 @@ import (
 )
 
 // DataTransferProtocol constants (datatransfer.proto and the Java
-// DataTransferProtocol): version 28, op codes, statuses.
+// DataTransferProtocol): version 28, op codes, statuses (the write path's
+// are in datanode_write.go).
 const (
 	dataTransferVersion = 28
 	opReadBlock         = 81
@@ -39,10 +40,15 @@ type Fault struct {
 	CloseAfter int64
 	// Times limits CloseAfter to that many reads (0: every read).
 	Times int
-	// PacketDelay is slept before each data packet (a slow node).
+	// PacketDelay is slept before each data packet sent, and before each
+	// ack of a packet received (a slow node).
 	PacketDelay time.Duration
 	// BadChecksum makes blockChecksum answer a wrong MD5.
 	BadChecksum bool
+	// CutWriteAfter > 0: a block write is cut (connection closed, no
+	// ack) once the block would pass this many bytes; the bytes before
+	// stay on disk, as a dying datanode leaves them.
+	CutWriteAfter int64
 }
 
 // Datanode is one datanode of a test cluster.
@@ -58,8 +64,10 @@ type Datanode struct {
 	fault Fault
 	cuts  int
 
-	reads     atomic.Int64 // readBlock ops started
-	bytesSent atomic.Int64
+	reads         atomic.Int64 // readBlock ops started
+	bytesSent     atomic.Int64
+	writes        atomic.Int64 // writeBlock ops started
+	bytesReceived atomic.Int64
 }
 
 func startDatanode(c *Cluster, i int) (*Datanode, error) {
@@ -88,6 +96,13 @@ func (d *Datanode) Reads() int64 { return d.reads.Load() }
 
 // BytesSent is how many block data bytes the node sent.
 func (d *Datanode) BytesSent() int64 { return d.bytesSent.Load() }
+
+// Writes is how many writeBlock operations the node started.
+func (d *Datanode) Writes() int64 { return d.writes.Load() }
+
+// BytesReceived is how many block data bytes the node received and
+// acknowledged.
+func (d *Datanode) BytesReceived() int64 { return d.bytesReceived.Load() }
 
 // Stop closes the listener and every connection.
 func (d *Datanode) Stop() {
@@ -180,8 +195,10 @@ func (d *Datanode) serve(conn net.Conn) {
 		d.readBlock(w, req)
 	case opBlockChecksum:
 		d.blockChecksum(w, req)
+	case opWriteBlock:
+		d.writeBlock(r, w, req)
 	default:
-		d.respond(w, pb(nil).uint(1, statusErrorInvalid).str(5, fmt.Sprintf("hdfstest: op %d is not supported (reads only)", head[2])))
+		d.respond(w, pb(nil).uint(1, statusErrorInvalid).str(5, fmt.Sprintf("hdfstest: op %d is not supported", head[2])))
 	}
 }
 

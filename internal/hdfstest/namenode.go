@@ -327,18 +327,48 @@ func (n *Namenode) call(method string, req []byte, user string) (pb, string, str
 		return pb(nil).msg(1, d), "", ""
 	case "renewLease":
 		return pb{}, "", ""
+	case "create":
+		return n.create(fields, user)
+	case "addBlock":
+		return n.addBlock(fields)
+	case "abandonBlock":
+		return n.abandonBlock(fields)
+	case "updateBlockForPipeline":
+		return n.updateBlockForPipeline(fields)
+	case "complete":
+		return n.complete(fields)
+	case "mkdirs":
+		return n.mkdirsCall(fields)
+	case "delete":
+		return n.delete(fields)
+	case "rename2":
+		return n.rename2(fields)
+	case "rename":
+		return n.renameOld(fields)
+	case "setPermission":
+		return n.setPermission(fields)
 	}
-	return nil, noSuchMethodException, fmt.Sprintf("Unknown method %s called on org.apache.hadoop.hdfs.protocol.ClientProtocol protocol (hdfstest serves reads only)", method)
+	return nil, noSuchMethodException, fmt.Sprintf("Unknown method %s called on org.apache.hadoop.hdfs.protocol.ClientProtocol protocol (not served by hdfstest)", method)
 }
 
 // HdfsFileStatusProto: fileType = 1 (1 dir, 2 file), path = 2, length = 3,
 // permission = 4 { perm = 1 }, owner = 5, group = 6, modification_time =
 // 7, access_time = 8, block_replication = 10, blocksize = 11, fileId =
 // 13, childrenNum = 14.
+// The permission is 0644 / 0755 unless set (create, mkdirs,
+// setPermission); a file being written keeps the id it was created with.
 func (n *Namenode) status(full string, e entry, user string) pb {
-	typ, perm := uint64(2), uint64(0o644)
+	id, ok := n.c.openID(full)
+	if !ok {
+		id = fileID(full)
+	}
+	return n.statusWithID(id, full, e, user, n.c.perm(full, e.dir))
+}
+
+func (n *Namenode) statusWithID(id uint64, full string, e entry, user string, perm uint64) pb {
+	typ := uint64(2)
 	if e.dir {
-		typ, perm = 1, 0o755
+		typ = 1
 	}
 	ms := uint64(e.mtime.UnixMilli())
 	s := pb(nil).uint(1, typ).str(2, e.name).uint(3, uint64(e.size)).
@@ -347,7 +377,7 @@ func (n *Namenode) status(full string, e entry, user string) pb {
 	if !e.dir {
 		s = s.uint(10, uint64(n.c.opts.Replication)).uint(11, uint64(n.c.opts.BlockSize))
 	}
-	return s.uint(13, fileID(full))
+	return s.uint(13, id)
 }
 
 // locatedBlocks is LocatedBlocksProto: fileLength = 1, blocks = 2,
@@ -372,21 +402,27 @@ func (n *Namenode) locatedBlocks(src string, size, off, length int64) pb {
 // service = 4), storageTypes = 7, storageIDs = 8.
 func (n *Namenode) locatedBlock(src string, index int, off, size int64) pb {
 	id := n.c.blockID(src, index)
-	b := pb(nil).str(1, blockPool).uint(2, id).uint(3, genStamp).uint(4, uint64(size))
-	m := pb(nil).msg(1, b).uint(2, uint64(off))
 	dns := n.c.Datanodes
 	// Rotate the replica order by block so reads spread over datanodes.
-	for k := 0; k < n.c.opts.Replication; k++ {
-		d := dns[(index+k)%len(dns)]
+	locs := make([]*Datanode, n.c.opts.Replication)
+	for k := range locs {
+		locs[k] = dns[(index+k)%len(dns)]
+	}
+	return located(id, genStamp, off, size, locs)
+}
+
+func located(id, gs uint64, off, size int64, locs []*Datanode) pb {
+	b := pb(nil).str(1, blockPool).uint(2, id).uint(3, gs).uint(4, uint64(size))
+	m := pb(nil).msg(1, b).uint(2, uint64(off))
+	for _, d := range locs {
 		m = m.msg(3, d.info())
 	}
 	m = m.boolean(4, false)
 	m = m.msg(5, pb(nil).bytes(1, nil).bytes(2, nil).str(3, "").str(4, ""))
-	for k := 0; k < n.c.opts.Replication; k++ {
+	for range locs {
 		m = m.uint(7, 1) // DISK
 	}
-	for k := 0; k < n.c.opts.Replication; k++ {
-		d := dns[(index+k)%len(dns)]
+	for _, d := range locs {
 		m = m.str(8, d.storageID())
 	}
 	return m
