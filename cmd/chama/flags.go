@@ -8,6 +8,7 @@ import (
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/naming"
+	"github.com/chama-data/chama/transfer/pull"
 )
 
 // PeriodOptions are the shared period flags, --date, --hours and --iface,
@@ -33,6 +34,37 @@ func addPeriodFlags(cmd *cobra.Command, p *PeriodOptions) {
 // addIfaceFlag adds --iface, the interfaces a command works on.
 func addIfaceFlag(cmd *cobra.Command, iface *string) {
 	cmd.Flags().StringVar(iface, "iface", "", "interfaces, comma separated (default: all configured)")
+}
+
+// SourceOptions is --source, where pack and transform read partitions
+// from: auto, pulled or origin (pull.Mode).
+type SourceOptions struct {
+	Source string    // --source as given
+	Mode   pull.Mode // set by Parse
+}
+
+// sourceHelp is the --help paragraph of --source (pack, transform, run).
+const sourceHelp = `--source says where partitions are read from:
+  auto    (default) the pulled copy of a partition when chama pull has
+          staged and verified one under <workdir>/raw/, else the source;
+          hour by hour, so hours not pulled are read from the source
+  pulled  pulled copies only: a partition not pulled is not ready (exit 4)
+  origin  always the configured source (HDFS, ...), never a pulled copy
+A pulled copy is checked as it is read (each file's size and CRC-32C
+against what pull recorded); a copy that differs fails the run naming the
+file (exit 1) and nothing is published. The status line ends with
+input=pulled, input=source or input=mixed.`
+
+// addSourceFlag adds --source to a command.
+func addSourceFlag(cmd *cobra.Command, s *SourceOptions) {
+	cmd.Flags().StringVar(&s.Source, "source", string(pull.Auto), "where partitions are read from: auto (a verified pulled copy, else the source), pulled (pulled copies only) or origin (the source)")
+}
+
+// Parse checks --source (a usage error names the value).
+func (s *SourceOptions) Parse() error {
+	m, err := pull.ParseMode(s.Source)
+	s.Mode = m
+	return err
 }
 
 // setUsage replaces a flag's help text, for a command whose shared flag

@@ -19,13 +19,14 @@ type PackOptions struct {
 	Resend     int    // --resend, 0-99
 	Workers    int    // --workers; 0: one per CPU
 	CPUProfile string // --cpuprofile (hidden)
+	Source     SourceOptions
 }
 
 // NewCmdPack is `chama pack`; runF, when not nil, runs instead of runPack.
 func NewCmdPack(f *Factory, runF func(context.Context, *PackOptions) error) *cobra.Command {
 	opts := &PackOptions{Factory: f}
 	cmd := &cobra.Command{
-		Use:   "pack --date PERIOD [--hours HH-HH] [--iface LIST] [--resend NN]",
+		Use:   "pack --date PERIOD [--hours HH-HH] [--iface LIST] [--resend NN] [--source auto|pulled|origin]",
 		Short: "Cut a period's partitions into gzipped interface files with a .verf",
 		Long: `pack reads the period's input files (sorted paths; a day whose path has
 {hour} reads its 24 hour folders in order), converts each line (delimiter,
@@ -47,16 +48,20 @@ when the interface has partition_field). The folder is built under a hidden
 temporary name and published by an atomic rename: a crash or kill leaves the
 previous complete output or nothing. Re-running a period replaces it.
 
+` + sourceHelp + `
+
 One status line per interface and period, for scrapers:
-  CHAMA_PACK OK iface=51007 period=20241212 sets=1 files=12 read=9600000 rows=9600000 filtered=0 rejected=0 ...
+  CHAMA_PACK OK iface=51007 period=20241212 sets=1 files=12 read=9600000 rows=9600000 filtered=0 rejected=0 ... input=pulled
   CHAMA_PACK FAIL iface=51007 period=20241213 err="partition not found: ..."
   CHAMA_PACK NOTREADY iface=51007 period=20241213 err="partition not ready: ..."
 
 Exit codes: 0 all packed; 1 a failure that needs an operator (bad data,
-too many rejects), even if others packed; 2 usage or config error; 3 only
-transient failures (another pack held the period, the source's link
-broke): safe to run again; 4 every failure is input not ready yet (no
-marker, or no partition folder yet).`,
+too many rejects, a pulled copy that does not match its pull record), even
+if others packed; 2 usage or config error; 3 only transient failures
+(another pack held the period, a pull is staging a partition being read,
+the source's link broke): safe to run again; 4 every failure is input not
+ready yet (no marker, or no partition folder yet; with --source pulled,
+not pulled yet).`,
 		Example: `  # one day of every configured interface
   chama pack --date 20241212
 
@@ -68,7 +73,11 @@ marker, or no partition folder yet).`,
 
   # hourly_pack: pack hour 07 as soon as it lands, assemble the day after 23
   chama pack --date 2024121207 --iface 51007
-  chama pack --date 20241212 --iface 51007`,
+  chama pack --date 20241212 --iface 51007
+
+  # after chama pull: the pulled copies only, never HDFS
+  chama pull --date 2024121207 --iface 51007
+  chama pack --date 2024121207 --iface 51007 --source pulled`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Resend < 0 || opts.Resend > 99 {
@@ -80,6 +89,9 @@ marker, or no partition folder yet).`,
 			if err := opts.Period.Parse(); err != nil {
 				return err
 			}
+			if err := opts.Source.Parse(); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -89,6 +101,7 @@ marker, or no partition folder yet).`,
 	addPeriodFlags(cmd, &opts.Period)
 	cmd.Flags().IntVar(&opts.Resend, "resend", 0, "re-send number for {resend} in file names (0-99)")
 	cmd.Flags().IntVar(&opts.Workers, "workers", 0, "compression workers (default: one per CPU)")
+	addSourceFlag(cmd, &opts.Source)
 	cmd.Flags().StringVar(&opts.CPUProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file")
 	cmd.Flags().MarkHidden("cpuprofile")
 	return cmd
@@ -108,7 +121,7 @@ func runPack(ctx context.Context, opts *PackOptions) error {
 	rc, closeRec := f.Recorder(c)
 	defer closeRec()
 	return pack.RunAll(ctx, pack.AllOptions{
-		Config: c, Periods: opts.Period.Periods, Ifaces: ifs, Resend: opts.Resend,
+		Config: c, Periods: opts.Period.Periods, Ifaces: ifs, Resend: opts.Resend, Input: opts.Source.Mode,
 		Out: f.Stdout, Log: f.Log, Workers: opts.Workers, Version: f.Version,
 		Bars: f.Terminal(), Track: stages.TrackPack(rc),
 	})

@@ -72,7 +72,7 @@ interfaces:
 	if code != 0 {
 		t.Fatalf("pack: exit %d %v\n%s", code, err, out)
 	}
-	re := regexp.MustCompile(`(?m)^CHAMA_PACK OK iface=51007 period=20241212 sets=1 files=3 read=250 rows=250 filtered=0 rejected=0 embedded_delimiters=\d+ bytes=\d+ secs=[\d.]+$`)
+	re := regexp.MustCompile(`(?m)^CHAMA_PACK OK iface=51007 period=20241212 sets=1 files=3 read=250 rows=250 filtered=0 rejected=0 embedded_delimiters=\d+ bytes=\d+ secs=[\d.]+ input=source$`)
 	if !re.MatchString(out) {
 		t.Errorf("status line missing:\n%s", out)
 	}

@@ -15,13 +15,14 @@ type RunOptions struct {
 	Factory *Factory
 	Period  PeriodOptions
 	Resend  int // --resend, 0-99
+	Source  SourceOptions
 }
 
 // NewCmdRun is `chama run`; runF, when not nil, runs instead of runRun.
 func NewCmdRun(f *Factory, runF func(context.Context, *RunOptions) error) *cobra.Command {
 	opts := &RunOptions{Factory: f}
 	cmd := &cobra.Command{
-		Use:   "run --date PERIOD [--hours HH-HH] [--iface LIST] [--resend NN]",
+		Use:   "run --date PERIOD [--hours HH-HH] [--iface LIST] [--resend NN] [--source auto|pulled|origin]",
 		Short: "Run every stage (pack, then the later stages) for the periods",
 		Long: `run runs chama's stages for each period in order, so one cron or Airflow
 task can produce a period end to end. The stages, in order:
@@ -37,6 +38,11 @@ interfaces that packed are still pushed and verified); the other periods
 still run. Each stage
 prints its own status lines (CHAMA_PACK, CHAMA_PUSH, CHAMA_VERIFY).
 
+Pull is not a stage of run: run 'chama pull' before it, and pack (with
+the transforms inside it) reads what was pulled.
+
+` + sourceHelp + `
+
 Exit codes: 0 all done; 1 a stage failed; 2 usage or config error; 3 partly
 done (safe to run again); 4 input not ready yet.`,
 		Example: `  # a day, every interface, end to end
@@ -44,13 +50,19 @@ done (safe to run again); 4 input not ready yet.`,
 
   # some interfaces; a re-send of a range of days as 01
   chama run --date 20241212 --iface 51007,CM001
-  chama run --date 20231220..20231228 --iface 51007 --resend 1`,
+  chama run --date 20231220..20231228 --iface 51007 --resend 1
+
+  # pull first, then run from the pulled copies only
+  chama pull --date 20241212 --iface 51007 && chama run --date 20241212 --iface 51007 --source pulled`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Resend < 0 || opts.Resend > 99 {
 				return exit.Usagef("--resend %d: want 0-99", opts.Resend)
 			}
 			if err := opts.Period.Parse(); err != nil {
+				return err
+			}
+			if err := opts.Source.Parse(); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -61,6 +73,7 @@ done (safe to run again); 4 input not ready yet.`,
 	}
 	addPeriodFlags(cmd, &opts.Period)
 	cmd.Flags().IntVar(&opts.Resend, "resend", 0, "re-send number for {resend} in file names (0-99)")
+	addSourceFlag(cmd, &opts.Source)
 	return cmd
 }
 
@@ -72,7 +85,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	}
 	rc, done := f.Recorder(c)
 	defer done()
-	return pipeline.Run(ctx, stages.All(), pipeline.Params{
+	return pipeline.Run(ctx, stages.AllFrom(opts.Source.Mode), pipeline.Params{
 		Config: c, Ifaces: ifs, Resend: opts.Resend, Stdout: f.Stdout, Log: f.Log, Version: f.Version, Recorder: rc,
 	}, opts.Period.Periods)
 }

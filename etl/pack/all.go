@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/naming"
+	"github.com/chama-data/chama/transfer/pull"
 )
 
 // AllOptions is what `chama pack` asks for: periods x interfaces.
@@ -24,6 +26,8 @@ type AllOptions struct {
 	Periods []naming.Period
 	Ifaces  []*config.Interface
 	Resend  int
+	// Input is where partitions are read from (see Options.Input).
+	Input pull.Mode
 	// Out receives one status line per interface and period.
 	Out     io.Writer
 	Log     *slog.Logger
@@ -44,7 +48,7 @@ const StatusPrefix = "CHAMA_PACK"
 // an hourly interface as its 24 hours), printing
 // one stable, greppable status line per pair:
 //
-//	CHAMA_PACK OK iface=51007 period=20241212 sets=1 files=12 read=9600000 rows=9600000 filtered=0 rejected=0 embedded_delimiters=0 bytes=1500000000 secs=41.2
+//	CHAMA_PACK OK iface=51007 period=20241212 sets=1 files=12 read=9600000 rows=9600000 filtered=0 rejected=0 embedded_delimiters=0 bytes=1500000000 secs=41.2 input=pulled
 //	CHAMA_PACK FAIL iface=51007 period=20241213 err="partition not found: ..."
 //
 // A failure does not stop the others. The error carries the exit code:
@@ -91,9 +95,9 @@ func RunAll(ctx context.Context, o AllOptions) error {
 			results = packShared(ctx, o, units, group)
 		} else {
 			start := time.Now()
-			m, err := Run(ctx, Options{Config: o.Config, Iface: u.i, Period: u.p, Resend: o.Resend, Log: o.Log, Workers: o.Workers, Version: o.Version,
+			m, input, err := run(ctx, Options{Config: o.Config, Iface: u.i, Period: u.p, Resend: o.Resend, Input: o.Input, Log: o.Log, Workers: o.Workers, Version: o.Version,
 				Bars: o.Bars, ProgressEvery: o.ProgressEvery})
-			results = []packResult{{m, err, time.Since(start)}}
+			results = []packResult{{m, input, err, time.Since(start)}}
 		}
 		for j, g := range group {
 			handled[g] = true
@@ -102,7 +106,7 @@ func RunAll(ctx context.Context, o AllOptions) error {
 				dones[j](m, err)
 			}
 			if o.Out != nil {
-				fmt.Fprintln(o.Out, StatusLine(u.i.Name, u.p.String(), m, err, results[j].took))
+				fmt.Fprintln(o.Out, StatusLine(u.i.Name, u.p.String(), m, results[j].input.Input, err, results[j].took))
 			}
 			if err != nil {
 				failed++
@@ -157,12 +161,22 @@ func isTransient(err error) bool {
 	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, os.ErrDeadlineExceeded),
 		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.EPIPE):
 		return true
+	case strings.Contains(err.Error(), noNamenode):
+		// colinmarc/hdfs words "every namenode refused or timed out" with
+		// %s, so the network error is not in the chain: the cluster may
+		// be back on the next run.
+		return true
 	}
 	return false
 }
 
+// noNamenode is how colinmarc/hdfs says that no namenode could be reached.
+const noNamenode = "no available namenodes"
+
 // StatusLine is the one-line result of packing one interface and period.
-func StatusLine(iface, period string, m *manifest.Manifest, err error, took time.Duration) string {
+// input (pull.InputPulled, InputSource or InputMixed) ends an OK line as
+// input=...; "" leaves it out.
+func StatusLine(iface, period string, m *manifest.Manifest, input string, err error, took time.Duration) string {
 	if err != nil {
 		msg := err.Error()
 		var ee *exit.Error
@@ -172,6 +186,10 @@ func StatusLine(iface, period string, m *manifest.Manifest, err error, took time
 		return fmt.Sprintf("%s FAIL iface=%s period=%s err=%s", StatusPrefix, iface, period, strconv.Quote(msg))
 	}
 	// read = rows (written) + filtered + rejected, checkable from the line.
-	return fmt.Sprintf("%s OK iface=%s period=%s sets=%d files=%d read=%d rows=%d filtered=%d rejected=%d embedded_delimiters=%d bytes=%d secs=%.1f",
+	line := fmt.Sprintf("%s OK iface=%s period=%s sets=%d files=%d read=%d rows=%d filtered=%d rejected=%d embedded_delimiters=%d bytes=%d secs=%.1f",
 		StatusPrefix, iface, period, len(m.Sets), FileCount(m), m.Rows.Read, m.Rows.Written, m.Rows.Filtered, m.Rows.Rejected, m.Rows.Delimiters, ByteCount(m), took.Seconds())
+	if input != "" {
+		line += " input=" + input
+	}
+	return line
 }

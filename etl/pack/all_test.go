@@ -35,7 +35,7 @@ func TestPackAllStatusLinesAndExitCodes(t *testing.T) {
 	if len(lines) != 2 {
 		t.Fatalf("status lines %q", lines)
 	}
-	okRe := regexp.MustCompile(`^CHAMA_PACK OK iface=X period=20241212 sets=1 files=1 read=1 rows=1 filtered=0 rejected=0 embedded_delimiters=0 bytes=\d+ secs=\d+\.\d$`)
+	okRe := regexp.MustCompile(`^CHAMA_PACK OK iface=X period=20241212 sets=1 files=1 read=1 rows=1 filtered=0 rejected=0 embedded_delimiters=0 bytes=\d+ secs=\d+\.\d input=source$`)
 	if !okRe.MatchString(lines[0]) {
 		t.Errorf("ok line %q", lines[0])
 	}

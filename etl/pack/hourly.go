@@ -31,6 +31,7 @@ import (
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/naming"
+	"github.com/chama-data/chama/transfer/pull"
 	"github.com/chama-data/chama/verify"
 )
 
@@ -74,6 +75,8 @@ type AssembleResult struct {
 	// Delivered names the targets whose delivery record holds files that
 	// differ from the new set: push refuses to add to such a mixed set.
 	Delivered []string
+	// Input is where the hours' input came from, merged (pull.InputOf).
+	Input pull.InputOf
 }
 
 // Assemble builds the day of an hourly_pack interface from its hour
@@ -98,31 +101,32 @@ func Assemble(ctx context.Context, o Options) (*AssembleResult, error) {
 // again); a day is assembled. Hours pack in parallel (each chunk has its
 // own lock); the day folder changes only under the day's lock, which a
 // run waits for.
-func packHourly(ctx context.Context, o Options) (*manifest.Manifest, error) {
+func packHourly(ctx context.Context, o Options) (*manifest.Manifest, pull.InputOf, error) {
+	var none pull.InputOf
 	if err := checkHourly(o); err != nil {
-		return nil, err
+		return nil, none, err
 	}
 	day := o.Period.Day()
 	if !o.Period.Hourly {
 		r, err := Assemble(ctx, o)
 		if err != nil {
-			return nil, err
+			return nil, none, err
 		}
-		return r.Manifest, nil
+		return r.Manifest, r.Input, nil
 	}
-	m, err := packChunk(ctx, o)
+	m, input, err := packChunk(ctx, o)
 	if err != nil {
-		return nil, err
+		return nil, none, err
 	}
 	unlock, err := lockDay(ctx, o)
 	if err != nil {
-		return nil, err
+		return nil, none, err
 	}
 	defer unlock()
 	if _, err := buildDay(ctx, o, day, false); err != nil {
-		return nil, fmt.Errorf("interface %s period %s: the hour is packed but its day folder was not refreshed: %w", o.Iface.Name, o.Period, err)
+		return nil, none, fmt.Errorf("interface %s period %s: the hour is packed but its day folder was not refreshed: %w", o.Iface.Name, o.Period, err)
 	}
-	return m, nil
+	return m, input, nil
 }
 
 func checkHourly(o Options) error {
@@ -170,6 +174,9 @@ var lockPoll = 200 * time.Millisecond
 // chunkOptions turns the options of an hour into those of its chunk: the
 // same interface under neutral names, published in the chunks workdir.
 func chunkOptions(o Options) Options {
+	if o.pulledRoot == "" {
+		o.pulledRoot = o.Config.Workdir // pulled copies stay where pull put them
+	}
 	c := *o.Config
 	c.Workdir = workdir.New(o.Config.Workdir).Chunks().Root
 	ic := *o.Iface
@@ -183,9 +190,9 @@ func chunkOptions(o Options) Options {
 
 // packChunk packs one hour into its chunk (exact cuts, the hour's last
 // file shorter) with the ordinary pack, atomically published.
-func packChunk(ctx context.Context, o Options) (*manifest.Manifest, error) {
+func packChunk(ctx context.Context, o Options) (*manifest.Manifest, pull.InputOf, error) {
 	chunkPacks.Add(1)
-	return Run(ctx, chunkOptions(o))
+	return run(ctx, chunkOptions(o))
 }
 
 // srcFile is one chunk file on its way into the day.
@@ -316,7 +323,7 @@ func (b *dayBuild) readChunks(ctx context.Context) ([]*manifest.Manifest, error)
 			ho := o
 			ho.Period = h
 			b.log.Info("hour not packed yet: packing it before assembling the day", "hour", h.Hour())
-			if cm, err = packChunk(ctx, ho); err != nil {
+			if cm, _, err = packChunk(ctx, ho); err != nil {
 				return nil, err
 			}
 			res.Packed = append(res.Packed, h.Hour())
@@ -351,9 +358,16 @@ func (b *dayBuild) merge(chunks []*manifest.Manifest) *dayFiles {
 		Resend: o.Resend, Created: b.now().UTC().Truncate(time.Second), Chama: o.Version,
 	}
 	m, parts := d.m, d.parts
-	for _, cm := range chunks {
+	for i, cm := range chunks {
 		hour := cm.Period[8:]
 		cdir := chunkDir(o.Config, iface.Name, naming.MustPeriod(cm.Period))
+		if in, err := readInputOf(cdir); err == nil {
+			if i == 0 {
+				b.res.Input = in
+			} else {
+				b.res.Input = b.res.Input.Merge(in)
+			}
+		}
 		m.Inputs = append(m.Inputs, cm.Inputs...)
 		m.Rows.Read += cm.Rows.Read
 		m.Rows.Written += cm.Rows.Written
@@ -439,9 +453,9 @@ func (b *dayBuild) stage(ctx context.Context, d *dayFiles, tmp string) error {
 	}
 	var err error
 	if b.full {
-		err = manifest.Write(tmp, m)
+		err = writeManifest(tmp, m, b.res.Input)
 	} else {
-		err = writePartial(tmp, m)
+		err = writePartial(tmp, m, b.res.Input)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", where, err)
@@ -558,12 +572,8 @@ func ReadPartial(dir string) (*manifest.Manifest, error) {
 	return &m, nil
 }
 
-func writePartial(dir string, m *manifest.Manifest) error {
-	data, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return err
-	}
-	return manifest.WriteFileAtomic(filepath.Join(dir, workdir.PartialFile), append(data, '\n'), 0o644)
+func writePartial(dir string, m *manifest.Manifest, input pull.InputOf) error {
+	return writeJSON(filepath.Join(dir, workdir.PartialFile), manifestFile{m, input})
 }
 
 // diffSets lists the data files of prev whose content differs in m or

@@ -23,6 +23,7 @@ import (
 	"github.com/chama-data/chama/internal/progress"
 	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/naming"
+	"github.com/chama-data/chama/transfer/pull"
 	"github.com/chama-data/chama/transfer/source"
 	"github.com/chama-data/chama/verify"
 )
@@ -35,8 +36,14 @@ type Options struct {
 	// Resend is the re-send number that goes into {resend}.
 	Resend int
 	// Source overrides the interface's configured source (tests, pull).
+	// It is read as it is: pulled copies are not looked for.
 	Source source.Source
-	Log    *slog.Logger
+	// Input is where partitions are read from: pull.Auto (default) reads
+	// a partition's verified pulled copy (<workdir>/raw/) when there is
+	// one, else the source; pull.Pulled only pulled copies (a partition
+	// not pulled is not ready); pull.Origin always the source.
+	Input pull.Mode
+	Log   *slog.Logger
 	// Workers compress in parallel; 0 means one per CPU.
 	Workers int
 	// Now stamps the .verf ctime and the manifest; nil means time.Now.
@@ -58,54 +65,63 @@ type Options struct {
 	// shared is this interface's share of a transform pass run for
 	// several from: transform interfaces at once (RunAll; transformpack.go).
 	shared *passSub
+
+	// pulledRoot is the workdir pull staged in, kept when an hour chunk
+	// is packed into the nested chunks workdir ("": Config.Workdir).
+	pulledRoot string
 }
 
 // Run packs one interface for one period and publishes the result in
 // <workdir>/out/<iface>/<period>. On any error nothing is published and
 // the previous output, if any, is left as it was.
 func Run(ctx context.Context, o Options) (*manifest.Manifest, error) {
+	m, _, err := run(ctx, o)
+	return m, err
+}
+
+// run is Run, also saying where the period's input came from.
+func run(ctx context.Context, o Options) (*manifest.Manifest, pull.InputOf, error) {
+	var none pull.InputOf
 	if o.Config == nil || o.Iface == nil {
-		return nil, errors.New("pack: no config or interface")
+		return nil, none, errors.New("pack: no config or interface")
 	}
 	if o.Iface.HourlyPack {
 		return packHourly(ctx, o) // hour chunks and day assembly (hourly.go)
 	}
 	r, err := newPackRun(o)
 	if err != nil {
-		return nil, err
+		return nil, none, err
 	}
 	iface, period, where := r.iface, r.period, r.where
 	var feed feedFunc
 	if iface.From == config.FromTransform {
 		feed = transformFeed(o, r.log, r.workers)
 	} else {
-		src := o.Source
-		if src == nil {
-			if src, err = source.Open(o.Config, iface.Source); err != nil {
-				return nil, err
-			}
-			defer source.Close(src)
+		in, err := openInputs(o, r.log)
+		if err != nil {
+			return nil, none, err
 		}
-		if feed, err = r.sourceFeed(ctx, src); err != nil {
-			return nil, err
+		defer in.Close()
+		if feed, err = r.sourceFeed(ctx, in); err != nil {
+			return nil, none, err
 		}
 	}
 
 	parent := workdir.New(o.Config.Workdir).OutIface(iface.Name)
 	final := filepath.Join(parent, period.String())
 	if err := mkdirAllSynced(parent); err != nil {
-		return nil, err
+		return nil, none, err
 	}
 	unlock, err := lockPeriod(parent, period.String())
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
+		return nil, none, fmt.Errorf("%s: %w", where, err)
 	}
 	defer unlock()
 	// removeDayOutput also drops the delivery records carried into a
 	// temporary folder (copies) and left in the replaced one (links).
 	st, err := newStaging(parent, period.String(), func(dir string) error { return removeDayOutput(dir, iface) }, r.log)
 	if err != nil {
-		return nil, err
+		return nil, none, err
 	}
 	defer st.discard()
 	r.log.Info("pack started", "workers", r.workers)
@@ -118,23 +134,46 @@ func Run(ctx context.Context, o Options) (*manifest.Manifest, error) {
 	}
 	rows, ins, err := p.runFeed(ctx, feed)
 	if err != nil {
-		return nil, err
+		return nil, none, err
 	}
 	if p.countOnly {
-		return nil, p.capacityError(r.width)
+		return nil, none, p.capacityError(r.width)
 	}
 	if err := r.checkCounts(rows, ins); err != nil {
-		return nil, err
+		return nil, none, err
 	}
 	m, err := r.finishSets(ctx, p, rows, ins)
 	if err != nil {
-		return nil, err
+		return nil, none, err
 	}
-	if err := r.commit(ctx, st, final, m); err != nil {
-		return nil, err
+	if err := r.commit(ctx, st, final, m, p.input); err != nil {
+		return nil, none, err
 	}
-	r.log.Info("pack done", "files", FileCount(m), logkey.Rows, rows.Written, "rejected", rows.Rejected)
-	return m, nil
+	r.log.Info("pack done", "files", FileCount(m), logkey.Rows, rows.Written, "rejected", rows.Rejected, "input", p.input.Input)
+	return m, p.input, nil
+}
+
+// openInputs is the source an interface's text partitions are read
+// through: each partition from its verified pulled copy or from the
+// configured source, as o.Input says (pull.Inputs). An o.Source given is
+// read as it is.
+func openInputs(o Options, log *slog.Logger) (*pull.Inputs, error) {
+	iface := o.Iface
+	opts := pull.InputOptions{Config: o.Config, Workdir: o.pulledRoot, Mode: o.Input, Dir: iface.Name, Source: iface.Source,
+		Origin: o.Source, Period: o.Period, Log: log}
+	switch {
+	case o.Source != nil:
+		opts.Mode = pull.Origin
+	case o.Input == pull.Pulled:
+		// Pulled copies only: the source is not even opened.
+	default:
+		src, err := source.Open(o.Config, iface.Source)
+		if err != nil {
+			return nil, err
+		}
+		opts.Origin, opts.OwnOrigin = src, true
+	}
+	return pull.NewInputs(opts), nil
 }
 
 // feedFunc produces a period's rows into the packer.
@@ -191,9 +230,9 @@ func newPackRun(o Options) (*packRun, error) {
 
 // sourceFeed lists the period's text partitions in src and returns the
 // feed that reads them. From here on r.log carries the input count.
-func (r *packRun) sourceFeed(ctx context.Context, src source.Source) (feedFunc, error) {
+func (r *packRun) sourceFeed(ctx context.Context, src *pull.Inputs) (feedFunc, error) {
 	o, iface, period, workers := r.o, r.iface, r.period, r.workers
-	inputs, err := listInputs(ctx, o.Config, iface, period, src, r.now())
+	inputs, err := listInputs(ctx, iface, period, src, r.now())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", r.where, err)
 	}
@@ -221,7 +260,16 @@ func (r *packRun) sourceFeed(ctx context.Context, src source.Source) (feedFunc, 
 		m := progress.New(progress.Options{Label: fmt.Sprintf("pack %s %s input", iface.Name, period), Total: total,
 			Bars: o.Bars, Log: log, Every: o.ProgressEvery})
 		defer m.Close()
-		return p.run(ctx, src, inputs, workers, m)
+		p.input = src.InputOf()
+		rows, ins, err := p.run(ctx, src, inputs, workers, m)
+		if err == nil {
+			// Every pulled file was read to its end and matched its
+			// record, or nothing is published.
+			err = src.Verified()
+		}
+		// A damaged pulled copy may fail its reader before its end (a
+		// gzip error): name the copy and its checksums instead.
+		return rows, ins, src.Diagnose(ctx, err)
 	}, nil
 }
 
@@ -313,16 +361,16 @@ func (r *packRun) finishSets(ctx context.Context, p *packer, rows manifest.Rows,
 	return m, nil
 }
 
-// commit writes the manifest beside the sets and publishes the staged
-// period in place of the old one.
-func (r *packRun) commit(ctx context.Context, st *staging, final string, m *manifest.Manifest) error {
+// commit writes the manifest (with where the input came from) beside
+// the sets and publishes the staged period in place of the old one.
+func (r *packRun) commit(ctx context.Context, st *staging, final string, m *manifest.Manifest, input pull.InputOf) error {
 	where, tmp := r.where, st.tmp
 	// Push's delivery records stay with the period: they say what the
 	// targets hold, and push needs them to see that a re-packed set changed.
 	if err := carryRecords(final, tmp); err != nil {
 		return fmt.Errorf("%s: keeping the delivery records: %w", where, err)
 	}
-	if err := manifest.Write(tmp, m); err != nil {
+	if err := writeManifest(tmp, m, input); err != nil {
 		return fmt.Errorf("%s: %w", where, err)
 	}
 	if err := syncDirs(tmp); err != nil {
@@ -419,16 +467,14 @@ func writeSynced(path string, data []byte) error {
 
 // listInputs finds the period's input files in order: the partition
 // folders (24 hour folders for a day whose path has {hour}) in time
-// order, the files of each sorted by path.
-func listInputs(ctx context.Context, c *config.Config, iface *config.Interface, period naming.Period, src source.Source, now time.Time) ([]source.FileInfo, error) {
+// order, the files of each sorted by path; each partition from its
+// pulled copy or from the source, as src decides.
+func listInputs(ctx context.Context, iface *config.Interface, period naming.Period, src *pull.Inputs, now time.Time) ([]source.FileInfo, error) {
 	var out []source.FileInfo
 	for _, p := range source.Partitions(iface.Name, iface.Source, iface.Path, period) {
-		files, reason, err := source.Ready(ctx, c.Sources[iface.Source], src, p, now)
+		files, err := src.Partition(ctx, p, now)
 		if err != nil {
 			return nil, err
-		}
-		if reason != "" {
-			return nil, source.NotReady(p, reason, src)
 		}
 		if len(files) == 0 && !iface.AllowEmpty {
 			return nil, fmt.Errorf("partition empty: %s in %s has no data files (set allow_empty: true if that is normal)", p.Path, src)

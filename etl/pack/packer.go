@@ -20,6 +20,7 @@ import (
 	"github.com/chama-data/chama/internal/progress"
 	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/naming"
+	"github.com/chama-data/chama/transfer/pull"
 	"github.com/chama-data/chama/transfer/source"
 )
 
@@ -55,6 +56,9 @@ type packer struct {
 	keptRejects string // where a failed run's reject list is kept
 	rejected    int64
 	firstReject string
+
+	// input is where the period's rows came from (set by the feed).
+	input pull.InputOf
 }
 
 // run reads every input through the converter into the block writer.

@@ -12,6 +12,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/chama-data/chama/internal/progress"
+	"github.com/chama-data/chama/transfer/pull"
 	"github.com/chama-data/chama/transfer/source"
 )
 
@@ -191,7 +192,13 @@ func readInput(ctx context.Context, src source.Source, s *stream, m *progress.Me
 }
 
 // inputError names the file and, for gzip, the compressed byte offset.
+// A pulled copy that does not match its pull record is that error alone:
+// it names the file, what was recorded and what was found.
 func inputError(path string, gz bool, err error, off, size int64) error {
+	var ce *pull.CopyError
+	if errors.As(err, &ce) {
+		return err
+	}
 	if !gz {
 		return fmt.Errorf("read input %s at byte %d: %w", path, off, err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/chama-data/chama/etl/transform"
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/naming"
+	"github.com/chama-data/chama/transfer/pull"
 	"github.com/chama-data/chama/transfer/source"
 )
 
@@ -58,7 +59,7 @@ func transformFeed(o Options, log *slog.Logger, workers int) func(context.Contex
 				sum, err = o.shared.consume(ctx, p, &rows, &trRejected)
 			} else {
 				var sinkErr error
-				topt := transformOptions(o.Config, p.period, []string{name}, o.Source, log)
+				topt := transformOptions(o.Config, p.period, []string{name}, o.Source, o.Input, log)
 				topt.OnReject = func(source string, line int64, reason string, raw []byte) error {
 					return p.reject(source, line, reason, raw, &trRejected)
 				}
@@ -81,6 +82,7 @@ func transformFeed(o Options, log *slog.Logger, workers int) func(context.Contex
 			for _, st := range sum.Streams {
 				if st.Table == table {
 					ins = append(ins, st.Inputs...)
+					p.input = st.InputOf
 				}
 			}
 		}
@@ -102,8 +104,8 @@ func transformFeed(o Options, log *slog.Logger, workers int) func(context.Contex
 	}
 }
 
-func transformOptions(c *config.Config, period naming.Period, names []string, src source.Source, log *slog.Logger) transform.Options {
-	o := transform.Options{Config: c, Layer: transform.LayerADS, Period: period, Names: names, Log: log}
+func transformOptions(c *config.Config, period naming.Period, names []string, src source.Source, input pull.Mode, log *slog.Logger) transform.Options {
+	o := transform.Options{Config: c, Layer: transform.LayerADS, Period: period, Names: names, Input: input, Log: log}
 	if src != nil {
 		o.Source = func(string) (source.Source, error) { return src, nil }
 	}
@@ -147,7 +149,7 @@ var errAllQuit = errors.New("every interface of the transform pass stopped")
 
 // startSharedPass starts the pass; each interface's Pack takes its share
 // through Options.shared and must call stop when it returns.
-func startSharedPass(ctx context.Context, c *config.Config, period naming.Period, names []string, log *slog.Logger) *sharedPass {
+func startSharedPass(ctx context.Context, c *config.Config, period naming.Period, names []string, input pull.Mode, log *slog.Logger) *sharedPass {
 	sp := &sharedPass{subs: map[string]*passSub{}, done: make(chan struct{})}
 	for _, n := range names {
 		sp.subs[n] = &passSub{ch: make(chan passItem, 4), quit: make(chan struct{}), pass: sp}
@@ -173,7 +175,7 @@ func startSharedPass(ctx context.Context, c *config.Config, period naming.Period
 	go func() {
 		defer close(sp.done)
 		defer cancel()
-		o := transformOptions(c, period, names, nil, log)
+		o := transformOptions(c, period, names, nil, input, log)
 		o.OnReject = func(source string, line int64, reason string, raw []byte) error {
 			for _, n := range names {
 				send(sp.subs[n], passItem{reject: &passReject{source: source, line: line, reason: reason, raw: bytes.Clone(raw)}})
@@ -362,9 +364,10 @@ type packUnit struct {
 }
 
 type packResult struct {
-	m    *manifest.Manifest
-	err  error
-	took time.Duration
+	m     *manifest.Manifest
+	input pull.InputOf
+	err   error
+	took  time.Duration
 }
 
 // odsTable is the ODS table behind a from: transform interface ("" if none).
@@ -403,7 +406,7 @@ func packShared(ctx context.Context, o AllOptions, units []packUnit, group []int
 	for j, g := range group {
 		names[j] = units[g].i.Name
 	}
-	pass := startSharedPass(ctx, o.Config, units[group[0]].p, names, o.Log)
+	pass := startSharedPass(ctx, o.Config, units[group[0]].p, names, o.Input, o.Log)
 	res := make([]packResult, len(group))
 	var wg sync.WaitGroup
 	for j, g := range group {
@@ -414,8 +417,8 @@ func packShared(ctx context.Context, o AllOptions, units []packUnit, group []int
 			defer wg.Done()
 			defer sub.stop()
 			start := time.Now()
-			m, err := Run(ctx, Options{Config: o.Config, Iface: u.i, Period: u.p, Resend: o.Resend, Log: o.Log, Workers: o.Workers, Version: o.Version, shared: sub})
-			res[j] = packResult{m, err, time.Since(start)}
+			m, input, err := run(ctx, Options{Config: o.Config, Iface: u.i, Period: u.p, Resend: o.Resend, Input: o.Input, Log: o.Log, Workers: o.Workers, Version: o.Version, shared: sub})
+			res[j] = packResult{m, input, err, time.Since(start)}
 		}()
 	}
 	wg.Wait()

@@ -21,6 +21,7 @@ import (
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/naming"
+	"github.com/chama-data/chama/transfer/pull"
 	"github.com/chama-data/chama/transfer/source"
 )
 
@@ -33,8 +34,15 @@ type Options struct {
 	// empty: all of the layer.
 	Names []string
 	// Source opens a configured source by name; nil: source.Open
-	// (local folder or HDFS), closed at the end of the run.
+	// (local folder or HDFS), closed at the end of the run. A source
+	// given here is read as it is: pulled copies are not looked for.
 	Source func(name string) (source.Source, error)
+	// Input is where the ODS partitions are read from: pull.Auto (default)
+	// reads a partition's verified pulled copy (<workdir>/raw/ods.<table>/)
+	// when there is one, else the source; pull.Pulled only pulled copies
+	// (a partition not pulled is not ready); pull.Origin always the
+	// source. Dimension tables always read their own source.
+	Input pull.Mode
 	// RejectPath is where rejected lines are written ("" : <workdir>/stage/
 	// <layer>/<period>.rejects.txt). The file is only created when a line
 	// is rejected.
@@ -119,6 +127,9 @@ type StreamSummary struct {
 	// Sunk counts the rows the sink received per output, independently of
 	// the workers' Written; they must agree.
 	Sunk map[string]int64 `json:"sunk"`
+	// InputOf says where the table's partitions were read from (input:
+	// pulled, source or mixed; pulled_partitions).
+	pull.InputOf
 }
 
 // Summary is the record of one run, written as JSON next to the stage.
@@ -134,6 +145,9 @@ type Summary struct {
 	Lookups []LookupSummary `json:"lookups,omitempty"`
 	Outputs []StagedFile    `json:"outputs,omitempty"`
 	Elapsed float64         `json:"elapsed_seconds"`
+	// InputOf says where the ODS partitions were read from, over every
+	// table (input: pulled, source or mixed; pulled_partitions).
+	pull.InputOf
 }
 
 // Check verifies every identity of the run.
@@ -203,11 +217,11 @@ func Stream(ctx context.Context, o Options, sink Sink) (*Summary, error) {
 	ins := make([]streamInput, len(streams))
 	for i, st := range streams {
 		if ins[i].src, ins[i].files, err = listInputs(ctx, o, st); err != nil {
-			closeInputs(o, ins)
+			closeInputs(ins)
 			return nil, err
 		}
 	}
-	defer closeInputs(o, ins)
+	defer closeInputs(ins)
 	// The dimension tables, read whole before any row (dims.go).
 	if sh.Lookups, sum.Lookups, err = loadLookups(ctx, o, t, sh, streams); err != nil {
 		return nil, err
@@ -216,7 +230,21 @@ func Stream(ctx context.Context, o Options, sink Sink) (*Summary, error) {
 	defer rw.close()
 	for i, st := range streams {
 		ss, err := runStream(ctx, o, t, sh, st, ins[i], rw, sink)
+		if err == nil {
+			// Every pulled file was read to its end and matched its
+			// record, or the run fails before anything is published.
+			err = ins[i].src.Verified()
+		}
+		// A damaged pulled copy may fail its reader before its end (a
+		// gzip error): name the copy and its checksums instead.
+		err = copyFailure(st.table, ins[i].src.Diagnose(ctx, err))
 		if ss != nil {
+			ss.InputOf = ins[i].src.InputOf()
+			if len(sum.Streams) == 0 {
+				sum.InputOf = ss.InputOf
+			} else {
+				sum.InputOf = sum.InputOf.Merge(ss.InputOf)
+			}
 			sum.Streams = append(sum.Streams, *ss)
 			for k := range ss.Total.Written {
 				sum.Rows[k] = ss.Total.Rows(k)
@@ -248,17 +276,29 @@ func Stream(ctx context.Context, o Options, sink Sink) (*Summary, error) {
 
 // streamInput is a stream's source and its listed files.
 type streamInput struct {
-	src   source.Source
+	src   *pull.Inputs
 	files []inFile
 }
 
-// closeInputs closes the sources Stream opened (not those of o.Source).
-func closeInputs(o Options, ins []streamInput) {
+// closeInputs releases the pulled copies read and closes the sources
+// Stream opened (not those of o.Source).
+func closeInputs(ins []streamInput) {
 	for _, in := range ins {
-		if in.src != nil && o.Source == nil {
-			source.Close(in.src)
+		if in.src != nil {
+			in.src.Close()
 		}
 	}
+}
+
+// copyFailure is the error of a stream that met a pulled copy that does
+// not match its pull record: that alone (exit 1), however the reader
+// that met it worded it.
+func copyFailure(table string, err error) error {
+	var ce *pull.CopyError
+	if errors.As(err, &ce) {
+		return exit.With(exit.Failure, fmt.Errorf("ods %s: %w", table, ce))
+	}
+	return err
 }
 
 // inFile is one input file of one hour.
@@ -267,28 +307,25 @@ type inFile struct {
 	info source.FileInfo
 }
 
-// listInputs lists the period's files hour by hour.
-func listInputs(ctx context.Context, o Options, st *stream) (source.Source, []inFile, error) {
-	src, err := openSource(o, st.ods.Source)
+// listInputs lists the period's files hour by hour, each hour from its
+// verified pulled copy or from the source, as o.Input says.
+func listInputs(ctx context.Context, o Options, st *stream) (*pull.Inputs, []inFile, error) {
+	in, err := openInputs(o, st)
 	if err != nil {
 		return nil, nil, err
 	}
 	var files []inFile
-	fail := func(err error) (source.Source, []inFile, error) {
-		if o.Source == nil {
-			source.Close(src)
-		}
+	fail := func(err error) (*pull.Inputs, []inFile, error) {
+		in.Close()
 		return nil, nil, err
 	}
 	// A partition is read only once it is ready by its source's rule
-	// (source.Ready: the folder, and the marker, quiet period or command).
+	// (source.Ready: the folder, and the marker, quiet period or
+	// command), or from a pulled copy, which pull took once it was.
 	for _, p := range source.Partitions(st.table, st.ods.Source, st.ods.Path, o.Period) {
-		fs, reason, err := source.Ready(ctx, o.Config.Sources[st.ods.Source], src, p, time.Now())
+		fs, err := in.Partition(ctx, p, time.Now())
 		if err != nil {
 			return fail(fmt.Errorf("ods %s: %w", st.table, err))
-		}
-		if reason != "" {
-			return fail(fmt.Errorf("ods %s: %w", st.table, source.NotReady(p, reason, src)))
 		}
 		hour := o.Period.String()
 		if p.Hour != "" {
@@ -298,7 +335,7 @@ func listInputs(ctx context.Context, o Options, st *stream) (source.Source, []in
 			files = append(files, inFile{hour: hour, info: f})
 		}
 	}
-	return src, files, nil
+	return in, files, nil
 }
 
 func openSource(o Options, name string) (source.Source, error) {
@@ -306,6 +343,30 @@ func openSource(o Options, name string) (source.Source, error) {
 		return o.Source(name)
 	}
 	return source.Open(o.Config, name)
+}
+
+// openInputs is the source an ODS table's partitions are read through:
+// its pulled copies (raw/ods.<table>/, staged by chama pull for the
+// from: transform interfaces) or its configured source (pull.Inputs).
+func openInputs(o Options, st *stream) (*pull.Inputs, error) {
+	mode := o.Input
+	switch {
+	case o.Source != nil:
+		mode = pull.Origin // a source given is read as it is
+	case !workdir.ValidTableName(st.table) && mode == pull.Pulled:
+		return nil, exit.Usagef("ods %s: the table's name cannot name a folder of pulled copies (letters, digits, _, - and .): read it with --source origin", st.table)
+	case !workdir.ValidTableName(st.table):
+		mode = pull.Origin // pull stages no such table
+	}
+	var src source.Source
+	if mode != pull.Pulled { // pulled copies only: the source is not even opened
+		var err error
+		if src, err = openSource(o, st.ods.Source); err != nil {
+			return nil, err
+		}
+	}
+	return pull.NewInputs(pull.InputOptions{Config: o.Config, Mode: mode, Dir: workdir.RawTableName(st.table),
+		Source: st.ods.Source, Origin: src, OwnOrigin: o.Source == nil, Period: o.Period, Log: o.Log}), nil
 }
 
 // runStream is the pipeline for one ODS table:

@@ -17,12 +17,14 @@
 //     hour chunks (chunk_HH_NNNNNN.dat.gz, chunk_HH.verf), their
 //     manifest.json and rejects.txt, and pack's temporaries; beside them
 //     <YYYYMMDDHH>.rejects.txt and .<YYYYMMDDHH>.lock.
-//   - <workdir>/raw/<iface>/<day>/...: staged inputs that carry pull's
+//   - <workdir>/raw/<iface>/<day>/... and raw/ods.<table>/<day>/... (an
+//     ODS table pulled for the from: transform interfaces; <table> must
+//     be configured): staged inputs that carry pull's
 //     record beside them (.<name>.chama), those records, the partitions'
-//     completeness markers (the marker of the interface's source and of
-//     its fallback, _SUCCESS unless configured), .<name>.chama-part,
-//     .chama-pull.json, .chama-tmp-*, and in the day folder pull's locks
-//     (.chama-pull.json.lock, .chama-pull-*.lock).
+//     completeness markers (the marker of the interface's or table's
+//     source and of its fallback, _SUCCESS unless configured),
+//     .<name>.chama-part, .chama-pull.json, .chama-tmp-*, and in the day
+//     folder pull's locks (.chama-pull.json.lock, .chama-pull-*.lock).
 //   - <workdir>/stage/<dwd|ads>/: transform's part-NNNNN.parquet under
 //     <name>/<period>[.partial]/[<part>/], and <period>.summary.json,
 //     <period>.rejects.txt.
@@ -35,7 +37,10 @@
 // A marker vouches for the staged data of its folder: it goes before any
 // of that data (or when it is old itself), and data whose marker could not
 // be removed stays, so a clean stopped part-way never leaves a marker over
-// a partial folder. A lock goes last, only when it is old, what it guards
+// a partial folder. A staged day folder in use (a pull lock in it held by
+// a pull staging it, or shared by a pack or transform reading a pulled
+// copy) keeps all its files this run; clean holds those locks, taken
+// without waiting, while it removes the files of the others. A lock goes last, only when it is old, what it guards
 // is gone (the period folder and pack's work folders; for pull's locks,
 // everything else in the day folder) and no process holds it: clean takes
 // the lock itself, without waiting, and removes the file under it.
@@ -140,7 +145,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	victims := c.plan()
 	beforeRemove()
-	if err := c.removeFiles(ctx, victims); err != nil {
+	victims, release := c.keepInUse(victims)
+	err = c.removeFiles(ctx, victims)
+	release()
+	if err != nil {
 		return c.res, err
 	}
 	c.removeDirs()
@@ -156,6 +164,74 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	fmt.Fprintf(o.Out, "CHAMA_CLEAN OK files=%d bytes=%d dirs=%d kept=%d retention_days=%d dry_run=%t\n", res.Files, res.Bytes, res.Dirs, res.Kept, o.Days, o.DryRun)
 	return res, nil
+}
+
+// keepInUse takes, without waiting, pull's locks in every staged day
+// folder that has files to go. A pull staging a partition holds its lock
+// exclusive, and pack or transform reading a pulled copy hold it shared:
+// a day folder with a lock held keeps all its files this run (a later
+// run takes them). The locks taken are held while the files go, so no
+// reader starts on a copy being removed (it finds the lock held: busy,
+// exit 3). It returns the victims that may go and the function that
+// releases the locks (before removeLocks, which takes them again).
+func (c *cleaner) keepInUse(victims []*item) ([]*item, func()) {
+	days := map[string]bool{}
+	for _, v := range victims {
+		if d := rawDay(v.dir); d != "" {
+			days[d] = true
+		}
+	}
+	var releases []func()
+	release := func() {
+		for i := len(releases) - 1; i >= 0; i-- {
+			releases[i]()
+		}
+	}
+	busy := map[string]bool{}
+	var ch chain
+	defer ch.close()
+	for _, l := range c.locks {
+		if !days[l.dir] || busy[l.dir] || !workdir.IsPullLock(l.name) {
+			continue
+		}
+		h, err := ch.to(c.root, l.dir)
+		if err != nil {
+			continue // the folder is gone or swapped: its files will not go either
+		}
+		rel, held, err := h.lock(l.name, l.node)
+		switch {
+		case err != nil:
+			busy[l.dir] = true // changed since it was listed: leave the day alone
+			c.o.Log.Warn("not cleaned: a pull lock changed since it was listed; the staged day is kept", logkey.File, c.abs(l.rel), logkey.Err, err.Error())
+		case held:
+			busy[l.dir] = true
+			c.o.Log.Info("not cleaned: a pull or a reader of the pulled copy holds its lock; the staged day is kept", logkey.File, c.abs(l.rel))
+		default:
+			releases = append(releases, rel)
+		}
+	}
+	if len(busy) == 0 {
+		return victims, release
+	}
+	keep := victims[:0:0]
+	for _, v := range victims {
+		if busy[rawDay(v.dir)] {
+			c.res.Kept++
+			continue
+		}
+		keep = append(keep, v)
+	}
+	return keep, release
+}
+
+// rawDay is the staged day folder (raw/<iface>/<day>) a folder is in, ""
+// when it is not under raw/.
+func rawDay(dir string) string {
+	parts := strings.SplitN(dir, "/", 4)
+	if len(parts) < 3 || parts[0] != workdir.RawDir {
+		return ""
+	}
+	return strings.Join(parts[:3], "/")
 }
 
 // remove deletes one file (rel is workdir-relative); tests replace it to
@@ -228,11 +304,14 @@ type cleaner struct {
 	marks   map[string][]string // interface -> its marker names
 }
 
-func (c *cleaner) markers(iface string) []string {
-	m, ok := c.marks[iface]
+// markers are the marker names of a raw/ folder (an interface's, or an
+// ODS table's: ods.<table>).
+func (c *cleaner) markers(dir string) []string {
+	m, ok := c.marks[dir]
 	if !ok {
-		m = markerNames(c.o.Config, c.o.Config.Interfaces[iface])
-		c.marks[iface] = m
+		src, _ := rawSource(c.o.Config, dir)
+		m = markerNames(c.o.Config, src)
+		c.marks[dir] = m
 	}
 	return m
 }

@@ -64,12 +64,14 @@ func outFile(c *config.Config, parts []string, chunk bool) (kind, bool) {
 		(strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".part") && len(name) > len("..part"))
 }
 
-// rawFile: raw/<iface>/<day>/[<partition path>/]<name>.
+// rawFile: raw/<iface>/<day>/[<partition path>/]<name>, and the same
+// under raw/ods.<table>/ for a configured ODS table (pulled for the from:
+// transform interfaces that read it).
 func rawFile(c *config.Config, parts []string, sib map[string]node) (kind, bool) {
 	if len(parts) < 4 {
 		return 0, false
 	}
-	ifc, ok := c.Interfaces[parts[1]]
+	src, ok := rawSource(c, parts[1])
 	if !ok || !periodFolder(parts[2], false) {
 		return 0, false
 	}
@@ -81,7 +83,7 @@ func rawFile(c *config.Config, parts []string, sib map[string]node) (kind, bool)
 		return kindFile, true
 	case isRecord(name):
 		return kindRecord, true
-	case len(parts) >= 5 && isMarker(c, ifc, name):
+	case len(parts) >= 5 && isMarker(c, src, name):
 		return kindMarker, true
 	}
 	// A staged input: pull keeps its record beside it.
@@ -107,9 +109,24 @@ func lockedPeriod(name string) (string, bool) {
 	return p, ok && isPeriod(p)
 }
 
-// markerNames are the completeness markers pull may have written for an
-// interface: its source's and its fallback's.
-func markerNames(c *config.Config, ifc *config.Interface) []string {
+// rawSource is the configured source whose partitions pull stages in the
+// raw/ folder name: an interface's source, or an ODS table's for
+// ods.<table>. ok is false for a folder chama does not stage in.
+func rawSource(c *config.Config, name string) (string, bool) {
+	if ifc, ok := c.Interfaces[name]; ok && ifc != nil {
+		return ifc.Source, true
+	}
+	if t, ok := workdir.RawTableOf(name); ok && c.Transform != nil {
+		if o := c.Transform.ODS[t]; o != nil {
+			return o.Source, true
+		}
+	}
+	return "", false
+}
+
+// markerNames are the completeness markers pull may have written for the
+// partitions of a source: its own and its fallback's.
+func markerNames(c *config.Config, src string) []string {
 	var out []string
 	add := func(name string) {
 		s := c.Sources[name]
@@ -123,18 +140,18 @@ func markerNames(c *config.Config, ifc *config.Interface) []string {
 		}
 		out = append(out, s.Marker)
 	}
-	if ifc == nil {
+	if src == "" {
 		return nil
 	}
-	add(ifc.Source)
-	if s := c.Sources[ifc.Source]; s != nil && s.Fallback != "" {
+	add(src)
+	if s := c.Sources[src]; s != nil && s.Fallback != "" {
 		add(s.Fallback)
 	}
 	return out
 }
 
-func isMarker(c *config.Config, ifc *config.Interface, name string) bool {
-	for _, m := range markerNames(c, ifc) {
+func isMarker(c *config.Config, src, name string) bool {
+	for _, m := range markerNames(c, src) {
 		if m == name {
 			return true
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/internal/pipeline"
 	"github.com/chama-data/chama/naming"
+	"github.com/chama-data/chama/transfer/pull"
 	"github.com/chama-data/chama/transfer/push"
 	"github.com/chama-data/chama/verify"
 )
@@ -22,9 +23,13 @@ import (
 // All returns what `chama run` does for each period, in order; each is a
 // thin call into the package that does the work. Verify checks the
 // targets too because push runs before it: keep verify last.
-func All() []pipeline.Stage {
+func All() []pipeline.Stage { return AllFrom(pull.Auto) }
+
+// AllFrom is All with pack (and the transforms inside it) reading its
+// partitions as input says (`chama run --source`).
+func AllFrom(input pull.Mode) []pipeline.Stage {
 	return []pipeline.Stage{
-		{Name: "pack", Run: Pack},
+		{Name: "pack", Run: PackFrom(input)},
 		{Name: "push", Run: Push},
 		{Name: "verify", Run: Verify},
 	}
@@ -33,11 +38,23 @@ func All() []pipeline.Stage {
 // Pack is the pack step of `chama run`. Its error names the interfaces
 // that failed, so the later stages still deliver the others.
 func Pack(ctx context.Context, p pipeline.Params, period naming.Period) error {
+	return packFrom(ctx, p, period, pull.Auto)
+}
+
+// PackFrom is the pack step reading its partitions as input says
+// (pull.Auto, pull.Pulled or pull.Origin).
+func PackFrom(input pull.Mode) func(context.Context, pipeline.Params, naming.Period) error {
+	return func(ctx context.Context, p pipeline.Params, period naming.Period) error {
+		return packFrom(ctx, p, period, input)
+	}
+}
+
+func packFrom(ctx context.Context, p pipeline.Params, period naming.Period, input pull.Mode) error {
 	track := TrackPack(p.Recorder)
 	var mu sync.Mutex
 	var failed []string
 	err := pack.RunAll(ctx, pack.AllOptions{
-		Config: p.Config, Periods: []naming.Period{period}, Ifaces: p.Ifaces, Resend: p.Resend,
+		Config: p.Config, Periods: []naming.Period{period}, Ifaces: p.Ifaces, Resend: p.Resend, Input: input,
 		Out: p.Stdout, Log: p.Log, Version: p.Version,
 		Track: func(ctx context.Context, iface, period string) func(*manifest.Manifest, error) {
 			done := track(ctx, iface, period)

@@ -43,7 +43,8 @@ func Transform(ctx context.Context, w io.Writer, rc *obs.Recorder, o transform.O
 	return firstErr
 }
 
-// transformLine is the CHAMA_TRANSFORM OK line of a period.
+// transformLine is the CHAMA_TRANSFORM OK line of a period; it ends with
+// where the ODS partitions were read from (input=pulled, source or mixed).
 func transformLine(layer, period string, sum *transform.Summary) string {
 	var t transform.Counts
 	for _, s := range sum.Streams {
@@ -61,6 +62,10 @@ func transformLine(layer, period string, sum *transform.Summary) string {
 	for _, n := range names {
 		ws = append(ws, fmt.Sprintf("%s:%d", n, sum.Rows[n].Written))
 	}
-	return fmt.Sprintf("CHAMA_TRANSFORM OK layer=%s period=%s read=%d routed=%d filtered=%d rejected=%d written=%s",
+	line := fmt.Sprintf("CHAMA_TRANSFORM OK layer=%s period=%s read=%d routed=%d filtered=%d rejected=%d written=%s",
 		layer, period, t.Read, t.Routed, t.Filtered, t.Rejected, strings.Join(ws, ","))
+	if sum.Input != "" {
+		line += " input=" + sum.Input
+	}
+	return line
 }

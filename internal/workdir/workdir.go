@@ -6,6 +6,8 @@
 //	<workdir>/
 //	  raw/<iface>/<period>/...          pull: staged inputs, .<name>.chama records,
 //	                                    .chama-pull.json, .chama-pull-*.lock
+//	  raw/ods.<table>/<period>/...      pull: the same, for the ODS table a
+//	                                    from: transform interface reads
 //	  stage/<layer>/<name>/<period>/    transform: part-NNNNN.parquet
 //	  stage/<layer>/<period>.summary.json, <period>.rejects.txt
 //	  stage/.spool/                     transform: Parquet spill files
@@ -94,6 +96,28 @@ func (l Layout) Raw(iface, period string) string {
 	}
 	return filepath.Join(l.Root, RawDir, iface, period)
 }
+
+// rawTablePrefix starts the raw/ folder of an ODS table (raw/ods.<table>):
+// interface names are letters and digits only, so it never meets one.
+const rawTablePrefix = "ods."
+
+// RawTableName is the name of the raw/ folder pull stages an ODS table
+// in (for the from: transform interfaces that read it): ods.<table>. Use
+// it where Raw takes an interface: Raw(RawTableName(table), period).
+func RawTableName(table string) string { return rawTablePrefix + table }
+
+// RawTableOf reads the ODS table of a raw/ folder's name.
+func RawTableOf(name string) (string, bool) {
+	t, ok := strings.CutPrefix(name, rawTablePrefix)
+	return t, ok && ValidTableName(t)
+}
+
+var tableName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
+
+// ValidTableName reports an ODS table name that can name a raw/ folder:
+// letters, digits, '_', '-' and '.', not starting with '.' (so it never
+// reaches outside raw/ods.<table>).
+func ValidTableName(t string) bool { return tableName.MatchString(t) }
 
 // Stage is the Parquet root of a transform layer (dwd or ads).
 func (l Layout) Stage(layer string) string { return filepath.Join(l.Root, StageDir, layer) }

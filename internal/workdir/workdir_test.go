@@ -66,3 +66,27 @@ func TestNamesRoundTrip(t *testing.T) {
 		t.Error("chunk names")
 	}
 }
+
+// An ODS table pulled for from: transform interfaces has its raw/ folder,
+// ods.<table>, which no interface name (letters and digits) can be, and a
+// table name that could lead out of it is refused.
+func TestRawTable(t *testing.T) {
+	l := New("/w")
+	if got := l.Raw(RawTableName("events"), "2024121207"); got != filepath.Join("/w", "raw", "ods.events", "20241212") {
+		t.Fatalf("raw table folder %s", got)
+	}
+	if tb, ok := RawTableOf(RawTableName("ods_events.v2")); !ok || tb != "ods_events.v2" {
+		t.Fatalf("RawTableOf = %q %t", tb, ok)
+	}
+	for _, bad := range []string{"", ".", "..", "../x", "a/b", `a\b`, ".hidden"} {
+		if _, ok := RawTableOf(RawTableName(bad)); ok || ValidTableName(bad) {
+			t.Errorf("table name %q accepted", bad)
+		}
+	}
+	if _, ok := RawTableOf("51007"); ok {
+		t.Error("an interface's folder read as a table's")
+	}
+	if _, ok := RawTableOf("ods.../x"); ok {
+		t.Error("ods.../x")
+	}
+}

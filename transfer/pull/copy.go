@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
@@ -28,6 +29,8 @@ type sidecar struct {
 	Bytes    int64     `json:"bytes"`
 	ModTime  time.Time `json:"mtime"`
 	Checksum string    `json:"checksum,omitempty"`
+	// CRC32C is the read checksum of the staged copy (see File.CRC32C).
+	CRC32C   string    `json:"crc32c,omitempty"`
 	Verified time.Time `json:"verified"`
 }
 
@@ -69,7 +72,7 @@ func (r *runner) copyAll(ctx context.Context, st *sourceState, cs *config.Source
 	for i, f := range files {
 		dst := filepath.Join(stage, filepath.FromSlash(f.Path))
 		if sc, ok := staged(dst, f); ok {
-			out[i] = File{Path: f.Path, Bytes: f.Size, Checksum: sc.Checksum, Skipped: true}
+			out[i] = File{Path: f.Path, Bytes: f.Size, Checksum: sc.Checksum, CRC32C: sc.CRC32C, Skipped: true}
 			continue
 		}
 		r.meter.Grow(f.Size)
@@ -97,7 +100,9 @@ func (r *runner) copyAll(ctx context.Context, st *sourceState, cs *config.Source
 	return out, nil
 }
 
-// staged reports whether dst is already a verified copy of f.
+// staged reports whether dst is already a verified copy of f. A copy
+// staged by a chama that recorded no read checksum (CRC32C) is copied
+// again, so that pack and transform can check it when they read it.
 func staged(dst string, f source.FileInfo) (sidecar, bool) {
 	data, err := os.ReadFile(sidecarPath(dst))
 	if err != nil {
@@ -111,11 +116,13 @@ func staged(dst string, f source.FileInfo) (sidecar, bool) {
 	if err != nil {
 		return sidecar{}, false
 	}
-	return sc, st.Size() == f.Size && sc.Bytes == f.Size && sc.ModTime.Equal(f.ModTime)
+	return sc, st.Size() == f.Size && sc.Bytes == f.Size && sc.ModTime.Equal(f.ModTime) && sc.CRC32C != ""
 }
 
 // copyFile copies one file to a hidden temp name, verifies it against the
-// source, and renames it into place, then writes its sidecar.
+// source, and renames it into place, then writes its sidecar. The bytes
+// written are also hashed with CRC-32C, the read checksum pack and
+// transform check the copy against when they read it (File.CRC32C).
 func (r *runner) copyFile(ctx context.Context, st *sourceState, cs *config.Source, name string, f source.FileInfo, dst string) (File, error) {
 	src := st.src
 	out, tmp, err := createPart(dst)
@@ -136,7 +143,8 @@ func (r *runner) copyFile(ctx context.Context, st *sourceState, cs *config.Sourc
 			return File{}, err
 		}
 	}
-	n, err := r.fetch(ctx, st, cs, f, out, tmp, h)
+	crc := crc32.New(castagnoli)
+	n, err := r.fetch(ctx, st, cs, f, out, tmp, h, crc)
 	if err != nil {
 		return File{}, err
 	}
@@ -158,11 +166,15 @@ func (r *runner) copyFile(ctx context.Context, st *sourceState, cs *config.Sourc
 		return File{}, err
 	}
 	ok = true
-	if err := r.recordStaged(name, f, dst, n, sum); err != nil {
+	rsum := hex.EncodeToString(crc.Sum(nil))
+	if err := r.recordStaged(name, f, dst, n, sum, rsum); err != nil {
 		return File{}, err
 	}
-	return File{Path: f.Path, Bytes: n, Checksum: sum}, nil
+	return File{Path: f.Path, Bytes: n, Checksum: sum, CRC32C: rsum}, nil
 }
+
+// castagnoli is the CRC-32C table (hardware-accelerated on amd64 and arm64).
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // createPart makes dst's folder and creates dst's hidden temp name,
 // empty, for a new copy. It returns the open file and its name.
@@ -180,30 +192,32 @@ func createPart(dst string) (*os.File, string, error) {
 	return out, tmp, nil
 }
 
-// fetch copies f's bytes into out (tmp, open) and, when h is not nil,
-// hashes them: as ranges at once when the file is above the source's
-// split size and the source can read ranges, otherwise as one stream.
-// It returns the bytes copied.
-func (r *runner) fetch(ctx context.Context, st *sourceState, cs *config.Source, f source.FileInfo, out *os.File, tmp string, h hash.Hash) (int64, error) {
+// fetch copies f's bytes into out (tmp, open) and hashes them with crc
+// and, when h is not nil, h: as ranges at once when the file is above the
+// source's split size and the source can read ranges, otherwise as one
+// stream. It returns the bytes copied.
+func (r *runner) fetch(ctx context.Context, st *sourceState, cs *config.Source, f source.FileInfo, out *os.File, tmp string, h hash.Hash, crc hash.Hash) (int64, error) {
 	ranges := splitRanges(f.Size, cs.HDFS.SplitAbove)
 	ro, canRange := st.src.(source.RangeOpener)
 	if len(ranges) > 1 && canRange {
 		if err := r.copyRanges(ctx, st, ro, f, out, ranges); err != nil {
 			return 0, err
 		}
+		// The hashes run over the copy, in order, once it is complete.
+		var w io.Writer = crc
 		if h != nil {
-			// The hash runs over the copy, in order, once it is complete.
-			if err := hashFile(h, tmp); err != nil {
-				return 0, err
-			}
+			w = io.MultiWriter(h, crc)
+		}
+		if err := hashFile(w, tmp); err != nil {
+			return 0, err
 		}
 		return f.Size, nil
 	}
-	return r.fetchStream(ctx, st.src, f, out, h)
+	return r.fetchStream(ctx, st.src, f, out, h, crc)
 }
 
 // hashFile feeds the file at path to h.
-func hashFile(h hash.Hash, path string) error {
+func hashFile(h io.Writer, path string) error {
 	in, err := os.Open(path)
 	if err != nil {
 		return err
@@ -213,14 +227,14 @@ func hashFile(h hash.Hash, path string) error {
 	return err
 }
 
-// fetchStream copies f from src into out in one read, through the meter
-// and, when h is not nil, h. It returns the bytes copied.
-func (r *runner) fetchStream(ctx context.Context, src source.Source, f source.FileInfo, out *os.File, h hash.Hash) (int64, error) {
+// fetchStream copies f from src into out in one read, through the meter,
+// crc and, when h is not nil, h. It returns the bytes copied.
+func (r *runner) fetchStream(ctx context.Context, src source.Source, f source.FileInfo, out *os.File, h hash.Hash, crc hash.Hash) (int64, error) {
 	rc, err := src.Open(ctx, f.Path)
 	if err != nil {
 		return 0, err
 	}
-	var w io.Writer = r.meter.Writer(out)
+	w := io.MultiWriter(r.meter.Writer(out), crc)
 	if h != nil {
 		w = io.MultiWriter(w, h)
 	}
@@ -275,10 +289,10 @@ func placeCopy(tmp, dst string, f source.FileInfo) error {
 }
 
 // recordStaged writes the sidecar of the staged copy dst of f (n bytes,
-// checksum sum, from the source name), so a re-run can skip it, and
-// counts the file as staged.
-func (r *runner) recordStaged(name string, f source.FileInfo, dst string, n int64, sum string) error {
-	sc := sidecar{Source: name, Path: f.Path, Bytes: n, ModTime: f.ModTime, Checksum: sum, Verified: time.Now().UTC()}
+// checksum sum, read checksum rsum, from the source name), so a re-run
+// can skip it, and counts the file as staged.
+func (r *runner) recordStaged(name string, f source.FileInfo, dst string, n int64, sum, rsum string) error {
+	sc := sidecar{Source: name, Path: f.Path, Bytes: n, ModTime: f.ModTime, Checksum: sum, CRC32C: rsum, Verified: time.Now().UTC()}
 	data, _ := json.Marshal(sc)
 	if err := writeAtomic(sidecarPath(dst), data); err != nil {
 		return err

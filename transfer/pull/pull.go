@@ -21,7 +21,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -80,6 +79,9 @@ type Partition struct {
 	Period string `json:"period"` // the period asked for (a day or an hour)
 	Hour   string `json:"hour,omitempty"`
 	Path   string `json:"path"` // the folder in the source
+	// Table is the ODS table of a partition pulled for a from: transform
+	// interface (staged under raw/ods.<table>/, see workdir.RawTableName).
+	Table string `json:"table,omitempty"`
 	// Status: ok, notready or failed.
 	Status string `json:"status"`
 	Reason string `json:"reason,omitempty"`
@@ -100,6 +102,11 @@ type Partition struct {
 
 	err  error
 	code int
+	// dir is the raw/ folder it is staged in (the interface, or
+	// ods.<table>); primary is the configured source it is read from.
+	dir, primary string
+	// bad is why the partition cannot be pulled at all (a usage error).
+	bad error
 }
 
 // File is one staged file.
@@ -107,7 +114,12 @@ type File struct {
 	Path     string `json:"path"`
 	Bytes    int64  `json:"bytes"`
 	Checksum string `json:"checksum,omitempty"` // hex; the store's kind
-	Skipped  bool   `json:"skipped,omitempty"`
+	// CRC32C is the read checksum: the CRC-32C (Castagnoli) of the staged
+	// copy's bytes, in hex, computed while they were written (and checked
+	// against the source's checksum). Pack and transform recompute it as
+	// they read the copy and refuse a copy that differs (Inputs).
+	CRC32C  string `json:"crc32c,omitempty"`
+	Skipped bool   `json:"skipped,omitempty"`
 }
 
 // Err is why the partition failed (nil unless Status is failed).
@@ -162,9 +174,53 @@ func readRecord(dir string) ([]*Partition, error) {
 func Partitions(iface *config.Interface, period naming.Period) []*Partition {
 	var out []*Partition
 	for _, sp := range source.Partitions(iface.Name, "", iface.Path, period) {
-		out = append(out, &Partition{Iface: sp.Iface, Period: sp.Period, Hour: sp.Hour, Path: sp.Path})
+		out = append(out, &Partition{Iface: sp.Iface, Period: sp.Period, Hour: sp.Hour, Path: sp.Path, dir: iface.Name, primary: iface.Source})
 	}
 	return out
+}
+
+// tablePartitions are the partitions of the ODS table a from: transform
+// interface reads, for a period, staged under raw/ods.<table>/ (nil when
+// the config names no such table).
+func tablePartitions(c *config.Config, iface *config.Interface, period naming.Period) []*Partition {
+	table, ods := odsTableOf(c, iface)
+	if ods == nil {
+		return nil
+	}
+	var bad error
+	if !workdir.ValidTableName(table) {
+		bad = exit.Usagef("ODS table %q of interface %s cannot name a folder under raw/ (letters, digits, _, - and .)", table, iface.Name)
+	}
+	var out []*Partition
+	for _, sp := range source.Partitions(iface.Name, ods.Source, ods.Path, period) {
+		out = append(out, &Partition{Iface: sp.Iface, Period: sp.Period, Hour: sp.Hour, Path: sp.Path, Table: table,
+			dir: workdir.RawTableName(table), primary: ods.Source, bad: bad})
+	}
+	return out
+}
+
+// odsTableOf is the name and spec of the ODS table behind a from:
+// transform interface (ads -> dwd -> ods), or "", nil.
+func odsTableOf(c *config.Config, iface *config.Interface) (string, *config.ODSTable) {
+	if c == nil || c.Transform == nil {
+		return "", nil
+	}
+	a := c.Transform.ADS[iface.Name]
+	if a == nil || c.Transform.DWD[a.From] == nil {
+		return "", nil
+	}
+	name := c.Transform.DWD[a.From].From
+	return name, c.Transform.ODS[name]
+}
+
+// stage is the folder a partition is staged in: <workdir>/raw/<dir>/<day>.
+func (p *Partition) stage(c *config.Config) string {
+	return stageDir(c, p.dir, p.Period)
+}
+
+// reset forgets a partition's outcome, before it is tried again.
+func (p *Partition) reset() {
+	*p = Partition{Iface: p.Iface, Period: p.Period, Hour: p.Hour, Path: p.Path, Table: p.Table, dir: p.dir, primary: p.primary, bad: p.bad}
 }
 
 // Run pulls every partition of the interfaces and periods. The error
@@ -177,13 +233,51 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	defer r.close()
 	defer r.unlockPartitions()
 
-	res := &Result{Partitions: listPartitions(o.Ifaces, o.Periods)}
+	res := &Result{Partitions: listPartitions(o.Config, o.Ifaces, o.Periods)}
 	ends := track(ctx, o.Track, res.Partitions)
-	pending := r.lockPartitions(res.Partitions)
+	// An ODS table read by several from: transform interfaces is pulled
+	// once; the others share the outcome.
+	work, shared := splitShared(o.Config, res.Partitions)
+	pending := r.lockPartitions(work)
 	r.pullUntilSettled(ctx, pending)
 	r.meter.Close()
-	r.writeRecords(res)
+	mirror(shared)
+	r.writeRecords(work)
 	return res, r.report(res, ends)
+}
+
+// splitShared separates the partitions staged in the same folder as an
+// earlier one (the ODS table of several from: transform interfaces, or a
+// period asked for twice) from those to pull. shared maps each of them
+// to the partition that is pulled.
+func splitShared(c *config.Config, parts []*Partition) (work []*Partition, shared map[*Partition]*Partition) {
+	first := map[string]*Partition{}
+	shared = map[*Partition]*Partition{}
+	for _, p := range parts {
+		k := p.stage(c) + "\x00" + p.Path
+		if f, ok := first[k]; ok {
+			shared[p] = f
+			continue
+		}
+		first[k] = p
+		work = append(work, p)
+	}
+	return work, shared
+}
+
+// mirror gives each shared partition the outcome of the one pulled for
+// it; its files count as skipped (staged once, by the other).
+func mirror(shared map[*Partition]*Partition) {
+	for p, f := range shared {
+		p.Status, p.Reason, p.Source, p.Fallback, p.PrimaryError = f.Status, f.Reason, f.Source, f.Fallback, f.PrimaryError
+		p.Error, p.err, p.code = f.Error, f.err, f.code
+		p.Files, p.Skipped, p.Bytes = nil, 0, 0
+		for _, file := range f.Files {
+			file.Skipped = true
+			p.Files = append(p.Files, file)
+			p.Skipped++
+		}
+	}
 }
 
 // withDefaults fills in the options left zero, and caps Poll at half of
@@ -214,14 +308,16 @@ func (o Options) withDefaults() Options {
 }
 
 // listPartitions lists the partitions of every interface and period,
-// interface by interface.
-func listPartitions(ifaces []*config.Interface, periods []naming.Period) []*Partition {
+// interface by interface. A from: transform interface has no partitions
+// of its own: its are those of the ODS table its transform reads.
+func listPartitions(c *config.Config, ifaces []*config.Interface, periods []naming.Period) []*Partition {
 	var out []*Partition
 	for _, iface := range ifaces {
-		if iface.From != "" {
-			continue // from: transform has no partitions of its own: transform reads its ODS table
-		}
 		for _, p := range periods {
+			if iface.From != "" {
+				out = append(out, tablePartitions(c, iface, p)...)
+				continue
+			}
 			out = append(out, Partitions(iface, p)...)
 		}
 	}
@@ -248,9 +344,14 @@ func track(ctx context.Context, start func(context.Context, *Partition) func(*Pa
 func (r *runner) lockPartitions(parts []*Partition) []*Partition {
 	var runnable []*Partition
 	for _, part := range parts {
-		unlock, err := lockPartition(stageDir(r.o.Config, part.Iface, part.Period), part.Path)
+		if part.bad != nil {
+			r.fail(part, part.primary, part.bad)
+			part.code = exit.Usage
+			continue
+		}
+		unlock, err := lockPartition(part.stage(r.o.Config), part.Path)
 		if err != nil {
-			r.fail(part, r.o.Config.Interfaces[part.Iface].Source, err)
+			r.fail(part, part.primary, err)
 			continue
 		}
 		r.unlocks = append(r.unlocks, unlock)
@@ -284,7 +385,7 @@ func (r *runner) pullUntilSettled(ctx context.Context, pending []*Partition) {
 		case <-time.After(r.o.Poll):
 		}
 		for _, part := range pending {
-			*part = Partition{Iface: part.Iface, Period: part.Period, Hour: part.Hour, Path: part.Path}
+			part.reset()
 		}
 	}
 }
@@ -318,7 +419,7 @@ func notReady(parts []*Partition) []*Partition {
 // ends its tracking, in the order of res.Partitions. The error carries
 // the run's exit code (see Run).
 func (r *runner) report(res *Result, ends map[*Partition]func(*Partition)) error {
-	var notReady, failed, mismatch int
+	var notReady, failed, mismatch, usage int
 	for _, part := range res.Partitions {
 		switch part.Status {
 		case StatusOK:
@@ -327,8 +428,11 @@ func (r *runner) report(res *Result, ends map[*Partition]func(*Partition)) error
 			notReady++
 		case StatusFailed:
 			failed++
-			if part.code == exit.Failure {
+			switch part.code {
+			case exit.Failure:
 				mismatch++
+			case exit.Usage:
+				usage++
 			}
 		}
 		r.statusLine(part)
@@ -339,10 +443,22 @@ func (r *runner) report(res *Result, ends map[*Partition]func(*Partition)) error
 	switch {
 	case mismatch > 0:
 		return exit.With(exit.Failure, fmt.Errorf("pull: %d of %d partitions failed, %d with copies that did not match the source", failed, len(res.Partitions), mismatch))
+	case usage > 0:
+		return exit.With(exit.Usage, fmt.Errorf("pull: %d of %d partitions cannot be pulled as configured; first: %w", usage, len(res.Partitions), firstErr(res.Partitions, exit.Usage)))
 	case failed > 0:
 		return exit.With(exit.Partial, fmt.Errorf("pull: %d of %d partitions failed; staged files are kept, run again to resume", failed, len(res.Partitions)))
 	case notReady > 0:
 		return exit.With(exit.NotReady, fmt.Errorf("pull: %d of %d partitions not ready yet", notReady, len(res.Partitions)))
+	}
+	return nil
+}
+
+// firstErr is the error of the first partition that failed with code.
+func firstErr(parts []*Partition, code int) error {
+	for _, p := range parts {
+		if p.Status == StatusFailed && p.code == code {
+			return p.err
+		}
 	}
 	return nil
 }
@@ -368,6 +484,9 @@ func (r *runner) statusLine(p *Partition) {
 	}
 	word := map[string]string{StatusOK: "OK", StatusNotReady: "NOTREADY", StatusFailed: "FAIL"}[p.Status]
 	head := fmt.Sprintf("CHAMA_PULL %s iface=%s period=%s path=%s", word, p.Iface, period, p.Path)
+	if p.Table != "" {
+		head += " table=" + p.Table
+	}
 	switch p.Status {
 	case StatusOK:
 		fb := ""
@@ -383,12 +502,12 @@ func (r *runner) statusLine(p *Partition) {
 }
 
 // writeRecords stores each staged period's partitions next to its files.
-func (r *runner) writeRecords(res *Result) {
+func (r *runner) writeRecords(parts []*Partition) {
 	by := map[string][]*Partition{}
-	for _, p := range res.Partitions {
+	for _, p := range parts {
 		if p.Status == StatusOK {
-			k := p.Iface + "\x00" + stageDir(r.o.Config, p.Iface, p.Period)
-			by[k] = append(by[k], p)
+			dir := p.stage(r.o.Config)
+			by[dir] = append(by[dir], p)
 		}
 	}
 	keys := make([]string, 0, len(by))
@@ -396,9 +515,8 @@ func (r *runner) writeRecords(res *Result) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	for _, k := range keys {
-		_, dir, _ := strings.Cut(k, "\x00")
-		merged := by[k]
+	for _, dir := range keys {
+		merged := by[dir]
 		// Pulls of other hours of the day may update the record at the
 		// same time: read, merge and write it under a lock.
 		unlock, err := lockRecord(dir)
@@ -477,8 +595,7 @@ func (r *runner) close() {
 // partition checks and pulls one partition, from the interface's source
 // or, when that fails past its retries, from its fallback.
 func (r *runner) partition(ctx context.Context, p *Partition) {
-	iface := r.o.Config.Interfaces[p.Iface]
-	primary := iface.Source
+	primary := p.primary
 	err := r.pullFrom(ctx, p, primary)
 	if err == nil || p.Status == StatusNotReady {
 		return
@@ -534,7 +651,7 @@ func (r *runner) pullFrom(ctx context.Context, p *Partition, name string) error 
 		return err
 	}
 
-	stage := stageDir(r.o.Config, p.Iface, p.Period)
+	stage := p.stage(r.o.Config)
 	// A partition is pulled until a listing taken after the copies equals
 	// the one taken before: a partition still being written is caught.
 	for round := 0; ; round++ {

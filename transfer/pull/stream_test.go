@@ -1,4 +1,4 @@
-package pull
+package pull_test
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 	"github.com/chama-data/chama/internal/hdfstest"
 	"github.com/chama-data/chama/internal/workdir"
 	"github.com/chama-data/chama/naming"
+	"github.com/chama-data/chama/transfer/pull"
 )
 
 // outputs reads every file of an output folder except the manifest (it
@@ -91,7 +92,7 @@ interfaces:
 
 	streamCfg := cfgFor(t.TempDir())
 	stagedCfg := cfgFor(t.TempDir())
-	if _, err := Run(ctx, Options{Config: stagedCfg, Periods: periods, Ifaces: []*config.Interface{stagedCfg.Interfaces["51007"]}}); err != nil {
+	if _, err := pull.Run(ctx, pull.Options{Config: stagedCfg, Periods: periods, Ifaces: []*config.Interface{stagedCfg.Interfaces["51007"]}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range periods {
@@ -103,7 +104,7 @@ interfaces:
 	c.Close() // packing the staged copy must not need the cluster
 	for _, p := range periods {
 		if _, err := pack.Run(ctx, pack.Options{Config: stagedCfg, Iface: stagedCfg.Interfaces["51007"], Period: p, Now: now, Workers: 2,
-			Source: Staged(stagedCfg, "51007", p.String())}); err != nil {
+			Source: pull.Staged(stagedCfg, "51007", p.String())}); err != nil {
 			t.Fatalf("pack of the staged copy %s: %v", p, err)
 		}
 		a := outputs(t, workdir.New(streamCfg.Workdir).Out("51007", p.String()))
