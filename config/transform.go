@@ -570,8 +570,8 @@ func (c *Config) validateFrom(i *Interface, key string, bad func(key, format str
 			bad(key+"."+k.name, "not used with from: transform (the ODS table and transform.ads.%s say where the rows come from and how they are split)", i.Name)
 		}
 	}
-	if i.HourlyPack {
-		bad(key+".hourly_pack", "not supported with from: transform")
+	if o := c.Transform.ODSFor(i.Name); i.HourlyPack && o != nil && !strings.Contains(o.Path, "{hour}") {
+		bad(key+".hourly_pack", "hourly_pack reads one hour at a time: the path of the ODS table behind transform.ads.%s needs {hour} (%q)", i.Name, o.Path)
 	}
 	if i.Granularity == "hour" {
 		if o := c.Transform.ODSFor(i.Name); o != nil && !strings.Contains(o.Path, "{hour}") {

@@ -389,7 +389,7 @@ func TestFromTransformValidation(t *testing.T) {
 		"interfaces.51099.path: not used with from: transform",
 		"interfaces.51099.partition_field: not used with from: transform",
 		`interfaces.51098.from: "hive" is not transform`,
-		"interfaces.CM001.hourly_pack: not supported with from: transform",
+		`interfaces.CM001.hourly_pack: hourly_pack reads one hour at a time: the path of the ODS table behind transform.ads.CM001 needs {hour} ("ods/events/dt={date}")`,
 		`interfaces.51010.granularity: an hourly interface from transform needs {hour} in its ODS table's path ("ods/events/dt={date}")`,
 	} {
 		if !strings.Contains(err.Error(), want) {

@@ -133,8 +133,8 @@ func checkHourly(o Options) error {
 	if o.Config == nil || o.Iface == nil {
 		return errors.New("pack: no config or interface")
 	}
-	if !strings.Contains(o.Iface.Path, "{hour}") {
-		return fmt.Errorf("interface %s: hourly_pack needs a path with {hour} (got %q)", o.Iface.Name, o.Iface.Path)
+	if p := inputPath(o.Config, o.Iface); !strings.Contains(p, "{hour}") {
+		return fmt.Errorf("interface %s: hourly_pack needs a path with {hour} (got %q)", o.Iface.Name, p)
 	}
 	return nil
 }
