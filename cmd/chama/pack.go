@@ -20,6 +20,7 @@ type PackOptions struct {
 	Workers    int    // --workers; 0: one per CPU
 	CPUProfile string // --cpuprofile (hidden)
 	Source     SourceOptions
+	Repack     bool // --repack
 }
 
 // NewCmdPack is `chama pack`; runF, when not nil, runs instead of runPack.
@@ -42,6 +43,15 @@ hour: --date 2024121207 packs that hour into its chunk under
 <workdir>/chunks/ and refreshes the day's known prefix (push --partial);
 --date 20241212 assembles the day from the 24 chunks (packing missing hours
 first) by hard-linking, never recompressing. See docs/hourly.md.
+
+Several machines (chunk_store and the PostgreSQL ledger with leases,
+docs/operations.md): every interface and period is packed under a lease
+(another machine holding it: busy, exit 3, nothing touched; the lease is
+checked again just before publishing). An hour chunk is put in the shared
+chunk store; an hour the store already holds is fetched, not packed again
+(--repack packs it anyway); the day is assembled from the store's chunks
+on any machine, packing an hour only when it is in no store and no other
+machine holds its lease, and logs which machine packed each hour.
 
 Output: <workdir>/out/<iface>/<period>/ (one sub-folder per partition value
 when the interface has partition_field). The folder is built under a hidden
@@ -102,6 +112,7 @@ not pulled yet).`,
 	cmd.Flags().IntVar(&opts.Resend, "resend", 0, "re-send number for {resend} in file names (0-99)")
 	cmd.Flags().IntVar(&opts.Workers, "workers", 0, "compression workers (default: one per CPU)")
 	addSourceFlag(cmd, &opts.Source)
+	cmd.Flags().BoolVar(&opts.Repack, "repack", false, "hourly_pack with a chunk_store: pack an hour even when the store holds its chunk already (by default such an hour is fetched, not packed again)")
 	cmd.Flags().StringVar(&opts.CPUProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file")
 	cmd.Flags().MarkHidden("cpuprofile")
 	return cmd
@@ -120,10 +131,16 @@ func runPack(ctx context.Context, opts *PackOptions) error {
 	defer stop()
 	rc, closeRec := f.Recorder(c)
 	defer closeRec()
+	cl, err := stages.OpenCluster(c, rc)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
 	return pack.RunAll(ctx, pack.AllOptions{
 		Config: c, Periods: opts.Period.Periods, Ifaces: ifs, Resend: opts.Resend, Input: opts.Source.Mode,
 		Out: f.Stdout, Log: f.Log, Workers: opts.Workers, Version: f.Version,
 		Bars: f.Terminal(), Track: stages.TrackPack(rc),
+		Claim: cl.Leases.Pack(), Store: cl.Store, Repack: opts.Repack,
 	})
 }
 

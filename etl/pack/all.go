@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/internal/chunkstore"
 	"github.com/chama-data/chama/internal/exit"
+	"github.com/chama-data/chama/internal/fence"
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/naming"
 	"github.com/chama-data/chama/transfer/pull"
@@ -39,6 +41,14 @@ type AllOptions struct {
 	// Track, when set, is called as each interface and period starts; the
 	// function it returns gets the outcome (the run ledger hooks in here).
 	Track func(ctx context.Context, iface, period string) func(*manifest.Manifest, error)
+	// Claim, when set, takes the lease of each interface and period
+	// before it is packed (several machines on one ledger): it returns the
+	// context to pack in (carrying the lease for the fencing check before
+	// publish) and the release; a lease held elsewhere is busy (exit 3).
+	Claim func(ctx context.Context, iface, period string) (context.Context, func(), error)
+	// Store and Repack: see Options.
+	Store  *chunkstore.Store
+	Repack bool
 }
 
 // StatusPrefix starts every status line, so jobs can be scraped for it.
@@ -74,7 +84,7 @@ func RunAll(ctx context.Context, o AllOptions) error {
 		}
 	}
 	handled := make([]bool, len(units))
-	for k, u := range units {
+	for k := range units {
 		if ctx.Err() != nil {
 			break
 		}
@@ -90,15 +100,7 @@ func RunAll(ctx context.Context, o AllOptions) error {
 				dones[j] = o.Track(ctx, units[g].i.Name, units[g].p.String())
 			}
 		}
-		var results []packResult
-		if len(group) > 1 {
-			results = packShared(ctx, o, units, group)
-		} else {
-			start := time.Now()
-			m, input, err := run(ctx, Options{Config: o.Config, Iface: u.i, Period: u.p, Resend: o.Resend, Input: o.Input, Log: o.Log, Workers: o.Workers, Version: o.Version,
-				Bars: o.Bars, ProgressEvery: o.ProgressEvery})
-			results = []packResult{{m, input, err, time.Since(start)}}
-		}
+		results := packGroup(ctx, o, units, group)
 		for j, g := range group {
 			handled[g] = true
 			u, m, err := units[g], results[j].m, results[j].err
@@ -192,4 +194,53 @@ func StatusLine(iface, period string, m *manifest.Manifest, input string, err er
 		line += " input=" + input
 	}
 	return line
+}
+
+// packGroup packs the units of one group (one unit, or the interfaces of
+// a shared transform pass), each first taking its lease (o.Claim): a unit
+// whose lease is held elsewhere fails busy, the others are packed.
+func packGroup(ctx context.Context, o AllOptions, units []packUnit, group []int) []packResult {
+	results := make([]packResult, len(group))
+	ctxs := make([]context.Context, len(group))
+	var live []int // positions in group whose lease was taken
+	for j, g := range group {
+		ctxs[j] = ctx
+		if o.Claim != nil {
+			c, release, err := o.Claim(ctx, units[g].i.Name, units[g].p.String())
+			if err != nil {
+				results[j] = packResult{err: err}
+				continue
+			}
+			defer release()
+			ctxs[j] = c
+		}
+		live = append(live, j)
+	}
+	switch {
+	case len(live) == 0:
+	case len(group) > 1:
+		// One pass publishes for every interface of the group: it must
+		// hold all their leases.
+		sub := make([]int, len(live))
+		all := make(fence.All, len(live))
+		for k, j := range live {
+			sub[k], all[k] = group[j], fence.From(ctxs[j])
+		}
+		for k, r := range packShared(fence.With(ctx, all), o, units, sub) {
+			results[live[k]] = r
+		}
+	default:
+		u, uctx := units[group[0]], ctxs[0]
+		start := time.Now()
+		opts := Options{Config: o.Config, Iface: u.i, Period: u.p, Resend: o.Resend, Input: o.Input, Log: o.Log, Workers: o.Workers, Version: o.Version,
+			Bars: o.Bars, ProgressEvery: o.ProgressEvery, Store: o.Store, Repack: o.Repack}
+		if o.Claim != nil {
+			opts.ClaimHour = func(hctx context.Context, h naming.Period) (context.Context, func(), error) {
+				return o.Claim(hctx, u.i.Name, h.String())
+			}
+		}
+		m, input, err := run(uctx, opts)
+		results[0] = packResult{m, input, err, time.Since(start)}
+	}
+	return results
 }

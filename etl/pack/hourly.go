@@ -77,6 +77,9 @@ type AssembleResult struct {
 	Delivered []string
 	// Input is where the hours' input came from, merged (pull.InputOf).
 	Input pull.InputOf
+	// Chunks are the chunk store versions the day was built from, as
+	// HH=version@owner (empty without a chunk store).
+	Chunks []string
 }
 
 // Assemble builds the day of an hourly_pack interface from its hour
@@ -114,7 +117,7 @@ func packHourly(ctx context.Context, o Options) (*manifest.Manifest, pull.InputO
 		}
 		return r.Manifest, r.Input, nil
 	}
-	m, input, err := packChunk(ctx, o)
+	m, input, err := packHour(ctx, o) // store.go: with a chunk store, maybe fetched
 	if err != nil {
 		return nil, none, err
 	}
@@ -242,6 +245,9 @@ func buildDay(ctx context.Context, o Options, day naming.Period, full bool) (*As
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if err := checkFence(ctx, b.where); err != nil {
+		return nil, err
+	}
 	if err := st.publish(); err != nil {
 		return nil, fmt.Errorf("%s: publish: %w", b.where, err)
 	}
@@ -314,6 +320,18 @@ func (b *dayBuild) readChunks(ctx context.Context) ([]*manifest.Manifest, error)
 	for _, h := range b.day.Hours() {
 		if err := ctx.Err(); err != nil {
 			return nil, err
+		}
+		if o.Store != nil {
+			cm, ok, err := b.storeChunk(ctx, h) // store.go
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				break
+			}
+			chunks = append(chunks, cm)
+			res.Hours = append(res.Hours, h.Hour())
+			continue
 		}
 		cm, err := manifest.Read(chunkDir(o.Config, iface.Name, h))
 		if errors.Is(err, fs.ErrNotExist) {
@@ -485,7 +503,12 @@ func (b *dayBuild) report(m *manifest.Manifest) {
 	if !b.full {
 		what = "day prefix linked (partial.json)"
 	}
-	log.Info(what, "hours", len(res.Hours), "files", FileCount(m), "linked", res.Linked, "copied", res.Copied, "packed_first", strings.Join(res.Packed, ","))
+	args := []any{"hours", len(res.Hours), "files", FileCount(m), "linked", res.Linked, "copied", res.Copied, "packed_first", strings.Join(res.Packed, ",")}
+	if len(res.Chunks) > 0 {
+		// Which machine packed each hour, and which version was used.
+		args = append(args, "chunks", strings.Join(res.Chunks, ","))
+	}
+	log.Info(what, args...)
 }
 
 // linkSet names one partition's files 1..N and links them into tmp.

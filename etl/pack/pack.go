@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/internal/chunkstore"
 	"github.com/chama-data/chama/internal/logkey"
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/internal/progress"
@@ -69,6 +70,18 @@ type Options struct {
 	// pulledRoot is the workdir pull staged in, kept when an hour chunk
 	// is packed into the nested chunks workdir ("": Config.Workdir).
 	pulledRoot string
+
+	// Store is the shared chunk store of hourly_pack interfaces (config
+	// chunk_store; nil: the hour chunks stay in the workdir): an hour
+	// packed here is put in it, a day is assembled from it (store.go).
+	Store *chunkstore.Store
+	// ClaimHour takes the lease of one hour of the day being assembled
+	// whose chunk is in no store yet, before packing it here (busy: the
+	// hour is being packed elsewhere). nil: no leases.
+	ClaimHour func(ctx context.Context, hour naming.Period) (context.Context, func(), error)
+	// Repack packs an hour even when the store holds its chunk already
+	// (by default such an hour is done: its chunk is fetched, not packed).
+	Repack bool
 }
 
 // Run packs one interface for one period and publishes the result in
@@ -377,6 +390,9 @@ func (r *packRun) commit(ctx context.Context, st *staging, final string, m *mani
 		return fmt.Errorf("%s: %w", where, err)
 	}
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := checkFence(ctx, where); err != nil {
 		return err
 	}
 	if err := st.publish(); err != nil {

@@ -60,11 +60,15 @@ type FencedError struct {
 }
 
 func (e *FencedError) Error() string {
-	if e.By == "" {
-		return fmt.Sprintf("%s: the lease (fencing number %d) of %s was released or lost: nothing published", e.Unit, e.Fence, e.Owner)
+	switch {
+	case e.Now > e.Fence && e.By != "":
+		return fmt.Sprintf("%s: the lease of %s (fencing number %d) was taken over by %s (fencing number %d): this run's work is stale and was not published",
+			e.Unit, e.Owner, e.Fence, e.By, e.Now)
+	case e.Now > e.Fence:
+		return fmt.Sprintf("%s: the lease of %s (fencing number %d) was taken over (fencing number now %d): this run's work is stale and was not published",
+			e.Unit, e.Owner, e.Fence, e.Now)
 	}
-	return fmt.Sprintf("%s: the lease of %s (fencing number %d) was taken over by %s (fencing number %d): this run's work is stale and was not published",
-		e.Unit, e.Owner, e.Fence, e.By, e.Now)
+	return fmt.Sprintf("%s: the lease (fencing number %d) of %s was released or lost: nothing published", e.Unit, e.Fence, e.Owner)
 }
 
 // Unit is the lease key of a stage run: stage/iface/period[/hour][/target].
@@ -141,6 +145,10 @@ func (s *Lease) Renew(ctx context.Context) error {
 // the lease too, so that the publish that follows runs with a full TTL
 // ahead of it.
 func (s *Lease) Check(ctx context.Context) error {
+	var fe *FencedError
+	if errors.As(context.Cause(ctx), &fe) {
+		return fe // the heartbeat found the lease taken over and stopped the run
+	}
 	l := s.l
 	var owner, exp string
 	var fence int64
@@ -159,7 +167,7 @@ func (s *Lease) fenced(ctx context.Context) error {
 	e := &FencedError{Unit: s.Unit, Owner: s.Owner, Fence: s.Fence}
 	var by string
 	var fence int64
-	if err := s.l.db.QueryRowContext(ctx, s.l.rebind(`SELECT owner, fence FROM chama_leases WHERE unit = ?`), s.Unit).Scan(&by, &fence); err == nil && fence != s.Fence {
+	if err := s.l.db.QueryRowContext(context.WithoutCancel(ctx), s.l.rebind(`SELECT owner, fence FROM chama_leases WHERE unit = ?`), s.Unit).Scan(&by, &fence); err == nil && fence != s.Fence {
 		e.By, e.Now = by, fence
 	}
 	return e
@@ -267,3 +275,6 @@ func (h *Held) Stop(ctx context.Context) error {
 	defer h.cancel(nil)
 	return h.Release(context.WithoutCancel(ctx))
 }
+
+// Number is the held lease's fencing number and owner (fence.Numbered).
+func (s *Lease) Number() (int64, string) { return s.Fence, s.Owner }

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/internal/chunkstore"
 	"github.com/chama-data/chama/internal/exit"
 	"github.com/chama-data/chama/internal/fence"
 	"github.com/chama-data/chama/internal/ledger"
@@ -64,4 +65,45 @@ func (s *Leases) Push() func(ctx context.Context, iface, period, target string) 
 		_, check, release, err := s.Claim(ctx, ledger.Run{Stage: ledger.StagePush, Iface: iface, Period: period, Hour: hourOf(period), Target: target})
 		return check, release, err
 	}
+}
+
+// Pack is Claim for pack.AllOptions.Claim (nil without leases): one lease
+// per interface and period (an hour chunk, or a day).
+func (s *Leases) Pack() func(ctx context.Context, iface, period string) (context.Context, func(), error) {
+	if s == nil {
+		return nil
+	}
+	return func(ctx context.Context, iface, period string) (context.Context, func(), error) {
+		c, _, release, err := s.Claim(ctx, ledger.Run{Stage: ledger.StagePack, Iface: iface, Period: period, Hour: hourOf(period)})
+		return c, release, err
+	}
+}
+
+// Cluster is what a stage run on one of several machines needs: the
+// lease taker and the shared chunk store (either nil on one machine).
+type Cluster struct {
+	Leases *Leases
+	Store  *chunkstore.Store
+}
+
+// OpenCluster opens the config's leases and chunk store; Close releases
+// the store.
+func OpenCluster(c *config.Config, rc *obs.Recorder) (*Cluster, error) {
+	l, err := NewLeases(c, rc)
+	if err != nil {
+		return nil, err
+	}
+	s, err := chunkstore.Open(c)
+	if err != nil {
+		return nil, exit.With(exit.Partial, err)
+	}
+	return &Cluster{Leases: l, Store: s}, nil
+}
+
+// Close closes the chunk store.
+func (cl *Cluster) Close() error {
+	if cl == nil {
+		return nil
+	}
+	return cl.Store.Close()
 }

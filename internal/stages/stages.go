@@ -51,11 +51,16 @@ func PackFrom(input pull.Mode) func(context.Context, pipeline.Params, naming.Per
 
 func packFrom(ctx context.Context, p pipeline.Params, period naming.Period, input pull.Mode) error {
 	track := TrackPack(p.Recorder)
+	cl, err := OpenCluster(p.Config, p.Recorder)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
 	var mu sync.Mutex
 	var failed []string
-	err := pack.RunAll(ctx, pack.AllOptions{
+	err = pack.RunAll(ctx, pack.AllOptions{
 		Config: p.Config, Periods: []naming.Period{period}, Ifaces: p.Ifaces, Resend: p.Resend, Input: input,
-		Out: p.Stdout, Log: p.Log, Version: p.Version,
+		Out: p.Stdout, Log: p.Log, Version: p.Version, Claim: cl.Leases.Pack(), Store: cl.Store,
 		Track: func(ctx context.Context, iface, period string) func(*manifest.Manifest, error) {
 			done := track(ctx, iface, period)
 			return func(m *manifest.Manifest, err error) {
@@ -85,9 +90,13 @@ func Push(ctx context.Context, p pipeline.Params, period naming.Period) error {
 		if len(ifs) == 0 {
 			return nil
 		}
-		_, err := push.Run(ctx, push.Options{
+		leases, err := NewLeases(p.Config, p.Recorder)
+		if err != nil {
+			return err
+		}
+		_, err = push.Run(ctx, push.Options{
 			Config: p.Config, Periods: []naming.Period{per}, Ifaces: ifs, Resend: p.Resend, Partial: partial,
-			Log: p.Log, Status: p.Stdout, Track: TrackPush(p.Recorder),
+			Log: p.Log, Status: p.Stdout, Track: TrackPush(p.Recorder), Claim: leases.Push(),
 		})
 		return err
 	}
