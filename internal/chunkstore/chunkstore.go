@@ -392,3 +392,114 @@ func (w *dirFile) Close() error {
 	}
 	return err
 }
+
+// Pruned is one folder Prune removed (or would remove).
+type Pruned struct {
+	Path  string // relative to the store
+	Why   string // "retention", "superseded" or "uncommitted"
+	Bytes int64
+}
+
+// Prune removes from iface's part of the store: every hour of a day
+// before firstDay (YYYYMMDD, the retention), and, in the hours kept,
+// versions a later one superseded and version folders without a commit
+// record (a run that died before committing), once their files are older
+// than settled (a fetch in progress may still read them). dryRun
+// removes nothing.
+func (s *Store) Prune(ctx context.Context, iface, firstDay string, settled time.Time, dryRun bool) ([]Pruned, error) {
+	files, err := s.fs.List(ctx, iface)
+	if errors.Is(err, source.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	type ver struct {
+		bytes     int64
+		newest    time.Time
+		committed bool
+	}
+	hours := map[string]map[string]*ver{} // hour -> version name -> files
+	for _, f := range files {
+		parts := strings.Split(strings.TrimPrefix(f.Path, iface+"/"), "/")
+		if len(parts) < 2 || len(parts[0]) != 10 {
+			continue
+		}
+		hour := parts[0]
+		name := strings.TrimSuffix(parts[1], commitSuffix)
+		if hours[hour] == nil {
+			hours[hour] = map[string]*ver{}
+		}
+		v := hours[hour][name]
+		if v == nil {
+			v = &ver{}
+			hours[hour][name] = v
+		}
+		v.bytes += f.Size
+		if f.ModTime.After(v.newest) {
+			v.newest = f.ModTime
+		}
+		if len(parts) == 2 && strings.HasSuffix(parts[1], commitSuffix) {
+			v.committed = true
+		}
+	}
+	var out []Pruned
+	remove := func(p, why string, n int64) error {
+		out = append(out, Pruned{Path: p, Why: why, Bytes: n})
+		if dryRun {
+			return nil
+		}
+		return s.fs.RemoveAll(ctx, p)
+	}
+	for _, hour := range sortedKeys(hours) {
+		vs := hours[hour]
+		dir := hourDir(iface, hour)
+		if hour[:8] < firstDay {
+			var n int64
+			for _, v := range vs {
+				n += v.bytes
+			}
+			if err := remove(dir, "retention", n); err != nil {
+				return out, err
+			}
+			continue
+		}
+		latest := ""
+		for name, v := range vs {
+			if v.committed && name > latest {
+				latest = name // v<12-digit fence>-<rand>: name order is fence order
+			}
+		}
+		for _, name := range sortedKeys(vs) {
+			v := vs[name]
+			why := ""
+			switch {
+			case !v.committed:
+				why = "uncommitted"
+			case name < latest:
+				why = "superseded"
+			}
+			if why == "" || v.newest.After(settled) {
+				continue
+			}
+			if v.committed { // the record first: the version is gone at once
+				if err := remove(dir+"/"+name+commitSuffix, why, 0); err != nil {
+					return out, err
+				}
+			}
+			if err := remove(dir+"/"+name, why, v.bytes); err != nil {
+				return out, err
+			}
+		}
+	}
+	return out, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

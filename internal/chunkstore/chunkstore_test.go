@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/hdfstest"
@@ -96,5 +97,55 @@ func TestStoreOnHDFS(t *testing.T) {
 	exercise(t, s)
 	if _, err := os.Stat(filepath.Join(root, "chama/chunks/51007/2024121207")); err != nil {
 		t.Errorf("not on the cluster: %v", err)
+	}
+}
+
+// Prune: days past the retention go whole; in the days kept, superseded
+// and uncommitted versions go once settled; the latest stays.
+func TestPrune(t *testing.T) {
+	root := t.TempDir()
+	s := New(&dirFS{root: root})
+	ctx := t.Context()
+	old, err := s.Put(ctx, "51007", "2024120107", chunk(t, "old day"), 1, "m1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(ctx, "51007", "2024121207", chunk(t, "superseded"), 1, "m1", nil); err != nil {
+		t.Fatal(err)
+	}
+	keep, err := s.Put(ctx, "51007", "2024121207", chunk(t, "latest"), 2, "m2", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "51007/2024121207/v000000000003-dead/x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "51007/2024121207/v000000000003-dead/x/chunk.gz"), []byte("abandoned"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Hour)
+	dry, err := s.Prune(ctx, "51007", "20241205", later, true)
+	if err != nil || len(dry) != 4 {
+		t.Fatalf("dry run: %+v %v", dry, err)
+	}
+	if v, _ := s.Latest(ctx, "51007", "2024120107"); v == nil || v.Name != old.Name {
+		t.Fatal("a dry run removed something")
+	}
+	// Not settled yet: only the retention applies.
+	if got, _ := s.Prune(ctx, "51007", "20241205", time.Now().Add(-time.Hour), false); len(got) != 1 || got[0].Why != "retention" {
+		t.Fatalf("unsettled: %+v", got)
+	}
+	got, err := s.Prune(ctx, "51007", "20241205", later, false)
+	if err != nil || len(got) != 3 {
+		t.Fatalf("prune: %+v %v", got, err)
+	}
+	if v, _ := s.Latest(ctx, "51007", "2024121207"); v == nil || v.Name != keep.Name {
+		t.Fatalf("the latest version went: %+v", v)
+	}
+	if vs, _ := s.Versions(ctx, "51007"); len(vs) != 1 {
+		t.Errorf("left %d versions, want 1", len(vs))
+	}
+	if _, err := os.Stat(filepath.Join(root, "51007/2024121207/v000000000003-dead")); !os.IsNotExist(err) {
+		t.Errorf("uncommitted version left: %v", err)
 	}
 }

@@ -90,6 +90,9 @@ type Result struct {
 	Bytes int64 `json:"bytes"`
 	Dirs  int   `json:"dirs"`
 	Kept  int   `json:"kept"` // chama's files that stay (inside the retention, or still needed)
+	// StoreDirs are the chunk store's folders that went: days past the
+	// retention, versions superseded or never committed (store.go).
+	StoreDirs int `json:"store_dirs,omitempty"`
 }
 
 // Cutoff is the instant before which a file is older than days of
@@ -156,6 +159,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return c.res, err
 	}
 	c.removeDirs()
+	if err := c.pruneStore(ctx); err != nil {
+		return c.res, err
+	}
 
 	res := c.res
 	if len(c.failed) > 0 {
