@@ -38,6 +38,13 @@ is ready:
   ready: command                    ready_command exits 0
   ready: none                       the folder exists
 
+A from: transform interface has no partitions of its own: pulling it stages
+the ODS table its transform reads, from the table's source, under
+<workdir>/raw/ods.<table>/<YYYYMMDD>/, once however many of the interfaces
+given read it (their status lines say table=<table>). pack, transform and
+run then read the verified copies instead of the source (--source auto, the
+default; see their --help).
+
 Every copy is written under a hidden temporary name, checked (size, and for
 HDFS the file checksum the cluster computes, against the same checksum
 computed from the bytes copied) and only then renamed into place. A re-run
@@ -50,6 +57,7 @@ One status line per partition, for scrapers:
   CHAMA_PULL OK iface=51007 period=2024121207 path=... source=hdfs1 files=12 skipped=0 bytes=...
   CHAMA_PULL NOTREADY iface=51007 period=2024121208 path=... source=hdfs1 reason="no _SUCCESS marker"
   CHAMA_PULL FAIL iface=51007 period=2024121209 path=... source=hdfs1 err="..."
+  CHAMA_PULL OK iface=51006 period=2024121207 path=... table=events source=hdfs1 files=2 skipped=0 bytes=...
 
 Exit codes: 0 all staged; 1 a copy did not match its source; 2 usage or
 config error; 3 some partitions failed (staged files are kept: run again);
@@ -59,6 +67,9 @@ config error; 3 some partitions failed (staged files are kept: run again);
 
   # a whole day, waiting up to 30 minutes for late hours
   chama pull --date 20241212 --iface 51007 --wait 30m
+
+  # hour 07 of the ODS table read by two from: transform interfaces, staged once
+  chama pull --date 2024121207 --iface 51006,51010
 
   # a machine-readable summary
   chama pull --date 20241212 --json > pull.json`,

@@ -218,13 +218,13 @@ func Stream(ctx context.Context, o Options, sink Sink) (*Summary, error) {
 	for i, st := range streams {
 		if ins[i].src, ins[i].files, err = listInputs(ctx, o, st); err != nil {
 			closeInputs(ins)
-			return nil, err
+			return nil, unavailable(err)
 		}
 	}
 	defer closeInputs(ins)
 	// The dimension tables, read whole before any row (dims.go).
 	if sh.Lookups, sum.Lookups, err = loadLookups(ctx, o, t, sh, streams); err != nil {
-		return nil, err
+		return nil, unavailable(err)
 	}
 	rw := &rejectWriter{path: o.RejectPath}
 	defer rw.close()
@@ -258,7 +258,7 @@ func Stream(ctx context.Context, o Options, sink Sink) (*Summary, error) {
 			}
 		}
 		if err != nil {
-			return sum, err
+			return sum, unavailable(err)
 		}
 	}
 	if err := rw.close(); err != nil {
@@ -272,6 +272,18 @@ func Stream(ctx context.Context, o Options, sink Sink) (*Summary, error) {
 		return sum, fmt.Errorf("accounting: %w", err)
 	}
 	return sum, nil
+}
+
+// unavailable gives exit 3 (exit.Partial: a run again can succeed) to
+// the error of a source that could not be reached at all (an HDFS
+// cluster with no namenode answering: source.ErrUnavailable). An error
+// that already carries an exit code keeps it.
+func unavailable(err error) error {
+	var ee *exit.Error
+	if errors.Is(err, source.ErrUnavailable) && !errors.As(err, &ee) {
+		return exit.With(exit.Partial, err)
+	}
+	return err
 }
 
 // streamInput is a stream's source and its listed files.

@@ -4,7 +4,11 @@
 // HDFS sources) -> pack -> push (when routed) -> verify, each a chama
 // subcommand run without a shell. An hourly_pack interface's 24 hours are
 // pulled and packed side by side in the daily DAG, and its day's pack
-// (the assembly) waits for all of them. The config's airflow section
+// (the assembly) waits for all of them. The from: transform interfaces
+// whose ODS table is on HDFS share one pull task per table (and queue),
+// hour by hour when one of them is hourly_pack, and each of them waits for
+// it: two pulls of the same partition at once would make the second exit
+// 3 (busy). The config's airflow section
 // (config/airflow.go) gives every task its pool, pool slots and queue,
 // and each DAG its max_active_runs: runs are different periods, and
 // chama's locks and leases key on interface and period, so runs side by
@@ -24,12 +28,14 @@ package airflow
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/template"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/chama-data/chama/config"
+	"github.com/chama-data/chama/internal/workdir"
 )
 
 // Options for Render.
@@ -66,6 +72,11 @@ type task struct {
 // chain is the tasks of one interface in a DAG.
 type chain struct {
 	Iface string
+	// Pull, for a from: transform interface whose ODS table is on HDFS,
+	// is the table's pull (one of the DAG's Pulls), shared with the other
+	// interfaces that read the table: each hour's pull comes before the
+	// hour's first task, or the pull (every hour of it) before Tasks[0].
+	Pull *pull
 	// Hour, for an hourly_pack interface in the daily DAG, is the chain of
 	// one hour (pull, pack), made for each hour HH of HOURS in a loop:
 	// the 24 chains run side by side, and the day's assembly, Tasks[0],
@@ -76,9 +87,29 @@ type chain struct {
 	Tasks    []task // in order
 }
 
+// pull is the pull of an ODS table for the from: transform interfaces
+// that read it (chama pull stages the table once, under
+// raw/ods.<table>/, for all of them). It is one task for all of them,
+// not one per interface: a second chama pull of a partition while the
+// first holds its lock exits 3 (busy) and would be retried, minutes
+// later, holding up its interface's packs (and a pull restaging a
+// partition makes a pack reading it busy too).
+type pull struct {
+	Table  string
+	Ifaces []string // the interfaces reading it, on one queue: --iface
+	// Hourly: one task per hour HH of the day (a dict by HH, Task.Var),
+	// as an hourly_pack interface among Ifaces needs; else one task for
+	// the period.
+	Hourly bool
+	Task   task
+	// hourlyDAG: the pull is in the hourly DAG (granularity: hour).
+	hourlyDAG bool
+}
+
 type dag struct {
 	ID, Schedule, Period, Doc     string
 	MaxActiveRuns, MaxActiveTasks int
+	Pulls                         []*pull // before the chains, which use them
 	Chains                        []chain
 	Report                        *task // a task after every chain
 }
@@ -111,8 +142,10 @@ func Render(w io.Writer, o Options) error {
 // pull (HDFS sources) -> pack -> push (when routed) -> verify, where an
 // hourly_pack interface's pack is the assembly of its day, after the 24
 // hours pulled and packed side by side (hour tasks "<stage>_<iface>_HH").
-// Day interfaces go in the daily DAG, hourly ones in <id>_hourly; every
-// task gets the airflow section's pool, pool slots and queue.
+// The from: transform interfaces reading an ODS table on HDFS share its
+// pull task, pull_ods_<table>[_HH] (tablePulls). Day interfaces go in the
+// daily DAG, hourly ones in <id>_hourly; every task gets the airflow
+// section's pool, pool slots and queue.
 func build(o Options) (view, error) {
 	if o.Config == nil {
 		return view{}, fmt.Errorf("airflow: no config")
@@ -175,10 +208,10 @@ func build(o Options) (view, error) {
 		if !plainName(ifc.Name) {
 			return view{}, fmt.Errorf("airflow: interface name %q: letters and digits only", ifc.Name)
 		}
-		hdfs := false
-		if src := o.Config.Sources[ifc.Source]; src != nil && src.Type == "hdfs" {
-			hdfs = true
-		}
+	}
+	pulls := tablePulls(o.Config, o.Ifaces, kw)
+	for _, ifc := range o.Ifaces {
+		hdfs := isHDFS(o.Config, ifc.Source)
 		// stage makes the task of one stage: for the period (date PERIOD),
 		// or for hour HH of the day (date HOUR, hour true).
 		stage := func(name, date string, hour bool, extra ...string) task {
@@ -190,7 +223,7 @@ func build(o Options) (view, error) {
 			}
 			return t
 		}
-		c := chain{Iface: ifc.Name}
+		c := chain{Iface: ifc.Name, Pull: pulls[ifc.Name]}
 		if ifc.HourlyPack {
 			// The hours are pulled and packed side by side; the day's
 			// pack assembles them (docs/hourly.md).
@@ -215,6 +248,14 @@ func build(o Options) (view, error) {
 			daily.Chains = append(daily.Chains, c)
 		}
 	}
+	// Each DAG's table pulls, in the order of the chains that use them.
+	for _, d := range []*dag{&daily, &hourly} {
+		for _, c := range d.Chains {
+			if p := c.Pull; p != nil && !slices.Contains(d.Pulls, p) {
+				d.Pulls = append(d.Pulls, p)
+			}
+		}
+	}
 	var dags []dag
 	for _, d := range []dag{daily, hourly} {
 		if len(d.Chains) == 0 {
@@ -229,9 +270,149 @@ func build(o Options) (view, error) {
 				Args: args([]string{"report", "volume", "--date"}, "PERIOD", []string{"--iface", strings.Join(names, ",")}),
 				Kw:   `, retries=0, trigger_rule="all_done"` + kw("report", "")}
 		}
+		if err := uniqueIDs(d); err != nil {
+			return view{}, err
+		}
 		dags = append(dags, d)
 	}
 	return view{Options: o, Source: comment(o.ConfigPath), DAGs: dags}, nil
+}
+
+// isHDFS reports whether the source named is an HDFS source: its
+// partitions are pulled before they are packed.
+func isHDFS(c *config.Config, name string) bool {
+	src := c.Sources[name]
+	return src != nil && src.Type == "hdfs"
+}
+
+// odsTable is the name and spec of the ODS table a from: transform
+// interface reads (ads -> dwd -> ods), or "", nil.
+func odsTable(c *config.Config, ifc *config.Interface) (string, *config.ODSTable) {
+	if ifc.From != config.FromTransform || c.Transform == nil {
+		return "", nil
+	}
+	ods := c.Transform.ODSFor(ifc.Name)
+	if ods == nil {
+		return "", nil
+	}
+	return c.Transform.DWD[c.Transform.ADS[ifc.Name].From].From, ods
+}
+
+// tablePulls gives each from: transform interface whose ODS table is on
+// HDFS the pull of its table, shared by the interfaces of the same DAG
+// and queue that read the table: chama pull --iface A,B stages the table
+// once and records each interface's partitions. Interfaces on different
+// queues (different machines, perhaps each with its own workdir) get a
+// pull each, named pull_ods_<table>_<first interface>; on one shared
+// workdir, the later of two such pulls of a partition is busy (exit 3)
+// and retried. A table whose name cannot name a raw/ folder gets no pull
+// (chama pull refuses it): its interfaces read the source.
+func tablePulls(c *config.Config, ifaces []*config.Interface, kw func(stage, iface string) string) map[string]*pull {
+	type inDAG struct { // a table, or a name, in the daily or the hourly DAG
+		hourly bool
+		name   string
+	}
+	type key struct {
+		inDAG
+		queue string
+	}
+	byIface := map[string]*pull{}
+	groups := map[key]*pull{}
+	var order []*pull
+	queues := map[inDAG]int{} // a table's pulls in a DAG
+	for _, ifc := range ifaces {
+		table, ods := odsTable(c, ifc)
+		if ods == nil || !isHDFS(c, ods.Source) || !workdir.ValidTableName(table) {
+			continue
+		}
+		k := key{inDAG{ifc.Granularity == "hour", table}, c.Airflow.QueueFor(ifc.Name)}
+		p := groups[k]
+		if p == nil {
+			p = &pull{Table: table, hourlyDAG: k.hourly}
+			groups[k] = p
+			order = append(order, p)
+			queues[k.inDAG]++
+		}
+		p.Ifaces = append(p.Ifaces, ifc.Name)
+		p.Hourly = p.Hourly || ifc.HourlyPack
+		byIface[ifc.Name] = p
+	}
+	// Python names: a table's "-" and "." become "_"; two tables that
+	// then meet in a DAG (a-b, a_b) are told apart by a number.
+	vars := map[inDAG]bool{}
+	for _, p := range order {
+		id := "pull_ods_" + p.Table
+		if queues[inDAG{p.hourlyDAG, p.Table}] > 1 {
+			id += "_" + p.Ifaces[0]
+		}
+		v := pyName(id)
+		for n := 2; vars[inDAG{p.hourlyDAG, v}]; n++ {
+			v = fmt.Sprintf("%s_%d", pyName(id), n)
+		}
+		vars[inDAG{p.hourlyDAG, v}] = true
+		date, pyID := "PERIOD", pyString(id)
+		if p.Hourly {
+			date, pyID = "HOUR", pyString(id+"_")+" + HH"
+		}
+		p.Task = task{Stage: "pull", Name: id, Var: v, ID: pyID, Kw: kw("pull", p.Ifaces[0]),
+			Args: args([]string{"pull", "--date"}, date, []string{"--iface", strings.Join(p.Ifaces, ",")})}
+	}
+	return byIface
+}
+
+// pyName is s as a Python identifier: every character but ASCII letters,
+// digits and "_" becomes "_" (s starts with a letter).
+func pyName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '_' || r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' {
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// taskIDs are the ids of every task of a DAG, each hour task once per
+// hour.
+func taskIDs(d dag) []string {
+	var ids []string
+	each := func(t task, hourly bool) {
+		if !hourly {
+			ids = append(ids, t.Name)
+			return
+		}
+		for _, hh := range hours {
+			ids = append(ids, t.Name+"_"+hh)
+		}
+	}
+	for _, p := range d.Pulls {
+		each(p.Task, p.Hourly)
+	}
+	for _, c := range d.Chains {
+		for _, t := range c.Hour {
+			each(t, true)
+		}
+		for _, t := range c.Tasks {
+			each(t, false)
+		}
+	}
+	if d.Report != nil {
+		each(*d.Report, false)
+	}
+	return ids
+}
+
+// uniqueIDs refuses a DAG with two tasks of one id (Airflow would refuse
+// the file): only ODS table names chosen to meet another task's id can
+// do that, e.g. a table events_07 beside events pulled hour by hour.
+func uniqueIDs(d dag) error {
+	seen := map[string]bool{}
+	for _, id := range taskIDs(d) {
+		if seen[id] {
+			return fmt.Errorf("airflow: DAG %s: two tasks would be named %s (rename an ODS table)", d.ID, id)
+		}
+		seen[id] = true
+	}
+	return nil
 }
 
 // plainName reports whether s is non-empty ASCII letters and digits.
@@ -326,14 +507,17 @@ var tmpl = template.Must(template.New("dag").Delims("[[", "]]").Funcs(template.F
 		return "[" + strings.Join(q, ", ") + "]"
 	},
 	"hours": func() []string { return hours },
+	"join":  func(ss []string) string { return strings.Join(ss, ", ") },
 }).Parse(`# Generated by ` + "`chama airflow-dag`" + ` from [[ .Source ]].
 # Do not edit: change the config and render again, so the DAG and the
 # configured interfaces stay in step.
 #
 # Each interface is a chain of chama subcommands for the period, each run
 # without a shell; an hourly_pack interface first pulls and packs its 24
-# hours side by side, and the day's pack assembles them. chama's exit code
-# decides what Airflow does:
+# hours side by side, and the day's pack assembles them. The from: transform
+# interfaces reading an ODS table on HDFS share one pull of the table
+# (pull_ods_<table>, hour by hour for hourly_pack interfaces). chama's exit
+# code decides what Airflow does:
 #   0      done;
 #   3, 4   partly done / input not ready: the try fails and Airflow retries
 #          it later, with backoff (safe: every stage can be re-run);
@@ -419,25 +603,40 @@ with DAG(
     PERIOD = [[ py .Period ]]
     DAY = "{{ ds_nodash }}"
     verified = []
+[[- range .Pulls ]]
+
+    # ODS table [[ .Table ]], pulled once for [[ join .Ifaces ]][[ if .Hourly ]], hour by hour[[ end ]]
+[[- if .Hourly ]]
+    [[ .Task.Var ]] = {}
+    for HH in HOURS:
+        HOUR = DAY + HH
+        [[ .Task.Var ]][HH] = chama([[ .Task.ID ]], [[ .Task.Args ]][[ .Task.Kw ]])
+[[- else ]]
+    [[ .Task.Var ]] = chama([[ .Task.ID ]], [[ .Task.Args ]][[ .Task.Kw ]])
+[[- end ]]
+[[- end ]]
 [[- range .Chains ]]
 
     # interface [[ .Iface ]]
 [[- if .Hour ]]: its hours side by side, then the day's assembly
+[[- else if .Pull ]]: after the pull of ODS table [[ .Pull.Table ]]
+[[- end ]]
+[[- if .Hour ]]
     [[ .HoursVar ]] = []
     for HH in HOURS:
         HOUR = DAY + HH
 [[- range .Hour ]]
         [[ .Var ]] = chama([[ .ID ]], [[ .Args ]][[ .Kw ]])
 [[- end ]]
-[[- if gt (len .Hour) 1 ]]
-        [[ range $i, $t := .Hour ]][[ if $i ]] >> [[ end ]][[ $t.Var ]][[ end ]]
+[[- if or .Pull (gt (len .Hour) 1) ]]
+        [[ with .Pull ]][[ .Task.Var ]][HH] >> [[ end ]][[ range $i, $t := .Hour ]][[ if $i ]] >> [[ end ]][[ $t.Var ]][[ end ]]
 [[- end ]]
         [[ .HoursVar ]].append([[ (index .Hour (len .Hour | dec)).Var ]])
 [[- end ]]
 [[- range .Tasks ]]
     [[ .Var ]] = chama([[ .ID ]], [[ .Args ]][[ .Kw ]])
 [[- end ]]
-    [[ if .Hour ]][[ .HoursVar ]] >> [[ end ]][[ range $i, $t := .Tasks ]][[ if $i ]] >> [[ end ]][[ $t.Var ]][[ end ]]
+    [[ if .Hour ]][[ .HoursVar ]] >> [[ else if .Pull ]][[ if .Pull.Hourly ]]list([[ .Pull.Task.Var ]].values())[[ else ]][[ .Pull.Task.Var ]][[ end ]] >> [[ end ]][[ range $i, $t := .Tasks ]][[ if $i ]] >> [[ end ]][[ $t.Var ]][[ end ]]
     verified.append([[ (index .Tasks (len .Tasks | dec)).Var ]])
 [[- end ]]
 [[- with .Report ]]

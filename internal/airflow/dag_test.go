@@ -310,9 +310,10 @@ func TestHeaderCommentOneLine(t *testing.T) {
 }
 
 // spreadYAML has one interface of each kind: CM001 a plain day interface
-// from HDFS with a route, 51007 hourly_pack from HDFS, 51006 hourly_pack
-// from transform; and an airflow section with a pool, a queue, an
-// interface's own queue, more pool slots for pack and more runs at once.
+// from HDFS with a route, 51007 hourly_pack from HDFS, 51006 and 51010
+// hourly_pack from transform, over the same ODS table on HDFS; and an
+// airflow section with a pool, a queue, an interface's own queue, more
+// pool slots for pack and more runs at once.
 const spreadYAML = `
 workdir: /var/lib/chama
 sources:
@@ -344,6 +345,10 @@ transform:
       from: events
       filter: data_source_id in ["a", "b"]
       columns: {event_id: event_id}
+    "51010":
+      from: events
+      filter: data_source_id in ["c"]
+      columns: {event_id: event_id}
 interfaces:
   CM001:
     source: hdfs1
@@ -359,26 +364,16 @@ interfaces:
     from: transform
     hourly_pack: true
     routes: [{target: panda}]
+  "51010":
+    from: transform
+    hourly_pack: true
+    routes: [{target: panda}]
 `
 
-// transformHourlyRefused is the one problem of spreadYAML while the config
-// does not yet take hourly_pack with from: transform.
-const transformHourlyRefused = "interfaces.51006.hourly_pack: not supported with from: transform"
-
-// spreadConfig parses spreadYAML. Where the config still refuses
-// hourly_pack for a transform interface, 51006 is parsed without it and
-// given it afterwards: the DAG is the same either way, since the
-// generator does not look at where an interface's rows come from.
+// spreadConfig parses spreadYAML.
 func spreadConfig(t *testing.T) *config.Config {
 	t.Helper()
 	c, err := config.Parse([]byte(spreadYAML))
-	if err != nil && err.Error() == transformHourlyRefused {
-		t.Logf("%v: set after parsing", err)
-		y := strings.Replace(spreadYAML, "    from: transform\n    hourly_pack: true\n", "    from: transform\n", 1)
-		if c, err = config.Parse([]byte(y)); err == nil {
-			c.Interfaces["51006"].HourlyPack = true
-		}
-	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -394,10 +389,12 @@ type node struct {
 	Args      []string `json:"args"` // as rendered for the run of 2024-12-12 (graph.py)
 }
 
-// graphOf expands the model of a DAG the way the template writes it: each
-// hour chain once per hour, each hour's last task and the tasks of the
-// chain in order, the report after every chain's last task. Only the
-// upstream ids are filled in.
+// graphOf expands the model of a DAG the way the template writes it: the
+// ODS tables' pulls (per hour or not), each hour chain once per hour
+// (after its table's pull of the hour), each hour's last task and the
+// tasks of the chain in order (after its table's pull, every hour of it,
+// when it has no hours), the report after every chain's last task. Only
+// the upstream ids are filled in.
 func graphOf(d dag) map[string]*node {
 	g := map[string]*node{}
 	add := func(id string, up ...string) {
@@ -406,19 +403,40 @@ func graphOf(d dag) map[string]*node {
 		}
 		g[id] = &node{Upstream: up}
 	}
+	pullIDs := map[*pull][]string{}
+	for _, p := range d.Pulls {
+		if !p.Hourly {
+			pullIDs[p] = []string{p.Task.Name}
+		} else {
+			for _, hh := range hours {
+				pullIDs[p] = append(pullIDs[p], p.Task.Name+"_"+hh)
+			}
+		}
+		for _, id := range pullIDs[p] {
+			add(id)
+		}
+	}
 	var last []string
 	for _, c := range d.Chains {
 		var hourEnds []string
-		for _, hh := range hours {
+		for h, hh := range hours {
 			var prev []string
+			if c.Pull != nil && len(c.Hour) > 0 {
+				prev = []string{pullIDs[c.Pull][h]}
+			}
 			for _, t := range c.Hour {
 				id := t.Name + "_" + hh
 				add(id, prev...)
 				prev = []string{id}
 			}
-			hourEnds = append(hourEnds, prev...)
+			if len(c.Hour) > 0 {
+				hourEnds = append(hourEnds, prev...)
+			}
 		}
 		prev := hourEnds
+		if len(c.Hour) == 0 && c.Pull != nil {
+			prev = pullIDs[c.Pull]
+		}
 		for _, t := range c.Tasks {
 			add(t.Name, prev...)
 			prev = []string{t.Name}
@@ -434,10 +452,11 @@ func graphOf(d dag) map[string]*node {
 	return g
 }
 
-// TestRenderSpreadsWork renders the three-interface config: the hourly
+// TestRenderSpreadsWork renders the four-interface config: the hourly
 // interfaces' 24 hours run side by side in the daily DAG and all of them
-// come before the day's assembly; every task has the pool and its queue;
-// runs of different days go side by side.
+// come before the day's assembly; the two transform interfaces' hours
+// wait for one pull of their ODS table's hour; every task has the pool
+// and its queue; runs of different days go side by side.
 func TestRenderSpreadsWork(t *testing.T) {
 	c := spreadConfig(t)
 	o := Options{Config: c, ConfigPath: "/etc/chama/chama.yaml", Binary: "/usr/local/bin/chama"}
@@ -465,14 +484,18 @@ func TestRenderSpreadsWork(t *testing.T) {
 	put("pack_CM001", "pack", "default", "pull_CM001")
 	put("push_CM001", "push", "default", "pack_CM001")
 	put("verify_CM001", "verify", "default", "push_CM001")
-	var hours51007, hours51006 []string
+	var hours51007, hours51006, hours51010 []string
 	for h := 0; h < 24; h++ {
 		hh := fmt.Sprintf("%02d", h)
 		put("pull_51007_"+hh, "pull", "big")
 		put("pack_51007_"+hh, "pack", "big", "pull_51007_"+hh)
 		hours51007 = append(hours51007, "pack_51007_"+hh)
-		put("pack_51006_"+hh, "pack", "default") // from transform: no pull
+		// From transform: the ODS table's hour, pulled once for both.
+		put("pull_ods_events_"+hh, "pull", "default")
+		put("pack_51006_"+hh, "pack", "default", "pull_ods_events_"+hh)
 		hours51006 = append(hours51006, "pack_51006_"+hh)
+		put("pack_51010_"+hh, "pack", "default", "pull_ods_events_"+hh)
+		hours51010 = append(hours51010, "pack_51010_"+hh)
 	}
 	put("pack_51007", "pack", "big", hours51007...) // the assembly waits for every hour
 	put("push_51007", "push", "big", "pack_51007")
@@ -480,8 +503,11 @@ func TestRenderSpreadsWork(t *testing.T) {
 	put("pack_51006", "pack", "default", hours51006...)
 	put("push_51006", "push", "default", "pack_51006")
 	put("verify_51006", "verify", "default", "push_51006")
-	put("report_volume", "report", "default", "verify_51006", "verify_51007", "verify_CM001")
-	if len(want) != 4+48+3+24+3+1 {
+	put("pack_51010", "pack", "default", hours51010...)
+	put("push_51010", "push", "default", "pack_51010")
+	put("verify_51010", "verify", "default", "push_51010")
+	put("report_volume", "report", "default", "verify_51006", "verify_51007", "verify_51010", "verify_CM001")
+	if len(want) != 4+48+3+24+24+3+24+3+1 {
 		t.Fatalf("want holds %d tasks", len(want))
 	}
 
@@ -500,6 +526,12 @@ func TestRenderSpreadsWork(t *testing.T) {
 	}
 	// Every task of the model has the pool, its stage's slots and its
 	// interface's queue.
+	if len(d.Pulls) != 1 {
+		t.Fatalf("%d table pulls, want events alone", len(d.Pulls))
+	}
+	if k := d.Pulls[0].Task.Kw; k != `, pool="chama", queue="default"` {
+		t.Errorf("pull_ods_events: keywords %q", k)
+	}
 	for _, ch := range d.Chains {
 		for _, tk := range append(slices.Clone(ch.Hour), ch.Tasks...) {
 			id := tk.Name
@@ -545,6 +577,10 @@ func TestRenderSpreadsWork(t *testing.T) {
 		`    hours_51007 >> pack_51007 >> push_51007 >> verify_51007`,
 		"        hours_51006.append(pack_51006_hh)\n",
 		`    hours_51006 >> pack_51006 >> push_51006 >> verify_51006`,
+		"    pull_ods_events = {}\n    for HH in HOURS:\n        HOUR = DAY + HH\n" +
+			`        pull_ods_events[HH] = chama("pull_ods_events_" + HH, ["pull", "--date", HOUR, "--iface", "51006,51010"], pool="chama", queue="default")` + "\n",
+		"        pull_ods_events[HH] >> pack_51006_hh\n        hours_51006.append(pack_51006_hh)\n",
+		"        pull_ods_events[HH] >> pack_51010_hh\n        hours_51010.append(pack_51010_hh)\n",
 		`    pull_CM001 >> pack_CM001 >> push_CM001 >> verify_CM001`,
 	} {
 		if !strings.Contains(b.String(), s) {
@@ -610,14 +646,16 @@ func TestRenderSpreadsWork(t *testing.T) {
 		}
 	}
 	for id, args := range map[string]string{
-		"pull_51007_00": "pull --date 2024121200 --iface 51007",
-		"pack_51007_23": "pack --date 2024121223 --iface 51007",
-		"pack_51007":    "pack --date 20241212 --iface 51007",
-		"pack_51006_07": "pack --date 2024121207 --iface 51006",
-		"pack_51006":    "pack --date 20241212 --iface 51006",
-		"push_51006":    "push --date 20241212 --iface 51006",
-		"verify_CM001":  "verify --date 20241212 --iface CM001 --remote",
-		"report_volume": "report volume --date 20241212 --iface 51006,51007,CM001",
+		"pull_51007_00":      "pull --date 2024121200 --iface 51007",
+		"pack_51007_23":      "pack --date 2024121223 --iface 51007",
+		"pack_51007":         "pack --date 20241212 --iface 51007",
+		"pack_51006_07":      "pack --date 2024121207 --iface 51006",
+		"pack_51006":         "pack --date 20241212 --iface 51006",
+		"pull_ods_events_07": "pull --date 2024121207 --iface 51006,51010",
+		"pull_ods_events_23": "pull --date 2024121223 --iface 51006,51010",
+		"push_51006":         "push --date 20241212 --iface 51006",
+		"verify_CM001":       "verify --date 20241212 --iface CM001 --remote",
+		"report_volume":      "report volume --date 20241212 --iface 51006,51007,51010,CM001",
 	} {
 		if g := pd.Tasks[id]; g != nil && strings.Join(g.Args, " ") != args {
 			t.Errorf("Python: %s runs chama %q, want %q", id, strings.Join(g.Args, " "), args)
@@ -644,6 +682,226 @@ func TestRenderRefusesOddInterfaceNames(t *testing.T) {
 	i.Name = "x = 1\nimport os"
 	var b bytes.Buffer
 	if err := Render(&b, Options{Config: c, Ifaces: []*config.Interface{i}}); err == nil || b.Len() != 0 {
+		t.Fatalf("rendered (%v):\n%s", err, b.String())
+	}
+}
+
+// tablesYAML has from: transform interfaces over ODS tables: events on
+// HDFS, read by 51006 (hourly_pack) and 51010 (a day) on the default
+// queue and by 51040 on its own queue; clicks.v2 on HDFS read by 51020,
+// an hourly interface; x-y and x.y on HDFS (their Python names meet),
+// read by 51050 and 51060; files on a file source, read by 51030.
+const tablesYAML = `
+workdir: /var/lib/chama
+sources:
+  hdfs1: {type: hdfs, namenodes: ["nn1:8020"], user: hive}
+  local: {type: file, root: /data}
+airflow:
+  queues: {"51040": big}
+transform:
+  ods:
+    events: {source: hdfs1, path: "ods/events/dt={date}/hour={hour}", columns: {id: string}}
+    clicks.v2: {source: hdfs1, path: "ods/clicks/dt={date}/hour={hour}", columns: {id: string}}
+    x-y: {source: hdfs1, path: "ods/xy1/dt={date}", columns: {id: string}}
+    x.y: {source: hdfs1, path: "ods/xy2/dt={date}", columns: {id: string}}
+    files: {source: local, path: "ods/files/dt={date}/hour={hour}", columns: {id: string}}
+  dwd:
+    events: {from: events}
+    clicks: {from: clicks.v2}
+    xy1: {from: x-y}
+    xy2: {from: x.y}
+    files: {from: files}
+  ads:
+    "51006": {from: events, columns: {id: id}}
+    "51010": {from: events, columns: {id: id}}
+    "51040": {from: events, columns: {id: id}}
+    "51020": {from: clicks, columns: {id: id}}
+    "51050": {from: xy1, columns: {id: id}}
+    "51060": {from: xy2, columns: {id: id}}
+    "51030": {from: files, columns: {id: id}}
+interfaces:
+  "51006": {from: transform, hourly_pack: true}
+  "51010": {from: transform}
+  "51040": {from: transform}
+  "51020": {from: transform, granularity: hour,
+    file_name: "a_10000_{period}_{iface}_{resend:02}_{seq}.dat.gz", verf_name: "a_10000_{period}_{iface}_{resend:02}.verf"}
+  "51050": {from: transform}
+  "51060": {from: transform}
+  "51030": {from: transform}
+`
+
+// TestRenderTablePulls: the from: transform interfaces whose ODS table is
+// on HDFS get one pull of the table per DAG and queue, for all of them
+// (chama pull --iface A,B stages it once; two pulls of a partition at
+// once would make one of them busy): hour by hour when one of them is
+// hourly_pack, its hour packs waiting for their hour and a day pack for
+// every hour; a table on a file source gets none.
+func TestRenderTablePulls(t *testing.T) {
+	c, err := config.Parse([]byte(tablesYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Options{Config: c, ConfigPath: "/etc/chama/chama.yaml", Binary: "chama"}
+	v, err := build(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.DAGs) != 2 {
+		t.Fatalf("%d DAGs, want the daily and the hourly", len(v.DAGs))
+	}
+	type pulled struct{ name, v, ifaces string }
+	var pulls [][]pulled
+	for _, d := range v.DAGs {
+		var ps []pulled
+		for _, p := range d.Pulls {
+			ps = append(ps, pulled{p.Task.Name, p.Task.Var, strings.Join(p.Ifaces, ",")})
+		}
+		pulls = append(pulls, ps)
+	}
+	wantPulls := [][]pulled{
+		{
+			{"pull_ods_events_51006", "pull_ods_events_51006", "51006,51010"}, // two queues: told apart
+			{"pull_ods_events_51040", "pull_ods_events_51040", "51040"},
+			{"pull_ods_x-y", "pull_ods_x_y", "51050"},
+			{"pull_ods_x.y", "pull_ods_x_y_2", "51060"},
+		},
+		{{"pull_ods_clicks.v2", "pull_ods_clicks_v2", "51020"}},
+	}
+	if !slices.EqualFunc(pulls, wantPulls, slices.Equal) {
+		t.Fatalf("pulls %v\nwant  %v", pulls, wantPulls)
+	}
+
+	want := map[string]map[string]*node{"chama": {}, "chama_hourly": {}}
+	put := func(dag, id string, up ...string) {
+		slices.Sort(up)
+		want[dag][id] = &node{Upstream: up}
+	}
+	var evHours, hours51006 []string
+	for h := 0; h < 24; h++ {
+		hh := fmt.Sprintf("%02d", h)
+		put("chama", "pull_ods_events_51006_"+hh)
+		put("chama", "pack_51006_"+hh, "pull_ods_events_51006_"+hh)
+		evHours = append(evHours, "pull_ods_events_51006_"+hh)
+		hours51006 = append(hours51006, "pack_51006_"+hh)
+	}
+	put("chama", "pack_51006", hours51006...)
+	put("chama", "pack_51010", evHours...) // a day: every hour pulled first
+	put("chama", "pull_ods_events_51040")
+	put("chama", "pack_51040", "pull_ods_events_51040")
+	put("chama", "pull_ods_x-y")
+	put("chama", "pack_51050", "pull_ods_x-y")
+	put("chama", "pull_ods_x.y")
+	put("chama", "pack_51060", "pull_ods_x.y")
+	put("chama", "pack_51030") // a file source: nothing to pull
+	var verifies []string
+	for _, i := range []string{"51006", "51010", "51030", "51040", "51050", "51060"} {
+		put("chama", "verify_"+i, "pack_"+i)
+		verifies = append(verifies, "verify_"+i)
+	}
+	put("chama", "report_volume", verifies...)
+	put("chama_hourly", "pull_ods_clicks.v2")
+	put("chama_hourly", "pack_51020", "pull_ods_clicks.v2")
+	put("chama_hourly", "verify_51020", "pack_51020")
+
+	for _, d := range v.DAGs {
+		got := graphOf(d)
+		if len(got) != len(want[d.ID]) {
+			t.Errorf("%s: %d tasks, want %d", d.ID, len(got), len(want[d.ID]))
+		}
+		for id, w := range want[d.ID] {
+			if g := got[id]; g == nil || !slices.Equal(g.Upstream, w.Upstream) {
+				t.Errorf("%s: %s: %v, want upstream %v", d.ID, id, g, w.Upstream)
+			}
+		}
+	}
+	for _, p := range v.DAGs[0].Pulls {
+		if p.Task.Name == "pull_ods_events_51040" && p.Task.Kw != `, queue="big"` {
+			t.Errorf("%s: keywords %q, want 51040's queue", p.Task.Name, p.Task.Kw)
+		}
+	}
+
+	// What Airflow makes of the file: the same graph and arguments.
+	var b bytes.Buffer
+	if err := Render(&b, o); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{
+		"    # ODS table events, pulled once for 51006, 51010, hour by hour\n",
+		`        pull_ods_events_51006[HH] = chama("pull_ods_events_51006_" + HH, ["pull", "--date", HOUR, "--iface", "51006,51010"])`,
+		"        pull_ods_events_51006[HH] >> pack_51006_hh\n",
+		"    list(pull_ods_events_51006.values()) >> pack_51010 >> verify_51010\n",
+		"    pull_ods_events_51040 >> pack_51040 >> verify_51040\n",
+		"    pull_ods_clicks_v2 >> pack_51020 >> verify_51020\n",
+		"    pack_51030 >> verify_51030\n",
+	} {
+		if !strings.Contains(b.String(), s) {
+			t.Errorf("DAG lacks %q", s)
+		}
+	}
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 not installed: the file was not imported")
+	}
+	dagFile := filepath.Join(t.TempDir(), "dag.py")
+	if err := os.WriteFile(dagFile, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script, _ := filepath.Abs(filepath.Join("testdata", "graph.py"))
+	cmd := exec.Command(py, script, dagFile)
+	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("importing the DAG: %v\n%s", err, stderr.String())
+	}
+	var dags map[string]struct {
+		Tasks map[string]*node `json:"tasks"`
+	}
+	if err := json.Unmarshal(out, &dags); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for id, w := range want {
+		if len(dags[id].Tasks) != len(w) {
+			t.Errorf("Python: %s has %d tasks, want %d", id, len(dags[id].Tasks), len(w))
+		}
+		for tid, wn := range w {
+			if g := dags[id].Tasks[tid]; g == nil || !slices.Equal(g.Upstream, wn.Upstream) {
+				t.Errorf("Python: %s.%s: %v, want upstream %v", id, tid, g, wn.Upstream)
+			}
+		}
+	}
+	for id, args := range map[string]string{
+		"chama/pull_ods_events_51006_07":  "pull --date 2024121207 --iface 51006,51010",
+		"chama/pull_ods_events_51040":     "pull --date 20241212 --iface 51040",
+		"chama/pull_ods_x.y":              "pull --date 20241212 --iface 51060",
+		"chama_hourly/pull_ods_clicks.v2": "pull --date 2024121207 --iface 51020",
+		"chama/pack_51010":                "pack --date 20241212 --iface 51010",
+	} {
+		d, tid, _ := strings.Cut(id, "/")
+		if g := dags[d].Tasks[tid]; g == nil || strings.Join(g.Args, " ") != args {
+			t.Errorf("Python: %s runs %v, want chama %q", id, g, args)
+		}
+	}
+}
+
+// Two tasks of one id would make Airflow refuse the file: an ODS table
+// named so that its pull meets the hour pulls of another is refused when
+// the DAG is built, naming the id.
+func TestRenderRefusesTwoTasksOfOneID(t *testing.T) {
+	y := strings.Replace(tablesYAML, "    files: {source: local,", "    events_07: {source: hdfs1, path: \"ods/e7/dt={date}\", columns: {id: string}}\n    files: {source: local,", 1)
+	y = strings.Replace(y, "    files: {from: files}\n", "    files: {from: files}\n    e7: {from: events_07}\n", 1)
+	y = strings.Replace(y, `    "51030": {from: files, columns: {id: id}}`+"\n", `    "51030": {from: files, columns: {id: id}}`+"\n"+`    "51070": {from: e7, columns: {id: id}}`+"\n", 1)
+	y += `  "51070": {from: transform}` + "\n"
+	// events on one queue: its hour pulls are pull_ods_events_HH.
+	y = strings.Replace(y, `  queues: {"51040": big}`, `  queue: default`, 1)
+	c, err := config.Parse([]byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	err = Render(&b, Options{Config: c})
+	if err == nil || !strings.Contains(err.Error(), "pull_ods_events_07") || b.Len() != 0 {
 		t.Fatalf("rendered (%v):\n%s", err, b.String())
 	}
 }

@@ -50,6 +50,32 @@ type HDFSOptions struct {
 	Clients int
 }
 
+// ErrUnavailable is in the chain of an HDFS source's error when the
+// cluster could not be reached at all: no namenode could be connected to
+// (each one refused the connection, did not accept it within the connect
+// timeout, or failed the connection's handshake: colinmarc/hdfs's "no
+// available namenodes"). Running again later can succeed, so a stage
+// exits 3 (exit.Partial) on it: test it with errors.Is(err,
+// source.ErrUnavailable), never with the message. The error's message is
+// "hdfs unavailable: " and the detail. (colinmarc/hdfs words a Kerberos
+// handshake every namenode refused the same way, so that is typed too.)
+var ErrUnavailable = errors.New("hdfs unavailable")
+
+// noNamenode is how colinmarc/hdfs says that no namenode could be
+// reached. It formats the last namenode's error with %s, so the network
+// error is not in the chain: the words are all there is to go by, and
+// unreachable is the one place that reads them.
+const noNamenode = "no available namenodes"
+
+// unreachable adds ErrUnavailable to err when err says that no namenode
+// could be reached; any other error (nil too) is returned as it is.
+func unreachable(err error) error {
+	if err == nil || errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), noNamenode) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+}
+
 // HDFS is a Source on an HDFS cluster, read with github.com/colinmarc/hdfs.
 // It keeps several clients (namenode connections) and hands them out in
 // turn, so concurrent listings and opens do not queue on one connection.
@@ -214,7 +240,8 @@ func (h *HDFS) String() string {
 func (h *HDFS) abs(p string) string { return path.Join(h.opts.Root, p) }
 
 // client returns the next client, connecting it on first use. A failed
-// connect is not kept, so the next call tries again.
+// connect is not kept, so the next call tries again; when no namenode
+// could be reached the error is ErrUnavailable.
 func (h *HDFS) client() (*hdfs.Client, error) {
 	slot := h.clients[int(h.next.Add(1)%uint64(len(h.clients)))]
 	slot.mu.Lock()
@@ -255,7 +282,7 @@ func (h *HDFS) client() (*hdfs.Client, error) {
 	}
 	c, err := hdfs.NewClient(o)
 	if err != nil {
-		return nil, fmt.Errorf("hdfs %s: %w", h.opts.Name, err)
+		return nil, unreachable(fmt.Errorf("hdfs %s: %w", h.opts.Name, err))
 	}
 	// Fetch the server defaults once, before the client is shared: the
 	// client caches them without a lock, and the CRC chunk size is needed
@@ -263,7 +290,7 @@ func (h *HDFS) client() (*hdfs.Client, error) {
 	d, err := c.ServerDefaults()
 	if err != nil {
 		c.Close()
-		return nil, fmt.Errorf("hdfs %s: server defaults: %w", h.opts.Name, err)
+		return nil, unreachable(fmt.Errorf("hdfs %s: server defaults: %w", h.opts.Name, err))
 	}
 	if d.BytesPerChecksum > 0 {
 		h.mu.Lock()
@@ -300,7 +327,7 @@ func (h *HDFS) List(ctx context.Context, dir string) ([]FileInfo, error) {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("partition not found: %s: %w", h.describe(root), ErrNotFound)
 		}
-		return nil, fmt.Errorf("%s: %w", h.describe(root), err)
+		return nil, unreachable(fmt.Errorf("%s: %w", h.describe(root), err))
 	}
 	if !st.IsDir() {
 		return nil, fmt.Errorf("partition %s is not a folder", h.describe(root))
@@ -308,7 +335,7 @@ func (h *HDFS) List(ctx context.Context, dir string) ([]FileInfo, error) {
 	return walkRemote(ctx, root, h.opts.Root, func(d string) ([]os.FileInfo, error) {
 		fis, err := c.ReadDir(d)
 		if err != nil {
-			return nil, fmt.Errorf("listing %s: %w", h.describe(d), err)
+			return nil, unreachable(fmt.Errorf("listing %s: %w", h.describe(d), err))
 		}
 		return fis, nil
 	}, func(p string, fi os.FileInfo) {
@@ -331,7 +358,7 @@ func (h *HDFS) Exists(ctx context.Context, p string) (bool, error) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("%s: %w", h.describe(h.abs(p)), err)
+		return false, unreachable(fmt.Errorf("%s: %w", h.describe(h.abs(p)), err))
 	}
 	return true, nil
 }
@@ -349,12 +376,12 @@ func (h *HDFS) OpenRange(ctx context.Context, p string, off, n int64) (io.ReadCl
 	}
 	f, err := c.Open(h.abs(p))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", h.describe(h.abs(p)), err)
+		return nil, unreachable(fmt.Errorf("%s: %w", h.describe(h.abs(p)), err))
 	}
 	if off > 0 {
 		if _, err := f.Seek(off, io.SeekStart); err != nil {
 			f.Close()
-			return nil, fmt.Errorf("%s: seek to %d: %w", h.describe(h.abs(p)), off, err)
+			return nil, unreachable(fmt.Errorf("%s: seek to %d: %w", h.describe(h.abs(p)), off, err))
 		}
 	}
 	r := &hdfsReader{f: f, ctx: ctx, timeout: h.opts.Timeout, name: h.describe(h.abs(p)), left: n, off: off}
@@ -391,7 +418,7 @@ func (h *HDFS) newHash(p string, table *crc32.Table) (hash.Hash, error) {
 	} else {
 		fi, err := c.Stat(h.abs(p))
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", h.describe(h.abs(p)), err)
+			return nil, unreachable(fmt.Errorf("%s: %w", h.describe(h.abs(p)), err))
 		}
 		if st, ok := fi.Sys().(*hdfs.FileStatus); ok {
 			bs = int64(st.GetBlocksize())
@@ -418,7 +445,7 @@ func (h *HDFS) Sum(ctx context.Context, p string) (int64, []byte, error) {
 	}
 	f, err := c.Open(h.abs(p))
 	if err != nil {
-		return 0, nil, fmt.Errorf("%s: %w", h.describe(h.abs(p)), err)
+		return 0, nil, unreachable(fmt.Errorf("%s: %w", h.describe(h.abs(p)), err))
 	}
 	defer f.Close()
 	// One deadline covers every block's checksum call: allow one timeout
@@ -426,7 +453,7 @@ func (h *HDFS) Sum(ctx context.Context, p string) (int64, []byte, error) {
 	f.SetDeadline(time.Now().Add(h.opts.Timeout * time.Duration(1+f.Stat().Size()>>33)))
 	sum, err := f.Checksum()
 	if err != nil {
-		return 0, nil, fmt.Errorf("%s: checksum: %w", h.describe(h.abs(p)), err)
+		return 0, nil, unreachable(fmt.Errorf("%s: checksum: %w", h.describe(h.abs(p)), err))
 	}
 	return f.Stat().Size(), sum, nil
 }
@@ -464,7 +491,7 @@ func (r *hdfsReader) Read(b []byte) (int, error) {
 		if cerr := r.ctx.Err(); cerr != nil {
 			err = cerr
 		}
-		return n, fmt.Errorf("%s at byte %d: %w", r.name, r.off, err)
+		return n, unreachable(fmt.Errorf("%s at byte %d: %w", r.name, r.off, err))
 	}
 	return n, err
 }

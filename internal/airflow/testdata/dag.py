@@ -4,8 +4,10 @@
 #
 # Each interface is a chain of chama subcommands for the period, each run
 # without a shell; an hourly_pack interface first pulls and packs its 24
-# hours side by side, and the day's pack assembles them. chama's exit code
-# decides what Airflow does:
+# hours side by side, and the day's pack assembles them. The from: transform
+# interfaces reading an ODS table on HDFS share one pull of the table
+# (pull_ods_<table>, hour by hour for hourly_pack interfaces). chama's exit
+# code decides what Airflow does:
 #   0      done;
 #   3, 4   partly done / input not ready: the try fails and Airflow retries
 #          it later, with backoff (safe: every stage can be re-run);

@@ -4,8 +4,10 @@
 #
 # Each interface is a chain of chama subcommands for the period, each run
 # without a shell; an hourly_pack interface first pulls and packs its 24
-# hours side by side, and the day's pack assembles them. chama's exit code
-# decides what Airflow does:
+# hours side by side, and the day's pack assembles them. The from: transform
+# interfaces reading an ODS table on HDFS share one pull of the table
+# (pull_ods_<table>, hour by hour for hourly_pack interfaces). chama's exit
+# code decides what Airflow does:
 #   0      done;
 #   3, 4   partly done / input not ready: the try fails and Airflow retries
 #          it later, with backoff (safe: every stage can be re-run);
@@ -90,11 +92,18 @@ with DAG(
     DAY = "{{ ds_nodash }}"
     verified = []
 
+    # ODS table events, pulled once for 51006, 51010, hour by hour
+    pull_ods_events = {}
+    for HH in HOURS:
+        HOUR = DAY + HH
+        pull_ods_events[HH] = chama("pull_ods_events_" + HH, ["pull", "--date", HOUR, "--iface", "51006,51010"], pool="chama", queue="default")
+
     # interface 51006: its hours side by side, then the day's assembly
     hours_51006 = []
     for HH in HOURS:
         HOUR = DAY + HH
         pack_51006_hh = chama("pack_51006_" + HH, ["pack", "--date", HOUR, "--iface", "51006"], pool="chama", pool_slots=4, queue="default")
+        pull_ods_events[HH] >> pack_51006_hh
         hours_51006.append(pack_51006_hh)
     pack_51006 = chama("pack_51006", ["pack", "--date", PERIOD, "--iface", "51006"], pool="chama", pool_slots=4, queue="default")
     push_51006 = chama("push_51006", ["push", "--date", PERIOD, "--iface", "51006"], pool="chama", queue="default")
@@ -116,6 +125,19 @@ with DAG(
     hours_51007 >> pack_51007 >> push_51007 >> verify_51007
     verified.append(verify_51007)
 
+    # interface 51010: its hours side by side, then the day's assembly
+    hours_51010 = []
+    for HH in HOURS:
+        HOUR = DAY + HH
+        pack_51010_hh = chama("pack_51010_" + HH, ["pack", "--date", HOUR, "--iface", "51010"], pool="chama", pool_slots=4, queue="default")
+        pull_ods_events[HH] >> pack_51010_hh
+        hours_51010.append(pack_51010_hh)
+    pack_51010 = chama("pack_51010", ["pack", "--date", PERIOD, "--iface", "51010"], pool="chama", pool_slots=4, queue="default")
+    push_51010 = chama("push_51010", ["push", "--date", PERIOD, "--iface", "51010"], pool="chama", queue="default")
+    verify_51010 = chama("verify_51010", ["verify", "--date", PERIOD, "--iface", "51010", "--remote"], pool="chama", queue="default")
+    hours_51010 >> pack_51010 >> push_51010 >> verify_51010
+    verified.append(verify_51010)
+
     # interface CM001
     pull_CM001 = chama("pull_CM001", ["pull", "--date", PERIOD, "--iface", "CM001"], pool="chama", queue="default")
     pack_CM001 = chama("pack_CM001", ["pack", "--date", PERIOD, "--iface", "CM001"], pool="chama", pool_slots=4, queue="default")
@@ -126,5 +148,5 @@ with DAG(
 
     # Volume against the same hours 1 and 28 days earlier; alerts (exit 1)
     # fail it without retries, like every exit 1.
-    report_volume = chama("report_volume", ["report", "volume", "--date", PERIOD, "--iface", "51006,51007,CM001"], retries=0, trigger_rule="all_done", pool="chama", queue="default")
+    report_volume = chama("report_volume", ["report", "volume", "--date", PERIOD, "--iface", "51006,51007,51010,CM001"], retries=0, trigger_rule="all_done", pool="chama", queue="default")
     verified >> report_volume
