@@ -18,6 +18,7 @@ import (
 	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/internal/chunkstore"
 	"github.com/chama-data/chama/internal/exit"
+	"github.com/chama-data/chama/internal/hdfstest"
 	"github.com/chama-data/chama/internal/pgtest"
 )
 
@@ -28,9 +29,9 @@ const machinesDSNEnv = "CHAMA_TEST_MACHINES_DSN"
 
 const machineConfig = `workdir: "{{WORK}}"
 ledger: {driver: postgres, dsn_env: ` + machinesDSNEnv + `, lease_ttl: 10s}
-chunk_store: {type: file, dir: "{{STORE}}"}
+chunk_store: {{CHUNKSTORE}}
 sources:
-  local: {type: file, root: "{{ROOT}}", ready: none}
+  local: {type: file, root: "{{ROOT}}", ready: none}{{HDFS}}
 targets:
   plat:
     primary: [{host: 127.0.0.1, port: {{PORT}}}]
@@ -53,8 +54,12 @@ interfaces:
 type cluster struct {
 	dir, root, store, dsn string
 	port                  int
-	remote                string
-	events                func() []string // renames into place on the exchange
+	// hdfs, when set, holds the chunk store on the HDFS test server
+	// (namenode addresses), under store (an HDFS path).
+	hdfs      []string
+	soloStore string // the store of the one-machine run
+	remote    string
+	events    func() []string // renames into place on the exchange
 }
 
 // machine is one chama "machine": a workdir and a config.
@@ -66,7 +71,7 @@ type machine struct {
 func newCluster(t *testing.T) *cluster {
 	t.Helper()
 	cl := &cluster{dir: t.TempDir(), dsn: pgtest.Start(t)}
-	cl.root, cl.store = filepath.Join(cl.dir, "root"), filepath.Join(cl.dir, "store")
+	cl.root, cl.store, cl.soloStore = filepath.Join(cl.dir, "root"), filepath.Join(cl.dir, "store"), filepath.Join(cl.dir, "solo-store")
 	srv, remote := startExchange(t, cl.dir, "national")
 	cl.port, cl.remote = srv.Port(), remote
 	cl.events = func() []string {
@@ -101,7 +106,12 @@ func newCluster(t *testing.T) *cluster {
 func (cl *cluster) machine(t *testing.T, name, store string) *machine {
 	t.Helper()
 	m := &machine{name: name, work: filepath.Join(cl.dir, name), cl: cl}
-	y := strings.NewReplacer("{{WORK}}", m.work, "{{STORE}}", store, "{{ROOT}}", cl.root, "{{PORT}}", strconv.Itoa(cl.port),
+	chunkStore, hdfs := fmt.Sprintf("{type: file, dir: %q}", store), ""
+	if cl.hdfs != nil {
+		chunkStore = fmt.Sprintf("{type: hdfs, dir: %q, source: hdfs1}", store)
+		hdfs = fmt.Sprintf("\n  hdfs1: {type: hdfs, namenodes: [%s], user: chama, root: /, hadoop_conf_dir: none}", strings.Join(cl.hdfs, ", "))
+	}
+	y := strings.NewReplacer("{{WORK}}", m.work, "{{CHUNKSTORE}}", chunkStore, "{{HDFS}}", hdfs, "{{ROOT}}", cl.root, "{{PORT}}", strconv.Itoa(cl.port),
 		"{{KEY}}", filepath.Join(cl.dir, "id"), "{{KNOWN_HOSTS}}", filepath.Join(cl.dir, "known_hosts")).Replace(machineConfig)
 	m.cfg = filepath.Join(cl.dir, name+".yaml")
 	if err := os.WriteFile(m.cfg, []byte(y), 0o644); err != nil {
@@ -158,12 +168,19 @@ func (m *machine) out(t *testing.T) map[string]string {
 	return readOutput(t, filepath.Join(m.work, "out"))
 }
 
-func storeVersions(t *testing.T, dir string) map[string][]*chunkstore.Version {
+func (cl *cluster) storeVersions(t *testing.T, dir string) map[string][]*chunkstore.Version {
 	t.Helper()
-	s, err := chunkstore.Open(&config.Config{ChunkStore: &config.ChunkStore{Type: "file", Dir: dir}})
+	c := &config.Config{ChunkStore: &config.ChunkStore{Type: "file", Dir: dir}}
+	if cl.hdfs != nil {
+		c.ChunkStore = &config.ChunkStore{Type: "hdfs", Dir: dir, Source: "hdfs1"}
+		c.Sources = map[string]*config.Source{"hdfs1": {Type: "hdfs", Namenodes: cl.hdfs, User: "chama", Root: "/"}}
+		c.Sources["hdfs1"].HDFS.HadoopConfDir = "none"
+	}
+	s, err := chunkstore.Open(c)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer s.Close()
 	vs, err := s.Versions(t.Context(), "51007")
 	if err != nil {
 		t.Fatal(err)
@@ -181,7 +198,33 @@ func storeVersions(t *testing.T, dir string) map[string][]*chunkstore.Version {
 // as one machine alone does; both push it and no file reaches the
 // exchange twice.
 func TestTwoMachinesOneDay(t *testing.T) {
+	twoMachines(t, newCluster(t), true)
+}
+
+// TestTwoMachinesOneDayHDFSStore: the same with the chunk store in an
+// HDFS directory (the HDFS test server), without the push.
+func TestTwoMachinesOneDayHDFSStore(t *testing.T) {
 	cl := newCluster(t)
+	hroot := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(hroot, "chama/chunks"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(hroot, "solo/chunks"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h, err := hdfstest.Start(hdfstest.Options{Root: hroot})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	cl.hdfs, cl.store, cl.soloStore = h.Addrs(), "/chama/chunks", "/solo/chunks"
+	twoMachines(t, cl, false)
+	if _, err := os.Stat(filepath.Join(hroot, "chama/chunks/51007/2024121207")); err != nil {
+		t.Errorf("the chunks are not on HDFS: %v", err)
+	}
+}
+
+func twoMachines(t *testing.T, cl *cluster, push bool) {
 	a, b := cl.machine(t, "m1", cl.store), cl.machine(t, "m2", cl.store)
 	var orders [2][]string
 	for h := range 24 {
@@ -222,7 +265,7 @@ func TestTwoMachinesOneDay(t *testing.T) {
 		}
 		t.Logf("hour task %s on %s: %s in %s (%d tries)", tm.hour, tm.machine, what, tm.took.Round(time.Millisecond), tm.tries)
 	}
-	vs := storeVersions(t, cl.store)
+	vs := cl.storeVersions(t, cl.store)
 	if len(vs) != 24 {
 		t.Fatalf("%d hours in the store, want 24", len(vs))
 	}
@@ -241,7 +284,7 @@ func TestTwoMachinesOneDay(t *testing.T) {
 			t.Fatalf("%s: assembly: exit %d\n%s", m.name, code, out)
 		}
 	}
-	solo := cl.machine(t, "solo", filepath.Join(cl.dir, "solo-store"))
+	solo := cl.machine(t, "solo", cl.soloStore)
 	for _, hour := range orders[0] {
 		solo.runUntilDone(t, "pack", "--date", hour, "--iface", "51007")
 	}
@@ -258,6 +301,9 @@ func TestTwoMachinesOneDay(t *testing.T) {
 		}
 	}
 
+	if !push {
+		return
+	}
 	// Both push the day at once: the exchange gets each file once.
 	wg.Add(2)
 	for _, m := range []*machine{a, b} {
@@ -331,7 +377,7 @@ func TestMachineDiesMidHour(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != exit.Partial || !strings.Contains(out.String(), "taken over") {
 		t.Errorf("the thawed stale run: exit %d (%v), want 3 and 'taken over':\n%s", code, err, out.String())
 	}
-	vs := storeVersions(t, cl.store)["2024121205"]
+	vs := cl.storeVersions(t, cl.store)["2024121205"]
 	if len(vs) != 1 {
 		t.Errorf("hour 05 in the store: %+v, want one version, fencing number 2", vs)
 	}
@@ -349,7 +395,7 @@ func TestMachineDiesMidHour(t *testing.T) {
 	cmd.Wait()
 	os.Remove(stall)
 	b.runUntilDone(t, "pack", "--date", "2024121206", "--iface", "51007")
-	if vs := storeVersions(t, cl.store)["2024121206"]; len(vs) != 1 || vs[0].Fence != 2 {
+	if vs := cl.storeVersions(t, cl.store)["2024121206"]; len(vs) != 1 || vs[0].Fence != 2 {
 		t.Errorf("hour 06 after the kill: %+v, want one version by the takeover", vs)
 	}
 }

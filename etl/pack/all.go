@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/chama-data/chama/internal/manifest"
 	"github.com/chama-data/chama/naming"
 	"github.com/chama-data/chama/transfer/pull"
+	"github.com/chama-data/chama/transfer/source"
 )
 
 // AllOptions is what `chama pack` asks for: periods x interfaces.
@@ -163,17 +163,13 @@ func isTransient(err error) bool {
 	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, os.ErrDeadlineExceeded),
 		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.EPIPE):
 		return true
-	case strings.Contains(err.Error(), noNamenode):
-		// colinmarc/hdfs words "every namenode refused or timed out" with
-		// %s, so the network error is not in the chain: the cluster may
-		// be back on the next run.
+	case errors.Is(err, source.ErrUnavailable):
+		// No namenode could be reached: the cluster may be back on the
+		// next run.
 		return true
 	}
 	return false
 }
-
-// noNamenode is how colinmarc/hdfs says that no namenode could be reached.
-const noNamenode = "no available namenodes"
 
 // StatusLine is the one-line result of packing one interface and period.
 // input (pull.InputPulled, InputSource or InputMixed) ends an OK line as
