@@ -32,8 +32,9 @@ func NewCmdAirflowDag(f *Factory, runF func(context.Context, *AirflowDagOptions)
 		Use:   "airflow-dag [--out FILE] [--binary PATH] [--config-path PATH]",
 		Short: "Render an Airflow DAG (pull, pack, push, verify per interface) from the config",
 		Long: `airflow-dag writes a Python DAG file that runs, per configured interface and
-period, pull (HDFS sources) -> pack -> push (when routed) -> verify (--remote
-when routed), then report volume. An hourly_pack interface pulls and packs
+period, pull (HDFS sources; for from: transform interfaces, one pull of
+their ODS table when it is on HDFS, shared by its readers) -> pack -> push
+(when routed) -> verify (--remote when routed), then report volume. An hourly_pack interface pulls and packs
 its 24 hours side by side (tasks pull_<iface>_HH, pack_<iface>_HH), and its
 day's pack, the assembly, waits for all of them. Each task runs one chama
 subcommand (a PythonOperator, no shell: --binary and --config-path reach
