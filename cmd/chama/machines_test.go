@@ -72,6 +72,11 @@ func newCluster(t *testing.T) *cluster {
 	t.Helper()
 	cl := &cluster{dir: t.TempDir(), dsn: pgtest.Start(t)}
 	cl.root, cl.store, cl.soloStore = filepath.Join(cl.dir, "root"), filepath.Join(cl.dir, "store"), filepath.Join(cl.dir, "solo-store")
+	for _, d := range []string{cl.store, cl.soloStore} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	srv, remote := startExchange(t, cl.dir, "national")
 	cl.port, cl.remote = srv.Port(), remote
 	cl.events = func() []string {

@@ -115,7 +115,7 @@ func runPush(ctx context.Context, opts *PushOptions) error {
 	o := push.Options{
 		Config: c, Periods: opts.Period.Periods, Ifaces: ifs, Resend: opts.Resend, Force: opts.Force,
 		Log: f.Log, Status: f.Stdout, Track: stages.TrackPush(rc), Partial: opts.Partial,
-		Bars: f.Terminal(), Claim: leases.Push(),
+		Bars: f.Terminal(), Claim: leases.Push(), PartTag: leases.PartTag(),
 	}
 	if opts.JSON {
 		// stdout is the JSON document; status lines go to stderr.

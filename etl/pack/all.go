@@ -223,6 +223,7 @@ func packGroup(ctx context.Context, o AllOptions, units []packUnit, group []int)
 			sub[k], all[k] = group[j], fence.From(ctxs[j])
 		}
 		for k, r := range packShared(fence.With(ctx, all), o, units, sub) {
+			r.err = fencedStop(ctxs[live[k]], r.err)
 			results[live[k]] = r
 		}
 	default:
@@ -236,7 +237,7 @@ func packGroup(ctx context.Context, o AllOptions, units []packUnit, group []int)
 			}
 		}
 		m, input, err := run(uctx, opts)
-		results[0] = packResult{m, input, err, time.Since(start)}
+		results[0] = packResult{m, input, fencedStop(uctx, err), time.Since(start)}
 	}
 	return results
 }

@@ -2,6 +2,7 @@ package pack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -24,6 +25,19 @@ func checkFence(ctx context.Context, where string) error {
 		return exit.With(exit.Partial, fmt.Errorf("%s: not published: %w", where, err))
 	}
 	return nil
+}
+
+// fencedStop is err of a run whose lease's heartbeat stopped it (the
+// lease taken over, or lost with the ledger): exit 3, with that reason
+// rather than "context canceled".
+func fencedStop(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() && (errors.Is(err, context.Canceled) || errors.Is(err, cause)) {
+		return exit.With(exit.Partial, fmt.Errorf("stopped: %w", cause))
+	}
+	return err
 }
 
 // A shared chunk store (config chunk_store, internal/chunkstore) lets
@@ -54,7 +68,7 @@ func packHour(ctx context.Context, o Options) (*manifest.Manifest, pull.InputOf,
 	if !o.Repack {
 		v, err := o.Store.Latest(ctx, o.Iface.Name, o.Period.String())
 		if err != nil {
-			return nil, none, err
+			return nil, none, storeErr(err)
 		}
 		if v != nil {
 			m, in, err := syncChunk(ctx, o, v)
@@ -90,6 +104,13 @@ func storePut(ctx context.Context, o Options) error {
 		HookBeforeStorePut(o.Iface.Name, o.Period.String())
 	}
 	dir := chunkDir(o.Config, o.Iface.Name, o.Period)
+	// The hour's lock, so that no refresh on this machine swaps the folder
+	// (a fetch) while it is being copied.
+	unlock, err := lockPeriod(filepath.Dir(dir), o.Period.String())
+	if err != nil {
+		return exit.With(exit.Partial, fmt.Errorf("interface %s hour %s: %w", o.Iface.Name, o.Period, err))
+	}
+	defer unlock()
 	n, owner, _ := fence.Number(ctx)
 	v, err := o.Store.Put(ctx, o.Iface.Name, o.Period.String(), dir, n, owner, fence.Check)
 	if err != nil {
@@ -105,7 +126,7 @@ func syncChunk(ctx context.Context, o Options, v *chunkstore.Version) (*manifest
 	var none pull.InputOf
 	hour := naming.MustPeriod(v.Hour)
 	dir := chunkDir(o.Config, o.Iface.Name, hour)
-	if mark, err := os.ReadFile(filepath.Join(dir, storeMark)); err != nil || string(mark) != v.Name {
+	if mark, err := os.ReadFile(filepath.Join(dir, storeMark)); err != nil || string(mark) != v.Name || !sameSizes(dir, v) {
 		parent := filepath.Dir(dir)
 		if err := mkdirAllSynced(parent); err != nil {
 			return nil, none, err
@@ -120,7 +141,8 @@ func syncChunk(ctx context.Context, o Options, v *chunkstore.Version) (*manifest
 		}
 		unlock()
 		if err != nil {
-			return nil, none, err
+			// The store's storage failing (NFS, HDFS): may pass; run again.
+			return nil, none, exit.With(exit.Partial, err)
 		}
 	}
 	m, err := manifest.Read(dir)
@@ -131,6 +153,27 @@ func syncChunk(ctx context.Context, o Options, v *chunkstore.Version) (*manifest
 	return m, in, nil
 }
 
+// sameSizes reports whether the local copy of v still has v's files at
+// their sizes (a cheap check before trusting the mark).
+func sameSizes(dir string, v *chunkstore.Version) bool {
+	for _, f := range v.Files {
+		st, err := os.Stat(filepath.Join(dir, filepath.FromSlash(f.Path)))
+		if err != nil || st.Size() != f.Bytes {
+			return false
+		}
+	}
+	return true
+}
+
+// storeErr is an error of the store's storage: exit 3 (may pass) unless
+// it carries its own code.
+func storeErr(err error) error {
+	if err == nil || exit.Code(err) != exit.Failure {
+		return err
+	}
+	return exit.With(exit.Partial, err)
+}
+
 // storeChunk is readChunks' step for one hour with a store: the store's
 // version, fetched; an hour the store lacks is packed here under its
 // own lease (busy: another machine is packing it) when the day is
@@ -139,7 +182,7 @@ func (b *dayBuild) storeChunk(ctx context.Context, h naming.Period) (m *manifest
 	o := b.o
 	v, err := o.Store.Latest(ctx, o.Iface.Name, h.String())
 	if err != nil {
-		return nil, false, err
+		return nil, false, storeErr(err)
 	}
 	if v == nil && !b.full {
 		return nil, false, nil
@@ -162,7 +205,7 @@ func (b *dayBuild) storeChunk(ctx context.Context, h naming.Period) (m *manifest
 		}
 		b.res.Packed = append(b.res.Packed, h.Hour())
 		if v, err = o.Store.Latest(ctx, o.Iface.Name, h.String()); err != nil || v == nil {
-			return nil, false, fmt.Errorf("%s: hour %s: packed, but not found in the chunk store after: %v", b.where, h.Hour(), err)
+			return nil, false, exit.With(exit.Partial, fmt.Errorf("%s: hour %s: packed, but not found in the chunk store after: %v", b.where, h.Hour(), err))
 		}
 	} else if m, _, err = syncChunk(ctx, o, v); err != nil {
 		return nil, false, err

@@ -235,13 +235,22 @@ func build(o Options) (view, error) {
 		} else if hdfs {
 			c.Tasks = append(c.Tasks, stage("pull", "PERIOD", false))
 		}
-		c.Tasks = append(c.Tasks, stage("pack", "PERIOD", false))
-		var remote []string
-		if len(ifc.Routes) > 0 {
-			c.Tasks = append(c.Tasks, stage("push", "PERIOD", false))
-			remote = []string{"--remote"}
+		if ifc.HourlyPack && o.Config.ChunkStore != nil {
+			// With a shared chunk store the hours run on any worker, but
+			// the day's assembly, push and verify read one workdir: they
+			// are one task (chama run: pack, push, verify), on one worker.
+			t := stage("run", "PERIOD", false)
+			t.Kw = kw("pack", ifc.Name)
+			c.Tasks = append(c.Tasks, t)
+		} else {
+			c.Tasks = append(c.Tasks, stage("pack", "PERIOD", false))
+			var remote []string
+			if len(ifc.Routes) > 0 {
+				c.Tasks = append(c.Tasks, stage("push", "PERIOD", false))
+				remote = []string{"--remote"}
+			}
+			c.Tasks = append(c.Tasks, stage("verify", "PERIOD", false, remote...))
 		}
-		c.Tasks = append(c.Tasks, stage("verify", "PERIOD", false, remote...))
 		if ifc.Granularity == "hour" {
 			hourly.Chains = append(hourly.Chains, c)
 		} else {

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 
@@ -904,4 +905,46 @@ func TestRenderRefusesTwoTasksOfOneID(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "pull_ods_events_07") || b.Len() != 0 {
 		t.Fatalf("rendered (%v):\n%s", err, b.String())
 	}
+}
+
+// With a shared chunk store the hours run on any worker, but an
+// hourly_pack interface's assembly, push and verify read one workdir: they
+// are one task, chama run, after all 24 hours.
+func TestRenderChunkStoreDeliversInOneTask(t *testing.T) {
+	y := strings.Replace(spreadYAML, "workdir: /var/lib/chama\n", "workdir: /var/lib/chama\nledger: {driver: postgres, dsn_env: CHAMA_LEDGER_DSN}\nchunk_store: {type: file, dir: /mnt/chama/chunks}\n", 1)
+	c, err := config.Parse([]byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := build(Options{Config: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := graphOf(v.DAGs[0])
+	run := g["run_51007"]
+	if run == nil {
+		t.Fatalf("no run_51007 task: %v", keysOf(g))
+	}
+	for _, id := range []string{"push_51007", "verify_51007", "pack_51007"} {
+		if g[id] != nil {
+			t.Errorf("%s rendered beside run_51007", id)
+		}
+	}
+	for h := range 24 {
+		if !slices.Contains(run.Upstream, fmt.Sprintf("pack_51007_%02d", h)) {
+			t.Errorf("run_51007 does not wait for hour %02d: %v", h, run.Upstream)
+		}
+	}
+	if g["push_CM001"] == nil {
+		t.Error("a plain interface lost its push task")
+	}
+}
+
+func keysOf(g map[string]*node) []string {
+	var out []string
+	for k := range g {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

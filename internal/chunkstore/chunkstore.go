@@ -68,6 +68,11 @@ func Open(c *config.Config) (*Store, error) {
 	}
 	switch cs.Type {
 	case "file":
+		// A store folder that is not there is most likely an NFS mount
+		// missing on this machine: never fall back to a private folder.
+		if st, err := os.Stat(cs.Dir); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("chunk_store.dir %s is not a folder here (is the shared store mounted on this machine?): %v", cs.Dir, err)
+		}
 		return &Store{fs: &dirFS{root: cs.Dir}, close: func() error { return nil }}, nil
 	case "hdfs":
 		src := *c.Sources[cs.Source]
@@ -472,14 +477,16 @@ func (s *Store) Prune(ctx context.Context, iface, firstDay string, settled time.
 		}
 		for _, name := range sortedKeys(vs) {
 			v := vs[name]
-			why := ""
+			why, since := "", v.newest
 			switch {
 			case !v.committed:
 				why = "uncommitted"
 			case name < latest:
-				why = "superseded"
+				// Superseded when the latest was committed: a reader may
+				// have chosen this one just before.
+				why, since = "superseded", vs[latest].newest
 			}
-			if why == "" || v.newest.After(settled) {
+			if why == "" || since.After(settled) || v.newest.After(settled) {
 				continue
 			}
 			if v.committed { // the record first: the version is gone at once

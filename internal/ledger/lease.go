@@ -2,7 +2,9 @@ package ledger
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -57,10 +59,15 @@ func (e *BusyError) Error() string {
 type FencedError struct {
 	Unit, Owner, By string
 	Fence, Now      int64
+	// Lost: the lease expired while the ledger could not be reached (why).
+	Lost string
 }
 
 func (e *FencedError) Error() string {
 	switch {
+	case e.Lost != "":
+		return fmt.Sprintf("%s: the lease (fencing number %d) of %s expired while the ledger could not be reached (%s): another machine may hold it now; stopped, nothing more published",
+			e.Unit, e.Fence, e.Owner, e.Lost)
 	case e.Now > e.Fence && e.By != "":
 		return fmt.Sprintf("%s: the lease of %s (fencing number %d) was taken over by %s (fencing number %d): this run's work is stale and was not published",
 			e.Unit, e.Owner, e.Fence, e.By, e.Now)
@@ -84,9 +91,23 @@ func Unit(r Run) string {
 }
 
 // Owner names this process as a lease holder: machine:pid:run.
+// A random tag ends it: two processes of one name (containers with a
+// fixed hostname run as pid 1; a scheduler's retry keeps its run id) must
+// never share a lease.
 func (l *Ledger) Owner(runID string) string {
-	return fmt.Sprintf("%s:%d:%s", l.machine, os.Getpid(), runID)
+	return fmt.Sprintf("%s:%d:%s:%s", l.machine, os.Getpid(), runID, ownerTag)
 }
+
+// ownerTag is this process's random part of its lease owner names.
+var ownerTag = func() string {
+	var b [3]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}()
+
+// leaseCallTimeout bounds each lease statement of the heartbeat and the
+// release: a database that stopped answering must not hang the run.
+const leaseCallTimeout = 30 * time.Second
 
 // Acquire takes unit's lease for owner for ttl: a new unit, a released
 // lease or an expired one (its holder stopped renewing) is taken, the
@@ -234,7 +255,9 @@ type Held struct {
 // and cancels the returned context with that *FencedError as its cause,
 // so the run stops working for nothing; Check still guards the publish.
 // A renewal that fails for another reason (the database unreachable) is
-// retried at the next beat: the lease is only lost once it has expired.
+// retried at the next beat, until the lease's expiry has passed without
+// one: the run must then assume another machine took it, and is
+// cancelled the same way (it fences itself).
 func (l *Ledger) Hold(ctx context.Context, unit, owner string, ttl, every time.Duration) (context.Context, *Held, error) {
 	s, err := l.Acquire(ctx, unit, owner, ttl)
 	if err != nil {
@@ -249,6 +272,7 @@ func (l *Ledger) Hold(ctx context.Context, unit, owner string, ttl, every time.D
 		defer close(h.done)
 		t := time.NewTicker(every)
 		defer t.Stop()
+		renewed := l.Now()
 		for {
 			select {
 			case <-h.stop:
@@ -256,10 +280,18 @@ func (l *Ledger) Hold(ctx context.Context, unit, owner string, ttl, every time.D
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				err := s.Renew(context.WithoutCancel(ctx))
+				rctx, cancelRenew := context.WithTimeout(context.WithoutCancel(ctx), leaseCallTimeout)
+				err := s.Renew(rctx)
+				cancelRenew()
 				var fe *FencedError
-				if errors.As(err, &fe) {
+				switch {
+				case errors.As(err, &fe):
 					cancel(err)
+					return
+				case err == nil:
+					renewed = l.Now()
+				case !l.Now().Before(renewed.Add(ttl)):
+					cancel(&FencedError{Unit: s.Unit, Owner: s.Owner, Fence: s.Fence, Lost: err.Error()})
 					return
 				}
 			}
@@ -273,7 +305,9 @@ func (h *Held) Stop(ctx context.Context) error {
 	close(h.stop)
 	<-h.done
 	defer h.cancel(nil)
-	return h.Release(context.WithoutCancel(ctx))
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaseCallTimeout)
+	defer cancel()
+	return h.Release(rctx)
 }
 
 // Number is the held lease's fencing number and owner (fence.Numbered).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -203,4 +204,27 @@ func TestHoldHeartbeat(t *testing.T) {
 	if err := h.Stop(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A holder that cannot reach the ledger past its lease's expiry fences
+// itself: its context is cancelled with a FencedError saying so.
+func TestHoldFencesItselfWhenTheLedgerIsGone(t *testing.T) {
+	a, err := OpenSQLite(filepath.Join(t.TempDir(), "ledger.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	clock := time.Date(2024, 12, 13, 1, 0, 0, 0, time.UTC)
+	a.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); clock = clock.Add(time.Second); return clock }
+	ctx, h, err := a.Hold(t.Context(), "push/x/20241212/plat", a.Owner("r1"), time.Minute, time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.db.Close() // the ledger is gone; each beat advances the clock a second
+	<-ctx.Done()
+	var fenced *FencedError
+	if !errors.As(context.Cause(ctx), &fenced) || fenced.Lost == "" || !strings.Contains(fenced.Error(), "expired while the ledger could not be reached") {
+		t.Fatalf("cause %v", context.Cause(ctx))
+	}
+	h.Stop(t.Context()) // the release fails quietly
 }

@@ -107,3 +107,12 @@ func (cl *Cluster) Close() error {
 	}
 	return cl.Store.Close()
 }
+
+// PartTag is push's PartTag: with leases (several machines), this
+// machine's name in its temporary file names; "" on one machine.
+func (s *Leases) PartTag() string {
+	if s == nil {
+		return ""
+	}
+	return s.l.Machine()
+}

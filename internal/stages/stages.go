@@ -96,7 +96,7 @@ func Push(ctx context.Context, p pipeline.Params, period naming.Period) error {
 		}
 		_, err = push.Run(ctx, push.Options{
 			Config: p.Config, Periods: []naming.Period{per}, Ifaces: ifs, Resend: p.Resend, Partial: partial,
-			Log: p.Log, Status: p.Stdout, Track: TrackPush(p.Recorder), Claim: leases.Push(),
+			Log: p.Log, Status: p.Stdout, Track: TrackPush(p.Recorder), Claim: leases.Push(), PartTag: leases.PartTag(),
 		})
 		return err
 	}

@@ -153,7 +153,7 @@ func (r *targetRun) checkHost(ctx context.Context, h *hostState, c *conn) error 
 		list = append(list, d)
 	}
 	sort.Strings(list)
-	if err := c.checkShell(ctx, list, r.t.PartSuffix); err != nil {
+	if err := c.checkShell(ctx, list, partSuffix(r.o, r.t)); err != nil {
 		return err
 	}
 	r.mu.Lock()

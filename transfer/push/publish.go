@@ -14,6 +14,7 @@ import (
 
 	"github.com/pkg/sftp"
 
+	"github.com/chama-data/chama/config"
 	"github.com/chama-data/chama/transfer/sshconn"
 )
 
@@ -470,4 +471,13 @@ func verfEquivalent(a, b []byte, cols []string) bool {
 		}
 	}
 	return true
+}
+
+// partSuffix is the end of a temporary file name: the target's
+// part_suffix, after the run's PartTag when it has one.
+func partSuffix(o *Options, t *config.Target) string {
+	if o.PartTag == "" {
+		return t.PartSuffix
+	}
+	return "." + o.PartTag + t.PartSuffix
 }

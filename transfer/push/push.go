@@ -56,6 +56,11 @@ type Options struct {
 	// lease makes the job busy (exit 3, nothing sent); check is the
 	// fencing check run before each remote rename, release ends the lease.
 	Claim func(ctx context.Context, iface, period, target string) (check func(context.Context) error, release func(), err error)
+	// PartTag, when set, goes into every temporary file name
+	// (.<name>.<tag><part_suffix>): with several machines, each its own
+	// name, so that a machine whose lease was taken over can never write
+	// into the file the new holder resumes and renames.
+	PartTag string
 	// Partial delivers, for a day still packed hour by hour and not yet
 	// assembled, the files of its hours known so far (partial.json): data
 	// files only, never a .verf (partial.go).
@@ -344,7 +349,12 @@ func (pl *plan) addRoute(o *Options, j *job, rt config.Route, merr error, seenTa
 		j.res.code, j.res.Err, j.res.Busy = exit.Partial, merr.Error(), true
 		return
 	case merr != nil:
+		// An error with its own code keeps it (a ledger out of reach at
+		// the lease: 3); any other is an operator's.
 		j.res.code, j.res.Err = exit.Failure, merr.Error()
+		if c := exit.Code(merr); c != exit.Failure {
+			j.res.code = c
+		}
 		return
 	case o.Resend >= 0 && m.Resend != o.Resend:
 		j.res.code, j.res.Err = exit.Usage, fmt.Sprintf("%s is re-send %02d, not %02d: pack it with --resend %02d first", filepath.Join(dir, workdir.ManifestFile), m.Resend, o.Resend, o.Resend)

@@ -371,7 +371,7 @@ func (r *targetRun) queueVerf(s *setState) {
 	s.queued = true
 	tk := &task{job: j, set: s, verf: true, on: map[string]bool{}, confirmed: map[string]int64{}, u: upload{
 		Local: filepath.Join(j.localDir, s.set.Dir, s.set.Verf), Name: s.set.Verf, Dir: j.res.Dir, Size: size,
-		Verf: true, VerfColumns: j.verfCols, Suffix: r.t.PartSuffix, Overwrite: r.o.Force || (j.prev != nil && j.prev.Resend != j.m.Resend),
+		Verf: true, VerfColumns: j.verfCols, Suffix: partSuffix(r.o, r.t), Overwrite: r.o.Force || (j.prev != nil && j.prev.Resend != j.m.Resend),
 		NoPosixRename: r.o.noPosixRename, Fence: j.fence,
 	}}
 	if e, ok := j.prev.Lookup(s.set.Verf); ok && j.prev.Resend == j.m.Resend {

@@ -44,7 +44,7 @@ func runTarget(ctx context.Context, o *Options, name string, t *config.Target, j
 			for _, f := range s.set.Files {
 				u := upload{
 					Local: filepath.Join(j.localDir, s.set.Dir, f.Name), Name: f.Name, Dir: j.res.Dir,
-					Size: f.Bytes, MD5: f.MD5, Suffix: t.PartSuffix, Overwrite: overwrite,
+					Size: f.Bytes, MD5: f.MD5, Suffix: partSuffix(o, t), Overwrite: overwrite,
 					Checksum: t.RemoteChecksum, NoPosixRename: o.noPosixRename, Recheck: o.Force, Fence: j.fence,
 				}
 				tk := &task{job: j, set: s, u: u, on: map[string]bool{}, confirmed: map[string]int64{}}
