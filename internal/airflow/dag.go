@@ -224,6 +224,13 @@ func build(o Options) (view, error) {
 			return t
 		}
 		c := chain{Iface: ifc.Name, Pull: pulls[ifc.Name]}
+		// With a shared chunk store an hour's tasks may run on any worker:
+		// a pull would land on one machine and the pack run on another,
+		// so the hour's pack reads the source itself (--source auto).
+		spread := ifc.HourlyPack && o.Config.ChunkStore != nil
+		if spread {
+			c.Pull, hdfs = nil, false
+		}
 		if ifc.HourlyPack {
 			// The hours are pulled and packed side by side; the day's
 			// pack assembles them (docs/hourly.md).

@@ -938,6 +938,16 @@ func TestRenderChunkStoreDeliversInOneTask(t *testing.T) {
 	if g["push_CM001"] == nil {
 		t.Error("a plain interface lost its push task")
 	}
+	// An hour's pull would land on one worker and its pack run on another:
+	// the spread hours read the source themselves.
+	for id := range g {
+		if strings.HasPrefix(id, "pull_51007") || strings.HasPrefix(id, "pull_ods_") {
+			t.Errorf("%s rendered with a chunk store", id)
+		}
+	}
+	if g["pull_CM001"] == nil {
+		t.Error("a plain interface lost its pull task")
+	}
 }
 
 func keysOf(g map[string]*node) []string {
