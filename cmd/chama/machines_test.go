@@ -369,6 +369,9 @@ func TestMachineDiesMidHour(t *testing.T) {
 	if _, code, _ := b.run(t, "pack", "--date", "2024121205", "--iface", "51007"); code != exit.Partial {
 		t.Fatalf("the frozen machine's live lease: exit %d, want 3 (busy)", code)
 	}
+	if out, code, _ := b.run(t, "status", "--date", "20241212", "--leases"); code != 0 || !strings.Contains(out, "pack/51007/2024121205") || !strings.Contains(out, "held") {
+		t.Errorf("status --leases: exit %d\n%s", code, out)
+	}
 	bout, took, tries := b.runUntilDone(t, "pack", "--date", "2024121205", "--iface", "51007")
 	t.Logf("takeover after %s (%d tries)", took.Round(time.Millisecond), tries)
 	if !strings.Contains(bout, "hour chunk put in the chunk store") {

@@ -18,6 +18,7 @@ type StatusOptions struct {
 	Period  PeriodOptions
 	JSON    bool // --json
 	ByHour  bool // --by-hour
+	Leases  bool // --leases
 }
 
 // NewCmdStatus is `chama status`; runF, when not nil, runs instead of
@@ -37,10 +38,16 @@ not ready yet), died (recorded as running, but its process on this
 machine is gone: killed), missing (no run recorded). pull and transform are shown
 only when they have runs; push when the interface has routes.
 
+With --leases, the leases of the shared ledger (several machines,
+docs/operations.md) for the interfaces and days instead: each unit
+(stage/iface/period[/hour][/target]), held (and by whom, until when),
+expired (its holder stopped renewing: the next run takes it over) or free.
+
 Exit codes: 0 shown; 1 the ledger could not be read; 2 usage or config error.`,
 		Example: `  chama status --date 20241212
   chama status --date 20241210..20241212 --iface 51007 --json
-  chama status --date 20241212 --iface 51007 --by-hour`,
+  chama status --date 20241212 --iface 51007 --by-hour
+  chama status --date 20241212 --leases`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.Period.Parse(); err != nil {
@@ -55,6 +62,7 @@ Exit codes: 0 shown; 1 the ledger could not be read; 2 usage or config error.`,
 	addPeriodFlags(cmd, &opts.Period)
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON instead of a table")
 	cmd.Flags().BoolVar(&opts.ByHour, "by-hour", false, "hourly_pack interfaces: per hour, packed, assembled (seq numbers) and pushed per target")
+	cmd.Flags().BoolVar(&opts.Leases, "leases", false, "the shared ledger's leases of these interfaces and days: who holds each unit, until when")
 	return cmd
 }
 
@@ -78,6 +86,16 @@ func runStatus(ctx context.Context, opts *StatusOptions) error {
 		return exit.With(exit.Failure, err)
 	}
 	defer l.Close()
+	if opts.Leases {
+		ls, err := report.Leases(ctx, l, periods, ifs, time.Now())
+		if err != nil {
+			return exit.With(exit.Failure, err)
+		}
+		if opts.JSON {
+			return report.WriteJSON(f.Stdout, ls)
+		}
+		return report.WriteLeases(f.Stdout, ls, time.Local)
+	}
 	ss, err := report.Status(ctx, report.StatusOptions{Ledger: l, Periods: periods, Ifaces: ifs})
 	if err != nil {
 		return exit.With(exit.Failure, err)
