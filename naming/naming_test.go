@@ -115,9 +115,18 @@ func TestTemplateRoundTrip(t *testing.T) {
 }
 
 func TestTemplateErrors(t *testing.T) {
-	for _, s := range []string{"", "a_{nope}.gz", "a_{seq", "a}_{seq}", "dir/{seq}", "a_{date}{seq}", "a_{date:3}_{seq}"} {
+	for _, s := range []string{"", "a_{nope}.gz", "a_{seq", "a}_{seq}", "dir/{seq}", "a_{date}{seq}", "a_{date:3}_{seq}",
+		// A field of no fixed width followed by text it may hold: "{part}0{seq}"
+		// makes 25000101 of part 250, seq 0101, which parses as part 250001.
+		"{part}0{seq}", "a_{iface}x_{seq}.gz", "a_{part}-x_{seq}.gz", "a_{seq}9.gz", "a_{resend}1_{seq:03}.gz"} {
 		if _, err := ParseTemplate(s); err == nil {
 			t.Errorf("%q accepted", s)
+		}
+	}
+	// Fixed widths, or a separator the field cannot hold, parse back.
+	for _, s := range []string{"a_{seq:04}9.gz", "{part}_{seq}", "{date}0{seq}.gz", "{iface}.{part}.{seq}"} {
+		if _, err := ParseTemplate(s); err != nil {
+			t.Errorf("%q refused: %v", s, err)
 		}
 	}
 	tpl := MustTemplate("x_{resend:02}_{seq}.gz")

@@ -93,6 +93,19 @@ func ParseTemplate(s string) (*Template, error) {
 			return nil, fmt.Errorf("template %q: placeholders {%s} and {%s} need literal text between them to be parsed back", s, t.parts[k-1].name, p.name)
 		}
 	}
+	// A placeholder of no fixed width ends where the text after it
+	// starts: that text must begin with a character the placeholder cannot
+	// hold, or a name could be split two ways ("{part}0{seq}": 25000101 is
+	// part 250, seq 0101, or part 250001, seq 1).
+	for k, p := range t.parts[:len(t.parts)-1] {
+		next := t.parts[k+1]
+		if p.name == "" || next.name != "" || !open(p) {
+			continue
+		}
+		if c := next.lit[0]; fieldChar(p.name, c) {
+			return nil, fmt.Errorf("template %q: {%s} is followed by %q, which {%s} may contain: the name could not be parsed back; put a separator such as _ or . after it", s, p.name, string(c), p.name)
+		}
+	}
 	var re strings.Builder
 	re.WriteString("^")
 	for _, p := range t.parts {
@@ -121,6 +134,31 @@ func ParseTemplate(s string) (*Template, error) {
 		return nil, fmt.Errorf("template %q: %v", s, err)
 	}
 	return t, nil
+}
+
+// open reports whether a placeholder's width varies (its end is found by
+// what follows it).
+func open(p tplPart) bool {
+	switch p.name {
+	case "iface", "part":
+		return true
+	case "seq", "resend":
+		return p.width == 0
+	}
+	return false // date, hour, period: fixed digits
+}
+
+// fieldChar reports whether placeholder name's value may contain c.
+func fieldChar(name string, c byte) bool {
+	digit := c >= '0' && c <= '9'
+	alnum := digit || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+	switch name {
+	case "iface":
+		return alnum
+	case "part":
+		return alnum || c == '-'
+	}
+	return digit
 }
 
 // MustTemplate is ParseTemplate for literals.
