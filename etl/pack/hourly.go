@@ -273,11 +273,7 @@ type dayBuild struct {
 
 // newDayBuild fills in the defaults of o for building day.
 func newDayBuild(o Options, day naming.Period) *dayBuild {
-	b := &dayBuild{o: o, day: day, log: o.Log, now: time.Now}
-	if b.log == nil {
-		b.log = slog.New(slog.DiscardHandler)
-	}
-	b.log = b.log.With(logkey.Iface, o.Iface.Name, logkey.Period, day.String())
+	b := &dayBuild{o: o, day: day, log: o.logger(day), now: time.Now}
 	if o.Now != nil {
 		b.now = o.Now
 	}

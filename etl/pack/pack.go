@@ -212,11 +212,7 @@ type packRun struct {
 // templates cannot hold.
 func newPackRun(o Options) (*packRun, error) {
 	iface, period := o.Iface, o.Period
-	r := &packRun{o: o, iface: iface, period: period, log: o.Log, now: time.Now, workers: o.Workers}
-	if r.log == nil {
-		r.log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	r.log = r.log.With(logkey.Iface, iface.Name, logkey.Period, period.String())
+	r := &packRun{o: o, iface: iface, period: period, log: o.logger(period), now: time.Now, workers: o.Workers}
 	if o.Now != nil {
 		r.now = o.Now
 	}

@@ -73,7 +73,7 @@ func packHour(ctx context.Context, o Options) (*manifest.Manifest, pull.InputOf,
 		if v != nil {
 			m, in, err := syncChunk(ctx, o, v)
 			if err == nil {
-				o.logger().Info("hour already in the chunk store: fetched, not packed again (--repack packs it anyway)",
+				o.logger(o.Period).Info("hour already in the chunk store: fetched, not packed again (--repack packs it anyway)",
 					"store", o.Store.String(), "version", v.Name, "packed_by", v.Owner)
 			}
 			return m, in, err
@@ -89,12 +89,13 @@ func packHour(ctx context.Context, o Options) (*manifest.Manifest, pull.InputOf,
 	return m, in, nil
 }
 
-func (o Options) logger() *slog.Logger {
+// logger is o.Log (or a discarding one) with the interface and period p.
+func (o Options) logger(p naming.Period) *slog.Logger {
 	l := o.Log
 	if l == nil {
 		l = slog.New(slog.DiscardHandler)
 	}
-	return l.With(logkey.Iface, o.Iface.Name, logkey.Period, o.Period.String())
+	return l.With(logkey.Iface, o.Iface.Name, logkey.Period, p.String())
 }
 
 // storePut puts the hour's local chunk in the store as a version named by
@@ -116,7 +117,7 @@ func storePut(ctx context.Context, o Options) error {
 	if err != nil {
 		return exit.With(exit.Partial, fmt.Errorf("interface %s hour %s: the chunk is packed here but not in the chunk store: %w", o.Iface.Name, o.Period, err))
 	}
-	o.logger().Info("hour chunk put in the chunk store", "store", o.Store.String(), "version", v.Name)
+	o.logger(o.Period).Info("hour chunk put in the chunk store", "store", o.Store.String(), "version", v.Name)
 	return os.WriteFile(filepath.Join(dir, storeMark), []byte(v.Name), 0o644)
 }
 

@@ -195,13 +195,14 @@ func readDim(ctx context.Context, o Options, name string, d *config.DimTable, lo
 	}
 	schema := dimSchema(d)
 	mem := memory.NewGoAllocator()
+	dec := newDecoder(mem, schema, d.Delimiter[0], d.Null) // text files
 	for _, f := range files {
 		for _, ld := range loads {
 			ld.sum.Files = append(ld.sum.Files, f)
 		}
 		var rows int64 // Parquet rows read before the chunk, for positions
 		emit := func(ch *chunk) error {
-			err := addChunk(ch, rows, d, schema, mem, loads)
+			err := addChunk(ch, rows, dec, schema, loads)
 			if ch.rec != nil {
 				rows += ch.rec.NumRows()
 				if err == nil {
@@ -226,10 +227,9 @@ func readDim(ctx context.Context, o Options, name string, d *config.DimTable, lo
 // each lookup. A line that does not decode fails the run: a dimension
 // missing rows would change the join without a word.
 // Parquet chunks stay the caller's; before counts the file's rows before one.
-func addChunk(ch *chunk, before int64, d *config.DimTable, schema *arrow.Schema, mem memory.Allocator, loads []*dimLoad) error {
+func addChunk(ch *chunk, before int64, dec *decoder, schema *arrow.Schema, loads []*dimLoad) error {
 	rec := ch.rec
 	if rec == nil {
-		dec := newDecoder(mem, schema, d.Delimiter[0], d.Null)
 		var rejects []reject
 		rec, rejects = dec.decode(ch)
 		putRaw(ch.raw)

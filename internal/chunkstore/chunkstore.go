@@ -19,6 +19,7 @@
 package chunkstore
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -217,7 +218,7 @@ func (s *Store) Put(ctx context.Context, iface, hour, src string, fence int64, o
 	if err != nil {
 		return nil, err
 	}
-	if err := s.writeFile(ctx, hourDir(iface, hour)+"/"+v.Name+commitSuffix, data); err != nil {
+	if _, err := s.write(ctx, hourDir(iface, hour)+"/"+v.Name+commitSuffix, bytes.NewReader(data)); err != nil {
 		return nil, fmt.Errorf("chunk store %s: commit %s %s: %w", s, iface, hour, err)
 	}
 	return v, nil
@@ -229,6 +230,12 @@ func (s *Store) copyIn(ctx context.Context, local, p string) (int64, error) {
 		return 0, err
 	}
 	defer in.Close()
+	return s.write(ctx, p, in)
+}
+
+// write stores r's bytes as p, whole on success (a failed write is not
+// published: see FS.Create).
+func (s *Store) write(ctx context.Context, p string, r io.Reader) (int64, error) {
 	if err := s.fs.MkdirAll(ctx, path.Dir(p)); err != nil {
 		return 0, err
 	}
@@ -236,26 +243,11 @@ func (s *Store) copyIn(ctx context.Context, local, p string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	n, err := io.Copy(w, in)
+	n, err := io.Copy(w, r)
 	if cerr := w.Close(); err == nil {
 		err = cerr
 	}
 	return n, err
-}
-
-func (s *Store) writeFile(ctx context.Context, p string, data []byte) error {
-	if err := s.fs.MkdirAll(ctx, path.Dir(p)); err != nil {
-		return err
-	}
-	w, err := s.fs.Create(ctx, p)
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(data); err != nil {
-		w.Close()
-		return err
-	}
-	return w.Close()
 }
 
 // Fetch copies version v of iface's hour into the local folder dst (made

@@ -131,14 +131,11 @@ func (l *Ledger) Acquire(ctx context.Context, unit, owner string, ttl time.Durat
 		WHERE chama_leases.owner = excluded.owner OR chama_leases.owner = '' OR chama_leases.expires_at < ?
 		RETURNING fence`), unit, owner, ts(now.Add(ttl)), ts(now), ts(now)).Scan(&fence)
 	if errors.Is(err, sql.ErrNoRows) {
-		b := &BusyError{Unit: unit}
-		var exp string
-		if qerr := l.db.QueryRowContext(ctx, l.rebind(`SELECT owner, fence, expires_at FROM chama_leases WHERE unit = ?`), unit).
-			Scan(&b.Owner, &b.Fence, &exp); qerr != nil {
-			return nil, fmt.Errorf("ledger: lease %s: %w", unit, l.scrub(qerr))
+		r, qerr := l.leaseRow(ctx, unit)
+		if qerr != nil {
+			return nil, fmt.Errorf("ledger: lease %s: %w", unit, qerr)
 		}
-		b.Expires = parseTS(exp)
-		return nil, b
+		return nil, &BusyError{Unit: unit, Owner: r.Owner, Fence: r.Fence, Expires: r.Expires}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("ledger: lease %s: %w", unit, l.scrub(err))
@@ -170,26 +167,40 @@ func (s *Lease) Check(ctx context.Context) error {
 	if errors.As(context.Cause(ctx), &fe) {
 		return fe // the heartbeat found the lease taken over and stopped the run
 	}
-	l := s.l
-	var owner, exp string
-	var fence int64
-	err := l.db.QueryRowContext(ctx, l.rebind(`SELECT owner, fence, expires_at FROM chama_leases WHERE unit = ?`), s.Unit).Scan(&owner, &fence, &exp)
+	r, err := s.l.leaseRow(ctx, s.Unit)
 	if err != nil {
-		return fmt.Errorf("ledger: check lease %s: %w", s.Unit, l.scrub(err))
+		return fmt.Errorf("ledger: check lease %s: %w", s.Unit, err)
 	}
-	if owner != s.Owner || fence != s.Fence || !parseTS(exp).After(l.Now()) {
-		return s.fenced(ctx)
+	if r.Owner != s.Owner || r.Fence != s.Fence || !r.Expires.After(s.l.Now()) {
+		return s.fencedBy(r)
 	}
 	return s.Renew(ctx)
 }
 
-// fenced describes why the lease is no longer this run's.
+// leaseRow reads unit's lease as stored.
+func (l *Ledger) leaseRow(ctx context.Context, unit string) (LeaseRow, error) {
+	r := LeaseRow{Unit: unit}
+	var exp, taken string
+	err := l.db.QueryRowContext(ctx, l.rebind(`SELECT owner, fence, expires_at, taken_at FROM chama_leases WHERE unit = ?`), unit).
+		Scan(&r.Owner, &r.Fence, &exp, &taken)
+	r.Expires, r.Taken = parseTS(exp), parseTS(taken)
+	return r, l.scrub(err)
+}
+
+// fenced describes why the lease is no longer this run's, as stored now.
 func (s *Lease) fenced(ctx context.Context) error {
+	r, err := s.l.leaseRow(context.WithoutCancel(ctx), s.Unit)
+	if err != nil {
+		return &FencedError{Unit: s.Unit, Owner: s.Owner, Fence: s.Fence}
+	}
+	return s.fencedBy(r)
+}
+
+// fencedBy is the FencedError of the lease now stored as r.
+func (s *Lease) fencedBy(r LeaseRow) error {
 	e := &FencedError{Unit: s.Unit, Owner: s.Owner, Fence: s.Fence}
-	var by string
-	var fence int64
-	if err := s.l.db.QueryRowContext(context.WithoutCancel(ctx), s.l.rebind(`SELECT owner, fence FROM chama_leases WHERE unit = ?`), s.Unit).Scan(&by, &fence); err == nil && fence != s.Fence {
-		e.By, e.Now = by, fence
+	if r.Fence != s.Fence {
+		e.By, e.Now = r.Owner, r.Fence
 	}
 	return e
 }

@@ -46,19 +46,29 @@ func (h *HDFS) writable(p string, rootOK bool) (string, error) {
 	return abs, nil
 }
 
-// MkdirAll creates the folder dir and its missing parents (mode 0755); an
-// existing folder is fine.
-func (h *HDFS) MkdirAll(ctx context.Context, dir string) error {
-	abs, err := h.writable(dir, true)
+// writeClient maps p for a change (writable) and returns a client, once
+// ctx is checked: the start of every write method.
+func (h *HDFS) writeClient(ctx context.Context, p string, rootOK bool) (string, *hdfs.Client, error) {
+	abs, err := h.writable(p, rootOK)
 	if err != nil {
-		return err
+		return "", nil, err
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("%s: %w", h.describe(abs), err)
+		return "", nil, fmt.Errorf("%s: %w", h.describe(abs), err)
 	}
 	c, err := h.client()
 	if err != nil {
-		return fmt.Errorf("%s: %w", h.describe(abs), err)
+		return "", nil, fmt.Errorf("%s: %w", h.describe(abs), err)
+	}
+	return abs, c, nil
+}
+
+// MkdirAll creates the folder dir and its missing parents (mode 0755); an
+// existing folder is fine.
+func (h *HDFS) MkdirAll(ctx context.Context, dir string) error {
+	abs, c, err := h.writeClient(ctx, dir, true)
+	if err != nil {
+		return err
 	}
 	if err := c.MkdirAll(abs, 0o755); err != nil {
 		return fmt.Errorf("%s: mkdir: %w", h.describe(abs), unwrapPathError(err))
@@ -76,16 +86,9 @@ func (h *HDFS) MkdirAll(ctx context.Context, dir string) error {
 // Close has the source's Timeout; ctx is checked between them, not during
 // one. Use the writer from one goroutine.
 func (h *HDFS) Create(ctx context.Context, p string) (io.WriteCloser, error) {
-	abs, err := h.writable(p, false)
+	abs, c, err := h.writeClient(ctx, p, false)
 	if err != nil {
 		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", h.describe(abs), err)
-	}
-	c, err := h.client()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", h.describe(abs), err)
 	}
 	if st, err := c.Stat(abs); err == nil && st.IsDir() {
 		return nil, fmt.Errorf("%s: create: %w (a folder)", h.describe(abs), os.ErrExist)
@@ -106,20 +109,13 @@ func (h *HDFS) Create(ctx context.Context, p string) (io.WriteCloser, error) {
 // folder; on HDFS this is one namenode operation, atomic for readers.
 // The folder of to must exist.
 func (h *HDFS) Rename(ctx context.Context, from, to string) error {
-	src, err := h.writable(from, false)
+	src, c, err := h.writeClient(ctx, from, false)
 	if err != nil {
 		return err
 	}
 	dst, err := h.writable(to, false)
 	if err != nil {
 		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("%s: %w", h.describe(src), err)
-	}
-	c, err := h.client()
-	if err != nil {
-		return fmt.Errorf("%s: %w", h.describe(src), err)
 	}
 	if err := c.Rename(src, dst); err != nil {
 		return fmt.Errorf("%s: rename to %s: %w", h.describe(src), dst, unwrapPathError(err))
@@ -130,16 +126,9 @@ func (h *HDFS) Rename(ctx context.Context, from, to string) error {
 // RemoveAll removes p and everything under it; a missing p is fine. The
 // source root itself is refused.
 func (h *HDFS) RemoveAll(ctx context.Context, p string) error {
-	abs, err := h.writable(p, false)
+	abs, c, err := h.writeClient(ctx, p, false)
 	if err != nil {
 		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("%s: %w", h.describe(abs), err)
-	}
-	c, err := h.client()
-	if err != nil {
-		return fmt.Errorf("%s: %w", h.describe(abs), err)
 	}
 	if err := c.RemoveAll(abs); err != nil {
 		return fmt.Errorf("%s: remove: %w", h.describe(abs), unwrapPathError(err))
